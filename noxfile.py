@@ -1,0 +1,39 @@
+"""Sessions: ``nox`` runs tests, lint and typecheck (the README's test command)."""
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+# flake8-async has the cancellation checks ruff's ASYNC rules lack (ASYNC102, 120, 910, ...).
+FLAKE8_ASYNC_RULES = "ASYNC"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite with branch coverage of trio_chat/."""
+    session.install("-e", ".[test]")
+    profile = "ci" if session.env.get("CI") else "default"
+    session.run("coverage", "erase")
+    session.run(
+        "coverage", "run", "-m", "pytest", f"--hypothesis-profile={profile}", *session.posargs
+    )
+    session.run("coverage", "combine")
+    session.run("coverage", "report", "--fail-under=90")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff (style, imports, ASYNC rules) and flake8-async (the cancellation checks)."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("flake8", "--select", FLAKE8_ASYNC_RULES, "trio_chat", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Mypy --strict against Trio's own inline type hints (never the old trio-typing stubs)."""
+    session.install("-e", ".[typecheck]", "nox")
+    session.run("mypy")

@@ -1,0 +1,150 @@
+"""The ``trio-chat`` command line: argument parsing, logging set-up, signals."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
+
+import trio
+
+from trio_chat.server import ServerConfig, serve
+
+logger = logging.getLogger("trio_chat")
+
+EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
+EXIT_CANNOT_LISTEN = 2
+
+Number = TypeVar("Number", int, float)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``trio-chat`` with ``argv`` (default: the process's arguments); return the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        max_clients=args.max_clients,
+        mailbox_size=args.mailbox_size,
+        max_line_bytes=args.max_line_bytes,
+        registration_timeout=args.registration_timeout,
+        shutdown_grace=args.shutdown_grace,
+    )
+    try:
+        return trio.run(run_server, config)
+    except KeyboardInterrupt:  # Ctrl+C during start-up, before the signal receiver is open
+        return EXIT_INTERRUPTED
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trio-chat", description="A multi-user chat on Trio.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    server = commands.add_parser("server", help="run the chat server")
+    defaults = ServerConfig()
+    server.add_argument(
+        "--host",
+        default=defaults.host,
+        help="address to listen on (default: %(default)s; 0.0.0.0 or :: opens it to the network)",
+    )
+    server.add_argument(
+        "--port", type=int, default=defaults.port, help="0 picks a free one (default: %(default)s)"
+    )
+    server.add_argument(
+        "--max-clients",
+        type=_positive(int),
+        default=defaults.max_clients,
+        help="connections served at once; newcomers past it are refused (default: %(default)s)",
+    )
+    server.add_argument(
+        "--mailbox-size",
+        type=_positive(int),
+        default=defaults.mailbox_size,
+        help="deliveries queued for a member before it is too slow (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-line-bytes",
+        type=_positive(int),
+        default=defaults.max_line_bytes,
+        help="longest line accepted from a client (default: %(default)s)",
+    )
+    server.add_argument(
+        "--registration-timeout",
+        type=_positive(float),
+        default=defaults.registration_timeout,
+        metavar="SECONDS",
+        help="time a newcomer has to choose a nickname (default: %(default)s)",
+    )
+    server.add_argument(
+        "--shutdown-grace",
+        type=_positive(float),
+        default=defaults.shutdown_grace,
+        metavar="SECONDS",
+        help="time members get to receive the shutdown notice (default: %(default)s)",
+    )
+    server.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="(default: %(default)s)",
+    )
+    return parser
+
+
+def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
+    def convert(text: str) -> Number:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its "invalid ..." message
+    return convert
+
+
+async def run_server(config: ServerConfig) -> int:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully; a second signal stops at once.
+
+    Returns the process exit code.
+
+    Cancellation: the first signal sets ``stop`` (graceful: serve() says goodbye and returns);
+    the second cancels serve() wherever it is (immediate) and the exit code says so.
+    """
+    stop = trio.Event()  # set by the first signal: serve() begins its graceful shutdown
+    exit_code = EXIT_INTERRUPTED  # unless serve() gets to return
+    # Receiving signals as a stream, rather than as KeyboardInterrupt raised wherever the code
+    # happens to be, turns Ctrl+C into an ordinary event, handled in one place.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # The signal watcher runs beside the server for as long as the server does; a second
+        # signal cancels this nursery, server included, without waiting for the grace period.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope)
+            try:
+                await serve(config, stop=stop)
+                exit_code = 0
+            except OSError as error:
+                logger.error("cannot listen on %s port %d: %s", config.host, config.port, error)
+                exit_code = EXIT_CANNOT_LISTEN
+            nursery.cancel_scope.cancel(reason="server stopped")
+    return exit_code
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int], stop: trio.Event, everything: trio.CancelScope
+) -> None:
+    async for signum in signals:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            logger.warning("%s received again: stopping now", name)
+            everything.cancel(reason=f"second {name}")
+        else:
+            logger.info("%s received: shutting down (send it again to stop at once)", name)
+            stop.set()

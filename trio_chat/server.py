@@ -1,0 +1,355 @@
+"""The network shell: listeners, the room task, one nursery per connection, graceful shutdown.
+
+The task tree, and what each nursery is for::
+
+    serve()                      server nursery: the room and everything that feeds it
+    ├── run_room()               the room task (trio_chat.room)
+    └── connections nursery      every client; a crashing connection is logged, not fatal
+        ├── _accept()            serve_listeners, inside the `accepting` cancel scope
+        └── Server.handle()        one per client: registration, then...
+            └── member nursery   ...a reader and a writer that live and die together
+                ├── _read()      peer -> framing -> parse -> the room's inbox
+                └── _write()     mailbox -> render -> peer (the only task writing to the stream)
+
+Protocol work is delegated to pure modules (framing, line_protocol); this module only moves bytes
+and decides what happens when something stops: a peer, a timer, the room, or the operator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+import trio
+
+from trio_chat.events import Error, LeaveReason, Quit, ShuttingDown, Welcome
+from trio_chat.framing import LineFramer, LineTooLong
+from trio_chat.line_protocol import (
+    PROMPT,
+    SERVER_FULL,
+    SERVER_SHUTTING_DOWN,
+    TIMED_OUT,
+    encode,
+    parse_line,
+    parse_name,
+)
+from trio_chat.mailbox import Delivery, Mailbox
+from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
+
+logger = logging.getLogger(__name__)
+
+ROOM_INBOX_SIZE = 1024  # requests queued for the room; when full, readers (and peers) wait
+RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
+LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
+LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything ``trio-chat server`` can be told on its command line."""
+
+    host: str = "127.0.0.1"
+    port: int = 12345
+    max_clients: int = 10_000
+    mailbox_size: int = 256  # deliveries waiting for one member before it counts as too slow
+    mailbox_bytes: int = 1 << 20  # bytes waiting for one member before it counts as too slow
+    max_line_bytes: int = 2048
+    registration_timeout: float = 60.0
+    shutdown_grace: float = 2.0
+
+
+async def serve(
+    config: ServerConfig,
+    *,
+    stop: trio.Event,
+    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve chat on ``config.host``/``config.port`` until ``stop`` is set, then shut down.
+
+    Reports the bound ``(host, port)`` addresses through ``task_status`` (useful with port 0).
+    Shutting down: stop accepting, tell everyone, give writers ``config.shutdown_grace`` seconds
+    to flush, cancel whatever is left, and return.
+
+    Raises:
+        OSError: if the listening sockets cannot be opened (before anything is started).
+
+
+    Cancellation: cancelling ``serve`` stops everything at once, without the goodbyes; set
+    ``stop`` for a graceful shutdown.
+
+    """
+    listeners = await trio.open_tcp_listeners(config.port, host=config.host)
+    inbox_send, inbox_receive = trio.open_memory_channel[Request](ROOM_INBOX_SIZE)
+    server = Server(config, inbox_send)
+    # The server nursery: if the room task crashes (a bug), nothing can work, so everything stops.
+    async with trio.open_nursery() as server_nursery:
+        server_nursery.start_soon(run_room, Room(), inbox_receive)
+        # Closing the inbox once every connection is done is what ends the room task.
+        with inbox_send:
+            # The connections nursery: every client's handler runs here.
+            async with trio.open_nursery() as connections:
+                # The accept loop gets a nursery of its own so that shutdown can cancel it alone:
+                # serve_listeners then closes the listening sockets, and the handlers, living in
+                # `connections`, carry on.
+                async with trio.open_nursery() as accepting:
+                    accept = partial(trio.serve_listeners, handler_nursery=connections)
+                    await accepting.start(accept, server.handle, listeners)
+                    addresses = [_address(listener.socket.getsockname()) for listener in listeners]
+                    for host, port in addresses:
+                        logger.info("listening on %s port %d", host, port)
+                    task_status.started(addresses)
+                    await stop.wait()
+                    accepting.cancel_scope.cancel(reason="server shutting down")
+                await server.shut_down(connections.cancel_scope)
+
+
+class Server:
+    """State shared by all connections of one :func:`serve` call."""
+
+    def __init__(self, config: ServerConfig, inbox: trio.MemorySendChannel[Request]) -> None:
+        self.config = config
+        self.inbox = inbox  # the room's inbox: every connection sends its requests here
+        self.open_connections = 0
+        self.shutting_down = False
+        # One scope per connection still choosing a nickname; shutdown cancels them all.
+        self._registrations: set[trio.CancelScope] = set()
+
+    async def shut_down(self, connections: trio.CancelScope) -> None:
+        """Tell everyone, and cancel what is still running after the grace period.
+
+        Cancellation: the grace period is the deadline of ``connections`` (the scope of the
+        connections nursery, which this runs in), so this too stops when the grace period ends.
+        """
+        logger.info("shutting down")
+        self.shutting_down = True
+        for registration in self._registrations:
+            registration.cancel(reason="server shutting down")
+        # Members' writers get this long to flush the notice; then whatever is still running
+        # (a writer blocked on a peer that does not read) is cancelled.
+        connections.deadline = trio.current_time() + self.config.shutdown_grace
+        await self.inbox.send(Shutdown())
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        """Serve one client, from accept to close.
+
+        Resource handling: the stream is always closed on the way out.
+
+        Error handling: an ``Exception`` ends this connection only, and is logged; the others
+        carry on. ``Cancelled`` and other ``BaseException``s propagate, as they must.
+
+        Cancellation: at any point; the room is told the member left (shielded, bounded).
+        """
+        peer = _peer_name(stream)
+        try:
+            if self.open_connections >= self.config.max_clients:
+                logger.warning("%s refused: server full", peer)
+                await _last_words(stream, SERVER_FULL)
+                return
+            self.open_connections += 1
+            try:
+                await Connection(self, stream, peer).run()
+            finally:
+                self.open_connections -= 1
+        except trio.BrokenResourceError:
+            pass  # the peer vanished while we wrote to it; the room has been told
+        except Exception:
+            logger.exception("%s: connection failed", peer)
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    def track_registration(self, scope: trio.CancelScope) -> None:
+        """Let shutdown cancel ``scope``, at once if shutdown has already begun."""
+        self._registrations.add(scope)
+        if self.shutting_down:
+            scope.cancel(reason="server shutting down")
+
+    def untrack_registration(self, scope: trio.CancelScope) -> None:
+        """Forget ``scope``: its registration is over."""
+        self._registrations.discard(scope)
+
+
+class Connection:
+    """One client: registration, then a reader and a writer until it leaves."""
+
+    def __init__(self, server: Server, stream: trio.SocketStream, peer: str) -> None:
+        config = server.config
+        self.server = server
+        self.stream = stream
+        self.peer = peer
+        self.lines = LineReader(stream, config.max_line_bytes)
+        self.member = Member(Mailbox(config.mailbox_size, config.mailbox_bytes), peer)
+        self.join_requested = False  # from then on the room may count us as a member
+        self.leave_reason = LeaveReason.CONNECTION_LOST  # what to tell the room if we just end
+
+    async def run(self) -> None:
+        """Register, then chat until the member leaves or is removed.
+
+        Cancellation: at any point. If the room may count us as a member, it is told we left:
+        in a shielded scope, because we may be here precisely because we were cancelled, and a
+        bounded one, because a shield without a deadline could hang shutdown.
+        """
+        logger.info("%s connected", self.peer)
+        try:
+            if await self._register():
+                await self._chat()
+        finally:
+            if self.join_requested and self.member.left is None:
+                with trio.move_on_after(LEAVE_TIMEOUT, shield=True):
+                    await self.server.inbox.send(Leave(self.member, self.leave_reason))
+            logger.info("%s disconnected", self.peer)
+
+    async def _register(self) -> bool:
+        """Ask for a nickname until the room accepts one; False if the connection should end.
+
+        Cancellation: the registration timeout and the server's shutdown each cancel their own
+        scope here, and the peer is told which one happened.
+        """
+        # Cancelled by shutdown: someone still choosing a name is told, then disconnected.
+        shutdown = trio.CancelScope()
+        self.server.track_registration(shutdown)
+        try:
+            with shutdown:
+                # A peer that never picks a name must not hold a connection slot forever.
+                with trio.move_on_after(self.server.config.registration_timeout) as timer:
+                    return await self._choose_nickname()
+        finally:
+            self.server.untrack_registration(shutdown)
+        if timer.cancelled_caught:
+            logger.info("%s timed out before registering", self.peer)
+            self.leave_reason = LeaveReason.TIMED_OUT
+            await _last_words(self.stream, TIMED_OUT)
+        else:
+            await _last_words(self.stream, SERVER_SHUTTING_DOWN)
+        return False
+
+    async def _choose_nickname(self) -> bool:
+        while True:
+            await self.stream.send_all(PROMPT)
+            line = await self.lines.receive_line()
+            if line is None:
+                return False
+            nick = parse_name(line)
+            if isinstance(nick, Error):
+                await self.stream.send_all(encode([nick]))
+                continue
+            self.join_requested = True
+            await self.server.inbox.send(Join(self.member, nick))
+            reply = await self.member.mailbox.receive.receive()
+            self.member.mailbox.sent(reply)
+            await self.stream.send_all(reply.encode(encode))
+            if isinstance(reply.events[0], Welcome):
+                return True
+            if isinstance(reply.events[0], ShuttingDown):
+                return False
+
+    async def _chat(self) -> None:
+        # The room cancels this scope to evict a member that is too slow: reader and writer stop
+        # at once, even a writer blocked in send_all. (Cancelled before we get here? Entering an
+        # already-cancelled scope cancels at the first checkpoint, so nothing is lost.)
+        with self.member.cancel_scope:
+            # Reader and writer live and die together: whichever finishes first cancels the other.
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write, nursery.cancel_scope)
+                nursery.start_soon(self._read, nursery.cancel_scope)
+
+    async def _read(self, done: trio.CancelScope) -> None:
+        """Lines from the peer become requests to the room, until the peer quits or goes.
+
+        Cancellation: by the writer or the room; a partly received line is simply dropped.
+        """
+        while (line := await self.lines.receive_line()) is not None:
+            command = parse_line(line)
+            if command is None:
+                continue
+            await self.server.inbox.send(Act(self.member, command))
+            if isinstance(command, Quit):
+                break
+        else:
+            await self.server.inbox.send(Leave(self.member, LeaveReason.CONNECTION_LOST))
+        # The room now closes our mailbox; the writer gets this long to deliver what is in it
+        # (the goodbye). A peer that does not read cannot keep the connection open longer.
+        done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT
+
+    async def _write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
+        """Send everything the room delivers, until the room closes the mailbox.
+
+        Cancellation: by the reader, the room (eviction) or shutdown, possibly inside send_all;
+        then part of a line may have been sent, so the connection is never written to again.
+        """
+        mailbox = self.member.mailbox
+        try:
+            async for delivery in mailbox.receive:
+                # Everything already waiting goes out in one write: fewer system calls under load.
+                batch = [delivery, *_drain(mailbox.receive)]
+                await self.stream.send_all(b"".join(item.encode(encode) for item in batch))
+                for item in batch:
+                    mailbox.sent(item)
+        except trio.BrokenResourceError:
+            # No checkpoint needed on the way out: the cancellation we ask for is one.
+            done.cancel(reason="connection lost")
+        else:
+            done.cancel(reason="removed from the room")
+
+
+class LineReader:
+    """Receive lines from a stream, through a :class:`~trio_chat.framing.LineFramer`."""
+
+    def __init__(self, stream: trio.abc.ReceiveStream, max_line_bytes: int) -> None:
+        self._stream = stream
+        self._framer = LineFramer(max_line_bytes)
+        self._eof = False
+
+    async def receive_line(self) -> bytes | LineTooLong | None:
+        """Return the next line, a too-long marker, or ``None`` once the peer has closed or reset.
+
+        Cancellation: safe; bytes received and not yet returned stay in the framer. A line already
+        framed is returned without a checkpoint (one receive may bring hundreds); the caller
+        checkpoints when it hands the line on to the room.
+        """
+        while (line := self._framer.next_line()) is None:
+            if self._eof:
+                return None  # noqa: ASYNC910 (the caller closes the stream: a checkpoint)
+            try:
+                data = await self._stream.receive_some(RECEIVE_BYTES)
+            except trio.BrokenResourceError:
+                data = b""  # reset by the peer: for us, the same as a close
+            if data:
+                self._framer.feed(data)
+            else:
+                self._eof = True
+                self._framer.feed_eof()
+        return line  # noqa: ASYNC910 (see "Cancellation" above)
+
+
+def _drain(receive: trio.MemoryReceiveChannel[Delivery]) -> list[Delivery]:
+    items = []
+    while True:
+        try:
+            items.append(receive.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return items
+
+
+async def _last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa: ASYNC910
+    """Send a final line to a peer that may not be reading; give up quietly if it cannot go.
+
+    Cancellation: bounded by LAST_WORDS_TIMEOUT. It may return without a checkpoint (peer already
+    gone); callers close the stream next, which is one.
+    """
+    # Bounded: a peer that stopped reading must not keep a closing connection open.
+    with trio.move_on_after(LAST_WORDS_TIMEOUT), contextlib.suppress(trio.BrokenResourceError):
+        await stream.send_all(data)
+
+
+def _peer_name(stream: trio.SocketStream) -> str:
+    try:
+        host, port = _address(stream.socket.getpeername())
+    except OSError:
+        return "(gone)"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _address(sockaddr: tuple[str, int] | tuple[str, int, int, int]) -> tuple[str, int]:
+    return sockaddr[0], sockaddr[1]

@@ -1,0 +1,79 @@
+"""Nicknames and message text: validation, normalization and sanitization.
+
+Pure functions and values only: no I/O, no Trio. Everything a peer types passes through here
+before it can reach another person's terminal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
+
+# C0 controls (tab excepted), DEL and C1 controls: the characters a terminal interprets as
+# commands (ESC starts every colour, cursor and title sequence).
+_CONTROL_CHARACTERS = dict.fromkeys(
+    [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)],
+)
+_NICKNAME_PUNCTUATION = frozenset("_-")
+
+
+class InvalidNickname(ValueError):
+    """A nickname was refused; ``str(error)`` is the reason, worded for the person who chose it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Nickname:
+    """A valid nickname.
+
+    ``display`` is what people see (the NFKC form of what was typed); ``key`` decides uniqueness
+    (NFKC plus case folding), so ``Alice``, ``alice`` and fullwidth ``Alice`` are one name.
+    Build one with :meth:`parse`.
+    """
+
+    display: str
+    key: str
+
+    @classmethod
+    def parse(cls, typed: str) -> Nickname:
+        """Validate and normalize a nickname as typed; raise :class:`InvalidNickname` if refused."""
+        display = unicodedata.normalize("NFKC", typed.strip())
+        if not display:
+            raise InvalidNickname("a nickname needs at least one character")
+        if len(display) > MAX_NICKNAME_CHARS:
+            raise InvalidNickname(f"nickname too long (max {MAX_NICKNAME_CHARS} characters)")
+        for position, char in enumerate(display):
+            if not _allowed_in_nickname(char, first=position == 0):
+                raise InvalidNickname(
+                    f"nicknames use letters, digits, _ and - only (not {_describe(char)})",
+                )
+        key = unicodedata.normalize("NFKC", display.casefold())
+        return cls(display, key)
+
+    def __str__(self) -> str:
+        return self.display
+
+
+def _allowed_in_nickname(char: str, *, first: bool) -> bool:
+    category = unicodedata.category(char)
+    if category[0] in "LN" or char in _NICKNAME_PUNCTUATION:
+        return True
+    # Combining marks belong to the letter before them (Devanagari vowel signs, for example).
+    return category[0] == "M" and not first
+
+
+def _describe(char: str) -> str:
+    if char.isprintable() and not char.isspace():
+        return repr(char)
+    return f"U+{ord(char):04X}"
+
+
+def sanitize(text: str) -> str:
+    """Remove control characters (C0 except tab, DEL, C1) so text cannot drive a terminal."""
+    return text.translate(_CONTROL_CHARACTERS)
+
+
+def decode(raw: bytes) -> str:
+    """Decode a line as UTF-8, replacing invalid sequences with U+FFFD, and sanitize it."""
+    return sanitize(raw.decode("utf-8", "replace"))
