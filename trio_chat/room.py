@@ -164,7 +164,7 @@ class Room:
                     self._tell(member, NoSuchNick(recipient.display))
                 else:
                     self._tell(target, PrivateFrom(nick, text))
-                    self._tell(member, PrivateTo(recipient.display, text))
+                    self._tell(member, PrivateTo(_nick(target).display, text))
             case Who():
                 self._tell(member, Roster(self._roster()))
             case Tell(event):

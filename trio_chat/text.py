@@ -64,7 +64,10 @@ def _allowed_in_nickname(char: str, *, first: bool) -> bool:
 
 
 def _describe(char: str) -> str:
-    if char.isprintable() and not char.isspace():
+    # Show visible characters as themselves; invisible ones by code point.
+    if char == " ":
+        return "spaces"
+    if unicodedata.category(char)[0] in "LNPS":
         return repr(char)
     return f"U+{ord(char):04X}"
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: hypothesis profiles and a real server on 127.0.0.1, port 0."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import pytest
+import trio
+from hypothesis import HealthCheck, settings
+
+pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
+
+from tests.chat_client import ChatClient, RunningServer  # noqa: E402
+from trio_chat.server import ServerConfig, serve
+
+# A fast default for development; `ci` (chosen by `nox` when CI is set) tries harder and is
+# derandomized, so a failure in CI reproduces on any machine from the printed example.
+settings.register_profile("default", max_examples=50)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+StartServer = Callable[..., Awaitable[RunningServer]]
+
+
+@pytest.fixture
+async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
+    """Start servers on 127.0.0.1, port 0, with any ServerConfig fields overridden.
+
+    The servers run in the test's nursery, which is cancelled when the test ends.
+    """
+    clients: list[ChatClient] = []
+
+    async def start(**overrides: Any) -> RunningServer:
+        config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+        running = RunningServer(config, trio.Event(), trio.Event(), clients)
+        addresses = await nursery.start(partial(_serve_and_report, running))
+        running.port = addresses[0][1]
+        return running
+
+    yield start
+    for client in clients:
+        await trio.aclose_forcefully(client.stream)
+
+
+async def _serve_and_report(
+    running: RunningServer, *, task_status: trio.TaskStatus[list[tuple[str, int]]]
+) -> None:
+    await serve(running.config, stop=running.stop, task_status=task_status)
+    running.finished.set()
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> RunningServer:
+    """A server with the default configuration."""
+    return await start_server()

@@ -1,0 +1,348 @@
+"""The server end to end, over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+import trio
+import trio.testing
+
+from tests.chat_client import ChatClient, ConnectionClosed, RunningServer
+from tests.conftest import StartServer
+from trio_chat.line_protocol import HELP_LINES
+
+
+async def test_a_session_matches_the_protocol_table(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.connect()
+    await bob.send("bob")
+    await bob.expect("* welcome, bob! online (2): alice, bob")
+    await alice.expect("* bob joined")
+
+    await alice.send("hello")
+    for member in (alice, bob):
+        await member.expect("<alice> hello")
+    await alice.send("/me waves")
+    for member in (alice, bob):
+        await member.expect("* alice waves")
+    await alice.send("/nick al")
+    for member in (alice, bob):
+        await member.expect("* alice is now al")
+    await alice.send("/msg bob hi")
+    await bob.expect("[pm from al] hi")
+    await alice.expect("[pm to bob] hi")
+    await alice.send("/who")
+    await alice.expect("* online (2): al, bob")
+    await alice.send("/help")
+    await alice.expect(*HELP_LINES)
+    await alice.send("/foo")
+    await alice.expect("! unknown command /foo (try /help)")
+    await alice.send("   ")  # ignored: the next line proves nothing came in between
+    await alice.send("//etc")
+    for member in (alice, bob):
+        await member.expect("<al> /etc")
+    await alice.send("/exit")
+    assert await alice.expect_closed() == ["* bye"]
+    await bob.expect("* al left (quit)")
+
+
+async def test_quit_is_a_synonym_for_exit(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    await bob.send("/QUIT")
+    assert await bob.expect_closed() == ["* bye"]
+    await alice.expect("* bob left (quit)")
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("Alice", "! nickname Alice is taken"),
+        ("ALICE ", "! nickname ALICE is taken"),
+        ("", "! a nickname needs at least one character"),
+        ("al ice", "! nicknames use letters, digits, _ and - only (not spaces)"),
+        ("x" * 33, "! nickname too long (max 32 characters)"),
+        ("\x1b[31m", "! nicknames use letters, digits, _ and - only (not '[')"),  # ESC removed
+    ],
+)
+async def test_a_refused_nickname_says_why_and_asks_again(
+    server: RunningServer, name: str, refusal: str
+) -> None:
+    alice = await server.join("alice")
+    newcomer = await server.connect()
+    await newcomer.send(name)
+    await newcomer.expect(refusal, "* what is your name?")
+    await newcomer.send("bob")
+    await newcomer.expect("* welcome, bob! online (2): alice, bob")
+    await alice.expect("* bob joined")  # and nothing about the refused attempt before it
+
+
+async def test_lines_after_the_name_in_the_same_packet_are_kept(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.connect()
+    await bob.stream.send_all(b"bob\r\nhello\r\n")
+    await bob.expect("* welcome, bob! online (2): alice, bob", "<bob> hello")
+    await alice.expect("* bob joined", "<bob> hello")
+
+
+async def test_control_characters_and_invalid_utf8_never_reach_others(
+    server: RunningServer,
+) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    await bob.send(b"\x1b]0;pwned\x07\x1b[2J\xc2\x9b31mred \xff\xfe end\r")
+    await alice.expect("<bob> ]0;pwned[2J31mred \ufffd\ufffd end")
+
+
+async def test_a_line_over_the_limit_is_refused_and_the_next_one_works(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(max_line_bytes=100)
+    alice = await server.join("alice")
+    await alice.send("x" * 101)
+    await alice.expect("! line too long (max 100 bytes)")
+    await alice.send("y" * 100)
+    await alice.expect("<alice> " + "y" * 100)
+
+
+async def test_an_endless_line_is_discarded_as_it_arrives(server: RunningServer) -> None:
+    # Five megabytes without a newline: one error, the line dropped, the connection still fine.
+    alice = await server.join("alice")
+    chunk = b"z" * 65536
+    for _ in range(80):
+        await alice.stream.send_all(chunk)
+    await alice.send("end of the long line")  # discarded with the rest of it
+    await alice.send("after")
+    await alice.expect("! line too long (max 2048 bytes)", "<alice> after")
+
+
+async def test_a_line_over_the_limit_at_the_name_prompt(server: RunningServer) -> None:
+    newcomer = await server.connect()
+    await newcomer.send("n" * 3000)
+    await newcomer.expect("! line too long (max 2048 bytes)", "* what is your name?")
+
+
+async def test_a_final_line_without_newline_is_delivered(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    await bob.stream.send_all(b"no newline at the end")
+    await bob.stream.send_eof()
+    await alice.expect("<bob> no newline at the end", "* bob left (connection lost)")
+
+
+async def test_a_half_closed_client_still_gets_its_last_lines(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    await alice.send("one")
+    await alice.stream.send_eof()  # like `nc -N` at the end of its input
+    assert await alice.expect_closed() == ["<alice> one"]
+
+
+async def test_a_closed_connection_leaves_with_connection_lost(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    await bob.stream.aclose()
+    await alice.expect("* bob left (connection lost)")
+
+
+async def test_a_reset_connection_leaves_with_connection_lost(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    # SO_LINGER with a zero timeout makes close() send a RST instead of a FIN.
+    bob.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    bob.stream.socket.close()
+    await alice.expect("* bob left (connection lost)")
+    await alice.send("/who")
+    await alice.expect("* online (1): alice")
+
+
+async def test_a_client_leaving_during_registration_leaves_no_trace(
+    server: RunningServer,
+) -> None:
+    quitter = await server.connect()
+    await quitter.stream.aclose()
+    alice = await server.join("alice")
+    await alice.send("/who")
+    await alice.expect("* online (1): alice")
+
+
+async def test_past_max_clients_newcomers_are_refused(start_server: StartServer) -> None:
+    server = await start_server(max_clients=2)
+    alice = await server.join("alice")
+    await server.connect()  # registering counts too
+    refused = await server.open_connection()
+    assert await refused.expect_closed() == ["! server full"]
+    await alice.send("still here")
+    await alice.expect("<alice> still here")
+
+
+async def test_a_slot_is_freed_when_a_client_leaves(start_server: StartServer) -> None:
+    server = await start_server(max_clients=1)
+    alice = await server.join("alice")
+    await alice.send("/exit")
+    await alice.expect_closed()
+    await server.join("bob")
+
+
+async def test_a_client_that_never_reads_is_evicted_and_nobody_else_notices(
+    start_server: StartServer,
+) -> None:
+    # The slow client's receive buffer is tiny and it never reads, so the server's writer for
+    # it soon blocks in send_all; its small mailbox then fills, and the room evicts it, which
+    # cancels that writer where it is blocked.
+    server = await start_server(mailbox_size=8)
+    alice = await server.join("alice")
+    slow = await server.join("slow", receive_buffer=4096)
+    await alice.expect("* slow joined")
+    line = "x" * 2000
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_flood_until_evicted, alice, line, "* slow left (too slow)")
+    # The connection was closed under the blocked writer: reading it now ends at EOF.
+    lines = await slow.expect_closed()
+    assert set(lines) <= {f"<alice> {line}"}
+
+
+async def _flood_until_evicted(sender: ChatClient, line: str, notice: str) -> None:
+    async with trio.open_nursery() as nursery:
+
+        async def flood() -> None:
+            for _ in range(20_000):  # 40 MB at most; eviction comes after a few
+                await sender.send(line)
+            raise AssertionError("never evicted")
+
+        nursery.start_soon(flood)
+        while (received := await sender.receive_line()) != notice:
+            assert received == f"<{sender.nick}> {line}"
+        nursery.cancel_scope.cancel()
+    await sender.send("/who")
+    while (received := await sender.receive_line()).startswith("<"):
+        pass
+    assert received == f"* online (1): {sender.nick}"
+
+
+async def test_a_burst_from_many_senders_evicts_nobody(server: RunningServer) -> None:
+    members, senders, messages = 60, 15, 40
+    clients = [await server.join(f"m{n}") for n in range(members)]
+    # Everyone has seen the last join: from here on, every member sees every message.
+    for client in clients[:-1]:
+        while not (await client.receive_line()).endswith(f"m{members - 1} joined"):
+            pass
+    expected = {f"<m{s}> {k}" for s in range(senders) for k in range(messages)}
+    transcripts: dict[str, list[str]] = {}
+
+    async def send_all(client: ChatClient) -> None:
+        for k in range(messages):
+            await client.send(str(k))
+
+    async def receive_all(client: ChatClient) -> None:
+        transcripts[client.nick] = await client.receive_lines(len(expected))
+
+    async with trio.open_nursery() as nursery:
+        for client in clients:
+            nursery.start_soon(receive_all, client)
+        for client in clients[:senders]:
+            nursery.start_soon(send_all, client)
+    for transcript in transcripts.values():
+        assert set(transcript) == expected  # nobody left, nothing lost, nothing extra
+        assert transcript == transcripts["m0"]  # one total order
+
+
+async def test_a_message_right_after_the_welcome_reaches_the_newcomer(
+    server: RunningServer,
+) -> None:
+    # Alice talks without pause while Bob joins. Whatever Bob's welcome came after, every
+    # message after it must reach Bob: the numbers he receives are one unbroken run to the end.
+    alice = await server.join("alice")
+    total = 300
+    joined = trio.Event()
+
+    async def talk() -> None:
+        for n in range(total):
+            await alice.send(str(n))
+            if n == total // 2:
+                await joined.wait()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(talk)
+        bob = await server.join("bob")
+        joined.set()
+        numbers = []
+        while not numbers or numbers[-1] != total - 1:
+            line = await bob.receive_line()
+            numbers.append(int(line.removeprefix("<alice> ")))
+    assert numbers == list(range(numbers[0], total))
+
+
+async def test_registration_times_out(
+    start_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(registration_timeout=0.25)
+    start = trio.current_time()
+    idle = await server.connect()
+    assert await idle.expect_closed() == ["! timed out"]
+    assert trio.current_time() - start == pytest.approx(0.25)
+
+
+async def test_registration_timeout_restarts_for_nobody(
+    start_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The timeout covers the whole registration, refused attempts included.
+    server = await start_server(registration_timeout=0.25)
+    alice = await server.join("alice")
+    start = trio.current_time()
+    newcomer = await server.connect()
+    await trio.sleep(0.2)
+    await newcomer.send("alice")
+    await newcomer.expect("! nickname alice is taken", "* what is your name?")
+    assert await newcomer.expect_closed() == ["! timed out"]
+    assert trio.current_time() - start == pytest.approx(0.25)
+    await trio.sleep(10)  # a registered member is never timed out for being quiet
+    await alice.send("/who")
+    await alice.expect("* online (1): alice")
+
+
+async def test_shutdown_tells_everyone_and_closes(
+    start_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(shutdown_grace=2)
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    registering = await server.connect()
+    start = trio.current_time()
+    server.stop.set()
+    assert await alice.expect_closed() == ["* bob joined", "* server shutting down"]
+    assert await bob.expect_closed() == ["* server shutting down"]
+    assert await registering.expect_closed() == ["* server shutting down"]
+    await server.finished.wait()
+    assert trio.current_time() == start  # nobody needed the grace period
+    with pytest.raises(OSError, match="all attempts to connect"):  # the listener is closed
+        await trio.open_tcp_stream("127.0.0.1", server.port)
+
+
+async def test_shutdown_grace_period_ends_a_writer_stuck_on_a_client_that_never_reads(
+    start_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    # A huge mailbox byte budget keeps the stuck member from being evicted as too slow, so its
+    # writer is still blocked in send_all when shutdown begins, and only the grace period ends it.
+    server = await start_server(shutdown_grace=2, mailbox_size=100_000, mailbox_bytes=1 << 30)
+    alice = await server.join("alice")
+    stuck = await server.join("stuck", receive_buffer=4096)
+    await alice.expect("* stuck joined")
+    line = "x" * 2000
+    for _ in range(3000):  # 6 MB: more than the kernel buffers on both sides can hold
+        await alice.send(line)
+        await alice.expect(f"<alice> {line}")
+    start = trio.current_time()
+    server.stop.set()
+    assert await alice.expect_closed() == ["* server shutting down"]
+    await server.finished.wait()
+    assert trio.current_time() - start == pytest.approx(2)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await stuck.receive_line()

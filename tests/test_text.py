@@ -1,0 +1,62 @@
+"""Nickname validation and normalization; text sanitization."""
+
+from __future__ import annotations
+
+import pytest
+
+from trio_chat.text import MAX_NICKNAME_CHARS, InvalidNickname, Nickname, decode, sanitize
+
+
+@pytest.mark.parametrize(
+    ("typed", "display"),
+    [
+        ("alice", "alice"),
+        ("  alice  ", "alice"),
+        ("Al_ice-2", "Al_ice-2"),
+        ("ａｌｉｃｅ", "alice"),  # noqa: RUF001 (fullwidth letters: NFKC makes them ASCII)
+        ("Zoë", "Zoë"),
+        ("李小龍", "李小龍"),
+        ("नमस्ते", "नमस्ते"),  # combining vowel signs after a letter
+        ("x" * MAX_NICKNAME_CHARS, "x" * MAX_NICKNAME_CHARS),
+    ],
+)
+def test_valid_nicknames(typed: str, display: str) -> None:
+    assert Nickname.parse(typed).display == display
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Alice", "alice"), ("ALICE", "ａｌｉｃｅ"), ("Straße", "STRASSE")],  # noqa: RUF001
+)
+def test_case_and_width_variants_share_a_key(first: str, second: str) -> None:
+    assert Nickname.parse(first).key == Nickname.parse(second).key
+    assert Nickname.parse(first) != Nickname.parse(second)  # but display differently
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "a nickname needs at least one character"),
+        ("   ", "a nickname needs at least one character"),
+        ("x" * (MAX_NICKNAME_CHARS + 1), "nickname too long (max 32 characters)"),
+        ("al ice", "nicknames use letters, digits, _ and - only (not spaces)"),
+        ("alice!", "nicknames use letters, digits, _ and - only (not '!')"),
+        ("\x1b[31m", "nicknames use letters, digits, _ and - only (not U+001B)"),
+        ("a\u200bb", "nicknames use letters, digits, _ and - only (not U+200B)"),
+        ("\u0301a", "nicknames use letters, digits, _ and - only (not U+0301)"),
+    ],
+)
+def test_refused_nicknames_say_why(typed: str, reason: str) -> None:
+    with pytest.raises(InvalidNickname) as refusal:
+        Nickname.parse(typed)
+    assert str(refusal.value) == reason
+
+
+def test_sanitize_removes_control_characters_but_keeps_tabs_and_text() -> None:
+    assert sanitize("a\tb") == "a\tb"
+    assert sanitize("\x1b[2J\x07bell\x7f\x85\x9b31m ok") == "[2Jbell31m ok"
+    assert sanitize("日本語 ünïcödé 👍🏽") == "日本語 ünïcödé 👍🏽"
+
+
+def test_decode_replaces_invalid_utf8() -> None:
+    assert decode(b"caf\xc3\xa9 \xff\xfe ok\x1b") == "café \ufffd\ufffd ok"
