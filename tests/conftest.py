@@ -10,10 +10,10 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
-pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
-
-from tests.chat_client import ChatClient, RunningServer  # noqa: E402
 from trio_chat.server import ServerConfig, serve
+
+pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
+from tests.chat_client import ChatClient, RunningServer  # noqa: E402 (must follow the line above)
 
 # A fast default for development; `ci` (chosen by `nox` when CI is set) tries harder and is
 # derandomized, so a failure in CI reproduces on any machine from the printed example.
@@ -50,7 +50,7 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
         await trio.aclose_forcefully(client.stream)
 
 
-async def _serve_and_report(
+async def _serve_and_report(  # noqa: ASYNC128 (serve() calls started)
     running: RunningServer, *, task_status: trio.TaskStatus[list[tuple[str, int]]]
 ) -> None:
     await serve(running.config, stop=running.stop, task_status=task_status)

@@ -82,7 +82,7 @@ def test_final_line_without_newline_is_returned_at_eof(tail: bytes, expected: Li
 def test_an_endless_line_is_not_buffered() -> None:
     # A peer streaming a megabyte with no newline: reported once, and memory stays bounded.
     framer = LineFramer(LIMIT)
-    reports = []
+    reports: list[Line] = []
     for _ in range(1000):
         framer.feed(b"x" * 1000)
         reports.extend(iter(framer.next_line, None))

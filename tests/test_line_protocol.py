@@ -58,7 +58,10 @@ def nick(name: str) -> Nickname:
         (b"/me", Tell(Error("usage: /me <action>"))),
         (b"/me   ", Tell(Error("usage: /me <action>"))),
         (b"/nick", Tell(Error("usage: /nick <name>"))),
-        (b"/nick bad name!", Tell(Error("nicknames use letters, digits, _ and - only (not spaces)"))),
+        (
+            b"/nick bad name!",
+            Tell(Error("nicknames use letters, digits, _ and - only (not spaces)")),
+        ),
         (b"/msg bob", Tell(Error("usage: /msg <name> <text>"))),
         (b"/msg", Tell(Error("usage: /msg <name> <text>"))),
         (b"/msg b@d hi", Tell(NoSuchNick("b@d"))),
@@ -82,7 +85,9 @@ def test_too_long_line_is_an_error_for_the_sender() -> None:
 def test_parse_name() -> None:
     assert parse_name(b"alice") == nick("alice")
     assert parse_name(b"") == Error("a nickname needs at least one character")
-    assert parse_name(b"al ice") == Error("nicknames use letters, digits, _ and - only (not spaces)")
+    assert parse_name(b"al ice") == Error(
+        "nicknames use letters, digits, _ and - only (not spaces)"
+    )
     assert parse_name(LineTooLong(2048)) == Error("line too long (max 2048 bytes)")
 
 

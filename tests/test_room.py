@@ -42,7 +42,7 @@ def new_member(capacity: int = 16, byte_budget: int = 1 << 20) -> Member:
 
 def deliveries(member: Member) -> list[Delivery]:
     """Take everything out of the member's mailbox, as its writer would."""
-    taken = []
+    taken: list[Delivery] = []
     while True:
         try:
             delivery = member.mailbox.receive.receive_nowait()

@@ -110,10 +110,14 @@ def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
     return convert
 
 
-async def run_server(config: ServerConfig) -> int:
+async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)
+    config: ServerConfig,
+    *,
+    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+) -> int:
     """Serve until SIGINT or SIGTERM, then shut down gracefully; a second signal stops at once.
 
-    Returns the process exit code.
+    Returns the process exit code. Reports the bound addresses like :func:`serve`.
 
     Cancellation: the first signal sets ``stop`` (graceful: serve() says goodbye and returns);
     the second cancels serve() wherever it is (immediate) and the exit code says so.
@@ -128,7 +132,7 @@ async def run_server(config: ServerConfig) -> int:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope)
             try:
-                await serve(config, stop=stop)
+                await serve(config, stop=stop, task_status=task_status)
                 exit_code = 0
             except OSError as error:
                 logger.error("cannot listen on %s port %d: %s", config.host, config.port, error)

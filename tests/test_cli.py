@@ -1,0 +1,141 @@
+"""The command line: arguments, signals, exit codes, and the real console entry point."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import trio
+
+from tests.chat_client import PATIENCE, ChatClient, RunningServer
+from trio_chat.cli import EXIT_CANNOT_LISTEN, EXIT_INTERRUPTED, main, run_server
+from trio_chat.server import ServerConfig
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["server", "--max-clients", "0"], "argument --max-clients: must be positive, not 0"),
+        (["server", "--shutdown-grace", "soon"], "invalid float value: 'soon'"),
+        (["server", "--log-level", "loud"], "invalid choice: 'loud'"),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_reason(
+    argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert complaint in capsys.readouterr().err
+
+
+class ServerRun:
+    """run_server() in the test's nursery; ``exit_code`` is set when it returns."""
+
+    def __init__(self) -> None:
+        self.exit_code: int | None = None
+        self.done = trio.Event()
+
+    async def run(  # noqa: ASYNC128 (run_server() calls started)
+        self, config: ServerConfig, *, task_status: trio.TaskStatus[list[tuple[str, int]]]
+    ) -> None:
+        self.exit_code = await run_server(config, task_status=task_status)
+        self.done.set()
+
+
+Start = Callable[..., Awaitable[tuple[ServerRun, RunningServer]]]
+
+
+@pytest.fixture
+async def start(nursery: trio.Nursery) -> AsyncIterator[Start]:
+    """Start run_server() on 127.0.0.1, port 0, with ServerConfig fields overridden."""
+    clients: list[ChatClient] = []
+
+    async def start(**overrides: Any) -> tuple[ServerRun, RunningServer]:
+        config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+        server_run = ServerRun()
+        addresses = await nursery.start(server_run.run, config)
+        running = RunningServer(config, trio.Event(), server_run.done, clients, addresses[0][1])
+        return server_run, running
+
+    yield start
+    for client in clients:
+        await trio.aclose_forcefully(client.stream)
+
+
+async def test_sigterm_shuts_down_gracefully_with_exit_code_0(start: Start) -> None:
+    server_run, server = await start()
+    alice = await server.join("alice")
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await alice.expect_closed() == ["* server shutting down"]
+    await server_run.done.wait()
+    assert server_run.exit_code == 0
+
+
+async def test_a_second_sigint_stops_at_once(start: Start) -> None:
+    # A member that never reads keeps its writer blocked (its mailbox is big enough not to be
+    # evicted), so the graceful shutdown would wait out its whole (one hour) grace period; the
+    # second Ctrl+C cuts it short.
+    server_run, server = await start(
+        shutdown_grace=3600, mailbox_size=100_000, mailbox_bytes=1 << 30
+    )
+    alice = await server.join("alice")
+    await server.join("stuck", receive_buffer=4096)
+    await alice.expect("* stuck joined")
+    line = "x" * 2000
+    for _ in range(3000):
+        await alice.send(line)
+        await alice.expect(f"<alice> {line}")
+    os.kill(os.getpid(), signal.SIGINT)
+    assert await alice.expect_closed() == ["* server shutting down"]
+    assert server_run.exit_code is None  # still waiting for the stuck writer
+    os.kill(os.getpid(), signal.SIGINT)
+    with trio.fail_after(PATIENCE):
+        await server_run.done.wait()
+    assert server_run.exit_code == EXIT_INTERRUPTED
+
+
+async def test_a_port_in_use_is_a_clear_error(caplog: pytest.LogCaptureFixture) -> None:
+    (taken,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = taken.socket.getsockname()[1]
+    code = await run_server(ServerConfig(host="127.0.0.1", port=port))
+    assert code == EXIT_CANNOT_LISTEN
+    assert f"cannot listen on 127.0.0.1 port {port}" in caplog.text
+    await taken.aclose()
+
+
+async def test_the_console_script_serves_and_stops_on_sigint() -> None:
+    command = [sys.executable, "-m", "trio_chat", "server", "--port", "0", "--log-level", "info"]
+    process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    try:
+        log = b""
+        with trio.fail_after(PATIENCE):
+            while not (listening := re.search(rb"listening on 127.0.0.1 port (\d+)\n", log)):
+                log += await process.stderr.receive_some()
+        port = int(listening[1])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        client = ChatClient(stream)
+        await client.expect("* what is your name?")
+        await client.send("alice")
+        await client.expect("* welcome, alice! online (1): alice")
+        process.send_signal(signal.SIGINT)
+        assert await client.expect_closed() == ["* server shutting down"]
+        await stream.aclose()
+        with trio.fail_after(PATIENCE):
+            assert await process.wait() == 0
+        log += await process.stderr.receive_some()
+        assert b"127.0.0.1" in log
+        assert b"joined as alice" in log
+    finally:
+        process.kill()
+        # Shielded, so that a failing (cancelled) test still reaps its child; bounded, in case.
+        with trio.move_on_after(PATIENCE, shield=True):
+            await process.wait()
