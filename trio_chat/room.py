@@ -27,7 +27,6 @@ events that turn share one delivery, rendered once per wire format.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import trio
@@ -128,9 +127,6 @@ class Room:
 
     def __contains__(self, member: Member) -> bool:
         return member.nick is not None and self._members.get(member.nick.key) is member
-
-    def __iter__(self) -> Iterator[Member]:
-        return iter(self._members.values())
 
     def __len__(self) -> int:
         return len(self._members)
