@@ -337,3 +337,12 @@ async def test_run_room_handles_a_burst_in_one_turn_and_ends_with_its_inbox() ->
     await run_room(room, inbox_receive)  # returns because the inbox is closed and drained
     (delivery,) = deliveries(bob)
     assert len(delivery.events) == 50
+
+
+def test_a_refusal_and_a_welcome_in_the_same_turn_both_arrive() -> None:
+    # Found by the state machine: the welcome used to replace the refusal before it.
+    room = Room()
+    joined(room, "alice")
+    newcomer = new_member()
+    turn(room, Join(newcomer, Nickname.parse("alice")), Join(newcomer, Nickname.parse("bob")))
+    assert received(newcomer) == [NicknameTaken("alice"), Welcome("bob", ("alice", "bob"))]

@@ -136,7 +136,7 @@ class Room:
         match request:
             case Act(member, command) if member in self:
                 self._act(member, command)
-            case Join(member, nick):
+            case Join(member, nick) if member.left is None:
                 self._join(member, nick)
             case Leave(member, reason) if member in self:
                 self._remove(member, reason)
@@ -179,8 +179,9 @@ class Room:
         else:
             member.nick = nick
             self._members[nick.key] = member
-            # A newcomer's view starts now: nothing broadcast earlier this turn is theirs.
-            self._personal[member] = [Welcome(nick.display, self._roster())]
+            # A newcomer's view starts now: nothing broadcast earlier this turn is theirs (but a
+            # refusal of an earlier attempt this turn is, so append rather than replace).
+            self._personal.setdefault(member, []).append(Welcome(nick.display, self._roster()))
             self._broadcast_event(Joined(nick.display), exclude=member)
             logger.info("%s joined as %s (%d online)", member.peer, nick, len(self._members))
 
