@@ -49,8 +49,8 @@ from trio_chat.events import (
     Said,
     Say,
     ShuttingDown,
-    Who,
     Welcome,
+    Who,
 )
 from trio_chat.mailbox import Mailbox
 from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown
