@@ -18,7 +18,7 @@ def tests(session: nox.Session) -> None:
         "coverage", "run", "-m", "pytest", f"--hypothesis-profile={profile}", *session.posargs
     )
     session.run("coverage", "combine")
-    session.run("coverage", "report", "--fail-under=90")
+    session.run("coverage", "report", "--fail-under=95")
 
 
 @nox.session(python=PYTHON)
