@@ -13,7 +13,11 @@ from trio_chat.line_protocol import parse_line, render
 from trio_chat.text import MAX_NICKNAME_CHARS, InvalidNickname, Nickname, decode, sanitize
 
 limits = st.integers(1, 64)
-line_texts = st.text(st.characters(exclude_characters="\r\n"), max_size=40)
+# Text a person could type on one line: any character but line breaks (and the surrogates,
+# which cannot be encoded at all).
+line_texts = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=40
+)
 
 
 def frame(chunks: list[bytes], limit: int) -> list[bytes | LineTooLong]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 import trio
 
+from trio_chat.client import Pipe, run_client, run_interactive
 from trio_chat.server import ServerConfig, serve
 
 logger = logging.getLogger("trio_chat")
@@ -23,8 +26,27 @@ Number = TypeVar("Number", int, float)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``trio-chat`` with ``argv`` (default: the process's arguments); return the exit code."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "client":
+            return _client(args)
+        return _server(args)
+    except KeyboardInterrupt:  # Ctrl+C before a signal receiver is open (starting up)
+        return EXIT_INTERRUPTED
+
+
+def _client(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        return trio.run(
+            partial(run_client, args.host, args.port, nick=args.nick, console=Pipe(), color=False)
+        )
+    # https://no-color.org: NO_COLOR set to anything but the empty string turns colour off.
+    color = not args.no_color and not os.environ.get("NO_COLOR")
+    return trio.run(partial(run_interactive, args.host, args.port, nick=args.nick, color=color))
+
+
+def _server(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(message)s",
@@ -39,10 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
     )
-    try:
-        return trio.run(run_server, config)
-    except KeyboardInterrupt:  # Ctrl+C during start-up, before the signal receiver is open
-        return EXIT_INTERRUPTED
+    return trio.run(run_server, config)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -95,6 +114,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="(default: %(default)s)",
+    )
+    client = commands.add_parser("client", help="chat with a trio-chat server")
+    client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")
+    client.add_argument("--port", type=int, default=defaults.port, help="(default: %(default)s)")
+    client.add_argument("--nick", help="answer the name prompt with NICK (default: ask)")
+    client.add_argument(
+        "--no-color", action="store_true", help="plain text (so does the NO_COLOR variable)"
     )
     return parser
 

@@ -1,0 +1,224 @@
+"""``trio-chat client``: piped mode end to end, exit codes, and interactive mode on a pty."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pexpect
+import pyte
+import pytest
+import trio
+
+from tests.chat_client import RunningServer
+
+CLIENT = [sys.executable, "-m", "trio_chat", "client"]
+
+
+async def run_piped(server: RunningServer, script: str) -> subprocess.CompletedProcess[bytes]:
+    with trio.fail_after(20):
+        return await trio.run_process(
+            [*CLIENT, "--port", str(server.port)],
+            stdin=script.encode(),
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+
+
+async def test_piped_clients_chat_and_quit_cleanly(server: RunningServer) -> None:
+    carol = await server.join("carol")
+    results: dict[str, subprocess.CompletedProcess[bytes]] = {}
+
+    async def client(name: str) -> None:
+        results[name] = await run_piped(server, f"{name}\nhello from {name}\n/who\n")
+
+    async with trio.open_nursery() as nursery:
+        for name in ("alice", "bob"):
+            nursery.start_soon(client, name)
+    for name, result in results.items():
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == b""
+        lines = result.stdout.decode().splitlines()
+        assert lines[0] == "* what is your name?"
+        assert lines[1].startswith(f"* welcome, {name}! online (")
+        assert f"<{name}> hello from {name}" in lines
+        assert any(line.startswith("* online (") for line in lines)
+        assert lines[-1] == "* bye"  # end of input sent /exit, and the goodbye was awaited
+    # Carol saw each of them arrive, talk and quit (a quit, not a lost connection).
+    seen = await carol.receive_lines(6)
+    for name in ("alice", "bob"):
+        events = [line for line in seen if name in line]
+        assert events == [
+            f"* {name} joined",
+            f"<{name}> hello from {name}",
+            f"* {name} left (quit)",
+        ]
+
+
+async def test_piped_client_with_nick_answers_the_prompt_itself(server: RunningServer) -> None:
+    result = await trio.run_process(
+        [*CLIENT, "--port", str(server.port), "--nick", "dora"],
+        stdin=b"hi\n",
+        capture_stdout=True,
+    )
+    assert result.stdout.decode().splitlines() == [
+        "* welcome, dora! online (1): dora",
+        "<dora> hi",
+        "* bye",
+    ]
+
+
+async def test_the_server_going_away_is_exit_code_1_without_traceback(
+    server: RunningServer,
+) -> None:
+    client = await trio.lowlevel.open_process(
+        [*CLIENT, "--port", str(server.port), "--nick", "erin"],
+        stdin=subprocess.PIPE,  # kept open: the client waits for input that never comes
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert client.stdout is not None
+    assert client.stderr is not None
+    try:
+        output = b""
+        with trio.fail_after(20):
+            while b"* welcome, erin!" not in output:
+                output += await client.stdout.receive_some()
+            server.stop.set()
+            assert await client.wait() == 1
+        stderr = b""
+        while chunk := await client.stderr.receive_some():
+            stderr += chunk
+        assert stderr.decode() == f"disconnected from 127.0.0.1:{server.port}\n"
+    finally:
+        client.kill()
+        with trio.move_on_after(5, shield=True):  # reap the child even if the test failed
+            await client.wait()
+
+
+async def test_cannot_connect_is_exit_code_2_with_one_line() -> None:
+    with socket.socket() as placeholder:  # a port nobody listens on
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    result = await trio.run_process(
+        [*CLIENT, "--port", str(port)], stdin=b"", capture_stderr=True, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"trio-chat: cannot connect to 127.0.0.1:{port}: Connection refused\n"
+    )
+
+
+# --- interactive mode, on a pseudo-terminal, with pyte as the screen ------------------------
+
+
+@pytest.fixture
+def server_process() -> Iterator[int]:
+    """A server in its own process (pexpect blocks, so it cannot share the test's event loop)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trio_chat", "server", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        for line in process.stderr:
+            if listening := re.search(r"listening on 127.0.0.1 port (\d+)", line):
+                break
+        else:
+            raise AssertionError("the server did not start")
+        yield int(listening[1])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stderr.close()
+
+
+class Terminal:
+    """The client on a pty, its output rendered by pyte as a real terminal would show it."""
+
+    def __init__(self, argv: list[str]) -> None:
+        env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+        self.child = pexpect.spawn(
+            argv[0], argv[1:], env=env, dimensions=(24, 80), encoding="utf-8"
+        )
+        self.screen = pyte.Screen(80, 24)
+        self._stream = pyte.Stream(self.screen)
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display if line.strip()]
+
+    def wait_for(self, condition: Callable[[list[str]], bool], timeout: float = 10) -> None:
+        """Render output until the screen satisfies ``condition``."""
+        deadline = time.monotonic() + timeout
+        while not condition(self.lines()):
+            assert time.monotonic() < deadline, f"screen never matched:\n{self.lines()}"
+            with contextlib.suppress(pexpect.TIMEOUT):  # nothing new yet: look again
+                self._stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
+
+    def wait_for_exit(self) -> int:
+        self.child.expect(pexpect.EOF, timeout=10)
+        self.child.close()
+        assert self.child.exitstatus is not None
+        return self.child.exitstatus
+
+
+def receive_until(sock: socket.socket, line: str) -> list[str]:
+    """Lines from a plain socket, up to and including ``line``."""
+    sock.settimeout(10)
+    received = b""
+    while f"{line}\n".encode() not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before {line!r}; got {received!r}"
+        received += chunk
+    return received.decode().splitlines()
+
+
+def test_incoming_lines_never_garble_a_half_typed_line(
+    server_process: int, request: pytest.FixtureRequest
+) -> None:
+    port = server_process
+    bob = Terminal([*CLIENT, "--port", str(port), "--nick", "bob"])
+    bob.wait_for(lambda lines: "* welcome, bob! online (1): bob" in lines)
+    alice = socket.create_connection(("127.0.0.1", port))
+    request.addfinalizer(alice.close)
+    alice.sendall(b"alice\n")
+    receive_until(alice, "* welcome, alice! online (2): alice, bob")
+    bob.wait_for(lambda lines: "* alice joined" in lines)
+
+    bob.child.send("hello wor")  # half a line, not sent yet
+    bob.wait_for(lambda lines: lines[-1] == "> hello wor")
+    alice.sendall(b"incoming!\n")
+    # The message appears above the input line, which is left exactly as it was.
+    bob.wait_for(lambda lines: lines[-2:] == ["<alice> incoming!", "> hello wor"])
+
+    bob.child.send("ld\r")  # finish the line: what was typed before the message is intact
+    assert receive_until(alice, "<bob> hello world")[-1] == "<bob> hello world"
+
+    bob.child.sendcontrol("c")  # leaves cleanly: the server sees a quit
+    assert receive_until(alice, "* bob left (quit)")[-1] == "* bob left (quit)"
+    assert bob.wait_for_exit() == 0
+
+
+def test_ctrl_d_quits_and_a_refused_nick_is_asked_again(
+    server_process: int, request: pytest.FixtureRequest
+) -> None:
+    port = server_process
+    alice = socket.create_connection(("127.0.0.1", port))
+    request.addfinalizer(alice.close)
+    alice.sendall(b"alice\n")
+    receive_until(alice, "* welcome, alice! online (1): alice")
+    client = Terminal([*CLIENT, "--port", str(port), "--nick", "Alice"])
+    client.wait_for(lambda lines: "! nickname Alice is taken" in lines)
+    client.child.send("carol\r")  # the person answers the second prompt
+    client.wait_for(lambda lines: "* welcome, carol! online (2): alice, carol" in lines)
+    client.child.sendcontrol("d")
+    assert receive_until(alice, "* carol left (quit)")[-1] == "* carol left (quit)"
+    assert client.wait_for_exit() == 0

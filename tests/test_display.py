@@ -1,0 +1,46 @@
+"""The client's display: markers to colours, control characters never passed through."""
+
+from __future__ import annotations
+
+import pytest
+
+from trio_chat.display import BOLD, DIM, MAGENTA, NICK_COLOURS, RED, RESET, Display, nick_colour
+
+
+def test_plain_display_shows_lines_as_received_minus_control_characters() -> None:
+    display = Display(color=False)
+    assert display.show("<alice> hello") == "<alice> hello"
+    assert (
+        display.show("<mallory> \x1b[2J\x1b]0;title\x07gotcha\x9b") == "<mallory> [2J]0;titlegotcha"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("* bob joined", f"{DIM}* bob joined{RESET}"),
+        ("! nickname bob is taken", f"{RED}! nickname bob is taken{RESET}"),
+        ("[pm from bob] hi", f"{MAGENTA}[pm from bob] hi{RESET}"),
+        ("<bob> hi", f"{nick_colour('bob')}<bob>{RESET} hi"),
+        ("no marker", "no marker"),
+    ],
+)
+def test_colour_by_marker(line: str, shown: str) -> None:
+    assert Display(color=True).show(line) == shown
+
+
+def test_own_nickname_is_bold_and_followed_through_renames() -> None:
+    display = Display(color=True)
+    display.show("* welcome, alice! online (1): alice")
+    assert display.show("<alice> me") == f"{BOLD}<alice>{RESET} me"
+    display.show("* alice is now al")
+    assert display.own_nick == "al"
+    assert display.show("<al> me again") == f"{BOLD}<al>{RESET} me again"
+    display.show("* bob is now robert")  # someone else's rename changes nothing
+    assert display.own_nick == "al"
+
+
+def test_nick_colours_are_stable_and_varied() -> None:
+    assert nick_colour("bob") == nick_colour("bob")
+    colours = {nick_colour(f"user{n}") for n in range(100)}
+    assert len(colours) == len(NICK_COLOURS)

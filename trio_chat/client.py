@@ -1,0 +1,242 @@
+"""``trio-chat client``: a terminal client that never garbles what you type, and a piped mode.
+
+The client is a nursery of two siblings: one receives from the server and displays, the other
+reads what the person (or the script piping into stdin) types and sends it. When either
+finishes, the nursery cancels the other. A third small task turns Ctrl+C, when it arrives as a
+signal rather than as a key press, into a clean quit.
+
+The keyboard is the interesting part. prompt_toolkit gives us a proper input line (editing,
+history) and prints incoming lines *above* it (``patch_stdout``), but it runs on its own asyncio
+event loop, so it cannot run inside Trio's. It runs in a worker thread instead, and a thread
+blocked on a keyboard cannot be cancelled: ``trio.to_thread.run_sync(..., abandon_on_cancel=True)``
+lets the Trio task go at once when cancelled, and leaves the thread behind. An abandoned thread
+still owns the terminal (raw mode), so :meth:`Terminal.close` asks prompt_toolkit to exit and
+waits, briefly, for the thread to restore the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import trio
+from prompt_toolkit import PromptSession
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from trio_chat.display import Display
+from trio_chat.framing import LineFramer, LineTooLong
+from trio_chat.text import decode
+
+EXIT_OK = 0
+EXIT_DISCONNECTED = 1
+EXIT_CANNOT_CONNECT = 2
+
+GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server's "* bye" after we quit
+MAX_LINE_BYTES = 1 << 20  # from the server; its lines are short, this only bounds a rogue one
+TERMINAL_RESTORE_TIMEOUT = 1.0  # seconds the keyboard thread gets to give the terminal back
+
+
+class Console(Protocol):
+    """Where the person's lines come from and where the server's lines go."""
+
+    async def read_line(self) -> str | None:
+        """Return the next line typed, or None when the person is done (EOF, Ctrl+D, Ctrl+C)."""
+        ...
+
+    def show(self, text: str) -> None:
+        """Show one line from the server."""
+        ...
+
+
+class Pipe:
+    """Piped mode: lines from stdin, plain text to stdout, for scripts."""
+
+    async def read_line(self) -> str | None:
+        """Read a line from stdin in a worker thread (see the module docstring)."""
+        # A blocking read cannot be cancelled; abandoning the thread at cancellation is harmless
+        # here: it holds nothing but a read on stdin, and the process is about to exit.
+        line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+        return line.rstrip("\r\n") if line else None
+
+    def show(self, text: str) -> None:
+        """Print the line and flush, so a reader at the other end of the pipe sees it now."""
+        print(text, flush=True)
+
+
+class Terminal:
+    """Interactive mode: a prompt_toolkit input line with incoming lines printed above it.
+
+    Use inside ``prompt_toolkit.patch_stdout.patch_stdout(raw=True)``, which makes ``print``
+    from any thread appear above the input line instead of through it.
+    """
+
+    def __init__(self) -> None:
+        self._session: PromptSession[str] = PromptSession()
+        # Set while no prompt is running in the keyboard thread; the terminal is then ours.
+        self._idle = threading.Event()
+        self._idle.set()
+
+    async def read_line(self) -> str | None:
+        """Prompt for one line in a worker thread.
+
+        Cancellation: returns to Trio at once (the thread is abandoned, still prompting);
+        call :meth:`close` before exiting to end that prompt and restore the terminal.
+        """
+        self._idle.clear()
+        return await trio.to_thread.run_sync(self._prompt, abandon_on_cancel=True)
+
+    def _prompt(self) -> str | None:
+        try:
+            return self._session.prompt("> ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl+D, Ctrl+C (a key press in raw mode)
+            return None
+        finally:
+            self._idle.set()
+
+    def show(self, text: str) -> None:
+        """Print above the input line (through patch_stdout's proxy)."""
+        print(text)
+
+    async def close(self) -> None:
+        """End a prompt still running in an abandoned thread, and wait for the terminal back.
+
+        Cancellation: the wait can be abandoned; callers bound and shield it (see run_interactive).
+        """
+        app = self._session.app
+        if app.is_running and app.loop is not None:
+            app.loop.call_soon_threadsafe(app.exit)
+        await trio.to_thread.run_sync(self._idle.wait, abandon_on_cancel=True)
+
+
+@dataclass
+class Session:
+    """One connection to the server, and how it ended."""
+
+    stream: trio.SocketStream
+    console: Console
+    display: Display
+    quitting: bool = False  # we sent /exit: the server closing is the end we asked for
+    send_lock: trio.Lock = field(default_factory=trio.Lock)
+
+    async def send_line(self, line: str) -> None:
+        """Send one line. The lock keeps the input task and the Ctrl+C task from interleaving."""
+        async with self.send_lock:
+            await self.stream.send_all(line.encode() + b"\n")
+
+    async def quit(self, done: trio.CancelScope) -> None:
+        """Say /exit, and give the server GOODBYE_TIMEOUT to answer before we stop waiting."""
+        if self.quitting:
+            return  # noqa: ASYNC910 (said already: nothing to do, nothing to wait for)
+        self.quitting = True
+        await self.send_line("/exit")
+        # The receiver ends the session when the server closes after "* bye"; if that takes
+        # too long (a server that no longer answers), this deadline ends it instead.
+        done.deadline = trio.current_time() + GOODBYE_TIMEOUT
+
+
+async def run_interactive(host: str, port: int, *, nick: str | None, color: bool) -> int:
+    """Run the client on a terminal; return the exit code."""
+    terminal = Terminal()
+    # Everything printed while this is active appears above the input line, from any thread.
+    with patch_stdout(raw=True):
+        try:
+            return await run_client(host, port, nick=nick, console=terminal, color=color)
+        finally:
+            # Shielded: we may be here because we were cancelled, and the terminal must still be
+            # restored. Bounded: a keyboard thread that does not answer must not stop the exit.
+            with trio.move_on_after(TERMINAL_RESTORE_TIMEOUT, shield=True):
+                await terminal.close()
+
+
+async def run_client(
+    host: str, port: int, *, nick: str | None, console: Console, color: bool
+) -> int:
+    """Chat with the server at ``host``:``port`` until either side ends; return the exit code.
+
+    Cancellation: cancelling this closes the connection without a goodbye.
+    """
+    address = f"{host}:{port}"
+    try:
+        stream = await trio.open_tcp_stream(host, port)
+    except OSError as error:
+        print(f"trio-chat: cannot connect to {address}: {_reason(error)}", file=sys.stderr)
+        return EXIT_CANNOT_CONNECT  # noqa: ASYNC910 (the failed connect was the checkpoint)
+    session = Session(stream, console, Display(color=color))
+    # The two siblings (and the Ctrl+C watcher) live and die together: the first to finish
+    # cancels the rest. The stream is closed after them.
+    async with stream, trio.open_nursery() as nursery:
+        nursery.start_soon(_receive, session, nick, nursery.cancel_scope)
+        nursery.start_soon(_send_input, session, nursery.cancel_scope)
+        nursery.start_soon(_quit_on_sigint, session, nursery.cancel_scope)
+    if session.quitting:
+        return EXIT_OK
+    print(f"disconnected from {address}", file=sys.stderr)
+    return EXIT_DISCONNECTED
+
+
+async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a checkpoint)
+    session: Session, nick: str | None, done: trio.CancelScope
+) -> None:
+    """Show what the server sends until it closes; answer its first prompt if given a nick."""
+    framer = LineFramer(MAX_LINE_BYTES)
+    while True:
+        try:
+            data = await session.stream.receive_some()
+        except trio.BrokenResourceError:
+            data = b""  # reset: the same, for us, as a close
+        if data:
+            framer.feed(data)
+        else:
+            framer.feed_eof()
+        while (raw := framer.next_line()) is not None:
+            if isinstance(raw, LineTooLong):
+                continue  # not from a trio-chat server; nothing worth showing
+            line = decode(raw)
+            if nick is not None and line == "* what is your name?":
+                await session.send_line(nick)
+                nick = None  # if it is refused, the person answers the next prompt
+            else:
+                session.console.show(session.display.show(line))
+        if not data:
+            break
+    done.cancel(reason="server closed the connection")
+
+
+async def _send_input(session: Session, done: trio.CancelScope) -> None:  # noqa: ASYNC910
+    """Send what the person types; at the end of input, quit."""
+    try:
+        while (line := await session.console.read_line()) is not None:
+            if line.strip().lower() in ("/exit", "/quit"):
+                break
+            await session.send_line(line)
+        await session.quit(done)
+    except trio.BrokenResourceError:
+        # The server is gone; the receiver is about to find out and say so. (No checkpoint
+        # needed on this way out: the failed send was one.)
+        pass
+
+
+async def _quit_on_sigint(session: Session, done: trio.CancelScope) -> None:
+    # Ctrl+C arrives as a key press while prompt_toolkit holds the terminal in raw mode, but as
+    # SIGINT in piped mode or between two prompts. Either way it means "leave cleanly".
+    with trio.open_signal_receiver(signal.SIGINT) as signals:
+        async for _ in signals:
+            try:
+                await session.quit(done)
+            except trio.BrokenResourceError:
+                return
+
+
+def _reason(error: OSError) -> str:
+    # open_tcp_stream reports "all attempts to connect ... failed", from a group of the
+    # attempts' own errors; the first of those says why ("Connection refused").
+    cause = error.__cause__
+    if isinstance(cause, BaseExceptionGroup):
+        cause = cause.exceptions[0]
+    if isinstance(cause, OSError) and cause.errno:
+        return os.strerror(cause.errno)
+    return str(error)
