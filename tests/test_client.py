@@ -201,6 +201,9 @@ def test_incoming_lines_never_garble_a_half_typed_line(
 
     bob.child.send("ld\r")  # finish the line: what was typed before the message is intact
     assert receive_until(alice, "<bob> hello world")[-1] == "<bob> hello world"
+    # Bob sees his message once, as the server echoed it; the input line is empty again.
+    bob.wait_for(lambda lines: lines[-2:] == ["<bob> hello world", ">"])
+    assert not any("hello wor" in line for line in bob.lines()[:-2])
 
     bob.child.sendcontrol("c")  # leaves cleanly: the server sees a quit
     assert receive_until(alice, "* bob left (quit)")[-1] == "* bob left (quit)"

@@ -75,7 +75,9 @@ class Terminal:
     """
 
     def __init__(self) -> None:
-        self._session: PromptSession[str] = PromptSession()
+        # erase_when_done: the server echoes what we send, so keeping the typed line on screen
+        # as well would show every message twice.
+        self._session: PromptSession[str] = PromptSession(erase_when_done=True)
         # Set while no prompt is running in the keyboard thread; the terminal is then ours.
         self._idle = threading.Event()
         self._idle.set()
