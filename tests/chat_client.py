@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 
 import trio
+import trio.testing
 
 from trio_chat.framing import LineFramer
 from trio_chat.server import ServerConfig
@@ -20,7 +21,7 @@ class ConnectionClosed(Exception):
 class ChatClient:
     """One connection: send lines, receive lines, expect exact lines."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.abc.HalfCloseableStream) -> None:
         self.stream = stream
         self._framer = LineFramer(max_line_bytes=1 << 20)
         self.nick = ""
@@ -60,6 +61,31 @@ class ChatClient:
                 return lines
 
 
+class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
+    """A listener for in-memory connections: no kernel buffers, so tests control every byte.
+
+    ``connect(lockstep=True)`` makes a client whose reads the test controls exactly: the
+    server's ``send_all`` to it blocks until the test reads (trio.testing.lockstep_stream_pair).
+    """
+
+    def __init__(self) -> None:
+        self._send, self._receive = trio.open_memory_channel[trio.abc.Stream](0)
+
+    async def accept(self) -> trio.abc.Stream:
+        return await self._receive.receive()
+
+    async def aclose(self) -> None:
+        self._receive.close()
+        await trio.lowlevel.checkpoint()
+
+    async def connect(self, *, lockstep: bool = False) -> trio.abc.HalfCloseableStream:
+        """Connect; raises trio.BrokenResourceError once the server has stopped accepting."""
+        pair = trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
+        client, server = pair()
+        await self._send.send(server)
+        return client
+
+
 @dataclass
 class RunningServer:
     """A server started by the ``start_server`` fixture."""
@@ -68,31 +94,44 @@ class RunningServer:
     stop: trio.Event  # set it to begin a graceful shutdown
     finished: trio.Event  # set when serve() has returned
     clients: list[ChatClient]
-    port: int = 0
+    port: int = 0  # for TCP servers
+    listener: MemoryListener | None = None  # for in-memory servers
 
-    async def open_connection(self, *, receive_buffer: int | None = None) -> ChatClient:
+    async def open_connection(
+        self, *, receive_buffer: int | None = None, lockstep: bool = False
+    ) -> ChatClient:
         """Connect (the connection is closed when the test ends).
 
-        With ``receive_buffer``, the socket's receive buffer is shrunk before connecting, so a
-        client that stops reading makes the server's sends block sooner.
+        With ``receive_buffer`` (TCP), the socket's receive buffer is shrunk before connecting,
+        so a client that stops reading makes the server's sends block sooner. With ``lockstep``
+        (in memory), they block at once.
         """
-        sock = trio.socket.socket()
-        if receive_buffer is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        await sock.connect(("127.0.0.1", self.port))
-        client = ChatClient(trio.SocketStream(sock))
+        stream: trio.abc.HalfCloseableStream
+        if self.listener is not None:
+            stream = await self.listener.connect(lockstep=lockstep)
+        else:
+            sock = trio.socket.socket()
+            if receive_buffer is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            await sock.connect(("127.0.0.1", self.port))
+            stream = trio.SocketStream(sock)
+        client = ChatClient(stream)
         self.clients.append(client)
         return client
 
-    async def connect(self, *, receive_buffer: int | None = None) -> ChatClient:
+    async def connect(
+        self, *, receive_buffer: int | None = None, lockstep: bool = False
+    ) -> ChatClient:
         """Connect, and read the name prompt."""
-        client = await self.open_connection(receive_buffer=receive_buffer)
+        client = await self.open_connection(receive_buffer=receive_buffer, lockstep=lockstep)
         await client.expect("* what is your name?")
         return client
 
-    async def join(self, nick: str, *, receive_buffer: int | None = None) -> ChatClient:
+    async def join(
+        self, nick: str, *, receive_buffer: int | None = None, lockstep: bool = False
+    ) -> ChatClient:
         """Connect and register as ``nick``; return once the welcome has been read."""
-        client = await self.connect(receive_buffer=receive_buffer)
+        client = await self.connect(receive_buffer=receive_buffer, lockstep=lockstep)
         await client.send(nick)
         welcome = await client.receive_line()
         assert welcome.startswith(f"* welcome, {nick}! online ("), welcome

@@ -10,10 +10,10 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
-from trio_chat.server import ServerConfig, serve
+from trio_chat.server import ServerConfig, serve, serve_listeners
 
 pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
-from tests.chat_client import ChatClient, RunningServer  # noqa: E402 (must follow the line above)
+from tests.chat_client import ChatClient, MemoryListener, RunningServer  # noqa: E402 (must follow the line above)
 
 # A fast default for development; `ci` (chosen by `nox` when CI is set) tries harder and is
 # derandomized, so a failure in CI reproduces on any machine from the printed example.
@@ -41,7 +41,7 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
     async def start(**overrides: Any) -> RunningServer:
         config = ServerConfig(host="127.0.0.1", port=0, **overrides)
         running = RunningServer(config, trio.Event(), trio.Event(), clients)
-        addresses = await nursery.start(partial(_serve_and_report, running))
+        addresses = await nursery.start(partial(_serve_tcp, running))
         running.port = addresses[0][1]
         return running
 
@@ -50,10 +50,41 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
         await trio.aclose_forcefully(client.stream)
 
 
-async def _serve_and_report(  # noqa: ASYNC128 (serve() calls started)
+@pytest.fixture
+async def start_memory_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
+    """Like ``start_server``, but clients connect through in-memory streams.
+
+    For tests under ``autojump_clock``: with no kernel in between, "every task is blocked"
+    really means nothing can happen until a timer fires, so virtual time jumps only then.
+    """
+    clients: list[ChatClient] = []
+
+    async def start(**overrides: Any) -> RunningServer:
+        config = ServerConfig(**overrides)
+        running = RunningServer(config, trio.Event(), trio.Event(), clients)
+        running.listener = MemoryListener()
+        await nursery.start(partial(_serve_memory, running))
+        return running
+
+    yield start
+    for client in clients:
+        await trio.aclose_forcefully(client.stream)
+
+
+async def _serve_tcp(  # noqa: ASYNC128 (serve() calls started)
     running: RunningServer, *, task_status: trio.TaskStatus[list[tuple[str, int]]]
 ) -> None:
     await serve(running.config, stop=running.stop, task_status=task_status)
+    running.finished.set()
+
+
+async def _serve_memory(  # noqa: ASYNC128 (serve_listeners() calls started)
+    running: RunningServer, *, task_status: trio.TaskStatus[None]
+) -> None:
+    assert running.listener is not None
+    await serve_listeners(
+        [running.listener], running.config, stop=running.stop, task_status=task_status
+    )
     running.finished.set()
 
 

@@ -158,6 +158,7 @@ async def test_a_reset_connection_leaves_with_connection_lost(server: RunningSer
     bob = await server.join("bob")
     await alice.expect("* bob joined")
     # SO_LINGER with a zero timeout makes close() send a RST instead of a FIN.
+    assert isinstance(bob.stream, trio.SocketStream)
     bob.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     bob.stream.socket.close()
     await alice.expect("* bob left (connection lost)")

@@ -2,10 +2,10 @@
 
 The task tree, and what each nursery is for::
 
-    serve()                      server nursery: the room and everything that feeds it
+    serve_listeners()            server nursery: the room and everything that feeds it
     ├── run_room()               the room task (trio_chat.room)
     └── connections nursery      every client; a crashing connection is logged, not fatal
-        ├── _accept()            serve_listeners, inside the `accepting` cancel scope
+        ├── accepting nursery    trio.serve_listeners, alone, so shutdown can cancel it
         └── Server.handle()        one per client: registration, then...
             └── member nursery   ...a reader and a writer that live and die together
                 ├── _read()      peer -> framing -> parse -> the room's inbox
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -66,21 +67,42 @@ async def serve(
     stop: trio.Event,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve chat on ``config.host``/``config.port`` until ``stop`` is set, then shut down.
+    """Serve chat over TCP on ``config.host``/``config.port`` until ``stop`` is set.
 
     Reports the bound ``(host, port)`` addresses through ``task_status`` (useful with port 0).
-    Shutting down: stop accepting, tell everyone, give writers ``config.shutdown_grace`` seconds
-    to flush, cancel whatever is left, and return.
+    See :func:`serve_listeners` for the rest.
 
     Raises:
         OSError: if the listening sockets cannot be opened (before anything is started).
 
-
-    Cancellation: cancelling ``serve`` stops everything at once, without the goodbyes; set
-    ``stop`` for a graceful shutdown.
+    Cancellation: as :func:`serve_listeners`.
 
     """
     listeners = await trio.open_tcp_listeners(config.port, host=config.host)
+    addresses = [_address(listener.socket.getsockname()) for listener in listeners]
+    # Only here to learn when serve_listeners is ready, so that our caller hears it then.
+    async with trio.open_nursery() as nursery:
+        await nursery.start(partial(serve_listeners, listeners, config, stop=stop))
+        for host, port in addresses:
+            logger.info("listening on %s port %d", host, port)
+        task_status.started(addresses)
+
+
+async def serve_listeners(
+    listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
+    config: ServerConfig,
+    *,
+    stop: trio.Event,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve chat to whoever connects through ``listeners`` until ``stop`` is set, then shut down.
+
+    Shutting down: stop accepting, tell everyone, give writers ``config.shutdown_grace`` seconds
+    to flush, cancel whatever is left, and return. (Tests pass in-memory listeners here.)
+
+    Cancellation: cancelling this stops everything at once, without the goodbyes; set ``stop``
+    for a graceful shutdown.
+    """
     inbox_send, inbox_receive = trio.open_memory_channel[Request](ROOM_INBOX_SIZE)
     server = Server(config, inbox_send)
     # The server nursery: if the room task crashes (a bug), nothing can work, so everything stops.
@@ -91,15 +113,12 @@ async def serve(
             # The connections nursery: every client's handler runs here.
             async with trio.open_nursery() as connections:
                 # The accept loop gets a nursery of its own so that shutdown can cancel it alone:
-                # serve_listeners then closes the listening sockets, and the handlers, living in
+                # trio.serve_listeners then closes the listeners, and the handlers, living in
                 # `connections`, carry on.
                 async with trio.open_nursery() as accepting:
                     accept = partial(trio.serve_listeners, handler_nursery=connections)
                     await accepting.start(accept, server.handle, listeners)
-                    addresses = [_address(listener.socket.getsockname()) for listener in listeners]
-                    for host, port in addresses:
-                        logger.info("listening on %s port %d", host, port)
-                    task_status.started(addresses)
+                    task_status.started()
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
                 await server.shut_down(connections.cancel_scope)
@@ -131,7 +150,7 @@ class Server:
         connections.deadline = trio.current_time() + self.config.shutdown_grace
         await self.inbox.send(Shutdown())
 
-    async def handle(self, stream: trio.SocketStream) -> None:
+    async def handle(self, stream: trio.abc.Stream) -> None:
         """Serve one client, from accept to close.
 
         Resource handling: the stream is always closed on the way out.
@@ -173,7 +192,7 @@ class Server:
 class Connection:
     """One client: registration, then a reader and a writer until it leaves."""
 
-    def __init__(self, server: Server, stream: trio.SocketStream, peer: str) -> None:
+    def __init__(self, server: Server, stream: trio.abc.Stream, peer: str) -> None:
         config = server.config
         self.server = server
         self.stream = stream
@@ -343,7 +362,9 @@ async def _last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa
         await stream.send_all(data)
 
 
-def _peer_name(stream: trio.SocketStream) -> str:
+def _peer_name(stream: trio.abc.Stream) -> str:
+    if not isinstance(stream, trio.SocketStream):
+        return type(stream).__name__
     try:
         host, port = _address(stream.socket.getpeername())
     except OSError:
