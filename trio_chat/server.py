@@ -2,11 +2,12 @@
 
 The task tree, and what each nursery is for::
 
+    serve()                      opens the TCP listeners, then runs serve_listeners()
     serve_listeners()            server nursery: the room and everything that feeds it
     ├── run_room()               the room task (trio_chat.room)
     └── connections nursery      every client; a crashing connection is logged, not fatal
         ├── accepting nursery    trio.serve_listeners, alone, so shutdown can cancel it
-        └── Server.handle()        one per client: registration, then...
+        └── Server.handle()      one per client: registration, then...
             └── member nursery   ...a reader and a writer that live and die together
                 ├── _read()      peer -> framing -> parse -> the room's inbox
                 └── _write()     mailbox -> render -> peer (the only task writing to the stream)
@@ -72,11 +73,10 @@ async def serve(
     Reports the bound ``(host, port)`` addresses through ``task_status`` (useful with port 0).
     See :func:`serve_listeners` for the rest.
 
-    Raises:
-        OSError: if the listening sockets cannot be opened (before anything is started).
-
     Cancellation: as :func:`serve_listeners`.
 
+    Raises:
+        OSError: if the listening sockets cannot be opened (before anything is started).
     """
     listeners = await trio.open_tcp_listeners(config.port, host=config.host)
     addresses = [_address(listener.socket.getsockname()) for listener in listeners]
