@@ -1,0 +1,111 @@
+"""THE BASELINE: the seed's thread-per-client design, written properly.
+
+This is not trio-chat. It is the obvious alternative that trio-chat is measured against: one
+blocking-socket thread per client, a lock around the shared nickname map, and a broadcast that
+loops over every client calling ``sendall``. It speaks the same protocol for what the benchmark
+uses (prompt, name, welcome with roster, ``<name> text``, join and leave notices, ``/exit``),
+sets TCP_NODELAY, and checks nickname uniqueness under the lock, so it is a fair competitor.
+What it cannot do by design: a client that stops reading blocks the thread that broadcasts to
+it, and everyone behind it.
+
+Run: ``python -m benchmarks.baseline --port 12345``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+
+PROMPT = b"* what is your name?\n"
+
+
+class BaselineServer:
+    """Thread per client; ``clients`` maps a normalized nickname to its socket and send lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # guards `clients`
+        self.clients: dict[str, tuple[str, socket.socket, threading.Lock]] = {}
+        # One broadcast at a time, so that every client receives messages in the same order
+        # (without it, two senders' loops interleave differently at each receiver). Under the
+        # GIL this costs little: only one thread runs Python at a time anyway.
+        self.order = threading.Lock()
+
+    def broadcast(self, data: bytes, *, skip: str | None = None) -> None:
+        with self.order:
+            with self.lock:
+                recipients = [entry for key, entry in self.clients.items() if key != skip]
+            for _, sock, send_lock in recipients:
+                try:
+                    with send_lock:  # the welcome is sent outside `order`
+                        sock.sendall(data)
+                except OSError:
+                    pass  # its own thread will notice and clean up
+
+    def serve_client(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = sock.makefile("rb")
+        key = name = None
+        send_lock = threading.Lock()
+        try:
+            while key is None:
+                sock.sendall(PROMPT)
+                line = reader.readline()
+                if not line:
+                    return
+                name = line.decode("utf-8", "replace").strip()
+                if not name or len(name) > 32 or not name.replace("_", "").isalnum():
+                    sock.sendall(b"! invalid nickname\n")
+                    continue
+                with self.lock:
+                    if name.casefold() not in self.clients:
+                        key = name.casefold()
+                        self.clients[key] = (name, sock, send_lock)
+                        roster = sorted(entry[0] for entry in self.clients.values())
+                if key is None:
+                    sock.sendall(f"! nickname {name} is taken\n".encode())
+            with send_lock:
+                sock.sendall(
+                    f"* welcome, {name}! online ({len(roster)}): {', '.join(roster)}\n".encode()
+                )
+            self.broadcast(f"* {name} joined\n".encode(), skip=key)
+            while line := reader.readline():
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                if text in ("/exit", "/quit"):
+                    with send_lock:
+                        sock.sendall(b"* bye\n")
+                    break
+                if text.strip():
+                    self.broadcast(f"<{name}> {text}\n".encode())
+        except OSError:
+            pass
+        finally:
+            if key is not None:
+                with self.lock:
+                    del self.clients[key]
+                self.broadcast(f"* {name} left (quit)\n".encode())
+            sock.close()
+
+    def serve(self, host: str, port: int) -> None:
+        with socket.create_server((host, port), backlog=4096) as listener:
+            print(f"baseline listening on {host} port {listener.getsockname()[1]}", flush=True)
+            while True:
+                sock, _ = listener.accept()
+                threading.Thread(target=self.serve_client, args=(sock,), daemon=True).start()
+
+
+def main() -> None:
+    """Run the baseline server until killed."""
+    parser = argparse.ArgumentParser(description="the thread-per-client baseline server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=12345)
+    args = parser.parse_args()
+    threading.stack_size(256 * 1024)  # 10,000 threads with the default 8 MiB would be silly
+    try:
+        BaselineServer().serve(args.host, args.port)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

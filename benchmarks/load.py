@@ -1,0 +1,297 @@
+"""The load generator: many chat clients in one thread, on non-blocking sockets and epoll.
+
+Written so that it is not the bottleneck: one thread, no per-line Python work on the hot path
+(received data is counted with ``bytes.count`` and kept for checking after the run), large
+``recv`` calls, and messages batched into large ``send`` calls. The only per-line work during a
+run is on a small sample of receivers, for latency.
+
+Checking a fanout run costs nothing during it: every member was present for every message, so
+every member must have received exactly the same bytes. Comparing the receivers' byte strings
+checks one total order, no loss and no duplicate at C speed; parsing one of them then checks
+per-sender FIFO and completeness.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import time
+from dataclasses import dataclass, field
+
+RECV_BYTES = 1 << 20
+PROMPT = b"* what is your name?\n"
+LATENCY_SAMPLE = 10  # receivers whose every line is timed (the rest are only counted)
+
+
+class LoadError(Exception):
+    """The run went wrong (a lost, duplicated or reordered message, an eviction, a timeout)."""
+
+
+@dataclass(eq=False)
+class Client:
+    """One simulated chat client."""
+
+    name: str
+    sock: socket.socket
+    started: float = 0.0  # when connect() was called
+    registered: float = 0.0  # when its welcome arrived
+    expected_joins: int = 0  # join notices still to come after its welcome
+    inbox: bytearray = field(default_factory=bytearray)  # everything received (fanout)
+    lines: int = 0  # lines received in the current phase
+    outbox: bytearray = field(default_factory=bytearray)  # still to send
+    timed: list[tuple[int, bytes]] | None = None  # (receive time, chunk) for latency samples
+    closed: bool = False
+
+
+def now_ns() -> int:
+    """A clock shared by every process on the machine (CLOCK_MONOTONIC)."""
+    return time.monotonic_ns()
+
+
+class Load:
+    """A set of clients against one server, driven by one selector."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = (host, port)
+        self.selector = selectors.DefaultSelector()
+        self.clients: list[Client] = []
+
+    def close(self) -> None:
+        """Close every client socket (abruptly: the server sees connections lost)."""
+        for client in self.clients:
+            if not client.closed:
+                self.selector.unregister(client.sock)
+                client.sock.close()
+        self.selector.close()
+
+    # --- registration ----------------------------------------------------------------------
+
+    def register(self, count: int, *, window: int = 500, timeout: float = 120) -> None:
+        """Connect and register ``count`` clients, at most ``window`` in progress at once."""
+        deadline = time.monotonic() + timeout
+        total = len(self.clients) + count
+        pending = [f"c{len(self.clients) + n}" for n in range(count)]
+        pending.reverse()
+        in_progress: dict[Client, bytearray] = {}  # what each has received so far
+        named: set[Client] = set()  # answered the prompt
+        while pending or in_progress:
+            while pending and len(in_progress) < window:
+                client = self._connect(pending.pop())
+                in_progress[client] = bytearray()
+            for key, events in self.selector.select(timeout=1):
+                client = key.data
+                if client not in in_progress:
+                    self._read_into_inbox(client)  # notices for already registered clients
+                    continue
+                if events & selectors.EVENT_WRITE:  # connected
+                    error = client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if error:
+                        raise LoadError(f"{client.name}: connect failed: {errno.errorcode[error]}")
+                    self.selector.modify(client.sock, selectors.EVENT_READ, client)
+                    continue
+                received = in_progress[client]
+                data = self._recv(client)
+                received += data
+                if received.startswith(PROMPT) and client not in named:
+                    client.sock.sendall(client.name.encode() + b"\n")
+                    named.add(client)
+                end = received.find(b"\n", len(PROMPT))
+                if end >= 0:
+                    welcome = bytes(received[len(PROMPT) : end])
+                    if not welcome.startswith(f"* welcome, {client.name}! online (".encode()):
+                        raise LoadError(f"{client.name}: not welcomed: {welcome[:100]!r}")
+                    client.registered = time.monotonic()
+                    online = int(welcome.split(b"(", 1)[1].split(b")", 1)[0])
+                    client.expected_joins = total - online
+                    client.inbox += received[end + 1 :]
+                    del in_progress[client]
+            if time.monotonic() > deadline:
+                raise LoadError(f"registration timed out with {len(in_progress)} in progress")
+
+    def _connect(self, name: str) -> Client:
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client = Client(name, sock, started=time.monotonic())
+        try:
+            sock.connect(self.address)
+        except BlockingIOError:
+            pass
+        self.clients.append(client)
+        self.selector.register(sock, selectors.EVENT_WRITE, client)
+        return client
+
+    def wait_for_join_notices(self, *, timeout: float = 300) -> None:
+        """Read until every client has seen (at least) every join after its own."""
+        deadline = time.monotonic() + timeout
+        waiting = {c for c in self.clients if c.inbox.count(b" joined\n") < c.expected_joins}
+        while waiting:
+            for key, _ in self.selector.select(timeout=1):
+                client = key.data
+                self._read_into_inbox(client)
+                if client in waiting and client.inbox.count(b" joined\n") >= client.expected_joins:
+                    waiting.discard(client)
+            if time.monotonic() > deadline:
+                raise LoadError(f"{len(waiting)} clients still waiting for join notices")
+        for client in self.clients:
+            # Only "at least": the baseline, having no single order of events, can announce a
+            # join to someone whose welcome already listed the newcomer. (trio-chat's exact
+            # join order is checked by its own tests.)
+            client.inbox.clear()
+
+    # --- traffic -----------------------------------------------------------------------------
+
+    def fanout(self, senders: int, messages: int, *, timeout: float = 600) -> tuple[float, list[int]]:
+        """Each of the first ``senders`` clients sends ``messages`` lines as fast as accepted.
+
+        Returns the wall time (first send to last delivery) and latency samples in ns.
+        """
+        expected = senders * messages
+        for client in self.clients:
+            client.lines = 0
+            client.inbox.clear()
+        for client in self.clients[:LATENCY_SAMPLE]:
+            client.timed = []
+        next_seq = dict.fromkeys(range(senders), 0)
+
+        def refill(sender: int, client: Client) -> None:
+            stamp = now_ns()
+            batch = min(256, messages - next_seq[sender])
+            first = next_seq[sender]
+            client.outbox += b"".join(
+                b"%d %d %d\n" % (sender, seq, stamp) for seq in range(first, first + batch)
+            )
+            next_seq[sender] += batch
+
+        senders_left = set(range(senders))
+        for sender in senders_left:
+            client = self.clients[sender]
+            self.selector.modify(client.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
+        started = time.monotonic()
+        done = 0
+        deadline = started + timeout
+        while done < len(self.clients):
+            for key, events in self.selector.select(timeout=1):
+                client = key.data
+                if events & selectors.EVENT_WRITE:
+                    sender = int(client.name[1:])
+                    if not client.outbox and next_seq[sender] < messages:
+                        refill(sender, client)
+                    if client.outbox:
+                        sent = client.sock.send(client.outbox)
+                        del client.outbox[:sent]
+                    if not client.outbox and next_seq[sender] >= messages:
+                        self.selector.modify(client.sock, selectors.EVENT_READ, client)
+                if events & selectors.EVENT_READ:
+                    before = client.lines
+                    data = self._read_into_inbox(client)
+                    if client.timed is not None and data:
+                        client.timed.append((now_ns(), data))
+                    client.lines += data.count(b"\n")
+                    if before < expected <= client.lines:
+                        done += 1
+            if time.monotonic() > deadline:
+                raise LoadError(f"fanout timed out: {done} of {len(self.clients)} complete")
+        wall = time.monotonic() - started
+        self._check_fanout(senders, messages)
+        return wall, self._latencies()
+
+    def _check_fanout(self, senders: int, messages: int) -> None:
+        reference = bytes(self.clients[0].inbox)
+        for client in self.clients[1:]:
+            if client.inbox != reference:
+                raise LoadError(f"{client.name} received a different stream than c0")
+        seen = dict.fromkeys(range(senders), 0)
+        for line in reference.splitlines():
+            if not line.startswith(b"<"):
+                raise LoadError(f"unexpected line: {line[:100]!r}")
+            _, sender, seq, _ = line.split(b" ")
+            if int(seq) != seen[int(sender)]:
+                raise LoadError(f"sender {int(sender)}: got {int(seq)}, expected {seen[int(sender)]}")
+            seen[int(sender)] += 1
+        if any(count != messages for count in seen.values()):
+            raise LoadError("messages missing")
+
+    def _latencies(self) -> list[int]:
+        samples = []
+        for client in self.clients:
+            for received, chunk in client.timed or ():
+                for line in chunk.splitlines():
+                    if line.startswith(b"<"):
+                        samples.append(received - int(line.rsplit(b" ", 1)[1]))
+            client.timed = None
+        return samples
+
+    def paced(self, senders: int, rate: float, duration: float) -> list[int]:
+        """Send ``rate`` messages/s in total, round-robin over ``senders``; time every delivery."""
+        total = int(rate * duration)
+        for client in self.clients:
+            client.lines = 0
+            client.inbox.clear()
+            client.timed = []
+        started = time.monotonic()
+        sent = 0
+        while True:
+            while sent < total and time.monotonic() >= started + sent / rate:
+                sender = self.clients[sent % senders]
+                sender.sock.sendall(b"%d %d %d\n" % (sent % senders, sent, now_ns()))
+                sent += 1
+            wait = started + sent / rate - time.monotonic() if sent < total else 1.0
+            for key, _ in self.selector.select(timeout=max(wait, 0)):
+                client = key.data
+                data = self._read_into_inbox(client, keep=False)
+                assert client.timed is not None
+                client.timed.append((now_ns(), data))
+                client.lines += data.count(b"\n")
+            if sent == total and all(client.lines >= total for client in self.clients):
+                break
+            if time.monotonic() > started + duration + 30:
+                raise LoadError("paced run: deliveries missing after 30 s")
+        return self._latencies()
+
+    def chat_once(self, *, timeout: float = 120) -> None:
+        """One message from the first client must reach everyone."""
+        for client in self.clients:
+            client.lines = 0
+            client.inbox.clear()
+        self.clients[0].sock.sendall(b"still here\n")
+        waiting = set(self.clients)
+        deadline = time.monotonic() + timeout
+        line = f"<{self.clients[0].name}> still here\n".encode()
+        while waiting:
+            for key, _ in self.selector.select(timeout=1):
+                client = key.data
+                self._read_into_inbox(client)
+                if line in client.inbox:
+                    waiting.discard(client)
+            if time.monotonic() > deadline:
+                raise LoadError(f"{len(waiting)} clients never got the message")
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _recv(self, client: Client) -> bytes:
+        try:
+            data = client.sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return b""
+        except ConnectionError as error:
+            raise LoadError(f"{client.name}: {error}") from error
+        if not data:
+            raise LoadError(f"{client.name}: the server closed the connection (evicted?)")
+        return data
+
+    def _read_into_inbox(self, client: Client, *, keep: bool = True) -> bytes:
+        data = self._recv(client)
+        if keep:
+            client.inbox += data
+        return data
+
+
+def percentile(samples: list[int], fraction: float) -> float:
+    """The ``fraction`` percentile of ``samples`` (ns), in milliseconds."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1e6
+
