@@ -27,7 +27,9 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("flake8", "trio_chat", "tests", "noxfile.py")  # flake8-async, see .flake8
+    session.run(
+        "flake8", "trio_chat", "tests", "benchmarks", "noxfile.py"
+    )  # flake8-async, see .flake8
 
 
 @nox.session(python=PYTHON)
@@ -35,3 +37,10 @@ def typecheck(session: nox.Session) -> None:
     """Mypy --strict against Trio's own inline type hints (never the old trio-typing stubs)."""
     session.install("-e", ".[typecheck]", "nox")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks (minutes; not a default session): python -m benchmarks ARGS."""
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -37,6 +37,8 @@ DEFAULT_SCENARIOS = (
     "connect-10000",
 )
 SERVER_CPU, LOAD_CPU = 0, 1
+TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"
 LOADGEN_CPU_WARNING = 0.85  # above this share of a core, the load generator may be the limit
 
 
@@ -81,7 +83,7 @@ def running(kind: str) -> Iterator[Server]:
         ],
         "baseline": [sys.executable, "-m", "benchmarks.baseline", "--port", str(port)],
     }[kind]
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and modules)
+    process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, preexec_fn=lambda: _pin(SERVER_CPU)
     )
     try:
@@ -101,12 +103,12 @@ def running(kind: str) -> Iterator[Server]:
 
 
 def parse_scenario(name: str) -> tuple[str, list[int]]:
-    """``fanout-500x50x200`` -> ("fanout", [500, 50, 200]); ``×`` works as well as ``x``."""
-    kind, _, sizes = name.partition("-")
-    numbers = [int(n) for n in re.split("[x×]", sizes)] if sizes and sizes != "rate" else []
+    """Split ``fanout-500x50x200`` (or with multiplication signs) into its kind and sizes."""
     if name == "latency-rate":
         return "latency-rate", []
-    if kind == "fanout" and len(numbers) == 3 or kind == "connect" and len(numbers) == 1:
+    kind, _, sizes = name.partition("-")
+    numbers = [int(n) for n in re.split(f"[x{TIMES}]", sizes) if n.isdigit()]
+    if (kind == "fanout" and len(numbers) == 3) or (kind == "connect" and len(numbers) == 1):
         return kind, numbers
     raise SystemExit(f"unknown scenario {name!r}")
 
@@ -181,7 +183,7 @@ METRICS = {
 
 
 def table(results: list[dict[str, object]]) -> str:
-    """Markdown: one row per scenario and metric; median (min–max) per server; the ratio."""
+    """Render Markdown: a row per scenario and metric, median (min to max) per server, ratio."""
     rows = [
         "| scenario | metric | trio-chat | baseline | trio-chat/baseline |",
         "|---|---|---|---|---|",
@@ -191,13 +193,15 @@ def table(results: list[dict[str, object]]) -> str:
         for key, label, _higher_is_better in METRICS[kind]:
             cells, medians = [], []
             for kind_of_server in SERVERS:
-                runs = [r for r in results if r["scenario"] == scenario and r["server"] == kind_of_server]
+                runs = [
+                    r for r in results if (r["scenario"], r["server"]) == (scenario, kind_of_server)
+                ]
                 values = [float(r[key]) for r in runs if r.get("ok") and key in r]  # type: ignore[arg-type]
                 failed = sum(1 for r in runs if not r.get("ok"))
                 if values:
                     median = statistics.median(values)
                     medians.append(median)
-                    cell = f"{median:,.1f} ({min(values):,.1f}–{max(values):,.1f})"
+                    cell = f"{median:,.1f} ({min(values):,.1f}{DASH}{max(values):,.1f})"
                 else:
                     medians.append(float("nan"))
                     cell = "—"
@@ -205,15 +209,33 @@ def table(results: list[dict[str, object]]) -> str:
                     cell += f" **{failed} failed**"
                 cells.append(cell)
             ratio = medians[0] / medians[1] if medians[1] else float("nan")
-            rows.append(f"| {scenario.replace('x', '×')} | {label} | {cells[0]} | {cells[1]} | {ratio:.2f} |")
+            shown = scenario.replace("x", TIMES)
+            rows.append(f"| {shown} | {label} | {cells[0]} | {cells[1]} | {ratio:.2f} |")
     return "\n".join(rows)
+
+
+def _summary(result: dict[str, object]) -> str:
+    shown = {
+        key: round(value, 2) if isinstance(value, float) else value
+        for key, value in result.items()
+        if key not in ("time", "machine", "cpus")
+    }
+    busy = float(result["loadgen_cpu"]) > LOADGEN_CPU_WARNING  # type: ignore[arg-type]
+    return json.dumps(shown) + ("  (load generator above 85% of a core)" if busy else "")
 
 
 def main() -> None:
     """Parse arguments, run the scenarios interleaved, print the table."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=DEFAULT_SCENARIOS, metavar="SCENARIO",
-                        help="fanout-NxSxM, latency-rate or connect-C (default: all)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="trio-chat benchmarks"
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        default=DEFAULT_SCENARIOS,
+        metavar="SCENARIO",
+        help="fanout-NxSxM, latency-rate or connect-C (default: all)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--output", type=Path, default=Path("bench-results.jsonl"))
@@ -233,9 +255,7 @@ def main() -> None:
                 results.append(result)
                 with args.output.open("a") as output:
                     output.write(json.dumps(result) + "\n")
-                flag = "  (load generator above 85% of a core)" if float(result["loadgen_cpu"]) > LOADGEN_CPU_WARNING else ""  # type: ignore[arg-type]
-                summary = {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items() if k not in ("time", "machine", "cpus")}
-                print(json.dumps(summary) + flag, flush=True)
+                print(_summary(result), flush=True)
     print()
     print(table(results))
 

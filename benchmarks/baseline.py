@@ -14,6 +14,7 @@ Run: ``python -m benchmarks.baseline --port 12345``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import threading
 
@@ -32,6 +33,7 @@ class BaselineServer:
         self.order = threading.Lock()
 
     def broadcast(self, data: bytes, *, skip: str | None = None) -> None:
+        """Send ``data`` to every client (but ``skip``), one after the other."""
         with self.order:
             with self.lock:
                 recipients = [entry for key, entry in self.clients.items() if key != skip]
@@ -43,6 +45,7 @@ class BaselineServer:
                     pass  # its own thread will notice and clean up
 
     def serve_client(self, sock: socket.socket) -> None:
+        """Run one client's thread: registration, then its lines, until it leaves."""
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = sock.makefile("rb")
         key = name = None
@@ -87,6 +90,7 @@ class BaselineServer:
             sock.close()
 
     def serve(self, host: str, port: int) -> None:
+        """Accept clients forever, a thread each."""
         with socket.create_server((host, port), backlog=4096) as listener:
             print(f"baseline listening on {host} port {listener.getsockname()[1]}", flush=True)
             while True:
@@ -101,10 +105,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=12345)
     args = parser.parse_args()
     threading.stack_size(256 * 1024)  # 10,000 threads with the default 8 MiB would be silly
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         BaselineServer().serve(args.host, args.port)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ per-sender FIFO and completeness.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import selectors
 import socket
@@ -45,7 +46,7 @@ class Client:
 
 
 def now_ns() -> int:
-    """A clock shared by every process on the machine (CLOCK_MONOTONIC)."""
+    """Read a clock shared by every process on the machine (CLOCK_MONOTONIC), in ns."""
     return time.monotonic_ns()
 
 
@@ -114,10 +115,8 @@ class Load:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = Client(name, sock, started=time.monotonic())
-        try:
+        with contextlib.suppress(BlockingIOError):  # connecting: selected as writable when done
             sock.connect(self.address)
-        except BlockingIOError:
-            pass
         self.clients.append(client)
         self.selector.register(sock, selectors.EVENT_WRITE, client)
         return client
@@ -142,7 +141,9 @@ class Load:
 
     # --- traffic -----------------------------------------------------------------------------
 
-    def fanout(self, senders: int, messages: int, *, timeout: float = 600) -> tuple[float, list[int]]:
+    def fanout(
+        self, senders: int, messages: int, *, timeout: float = 600
+    ) -> tuple[float, list[int]]:
         """Each of the first ``senders`` clients sends ``messages`` lines as fast as accepted.
 
         Returns the wall time (first send to last delivery) and latency samples in ns.
@@ -206,10 +207,11 @@ class Load:
         for line in reference.splitlines():
             if not line.startswith(b"<"):
                 raise LoadError(f"unexpected line: {line[:100]!r}")
-            _, sender, seq, _ = line.split(b" ")
-            if int(seq) != seen[int(sender)]:
-                raise LoadError(f"sender {int(sender)}: got {int(seq)}, expected {seen[int(sender)]}")
-            seen[int(sender)] += 1
+            _, sender_field, seq_field, _ = line.split(b" ")
+            sender, seq = int(sender_field), int(seq_field)
+            if seq != seen[sender]:
+                raise LoadError(f"sender {sender}: got {seq}, expected {seen[sender]}")
+            seen[sender] += 1
         if any(count != messages for count in seen.values()):
             raise LoadError("messages missing")
 
@@ -289,9 +291,8 @@ class Load:
 
 
 def percentile(samples: list[int], fraction: float) -> float:
-    """The ``fraction`` percentile of ``samples`` (ns), in milliseconds."""
+    """Return the ``fraction`` percentile of ``samples`` (ns), in milliseconds."""
     if not samples:
         return float("nan")
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1e6
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ logger = logging.getLogger("trio_chat")
 
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 EXIT_CANNOT_LISTEN = 2
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 Number = TypeVar("Number", int, float)
 
@@ -61,6 +63,11 @@ def _server(args: argparse.Namespace) -> int:
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
     )
+    # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
+    # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
+    # which costs a busy server about a sixth of its time (measured with connect-5000). The
+    # room and the connections create few reference cycles, so collecting less often is safe.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
     return trio.run(run_server, config)
 
 

@@ -52,8 +52,8 @@ def _approximate_size(event: Event) -> int:
         value = getattr(event, name)
         if isinstance(value, str):
             size += len(value)
-        elif isinstance(value, tuple):
-            size += sum(len(item) + 2 for item in value)
+        elif isinstance(value, tuple):  # a roster: thousands of names, so no Python loop
+            size += sum(map(len, value)) + 2 * len(value)
     return size
 
 

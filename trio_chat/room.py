@@ -26,6 +26,7 @@ events that turn share one delivery, rendered once per wire format.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass, field
 
@@ -119,6 +120,11 @@ class Room:
 
     def __init__(self) -> None:
         self._members: dict[str, Member] = {}  # normalized nickname -> member
+        # The roster, kept sorted as members come and go (every welcome carries it, so a join
+        # storm must not sort the room once per newcomer): normalized nicknames, and in the
+        # same order the nicknames as displayed.
+        self._roster_keys: list[str] = []
+        self._roster_displays: list[str] = []
         self.shutting_down = False
         # What the current turn produced, delivered and reset by flush():
         self._broadcast: list[Event] = []  # for everyone who was a member all turn long
@@ -179,6 +185,7 @@ class Room:
         else:
             member.nick = nick
             self._members[nick.key] = member
+            self._enlist(nick)
             # A newcomer's view starts now: nothing broadcast earlier this turn is theirs (but a
             # refusal of an earlier attempt this turn is, so append rather than replace).
             self._personal.setdefault(member, []).append(Welcome(nick.display, self._roster()))
@@ -195,7 +202,9 @@ class Room:
         else:
             # Same key (a change of case only) or a free one: either way the map stays a bijection.
             del self._members[old.key]
+            self._delist(old)
             self._members[new.key] = member
+            self._enlist(new)
             member.nick = new
             self._broadcast_event(Renamed(old.display, new.display))
             logger.info("%s renamed %s to %s", member.peer, old, new)
@@ -205,6 +214,7 @@ class Room:
         # Freeze the leaver's view of this turn: nothing that happens after it left is its business.
         self._personal.setdefault(member, list(self._broadcast))
         del self._members[nick.key]
+        self._delist(nick)
         member.left = reason
         self._departed.append(member)
         self._broadcast_event(Left(nick.display, reason))
@@ -219,9 +229,21 @@ class Room:
             self._departed.append(member)
         logger.info("shutting down: %d members notified", len(self._members))
         self._members.clear()
+        self._roster_keys.clear()
+        self._roster_displays.clear()
 
     def _roster(self) -> tuple[str, ...]:
-        return tuple(_nick(self._members[key]).display for key in sorted(self._members))
+        return tuple(self._roster_displays)
+
+    def _enlist(self, nick: Nickname) -> None:
+        position = bisect.bisect(self._roster_keys, nick.key)
+        self._roster_keys.insert(position, nick.key)
+        self._roster_displays.insert(position, nick.display)
+
+    def _delist(self, nick: Nickname) -> None:
+        position = bisect.bisect_left(self._roster_keys, nick.key)
+        del self._roster_keys[position]
+        del self._roster_displays[position]
 
     def _tell(self, member: Member, event: Event) -> None:
         events = self._personal.get(member)

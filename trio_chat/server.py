@@ -6,7 +6,7 @@ The task tree, and what each nursery is for::
     serve_listeners()            server nursery: the room and everything that feeds it
     ├── run_room()               the room task (trio_chat.room)
     └── connections nursery      every client; a crashing connection is logged, not fatal
-        ├── accepting nursery    trio.serve_listeners, alone, so shutdown can cancel it
+        ├── accepting nursery    _accept() per listener, alone, so shutdown can cancel it
         └── Server.handle()      one per client: registration, then...
             └── member nursery   ...a reader and a writer that live and die together
                 ├── _read()      peer -> framing -> parse -> the room's inbox
@@ -19,8 +19,11 @@ and decides what happens when something stops: a peer, a timer, the room, or the
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
-from collections.abc import Sequence
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -44,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 ROOM_INBOX_SIZE = 1024  # requests queued for the room; when full, readers (and peers) wait
 RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
+ACCEPT_BACKOFF = 0.1  # seconds to wait after accept() ran out of file descriptors or memory
+# accept() errors that concern only the connection being accepted (it went away first):
+ACCEPT_IGNORED = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENETDOWN})
+ACCEPT_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
 LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
 
@@ -112,16 +119,66 @@ async def serve_listeners(
         with inbox_send:
             # The connections nursery: every client's handler runs here.
             async with trio.open_nursery() as connections:
-                # The accept loop gets a nursery of its own so that shutdown can cancel it alone:
-                # trio.serve_listeners then closes the listeners, and the handlers, living in
-                # `connections`, carry on.
+                # The accept loops get a nursery of their own so that shutdown can cancel them
+                # alone: they close their listeners, and the handlers, living in `connections`,
+                # carry on.
                 async with trio.open_nursery() as accepting:
-                    accept = partial(trio.serve_listeners, handler_nursery=connections)
-                    await accepting.start(accept, server.handle, listeners)
+                    for listener in listeners:
+                        accepting.start_soon(_accept, listener, server.handle, connections)
                     task_status.started()
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
                 await server.shut_down(connections.cancel_scope)
+
+
+async def _accept(
+    listener: trio.abc.Listener[trio.abc.Stream],
+    handler: Callable[[trio.abc.Stream], Awaitable[None]],
+    connections: trio.Nursery,
+) -> None:
+    """Start ``handler`` in ``connections`` for every connection ``listener`` accepts.
+
+    Like trio.serve_listeners, except that for TCP it takes *every* connection already waiting
+    each time the listening socket is ready. Each trio accept() is a checkpoint, so Trio's own
+    loop admits one connection per pass of the scheduler (python-trio/trio#14); under load a
+    pass is long (hundreds of writers sending a join notice each), and a storm of newcomers
+    would then trickle in at a hundred or so per second.
+
+    Cancellation: at shutdown; the listener is closed on the way out.
+    """
+    async with listener:
+        if not isinstance(listener, trio.SocketListener):
+            while True:
+                connections.start_soon(handler, await listener.accept())
+        # A second handle on the listening socket, to call the standard library's
+        # non-blocking accept() until it would block; closed with the listener.
+        with socket.socket(fileno=os.dup(listener.socket.fileno())) as listening:
+            listening.setblocking(False)
+            while True:
+                await trio.lowlevel.wait_readable(listening)
+                streams, exhausted = _accept_waiting(listening)
+                for stream in streams:
+                    connections.start_soon(handler, stream)
+                if exhausted:
+                    await trio.sleep(ACCEPT_BACKOFF)
+
+
+def _accept_waiting(listening: socket.socket) -> tuple[list[trio.SocketStream], bool]:
+    """Accept every connection waiting; also say whether the system ran out of resources."""
+    streams: list[trio.SocketStream] = []
+    while True:
+        try:
+            sock, _ = listening.accept()
+        except BlockingIOError:
+            return streams, False
+        except OSError as error:
+            if error.errno in ACCEPT_EXHAUSTED:
+                logger.error("accept: %s; retrying in %s s", error.strerror, ACCEPT_BACKOFF)
+                return streams, True
+            if error.errno not in ACCEPT_IGNORED:
+                raise
+        else:
+            streams.append(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
 
 
 class Server:

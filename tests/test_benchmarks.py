@@ -1,0 +1,45 @@
+"""A smoke run of the benchmarks at tiny sizes, so that their code never rots.
+
+It checks that each scenario runs against both servers and that the checks inside the load
+generator pass (a lost or reordered message would make a run fail). The figures themselves mean
+nothing at these sizes; the real benchmark is ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.__main__ import SERVERS, parse_scenario, run_once, running, table
+
+
+@pytest.mark.parametrize("server_kind", SERVERS)
+@pytest.mark.parametrize("scenario", ["fanout-6x3x20", "connect-30"])
+def test_a_tiny_run_succeeds(scenario: str, server_kind: str) -> None:
+    with running(server_kind) as server:
+        result = run_once(scenario, server)
+    assert result["ok"], result.get("error")
+    metric = "deliveries_per_s" if scenario.startswith("fanout") else "connections_per_s"
+    assert float(result[metric]) > 0  # type: ignore[arg-type]
+
+
+def test_the_table_shows_medians_and_the_ratio() -> None:
+    runs = [
+        {"scenario": "connect-30", "server": "trio-chat", "ok": True, "connections_per_s": value}
+        for value in (300.0, 100.0, 200.0)
+    ] + [{"scenario": "connect-30", "server": "baseline", "ok": True, "connections_per_s": 100.0}]
+    runs.append({"scenario": "connect-30", "server": "baseline", "ok": False, "error": "x"})
+    row = table(runs).splitlines()[2]
+    assert row.startswith("| connect-30 | connections/s | 200.0 (100.0")
+    assert "**1 failed**" in row
+    assert row.endswith("| 2.00 |")
+
+
+def test_scenario_names() -> None:
+    assert parse_scenario("fanout-500x50x200") == ("fanout", [500, 50, 200])
+    assert parse_scenario("fanout-500\N{MULTIPLICATION SIGN}50\N{MULTIPLICATION SIGN}200") == (
+        "fanout",
+        [500, 50, 200],
+    )
+    assert parse_scenario("connect-5000") == ("connect", [5000])
+    with pytest.raises(SystemExit):
+        parse_scenario("fanout-1x2")
