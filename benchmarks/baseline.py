@@ -27,10 +27,12 @@ class BaselineServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()  # guards `clients`
         self.clients: dict[str, tuple[str, socket.socket, threading.Lock]] = {}
-        # One broadcast at a time, so that every client receives messages in the same order
-        # (without it, two senders' loops interleave differently at each receiver). Under the
-        # GIL this costs little: only one thread runs Python at a time anyway.
-        self.order = threading.Lock()
+        # One broadcast (or registration) at a time, so that every client receives events in
+        # the same order: without it, two senders' loops interleave differently at each
+        # receiver, and a join notice can reach someone whose welcome already listed the
+        # newcomer. Under the GIL this costs little: one thread runs Python at a time anyway.
+        # Reentrant, because registering includes broadcasting the join.
+        self.order = threading.RLock()
 
     def broadcast(self, data: bytes, *, skip: str | None = None) -> None:
         """Send ``data`` to every client (but ``skip``), one after the other."""
@@ -39,7 +41,7 @@ class BaselineServer:
                 recipients = [entry for key, entry in self.clients.items() if key != skip]
             for _, sock, send_lock in recipients:
                 try:
-                    with send_lock:  # the welcome is sent outside `order`
+                    with send_lock:  # the client's own thread may be sending "* bye"
                         sock.sendall(data)
                 except OSError:
                     pass  # its own thread will notice and clean up
@@ -60,18 +62,19 @@ class BaselineServer:
                 if not name or len(name) > 32 or not name.replace("_", "").isalnum():
                     sock.sendall(b"! invalid nickname\n")
                     continue
-                with self.lock:
-                    if name.casefold() not in self.clients:
-                        key = name.casefold()
-                        self.clients[key] = (name, sock, send_lock)
-                        roster = sorted(entry[0] for entry in self.clients.values())
+                with self.order:
+                    with self.lock:
+                        if name.casefold() not in self.clients:
+                            key = name.casefold()
+                            self.clients[key] = (name, sock, send_lock)
+                            roster = sorted(entry[0] for entry in self.clients.values())
+                    if key is not None:
+                        welcome = f"* welcome, {name}! online ({len(roster)}): {', '.join(roster)}"
+                        with send_lock:
+                            sock.sendall(welcome.encode() + b"\n")
+                        self.broadcast(f"* {name} joined\n".encode(), skip=key)
                 if key is None:
                     sock.sendall(f"! nickname {name} is taken\n".encode())
-            with send_lock:
-                sock.sendall(
-                    f"* welcome, {name}! online ({len(roster)}): {', '.join(roster)}\n".encode()
-                )
-            self.broadcast(f"* {name} joined\n".encode(), skip=key)
             while line := reader.readline():
                 text = line.decode("utf-8", "replace").rstrip("\r\n")
                 if text in ("/exit", "/quit"):
