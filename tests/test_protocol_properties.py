@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from trio_chat.events import Emote, Said, Say
 from trio_chat.framing import LineFramer, LineTooLong
 from trio_chat.line_protocol import parse_line, render
-from trio_chat.text import MAX_NICKNAME_CHARS, InvalidNickname, Nickname, decode, sanitize
+from trio_chat.text import (
+    BIDI_CONTROLS,
+    MAX_NICKNAME_CHARS,
+    InvalidNickname,
+    Nickname,
+    decode,
+    sanitize,
+)
 
 limits = st.integers(1, 64)
 # Text a person could type on one line: any character but line breaks (and the surrogates,
@@ -37,7 +44,11 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" and char != "\t" for char in text)
+    """Terminal controls (but tab), or bidi controls that could disguise the text."""
+    return any(
+        (unicodedata.category(char) == "Cc" and char != "\t") or ord(char) in BIDI_CONTROLS
+        for char in text
+    )
 
 
 @given(st.binary(max_size=300), st.lists(st.integers(0, 300)), limits)

@@ -60,3 +60,27 @@ def test_sanitize_removes_control_characters_but_keeps_tabs_and_text() -> None:
 
 def test_decode_replaces_invalid_utf8() -> None:
     assert decode(b"caf\xc3\xa9 \xff\xfe ok\x1b") == "café \ufffd\ufffd ok"
+
+
+def test_sanitize_removes_bidi_controls_that_disguise_text() -> None:
+    # U+202E (RIGHT-TO-LEFT OVERRIDE) would display "invoice_\u202efdp.exe" as invoice_exe.pdf.
+    assert sanitize("invoice_\u202efdp.exe") == "invoice_fdp.exe"
+    embeddings_and_isolates = "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+    assert sanitize(f"a{embeddings_and_isolates}b") == "ab"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f469\u200d\U0001f4bb",  # woman technologist: an emoji ZWJ sequence
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, with a ZWNJ
+        "\u05e9\u05dc\u05d5\u05dd and \u0633\u0644\u0627\u0645",  # Hebrew and Arabic
+    ],
+)
+def test_sanitize_keeps_what_real_languages_need(text: str) -> None:
+    assert sanitize(text) == text
+
+
+def test_nicknames_allow_no_format_characters() -> None:
+    with pytest.raises(InvalidNickname, match="U\\+200D"):
+        Nickname.parse("al\u200dice")

@@ -11,10 +11,16 @@ from dataclasses import dataclass
 
 MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
 
-# C0 controls (tab excepted), DEL and C1 controls: the characters a terminal interprets as
-# commands (ESC starts every colour, cursor and title sequence).
-_CONTROL_CHARACTERS = dict.fromkeys(
-    [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)],
+# Removed from everything a peer sends, before it reaches anyone:
+# - C0 controls (tab excepted), DEL and C1 controls: what a terminal interprets as commands
+#   (ESC starts every colour, cursor and title sequence);
+# - the bidirectional embedding, override and isolate controls (U+202A-202E, U+2066-2069):
+#   they reorder how the rest of the line is displayed, so "invoice_\u202efdp.exe" reads as
+#   an .exe. Right-to-left scripts do not need them (the terminal's bidi algorithm does the
+#   work), and the joiners that real text does need (ZWJ, ZWNJ) are kept.
+BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_REMOVED = dict.fromkeys(
+    [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), *BIDI_CONTROLS],
 )
 _NICKNAME_PUNCTUATION = frozenset("_-")
 
@@ -73,8 +79,8 @@ def _describe(char: str) -> str:
 
 
 def sanitize(text: str) -> str:
-    """Remove control characters (C0 except tab, DEL, C1) so text cannot drive a terminal."""
-    return text.translate(_CONTROL_CHARACTERS)
+    """Remove control characters (C0 but tab, DEL, C1) and bidi controls (see _REMOVED)."""
+    return text.translate(_REMOVED)
 
 
 def decode(raw: bytes) -> str:
