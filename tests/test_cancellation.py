@@ -173,3 +173,24 @@ async def test_shutdown_grace_period_ends_a_writer_stuck_on_a_client_that_never_
     assert trio.current_time() - start == pytest.approx(2)
     # Its connection was closed under the blocked writer: nothing after that line, no notice.
     assert await stuck.expect_closed() == [STUCK_LINE]
+
+
+async def test_a_send_blocked_too_long_removes_the_member_as_timed_out(
+    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Scope: ``move_on_after(send_timeout)`` around each write in Connection._write.
+
+    In a quiet room the stuck member's mailbox never fills, so only the send timeout notices
+    that its peer takes nothing: the writer gives up, and the connection leaves "timed out".
+    """
+    server = await start_memory_server(send_timeout=5)
+    alice = await server.join("alice")
+    start = trio.current_time()
+    stuck = await join_stuck(server, alice)
+    await alice.expect("* stuck left (timed out)")
+    assert trio.current_time() - start == pytest.approx(5)
+    assert await stuck.expect_closed() == [STUCK_LINE]
+    # A member that is merely quiet (it reads, it just says nothing) is never timed out.
+    await trio.sleep(3600)
+    await alice.send("/who")
+    await alice.expect("* online (1): alice")

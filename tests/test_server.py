@@ -12,6 +12,7 @@ import trio.testing
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
 from trio_chat import line_protocol
+from trio_chat import server as server_module
 from trio_chat.events import Command
 from trio_chat.framing import LineTooLong
 from trio_chat.line_protocol import HELP_LINES
@@ -268,3 +269,13 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
     await alice.expect("<alice> still fine")
     assert "connection failed" in caplog.text
     assert "RuntimeError: simulated bug" in caplog.text
+
+
+def test_accepted_connections_are_kept_alive() -> None:
+    with socket.socket() as sock:
+        server_module.keep_alive(sock)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3

@@ -62,6 +62,7 @@ def _server(args: argparse.Namespace) -> int:
         max_line_bytes=args.max_line_bytes,
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
+        send_timeout=args.send_timeout,
     )
     # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
     # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
@@ -115,6 +116,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=defaults.shutdown_grace,
         metavar="SECONDS",
         help="time members get to receive the shutdown notice (default: %(default)s)",
+    )
+    server.add_argument(
+        "--send-timeout",
+        type=_positive(float),
+        default=defaults.send_timeout,
+        metavar="SECONDS",
+        help="a member whose connection takes no data for this long leaves (default: %(default)s)",
     )
     server.add_argument(
         "--log-level",

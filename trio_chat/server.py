@@ -51,6 +51,7 @@ ACCEPT_BACKOFF = 0.1  # seconds to wait after accept() ran out of file descripto
 # accept() errors that concern only the connection being accepted (it went away first):
 ACCEPT_IGNORED = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENETDOWN})
 ACCEPT_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 3  # seconds, seconds, probes
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
 LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
 
@@ -67,6 +68,7 @@ class ServerConfig:
     max_line_bytes: int = 2048
     registration_timeout: float = 60.0
     shutdown_grace: float = 2.0
+    send_timeout: float = 30.0  # one write blocked this long means the peer is gone
 
 
 async def serve(
@@ -178,7 +180,25 @@ def _accept_waiting(listening: socket.socket) -> tuple[list[trio.SocketStream], 
             if error.errno not in ACCEPT_IGNORED:
                 raise
         else:
+            keep_alive(sock)
             streams.append(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """Have the kernel probe an idle connection, so a peer that vanished is noticed.
+
+    After KEEPALIVE_IDLE seconds of silence, a probe every KEEPALIVE_INTERVAL seconds; after
+    KEEPALIVE_PROBES unanswered, reads fail and the member leaves with "connection lost".
+    Options the platform lacks are skipped.
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_PROBES),
+    ):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 class Server:
@@ -355,11 +375,19 @@ class Connection:
         then part of a line may have been sent, so the connection is never written to again.
         """
         mailbox = self.member.mailbox
+        send_timeout = self.server.config.send_timeout
         try:
             async for delivery in mailbox.receive:
                 # Everything already waiting goes out in one write: fewer system calls under load.
                 batch = [delivery, *_drain(mailbox.receive)]
-                await self.stream.send_all(b"".join(item.encode(encode) for item in batch))
+                # A peer that takes nothing for this long has vanished (or is stalling us on
+                # purpose); in a quiet room its mailbox would never fill up to tell us.
+                with trio.move_on_after(send_timeout) as send_timer:
+                    await self.stream.send_all(b"".join(item.encode(encode) for item in batch))
+                if send_timer.cancelled_caught:
+                    self.leave_reason = LeaveReason.TIMED_OUT
+                    done.cancel(reason="send timed out")
+                    return
                 for item in batch:
                     mailbox.sent(item)
         except trio.BrokenResourceError:
