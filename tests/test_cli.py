@@ -133,7 +133,7 @@ async def test_the_console_script_serves_and_stops_on_sigint() -> None:
             assert await process.wait() == 0
         log += await process.stderr.receive_some()
         assert b"127.0.0.1" in log
-        assert b"joined as alice" in log
+        assert b"joined as 'alice'" in log
     finally:
         process.kill()
         # Shielded, so that a failing (cancelled) test still reaps its child; bounded, in case.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+import pytest
 import trio
 
 from trio_chat.events import (
@@ -346,3 +348,18 @@ def test_a_refusal_and_a_welcome_in_the_same_turn_both_arrive() -> None:
     newcomer = new_member()
     turn(room, Join(newcomer, Nickname.parse("alice")), Join(newcomer, Nickname.parse("bob")))
     assert received(newcomer) == [NicknameTaken("alice"), Welcome("bob", ("alice", "bob"))]
+
+
+def test_the_log_has_one_line_per_removal_with_its_reason_and_quoted_nicknames(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_chat")
+    room = Room()
+    alice, bob = joined(room, "alice", "Zoë")
+    turn(room, Act(alice, Rename(Nickname.parse("al"))), Leave(bob, LeaveReason.TIMED_OUT))
+    assert caplog.messages == [
+        "? joined as 'alice' (1 online)",
+        "? joined as 'Zoë' (2 online)",
+        "? renamed 'alice' to 'al'",
+        "? ('Zoë') left: timed out",
+    ]

@@ -190,7 +190,10 @@ class Room:
             # refusal of an earlier attempt this turn is, so append rather than replace).
             self._personal.setdefault(member, []).append(Welcome(nick.display, self._roster()))
             self._broadcast_event(Joined(nick.display), exclude=member)
-            logger.info("%s joined as %s (%d online)", member.peer, nick, len(self._members))
+            # Nicknames are logged with repr(): whatever a peer chose, it cannot forge a log line.
+            logger.info(
+                "%s joined as %r (%d online)", member.peer, nick.display, len(self._members)
+            )
 
     def _rename(self, member: Member, new: Nickname) -> None:
         old = _nick(member)
@@ -207,7 +210,7 @@ class Room:
             self._enlist(new)
             member.nick = new
             self._broadcast_event(Renamed(old.display, new.display))
-            logger.info("%s renamed %s to %s", member.peer, old, new)
+            logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
 
     def _remove(self, member: Member, reason: LeaveReason) -> None:
         nick = _nick(member)
@@ -218,7 +221,7 @@ class Room:
         member.left = reason
         self._departed.append(member)
         self._broadcast_event(Left(nick.display, reason))
-        logger.info("%s (%s) left: %s", member.peer, nick, reason.value)
+        logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
 
     def _shut_down(self) -> None:
         self.shutting_down = True
