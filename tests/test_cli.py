@@ -139,3 +139,9 @@ async def test_the_console_script_serves_and_stops_on_sigint() -> None:
         # Shielded, so that a failing (cancelled) test still reaps its child; bounded, in case.
         with trio.move_on_after(PATIENCE, shield=True):
             await process.wait()
+
+
+def test_limit_exempt_takes_networks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["server", "--limit-exempt", "10.0.0.0/33"])
+    assert "argument --limit-exempt: '10.0.0.0/33' does not appear" in capsys.readouterr().err

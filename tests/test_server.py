@@ -279,3 +279,22 @@ def test_accepted_connections_are_kept_alive() -> None:
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+
+
+async def test_too_many_connections_from_one_address_are_refused(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(max_per_ip=2, limit_exempt=())  # loopback limited, for the test
+    alice = await server.join("alice")
+    await server.connect()  # registering counts too
+    third = await server.open_connection()
+    assert await third.expect_closed() == ["! too many connections from your address"]
+    await alice.send("/exit")
+    await alice.expect_closed()
+    await server.join("bob")  # a slot from that address is free again
+
+
+async def test_loopback_is_exempt_from_the_per_address_limit(start_server: StartServer) -> None:
+    server = await start_server(max_per_ip=1)
+    await server.join("alice")
+    await server.join("bob")

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import trio
 
+from trio_chat.addresses import parse_networks
 from trio_chat.client import Pipe, run_client, run_interactive
 from trio_chat.server import ServerConfig, serve
 
@@ -63,6 +64,8 @@ def _server(args: argparse.Namespace) -> int:
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
         send_timeout=args.send_timeout,
+        max_per_ip=args.max_per_ip,
+        limit_exempt=tuple(args.limit_exempt),
     )
     # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
     # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
@@ -125,6 +128,21 @@ def _build_parser() -> argparse.ArgumentParser:
         help="a member whose connection takes no data for this long leaves (default: %(default)s)",
     )
     server.add_argument(
+        "--max-per-ip",
+        type=_positive(int),
+        default=defaults.max_per_ip,
+        metavar="N",
+        help="connections at once from one address, IPv6 by /64 (default: %(default)s)",
+    )
+    server.add_argument(
+        "--limit-exempt",
+        nargs="*",
+        type=_network,
+        default=list(defaults.limit_exempt),
+        metavar="CIDR",
+        help="networks --max-per-ip does not apply to (default: loopback)",
+    )
+    server.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -149,6 +167,14 @@ def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
 
     convert.__name__ = kind.__name__  # argparse names the type in its "invalid ..." message
     return convert
+
+
+def _network(text: str) -> str:
+    try:
+        parse_networks([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)

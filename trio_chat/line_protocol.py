@@ -41,6 +41,7 @@ from trio_chat.text import InvalidNickname, Nickname, decode
 
 PROMPT = b"* what is your name?\n"
 SERVER_FULL = b"! server full\n"
+TOO_MANY_FROM_ADDRESS = b"! too many connections from your address\n"
 TIMED_OUT = b"! timed out\n"
 SERVER_SHUTTING_DOWN = b"* server shutting down\n"
 

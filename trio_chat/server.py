@@ -18,6 +18,7 @@ and decides what happens when something stops: a peer, a timer, the room, or the
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import logging
@@ -29,6 +30,7 @@ from functools import partial
 
 import trio
 
+from trio_chat.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 from trio_chat.events import Error, LeaveReason, Quit, ShuttingDown, Welcome
 from trio_chat.framing import LineFramer, LineTooLong
 from trio_chat.line_protocol import (
@@ -36,6 +38,7 @@ from trio_chat.line_protocol import (
     SERVER_FULL,
     SERVER_SHUTTING_DOWN,
     TIMED_OUT,
+    TOO_MANY_FROM_ADDRESS,
     encode,
     parse_line,
     parse_name,
@@ -69,6 +72,8 @@ class ServerConfig:
     registration_timeout: float = 60.0
     shutdown_grace: float = 2.0
     send_timeout: float = 30.0  # one write blocked this long means the peer is gone
+    max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
+    limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
 
 
 async def serve(
@@ -208,6 +213,8 @@ class Server:
         self.config = config
         self.inbox = inbox  # the room's inbox: every connection sends its requests here
         self.open_connections = 0
+        self._per_address: collections.Counter[str] = collections.Counter()
+        self._exempt = parse_networks(config.limit_exempt)
         self.shutting_down = False
         # One scope per connection still choosing a nickname; shutdown cancels them all.
         self._registrations: set[trio.CancelScope] = set()
@@ -238,22 +245,45 @@ class Server:
         Cancellation: at any point; the room is told the member left (shielded, bounded).
         """
         peer = _peer_name(stream)
+        group = self._limited_group(stream)
         try:
             if self.open_connections >= self.config.max_clients:
                 logger.warning("%s refused: server full", peer)
                 await _last_words(stream, SERVER_FULL)
                 return
+            if group is not None and self._per_address[group] >= self.config.max_per_ip:
+                logger.warning("%s refused: too many connections from %s", peer, group)
+                await _last_words(stream, TOO_MANY_FROM_ADDRESS)
+                return
             self.open_connections += 1
+            if group is not None:
+                self._per_address[group] += 1
             try:
                 await Connection(self, stream, peer).run()
             finally:
                 self.open_connections -= 1
+                if group is not None:
+                    self._per_address[group] -= 1
+                    if not self._per_address[group]:
+                        del self._per_address[group]
         except trio.BrokenResourceError:
             pass  # the peer vanished while we wrote to it; the room has been told
         except Exception:
             logger.exception("%s: connection failed", peer)
         finally:
             await trio.aclose_forcefully(stream)
+
+    def _limited_group(self, stream: trio.abc.Stream) -> str | None:
+        """Return the key the per-address limit counts this peer under (None: exempt)."""
+        if not isinstance(stream, trio.SocketStream):
+            return None  # not from the network (an in-memory stream in tests)
+        try:
+            host = stream.socket.getpeername()[0]
+        except OSError:
+            return None  # already gone: it will not stay long enough to count
+        if is_exempt(host, self._exempt):
+            return None
+        return address_group(host)
 
     def track_registration(self, scope: trio.CancelScope) -> None:
         """Let shutdown cancel ``scope``, at once if shutdown has already begun."""
