@@ -29,6 +29,9 @@ settings.register_profile(
 
 StartServer = Callable[..., Awaitable[RunningServer]]
 
+# Most tests send faster than a person types; flood control has tests of its own.
+NO_FLOOD_CONTROL: dict[str, Any] = {"flood_rate": 0}
+
 
 @pytest.fixture
 async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
@@ -39,7 +42,7 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+        config = ServerConfig(**(NO_FLOOD_CONTROL | {"host": "127.0.0.1", "port": 0} | overrides))
         running = RunningServer(config, trio.Event(), trio.Event(), clients)
         addresses = await nursery.start(partial(_serve_tcp, running))
         running.port = addresses[0][1]
@@ -60,7 +63,7 @@ async def start_memory_server(nursery: trio.Nursery) -> AsyncIterator[StartServe
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        config = ServerConfig(**overrides)
+        config = ServerConfig(**(NO_FLOOD_CONTROL | overrides))
         running = RunningServer(config, trio.Event(), trio.Event(), clients)
         running.listener = MemoryListener()
         await nursery.start(partial(_serve_memory, running))

@@ -14,6 +14,7 @@ import pytest
 import trio
 
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
+from tests.conftest import NO_FLOOD_CONTROL
 from trio_chat.cli import EXIT_CANNOT_LISTEN, EXIT_INTERRUPTED, main, run_server
 from trio_chat.server import ServerConfig
 
@@ -59,7 +60,7 @@ async def start(nursery: trio.Nursery) -> AsyncIterator[Start]:
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> tuple[ServerRun, RunningServer]:
-        config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+        config = ServerConfig(**(NO_FLOOD_CONTROL | {"host": "127.0.0.1", "port": 0} | overrides))
         server_run = ServerRun()
         addresses = await nursery.start(server_run.run, config)
         running = RunningServer(config, trio.Event(), server_run.done, clients, addresses[0][1])

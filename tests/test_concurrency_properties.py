@@ -79,7 +79,7 @@ class Transcript:
 
 async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcript]]:
     stop = trio.Event()
-    config = ServerConfig(host="127.0.0.1", port=0)
+    config = ServerConfig(host="127.0.0.1", port=0, flood_rate=0)  # scripts type fast
     async with trio.open_nursery() as nursery:
         addresses = await nursery.start(partial(serve, config, stop=stop))
         port = addresses[0][1]

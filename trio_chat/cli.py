@@ -64,6 +64,9 @@ def _server(args: argparse.Namespace) -> int:
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
         send_timeout=args.send_timeout,
+        flood_burst=args.flood_burst,
+        flood_rate=args.flood_rate,
+        flood_kick_after=args.flood_kick_after,
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
     )
@@ -128,6 +131,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="a member whose connection takes no data for this long leaves (default: %(default)s)",
     )
     server.add_argument(
+        "--flood-burst",
+        type=_positive(int),
+        default=defaults.flood_burst,
+        metavar="N",
+        help="lines a member may send at once before flood control (default: %(default)s)",
+    )
+    server.add_argument(
+        "--flood-rate",
+        type=_not_negative,
+        default=defaults.flood_rate,
+        metavar="R",
+        help="lines per second after the burst; 0 turns flood control off (default: %(default)s)",
+    )
+    server.add_argument(
+        "--flood-kick-after",
+        type=_positive(float),
+        default=defaults.flood_kick_after,
+        metavar="SECONDS",
+        help="over the rate this long without a break: removed (default: %(default)s)",
+    )
+    server.add_argument(
         "--max-per-ip",
         type=_positive(int),
         default=defaults.max_per_ip,
@@ -167,6 +191,13 @@ def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
 
     convert.__name__ = kind.__name__  # argparse names the type in its "invalid ..." message
     return convert
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
+    return value
 
 
 def _network(text: str) -> str:

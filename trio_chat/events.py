@@ -20,6 +20,7 @@ class LeaveReason(enum.Enum):
     TOO_SLOW = "too slow"
     TIMED_OUT = "timed out"
     SERVER_SHUTDOWN = "server shutdown"
+    EXCESS_FLOOD = "excess flood"
 
 
 # --- events: the room to a member ---------------------------------------------------------

@@ -31,7 +31,8 @@ from functools import partial
 import trio
 
 from trio_chat.addresses import LOOPBACK, address_group, is_exempt, parse_networks
-from trio_chat.events import Error, LeaveReason, Quit, ShuttingDown, Welcome
+from trio_chat.events import Error, LeaveReason, Quit, ShuttingDown, Tell, Welcome
+from trio_chat.flood import TokenBucket
 from trio_chat.framing import LineFramer, LineTooLong
 from trio_chat.line_protocol import (
     PROMPT,
@@ -72,6 +73,9 @@ class ServerConfig:
     registration_timeout: float = 60.0
     shutdown_grace: float = 2.0
     send_timeout: float = 30.0  # one write blocked this long means the peer is gone
+    flood_burst: int = 10  # lines a member may send at once...
+    flood_rate: float = 5.0  # ...then this many per second (0: no flood control)
+    flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
 
@@ -306,6 +310,8 @@ class Connection:
         self.peer = peer
         self.lines = LineReader(stream, config.max_line_bytes)
         self.member = Member(Mailbox(config.mailbox_size, config.mailbox_bytes), peer)
+        self.flood = TokenBucket.full(config.flood_burst, config.flood_rate, trio.current_time())
+        self.flooding_since: float | None = None  # over the rate without a break since then
         self.join_requested = False  # from then on the room may count us as a member
         self.leave_reason = LeaveReason.CONNECTION_LOST  # what to tell the room if we just end
 
@@ -385,18 +391,43 @@ class Connection:
 
         Cancellation: by the writer or the room; a partly received line is simply dropped.
         """
+        leave: LeaveReason | None = LeaveReason.CONNECTION_LOST  # unless the loop says otherwise
         while (line := await self.lines.receive_line()) is not None:
             command = parse_line(line)
             if command is None:
                 continue
+            if not await self._wait_for_flood_token():
+                await self.server.inbox.send(Act(self.member, Tell(Error("excess flood"))))
+                leave = LeaveReason.EXCESS_FLOOD
+                break
             await self.server.inbox.send(Act(self.member, command))
             if isinstance(command, Quit):
+                leave = None  # the room has the quit, and answers it
                 break
-        else:
-            await self.server.inbox.send(Leave(self.member, LeaveReason.CONNECTION_LOST))
+        if leave is not None:
+            await self.server.inbox.send(Leave(self.member, leave))
         # The room now closes our mailbox; the writer gets this long to deliver what is in it
         # (the goodbye). A peer that does not read cannot keep the connection open longer.
         done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT
+
+    async def _wait_for_flood_token(self) -> bool:
+        """Wait until flood control lets the next line through; False once it is excess flood.
+
+        Cancellation: only while waiting for a token; the line in hand is dropped.
+        """
+        now = trio.current_time()
+        delay = self.flood.take(now)
+        if not delay:
+            self.flooding_since = None
+            return True  # noqa: ASYNC910 (the caller checkpoints next, sending to the room)
+        if self.flooding_since is None:
+            self.flooding_since = now
+        elif now - self.flooding_since >= self.server.config.flood_kick_after:
+            return False  # noqa: ASYNC910 (as above)
+        # Fakelag: the flooder waits for its own lines, its TCP window closes, and nobody
+        # else notices anything. No line is dropped; it arrives late.
+        await trio.sleep(delay)
+        return True
 
     async def _write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
         """Send everything the room delivers, until the room closes the mailbox.
