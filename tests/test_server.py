@@ -298,3 +298,15 @@ async def test_loopback_is_exempt_from_the_per_address_limit(start_server: Start
     server = await start_server(max_per_ip=1)
     await server.join("alice")
     await server.join("bob")
+
+
+async def test_reserved_nicknames_are_refused_at_registration_and_rename(
+    server: RunningServer,
+) -> None:
+    newcomer = await server.connect()
+    await newcomer.send("NickServ")
+    await newcomer.expect("! the nickname NickServ is reserved", "* what is your name?")
+    await newcomer.send("alice")
+    await newcomer.expect("* welcome, alice! online (1): alice")
+    await newcomer.send("/nick admin")
+    await newcomer.expect("! the nickname admin is reserved")

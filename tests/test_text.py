@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.text import MAX_NICKNAME_CHARS, InvalidNickname, Nickname, decode, sanitize
+from trio_chat.text import (
+    MAX_NICKNAME_CHARS,
+    InvalidNickname,
+    Nickname,
+    NicknamePolicy,
+    decode,
+    sanitize,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +91,22 @@ def test_sanitize_keeps_what_real_languages_need(text: str) -> None:
 def test_nicknames_allow_no_format_characters() -> None:
     with pytest.raises(InvalidNickname, match="U\\+200D"):
         Nickname.parse("al\u200dice")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["server", "System", "ADMIN", "root", "operator", "NickServ", "ChanServ", "ｒｏｏｔ"],  # noqa: RUF001
+)
+def test_reserved_nicknames_are_refused_in_any_case_or_width(name: str) -> None:
+    nick = Nickname.parse(name)
+    assert NicknamePolicy().refusal(nick) == f"the nickname {nick.display} is reserved"
+
+
+def test_reserved_nicknames_are_configurable_and_ascii_can_be_required() -> None:
+    policy = NicknamePolicy(reserved=("bot*",), ascii_only=True)
+    assert policy.refusal(Nickname.parse("admin")) is None
+    assert policy.refusal(Nickname.parse("Botty")) == "the nickname Botty is reserved"
+    assert (
+        policy.refusal(Nickname.parse("Zoë")) == "nicknames here use ASCII letters and digits only"
+    )
+    assert NicknamePolicy().refusal(Nickname.parse("Zoë")) is None

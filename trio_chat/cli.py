@@ -67,6 +67,8 @@ def _server(args: argparse.Namespace) -> int:
         flood_burst=args.flood_burst,
         flood_rate=args.flood_rate,
         flood_kick_after=args.flood_kick_after,
+        reserved_nicks=tuple(args.reserved_nicks),
+        ascii_nicks=args.ascii_nicks,
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
     )
@@ -150,6 +152,16 @@ def _build_parser() -> argparse.ArgumentParser:
         default=defaults.flood_kick_after,
         metavar="SECONDS",
         help="over the rate this long without a break: removed (default: %(default)s)",
+    )
+    server.add_argument(
+        "--reserved-nicks",
+        nargs="*",
+        default=list(defaults.reserved_nicks),
+        metavar="NAME",
+        help="nicknames nobody may take; * matches anything (default: %(default)s)",
+    )
+    server.add_argument(
+        "--ascii-nicks", action="store_true", help="refuse nicknames that are not plain ASCII"
     )
     server.add_argument(
         "--max-per-ip",

@@ -59,7 +59,7 @@ from trio_chat.events import (
     Who,
 )
 from trio_chat.mailbox import Delivery, Mailbox
-from trio_chat.text import Nickname
+from trio_chat.text import Nickname, NicknamePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ class Room:
     Feed requests to :meth:`handle`, then call :meth:`flush` to deliver what they produced.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, policy: NicknamePolicy | None = None) -> None:
+        self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
         self._members: dict[str, Member] = {}  # normalized nickname -> member
         # The roster, kept sorted as members come and go (every welcome carries it, so a join
         # storm must not sort the room once per newcomer): normalized nicknames, and in the
@@ -180,6 +181,8 @@ class Room:
             self._tell(member, ShuttingDown())
         elif member in self:
             self._tell(member, Error("you have already joined"))
+        elif refusal := self.policy.refusal(nick):
+            self._tell(member, Error(refusal))
         elif nick.key in self._members:
             self._tell(member, NicknameTaken(nick.display))
         else:
@@ -200,6 +203,8 @@ class Room:
         holder = self._members.get(new.key)
         if holder is not None and holder is not member:
             self._tell(member, NicknameTaken(new.display))
+        elif refusal := self.policy.refusal(new):
+            self._tell(member, Error(refusal))
         elif new == old:
             self._tell(member, Error(f"you are already {old}"))
         else:

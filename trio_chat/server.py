@@ -46,6 +46,7 @@ from trio_chat.line_protocol import (
 )
 from trio_chat.mailbox import Delivery, Mailbox
 from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
+from trio_chat.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class ServerConfig:
     flood_burst: int = 10  # lines a member may send at once...
     flood_rate: float = 5.0  # ...then this many per second (0: no flood control)
     flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
+    reserved_nicks: tuple[str, ...] = DEFAULT_RESERVED_NICKS  # patterns, "*" for anything
+    ascii_nicks: bool = False  # refuse nicknames that are not plain ASCII
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
 
@@ -125,7 +128,8 @@ async def serve_listeners(
     server = Server(config, inbox_send)
     # The server nursery: if the room task crashes (a bug), nothing can work, so everything stops.
     async with trio.open_nursery() as server_nursery:
-        server_nursery.start_soon(run_room, Room(), inbox_receive)
+        policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
+        server_nursery.start_soon(run_room, Room(policy), inbox_receive)
         # Closing the inbox once every connection is done is what ends the room task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.

@@ -6,8 +6,9 @@ before it can reach another person's terminal.
 
 from __future__ import annotations
 
+import fnmatch
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
 
@@ -86,3 +87,32 @@ def sanitize(text: str) -> str:
 def decode(raw: bytes) -> str:
     """Decode a line as UTF-8, replacing invalid sequences with U+FFFD, and sanitize it."""
     return sanitize(raw.decode("utf-8", "replace"))
+
+
+# Names that would let someone pass for the server or its staff ("*" matches anything).
+DEFAULT_RESERVED_NICKS = ("server", "system", "admin", "root", "operator", "*serv")
+
+
+@dataclass(frozen=True)
+class NicknamePolicy:
+    """What a server refuses beyond the syntax rules: reserved names, and non-ASCII if asked.
+
+    Patterns are matched against the normalized nickname, so ``*serv`` refuses ``NickServ``
+    in any case or width.
+    """
+
+    reserved: tuple[str, ...] = DEFAULT_RESERVED_NICKS
+    ascii_only: bool = False
+    _patterns: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = tuple(unicodedata.normalize("NFKC", p.casefold()) for p in self.reserved)
+        object.__setattr__(self, "_patterns", keys)
+
+    def refusal(self, nick: Nickname) -> str | None:
+        """Say why ``nick`` is refused here, or return None if it is allowed."""
+        if self.ascii_only and not nick.display.isascii():
+            return "nicknames here use ASCII letters and digits only"
+        if any(fnmatch.fnmatchcase(nick.key, pattern) for pattern in self._patterns):
+            return f"the nickname {nick.display} is reserved"
+        return None
