@@ -32,7 +32,14 @@ from trio_chat.events import (
     Who,
 )
 from trio_chat.framing import LineTooLong
-from trio_chat.line_protocol import HELP_LINES, encode, parse_line, parse_name, render
+from trio_chat.line_protocol import (
+    HELP_LINES,
+    MAX_LINE_BYTES,
+    encode,
+    parse_line,
+    parse_name,
+    render,
+)
 from trio_chat.text import Nickname
 
 
@@ -129,3 +136,24 @@ def test_help_lists_every_command_on_notice_lines() -> None:
 
 def test_encode_joins_lines_as_utf8() -> None:
     assert encode([Said("zoë", "héllo"), Joined("李")]) == "<zoë> héllo\n* 李 joined\n".encode()
+
+
+def test_a_big_roster_is_split_into_lines_under_the_limit() -> None:
+    nicks = tuple(f"member{n:05d}_{'x' * 18}" for n in range(10_000))
+    text = render(Welcome("member00000_xxxxxxxxxxxxxxxxxx", nicks))
+    lines = text.splitlines()
+    assert len(lines) > 100
+    assert lines[0].startswith(f"* welcome, {nicks[0]}! online (10000): {nicks[0]}, ")
+    assert all(line.startswith("*   ") for line in lines[1:])
+    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+    # Every name exactly once, in order: the lines are the one list, cut at its commas.
+    joined = lines[0].split(": ", 1)[1] + ", " + ", ".join(line[4:] for line in lines[1:])
+    assert tuple(joined.split(", ")) == nicks
+    assert render(Roster(nicks)).splitlines()[0].startswith("* online (10000): ")
+
+
+def test_a_big_roster_of_multibyte_names_is_split_by_bytes() -> None:
+    nicks = tuple("李" * 32 + str(n) for n in range(200))  # 96+ bytes each
+    lines = render(Roster(nicks)).splitlines()
+    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+    assert sum(line.count("李" * 32) for line in lines) == 200

@@ -40,6 +40,8 @@ from trio_chat.framing import LineTooLong
 from trio_chat.text import InvalidNickname, Nickname, decode
 
 PROMPT = b"* what is your name?\n"
+MAX_LINE_BYTES = 2048  # no line the server sends is longer (without its newline)
+CONTINUATION = b"*   "  # starts the lines that continue a long list
 SERVER_FULL = b"! server full\n"
 TOO_MANY_FROM_ADDRESS = b"! too many connections from your address\n"
 TIMED_OUT = b"! timed out\n"
@@ -144,9 +146,9 @@ def render(event: Event) -> str:
         case PrivateTo(recipient, text):
             return f"[pm to {recipient}] {text}\n"
         case Welcome(nick, roster):
-            return f"* welcome, {nick}! {_online(roster)}\n"
+            return _online(f"* welcome, {nick}! ", roster)
         case Roster(nicks):
-            return f"* {_online(nicks)}\n"
+            return _online("* ", nicks)
         case Goodbye():
             return "* bye\n"
         case ShuttingDown():
@@ -166,5 +168,24 @@ def encode(events: Iterable[Event]) -> bytes:
     return "".join(map(render, events)).encode()
 
 
-def _online(nicks: tuple[str, ...]) -> str:
-    return f"online ({len(nicks)}): {', '.join(nicks)}"
+def _online(head: str, nicks: tuple[str, ...]) -> str:
+    """``head`` + "online (N): a, b, ...", in lines of at most MAX_LINE_BYTES.
+
+    A room of 10,000 lists them all; clients (and IRC servers' own rules) choke on a line of
+    100 kB, so a long list continues on lines starting "*   ". The split is done on the encoded
+    bytes with ``rfind``, so a big room costs a few C-level calls, not a Python loop per name.
+    """
+    names = ", ".join(nicks)
+    line = f"{head}online ({len(nicks)}): {names}"
+    data = line.encode()
+    if len(data) <= MAX_LINE_BYTES:
+        return line + "\n"
+    lines = []
+    start, prefix = 0, b""
+    while len(data) - start > MAX_LINE_BYTES - len(prefix):
+        # Cut after the last ", " that fits (names are short, so there always is one).
+        end = data.rfind(b", ", start, start + MAX_LINE_BYTES - len(prefix) + 2)
+        lines.append(prefix + data[start:end])
+        start, prefix = end + 2, CONTINUATION
+    lines.append(prefix + data[start:])
+    return b"\n".join(lines).decode() + "\n"
