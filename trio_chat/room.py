@@ -58,6 +58,7 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
+from trio_chat.lookalikes import skeleton
 from trio_chat.mailbox import Delivery, Mailbox
 from trio_chat.text import Nickname, NicknamePolicy
 
@@ -126,6 +127,8 @@ class Room:
         # same order the nicknames as displayed.
         self._roster_keys: list[str] = []
         self._roster_displays: list[str] = []
+        # Confusable skeleton -> member, so nobody takes a name that looks like one online.
+        self._skeletons: dict[str, Member] = {}
         self.shutting_down = False
         # What the current turn produced, delivered and reset by flush():
         self._broadcast: list[Event] = []  # for everyone who was a member all turn long
@@ -185,10 +188,12 @@ class Room:
             self._tell(member, Error(refusal))
         elif nick.key in self._members:
             self._tell(member, NicknameTaken(nick.display))
+        elif lookalike := self._lookalike(nick, member):
+            self._tell(member, Error(lookalike))
         else:
             member.nick = nick
             self._members[nick.key] = member
-            self._enlist(nick)
+            self._enlist(nick, member)
             # A newcomer's view starts now: nothing broadcast earlier this turn is theirs (but a
             # refusal of an earlier attempt this turn is, so append rather than replace).
             self._personal.setdefault(member, []).append(Welcome(nick.display, self._roster()))
@@ -203,7 +208,7 @@ class Room:
         holder = self._members.get(new.key)
         if holder is not None and holder is not member:
             self._tell(member, NicknameTaken(new.display))
-        elif refusal := self.policy.refusal(new):
+        elif refusal := self.policy.refusal(new) or self._lookalike(new, member):
             self._tell(member, Error(refusal))
         elif new == old:
             self._tell(member, Error(f"you are already {old}"))
@@ -212,7 +217,7 @@ class Room:
             del self._members[old.key]
             self._delist(old)
             self._members[new.key] = member
-            self._enlist(new)
+            self._enlist(new, member)
             member.nick = new
             self._broadcast_event(Renamed(old.display, new.display))
             logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
@@ -239,19 +244,28 @@ class Room:
         self._members.clear()
         self._roster_keys.clear()
         self._roster_displays.clear()
+        self._skeletons.clear()
 
     def _roster(self) -> tuple[str, ...]:
         return tuple(self._roster_displays)
 
-    def _enlist(self, nick: Nickname) -> None:
+    def _lookalike(self, nick: Nickname, member: Member) -> str | None:
+        holder = self._skeletons.get(skeleton(nick.display))
+        if holder is None or holder is member:
+            return None
+        return f"the nickname {nick.display} looks too much like {_nick(holder)}, who is online"
+
+    def _enlist(self, nick: Nickname, member: Member) -> None:
         position = bisect.bisect(self._roster_keys, nick.key)
         self._roster_keys.insert(position, nick.key)
         self._roster_displays.insert(position, nick.display)
+        self._skeletons[skeleton(nick.display)] = member
 
     def _delist(self, nick: Nickname) -> None:
         position = bisect.bisect_left(self._roster_keys, nick.key)
         del self._roster_keys[position]
         del self._roster_displays[position]
+        del self._skeletons[skeleton(nick.display)]
 
     def _tell(self, member: Member, event: Event) -> None:
         events = self._personal.get(member)

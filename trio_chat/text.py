@@ -10,6 +10,8 @@ import fnmatch
 import unicodedata
 from dataclasses import dataclass, field
 
+from trio_chat.lookalikes import mixed_scripts
+
 MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
 
 # Removed from everything a peer sends, before it reaches anyone:
@@ -95,7 +97,7 @@ DEFAULT_RESERVED_NICKS = ("server", "system", "admin", "root", "operator", "*ser
 
 @dataclass(frozen=True)
 class NicknamePolicy:
-    """What a server refuses beyond the syntax rules: reserved names, and non-ASCII if asked.
+    """What a server refuses beyond syntax: reserved names, mixed scripts, non-ASCII if asked.
 
     Patterns are matched against the normalized nickname, so ``*serv`` refuses ``NickServ``
     in any case or width.
@@ -115,4 +117,6 @@ class NicknamePolicy:
             return "nicknames here use ASCII letters and digits only"
         if any(fnmatch.fnmatchcase(nick.key, pattern) for pattern in self._patterns):
             return f"the nickname {nick.display} is reserved"
+        if scripts := mixed_scripts(nick.display):
+            return f"nicknames cannot mix writing systems ({', '.join(sorted(scripts))})"
         return None
