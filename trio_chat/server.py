@@ -24,6 +24,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -79,6 +80,10 @@ class ServerConfig:
     flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
     reserved_nicks: tuple[str, ...] = DEFAULT_RESERVED_NICKS  # patterns, "*" for anything
     ascii_nicks: bool = False  # refuse nicknames that are not plain ASCII
+    tls_cert: str | None = None  # with tls_key: also serve TLS on tls_port
+    tls_key: str | None = None
+    tls_port: int = 12346
+    plain: bool = True  # serve plain text on port (False: TLS only)
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
 
@@ -99,8 +104,18 @@ async def serve(
     Raises:
         OSError: if the listening sockets cannot be opened (before anything is started).
     """
-    listeners = await trio.open_tcp_listeners(config.port, host=config.host)
-    addresses = [_address(listener.socket.getsockname()) for listener in listeners]
+    listeners: list[trio.abc.Listener[trio.abc.Stream]] = []
+    if config.plain:
+        listeners += await trio.open_tcp_listeners(config.port, host=config.host)
+    if config.tls_cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+        # The handshake happens on the first read or write, which is the name prompt: it
+        # counts against the registration timeout, and a client that fails it (plain text
+        # on the TLS port) is just a connection that broke.
+        tls = await trio.open_ssl_over_tcp_listeners(config.tls_port, context, host=config.host)
+        listeners += tls
+    addresses = [_bound_address(listener) for listener in listeners]
     # Only here to learn when serve_listeners is ready, so that our caller hears it then.
     async with trio.open_nursery() as nursery:
         await nursery.start(partial(serve_listeners, listeners, config, stop=stop))
@@ -193,11 +208,10 @@ def _accept_waiting(listening: socket.socket) -> tuple[list[trio.SocketStream], 
             if error.errno not in ACCEPT_IGNORED:
                 raise
         else:
-            keep_alive(sock)
             streams.append(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
 
 
-def keep_alive(sock: socket.socket) -> None:
+def keep_alive(sock: socket.socket | trio.socket.SocketType) -> None:
     """Have the kernel probe an idle connection, so a peer that vanished is noticed.
 
     After KEEPALIVE_IDLE seconds of silence, a probe every KEEPALIVE_INTERVAL seconds; after
@@ -252,8 +266,11 @@ class Server:
 
         Cancellation: at any point; the room is told the member left (shielded, bounded).
         """
-        peer = _peer_name(stream)
-        group = self._limited_group(stream)
+        transport = _socket_stream(stream)
+        if transport is not None:
+            keep_alive(transport.socket)
+        peer = _peer_name(transport)
+        group = self._limited_group(transport)
         try:
             if self.open_connections >= self.config.max_clients:
                 logger.warning("%s refused: server full", peer)
@@ -281,9 +298,9 @@ class Server:
         finally:
             await trio.aclose_forcefully(stream)
 
-    def _limited_group(self, stream: trio.abc.Stream) -> str | None:
+    def _limited_group(self, stream: trio.SocketStream | None) -> str | None:
         """Return the key the per-address limit counts this peer under (None: exempt)."""
-        if not isinstance(stream, trio.SocketStream):
+        if stream is None:
             return None  # not from the network (an in-memory stream in tests)
         try:
             host = stream.socket.getpeername()[0]
@@ -512,9 +529,23 @@ async def _last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa
         await stream.send_all(data)
 
 
-def _peer_name(stream: trio.abc.Stream) -> str:
-    if not isinstance(stream, trio.SocketStream):
-        return type(stream).__name__
+def _bound_address(listener: trio.abc.Listener[trio.abc.Stream]) -> tuple[str, int]:
+    if isinstance(listener, trio.SSLListener):
+        listener = listener.transport_listener
+    assert isinstance(listener, trio.SocketListener)
+    return _address(listener.socket.getsockname())
+
+
+def _socket_stream(stream: trio.abc.Stream) -> trio.SocketStream | None:
+    """Return the TCP connection under ``stream`` (under TLS too), or None if there is none."""
+    if isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    return stream if isinstance(stream, trio.SocketStream) else None
+
+
+def _peer_name(stream: trio.SocketStream | None) -> str:
+    if stream is None:
+        return "in-memory"
     try:
         host, port = _address(stream.socket.getpeername())
     except OSError:
