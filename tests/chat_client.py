@@ -21,10 +21,15 @@ class ConnectionClosed(Exception):
 class ChatClient:
     """One connection: send lines, receive lines, expect exact lines."""
 
-    def __init__(self, stream: trio.abc.HalfCloseableStream) -> None:
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self._framer = LineFramer(max_line_bytes=1 << 20)
         self.nick = ""
+
+    async def send_eof(self) -> None:
+        """Half-close: the client will send nothing more (its stream must allow it)."""
+        assert isinstance(self.stream, trio.abc.HalfCloseableStream)
+        await self.stream.send_eof()
 
     async def send(self, line: str | bytes) -> None:
         data = line.encode() if isinstance(line, str) else line

@@ -135,14 +135,14 @@ async def test_a_final_line_without_newline_is_delivered(server: RunningServer) 
     bob = await server.join("bob")
     await alice.expect("* bob joined")
     await bob.stream.send_all(b"no newline at the end")
-    await bob.stream.send_eof()
+    await bob.send_eof()
     await alice.expect("<bob> no newline at the end", "* bob left (connection lost)")
 
 
 async def test_a_half_closed_client_still_gets_its_last_lines(server: RunningServer) -> None:
     alice = await server.join("alice")
     await alice.send("one")
-    await alice.stream.send_eof()  # like `nc -N` at the end of its input
+    await alice.send_eof()  # like `nc -N` at the end of its input
     assert await alice.expect_closed() == ["<alice> one"]
 
 

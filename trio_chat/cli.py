@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
@@ -40,16 +41,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _client(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    tls = ssl.create_default_context(cafile=args.cafile) if args.tls else None
     if not interactive:
         return trio.run(
-            partial(run_client, args.host, args.port, nick=args.nick, console=Pipe(), color=False)
+            partial(
+                run_client,
+                args.host,
+                args.port,
+                nick=args.nick,
+                console=Pipe(),
+                color=False,
+                tls=tls,
+            )
         )
     # https://no-color.org: NO_COLOR set to anything but the empty string turns colour off.
     color = not args.no_color and not os.environ.get("NO_COLOR")
-    return trio.run(partial(run_interactive, args.host, args.port, nick=args.nick, color=color))
+    return trio.run(
+        partial(run_interactive, args.host, args.port, nick=args.nick, color=color, tls=tls)
+    )
 
 
 def _server(args: argparse.Namespace) -> int:
+    if args.no_plain and not args.tls_cert:
+        raise SystemExit("trio-chat server: --no-plain needs --tls-cert (or nothing is served)")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(message)s",
@@ -67,6 +81,10 @@ def _server(args: argparse.Namespace) -> int:
         flood_burst=args.flood_burst,
         flood_rate=args.flood_rate,
         flood_kick_after=args.flood_kick_after,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_port=args.tls_port,
+        plain=not args.no_plain,
         reserved_nicks=tuple(args.reserved_nicks),
         ascii_nicks=args.ascii_nicks,
         max_per_ip=args.max_per_ip,
@@ -153,6 +171,12 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="over the rate this long without a break: removed (default: %(default)s)",
     )
+    server.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
+    server.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    server.add_argument(
+        "--tls-port", type=int, default=defaults.tls_port, help="(default: %(default)s)"
+    )
+    server.add_argument("--no-plain", action="store_true", help="serve TLS only (needs --tls-cert)")
     server.add_argument(
         "--reserved-nicks",
         nargs="*",
@@ -188,6 +212,10 @@ def _build_parser() -> argparse.ArgumentParser:
     client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")
     client.add_argument("--port", type=int, default=defaults.port, help="(default: %(default)s)")
     client.add_argument("--nick", help="answer the name prompt with NICK (default: ask)")
+    client.add_argument("--tls", action="store_true", help="connect with TLS")
+    client.add_argument(
+        "--cafile", metavar="FILE", help="trust this CA for --tls (default: the system's)"
+    )
     client.add_argument(
         "--no-color", action="store_true", help="plain text (so does the NO_COLOR variable)"
     )

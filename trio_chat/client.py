@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class Terminal:
 class Session:
     """One connection to the server, and how it ended."""
 
-    stream: trio.SocketStream
+    stream: trio.abc.Stream
     console: Console
     display: Display
     quitting: bool = False  # we sent /exit: the server closing is the end we asked for
@@ -140,13 +141,15 @@ class Session:
         done.deadline = trio.current_time() + GOODBYE_TIMEOUT
 
 
-async def run_interactive(host: str, port: int, *, nick: str | None, color: bool) -> int:
+async def run_interactive(
+    host: str, port: int, *, nick: str | None, color: bool, tls: ssl.SSLContext | None = None
+) -> int:
     """Run the client on a terminal; return the exit code."""
     terminal = Terminal()
     # Everything printed while this is active appears above the input line, from any thread.
     with patch_stdout(raw=True):
         try:
-            return await run_client(host, port, nick=nick, console=terminal, color=color)
+            return await run_client(host, port, nick=nick, console=terminal, color=color, tls=tls)
         finally:
             # Shielded: we may be here because we were cancelled, and the terminal must still be
             # restored. Bounded: a keyboard thread that does not answer must not stop the exit.
@@ -155,15 +158,31 @@ async def run_interactive(host: str, port: int, *, nick: str | None, color: bool
 
 
 async def run_client(
-    host: str, port: int, *, nick: str | None, console: Console, color: bool
+    host: str,
+    port: int,
+    *,
+    nick: str | None,
+    console: Console,
+    color: bool,
+    tls: ssl.SSLContext | None = None,
 ) -> int:
     """Chat with the server at ``host``:``port`` until either side ends; return the exit code.
+
+    With ``tls``, connect with TLS and verify the server's certificate against that context.
 
     Cancellation: cancelling this closes the connection without a goodbye.
     """
     address = f"{host}:{port}"
+    stream: trio.abc.Stream
     try:
         stream = await trio.open_tcp_stream(host, port)
+        if tls is not None:
+            stream = trio.SSLStream(stream, tls, server_hostname=host)
+            await stream.do_handshake()  # a certificate that fails verification fails here
+    except trio.BrokenResourceError as error:  # the TLS handshake failed
+        await trio.aclose_forcefully(stream)
+        print(f"trio-chat: cannot connect to {address}: {error.__cause__}", file=sys.stderr)
+        return EXIT_CANNOT_CONNECT
     except OSError as error:
         print(f"trio-chat: cannot connect to {address}: {_reason(error)}", file=sys.stderr)
         return EXIT_CANNOT_CONNECT  # noqa: ASYNC910 (the failed connect was the checkpoint)
