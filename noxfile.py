@@ -44,3 +44,10 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks (minutes; not a default session): python -m benchmarks ARGS."""
     session.install("-e", ".")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Run the chaos mix for minutes and print the server's memory (not a default session)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.soak", *session.posargs)
