@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 import trustme
 
-from tests.chat_client import ChatClient
-from trio_chat.server import ServerConfig, serve
+from tests.chat_client import ChatClient, MemoryListener
+from trio_chat.server import ServerConfig, serve, serve_listeners
 
 
 @dataclass
@@ -114,3 +115,23 @@ def test_no_plain_needs_a_certificate() -> None:
     )
     assert result.returncode != 0
     assert "--no-plain needs --tls-cert" in result.stderr
+
+
+async def test_the_handshake_counts_against_the_registration_timeout(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # In memory, under the autojump clock: a client that connects to the TLS listener and
+    # never starts the handshake is closed when the registration timeout (0.25 s) fires. (The
+    # cancelled handshake leaves the TLS stream broken, so there is no "! timed out" to try.)
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    listener = MemoryListener()
+    config = ServerConfig(registration_timeout=0.25)
+    await nursery.start(
+        partial(serve_listeners, [trio.SSLListener(listener, context)], config, stop=trio.Event())
+    )
+    start = trio.current_time()
+    silent = ChatClient(await listener.connect())
+    assert await silent.expect_closed() == []
+    assert trio.current_time() - start == pytest.approx(0.25)
