@@ -22,6 +22,7 @@ import collections
 import contextlib
 import errno
 import logging
+import math
 import os
 import socket
 import ssl
@@ -458,23 +459,27 @@ class Connection:
         """
         mailbox = self.member.mailbox
         send_timeout = self.server.config.send_timeout
-        try:
-            async for delivery in mailbox.receive:
-                # Everything already waiting goes out in one write: fewer system calls under load.
-                batch = [delivery, *_drain(mailbox.receive)]
-                # A peer that takes nothing for this long has vanished (or is stalling us on
-                # purpose); in a quiet room its mailbox would never fill up to tell us.
-                with trio.move_on_after(send_timeout) as send_timer:
+        # The send timeout: armed only while a write is in progress. A peer that takes nothing
+        # for this long has vanished (or is stalling us on purpose); in a quiet room its
+        # mailbox would never fill up to tell us. One scope for the writer's whole life, its
+        # deadline moved per write: a scope per write cost a third of the fanout throughput.
+        with trio.CancelScope() as send_timer:  # noqa: ASYNC912 (receiving is a checkpoint)
+            try:
+                async for delivery in mailbox.receive:
+                    # All that is waiting goes out in one write: fewer system calls under load.
+                    batch = [delivery, *_drain(mailbox.receive)]
+                    send_timer.deadline = trio.current_time() + send_timeout
                     await self.stream.send_all(b"".join(item.encode(encode) for item in batch))
-                if send_timer.cancelled_caught:
-                    self.leave_reason = LeaveReason.TIMED_OUT
-                    done.cancel(reason="send timed out")
-                    return
-                for item in batch:
-                    mailbox.sent(item)
-        except trio.BrokenResourceError:
-            # No checkpoint needed on the way out: the cancellation we ask for is one.
-            done.cancel(reason="connection lost")
+                    send_timer.deadline = math.inf
+                    for item in batch:
+                        mailbox.sent(item)
+            except trio.BrokenResourceError:
+                # No checkpoint needed on the way out: the cancellation we ask for is one.
+                done.cancel(reason="connection lost")
+                return  # noqa: ASYNC910 (as above)
+        if send_timer.cancelled_caught:
+            self.leave_reason = LeaveReason.TIMED_OUT
+            done.cancel(reason="send timed out")
         else:
             done.cancel(reason="removed from the room")
 
