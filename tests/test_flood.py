@@ -6,6 +6,7 @@ import pytest
 import trio
 import trio.testing
 
+from tests.chat_client import ChatClient
 from tests.conftest import StartServer
 from trio_chat.flood import TokenBucket
 
@@ -25,13 +26,19 @@ def test_rate_zero_means_no_flood_control() -> None:
     assert all(bucket.take(0) == 0 for _ in range(1000))
 
 
-async def test_a_flooder_is_slowed_down_and_nothing_is_dropped(
-    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
-) -> None:
-    server = await start_memory_server(flood_burst=10, flood_rate=5)
+async def alice_and_flooder(start_memory_server: StartServer) -> tuple[ChatClient, ChatClient]:
+    """Two members of a server with flood control: 10 lines at once, then 5 a second."""
+    server = await start_memory_server(flood_burst=10, flood_rate=5, flood_kick_after=30)
     alice = await server.join("alice")
     flooder = await server.join("flooder")
     await alice.expect("* flooder joined")
+    return alice, flooder
+
+
+async def test_a_flooder_is_slowed_down_and_nothing_is_dropped(
+    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    alice, flooder = await alice_and_flooder(start_memory_server)
     start = trio.current_time()
     await flooder.stream.send_all(b"".join(b"%d\n" % n for n in range(20)))
     arrivals = []
@@ -45,10 +52,7 @@ async def test_a_flooder_is_slowed_down_and_nothing_is_dropped(
 async def test_others_are_not_slowed_by_a_flooder(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    server = await start_memory_server(flood_burst=10, flood_rate=5)
-    alice = await server.join("alice")
-    flooder = await server.join("flooder")
-    await alice.expect("* flooder joined")
+    alice, flooder = await alice_and_flooder(start_memory_server)
     await flooder.stream.send_all(b"flood\n" * 100)
     await trio.sleep(1)  # the flooder is being held back now
     start = trio.current_time()
@@ -61,10 +65,7 @@ async def test_others_are_not_slowed_by_a_flooder(
 async def test_flooding_for_too_long_is_excess_flood(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    server = await start_memory_server(flood_burst=10, flood_rate=5, flood_kick_after=30)
-    alice = await server.join("alice")
-    flooder = await server.join("flooder")
-    await alice.expect("* flooder joined")
+    alice, flooder = await alice_and_flooder(start_memory_server)
     start = trio.current_time()
     await flooder.stream.send_all(b"flood\n" * 1000)  # 200 seconds' worth at 5 a second
     while (line := await alice.receive_line()) == "<flooder> flood":
