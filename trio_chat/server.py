@@ -424,11 +424,11 @@ class Connection:
                 return False
 
     async def _chat(self) -> None:
-        # The room cancels this scope to evict a member that is too slow: reader and writer stop
-        # at once, even a writer blocked in send_all. (Cancelled before we get here? Entering an
-        # already-cancelled scope cancels at the first checkpoint, so nothing is lost.)
         self.server.chatting.add(self)  # under the send watchdog's eye
         try:
+            # The room cancels this scope to evict a member that is too slow: reader and writer
+            # stop at once, even a writer blocked in send_all. (Cancelled before we get here?
+            # Entering an already-cancelled scope cancels at the first checkpoint: no harm.)
             with self.member.cancel_scope:
                 # Reader and writer live and die together: whichever finishes first cancels
                 # the other.
