@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import trio
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,6 +26,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tests.test_room import is_closed, received
 from trio_chat.events import (
     Command,
     Emote,
@@ -273,18 +273,8 @@ class RoomMachine(RuleBasedStateMachine):
         """Members that still read (and any that were removed) drain their mailboxes."""
         for member in self.connections:
             if member in self.reading or member.left is not None:
-                self.received[member].extend(self._drain(member))
+                self.received[member].extend(received(member))
                 self.model.queued[member] = 0
-
-    def _drain(self, member: Member) -> list[Event]:
-        events: list[Event] = []
-        while True:
-            try:
-                delivery = member.mailbox.receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return events
-            member.mailbox.sent(delivery)
-            events.extend(delivery.events)
 
     @invariant()
     def nicknames_are_a_bijection(self) -> None:
@@ -305,12 +295,8 @@ class RoomMachine(RuleBasedStateMachine):
         for member in self.connections:
             if member.left is not None:
                 assert member not in self.room
-                try:
-                    member.mailbox.receive.receive_nowait()
-                except trio.EndOfChannel:
-                    pass  # closed: nothing can ever be delivered to it again
-                else:
-                    raise AssertionError(f"{member.peer}'s mailbox is still open")
+                # Closed: nothing can ever be delivered to it again.
+                assert is_closed(member), f"{member.peer}'s mailbox is still open"
             if member.left is LeaveReason.TOO_SLOW:
                 # (Only a cancelled scope can be asked outside trio.run, so that is all we ask.)
                 assert member.cancel_scope.cancel_called
