@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import trio
 import trio.testing
 
-from trio_chat.framing import LineFramer
-from trio_chat.server import ServerConfig
+from trio_chat.core.framing import LineFramer
+from trio_chat.shell.server import ServerConfig
 
 PATIENCE = 10  # seconds any single expectation may take before the test fails instead of hanging
 

@@ -10,7 +10,7 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
-from trio_chat.server import ServerConfig, serve, serve_listeners
+from trio_chat.shell.server import ServerConfig, serve, serve_listeners
 
 pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
 from tests.chat_client import ChatClient, MemoryListener, RunningServer  # noqa: E402 (must follow the line above)

@@ -18,7 +18,7 @@ import trio
 
 from tests.chat_client import RunningServer
 from tests.test_chaos import MISBEHAVIOURS
-from trio_chat.server import ServerConfig
+from trio_chat.shell.server import ServerConfig
 
 
 def _server_usage(pid: int) -> tuple[int, int]:

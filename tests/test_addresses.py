@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.addresses import LOOPBACK, address_group, is_exempt, parse_networks
+from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat.server import LAST_WORDS_TIMEOUT, SEND_WATCH_INTERVAL
+from trio_chat.shell.server import LAST_WORDS_TIMEOUT, SEND_WATCH_INTERVAL
 
 STUCK_LINE = "<alice> stuck's writer blocks sending this"
 

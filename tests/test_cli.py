@@ -16,7 +16,7 @@ import trio
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import NO_FLOOD_CONTROL
 from trio_chat.cli import EXIT_CANNOT_LISTEN, EXIT_INTERRUPTED, main, run_server
-from trio_chat.server import ServerConfig
+from trio_chat.shell.server import ServerConfig
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.chat_client import ChatClient
-from trio_chat.server import ServerConfig, serve
-from trio_chat.text import Nickname
+from trio_chat.core.text import Nickname
+from trio_chat.shell.server import ServerConfig, serve
 
 CONTESTED = ["shared", "Shared", "SHARED", "c0", "c1", "other"]  # names several clients want
 

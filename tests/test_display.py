@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.display import BOLD, DIM, MAGENTA, NICK_COLOURS, RED, RESET, Display, nick_colour
+from trio_chat.client.display import (
+    BOLD,
+    DIM,
+    MAGENTA,
+    NICK_COLOURS,
+    RED,
+    RESET,
+    Display,
+    nick_colour,
+)
 
 
 def test_plain_display_shows_lines_as_received_minus_control_characters() -> None:

@@ -3,7 +3,7 @@
 Excerpts in the guide are copied from the code, so they can drift; these tests catch it. An
 excerpt is a ```python block whose caption (the text line before it) links its source file:
 
-    *[trio_chat/server.py](../trio_chat/server.py), `Connection._register`:*
+    *[trio_chat/shell/server.py](../trio_chat/shell/server.py), `Connection._register`:*
 
 Its lines must appear in that file, in order and consecutively (a line of just ``...`` marks an
 elision). Tests are cited as ``tests/test_x.py::test_name`` and must exist. And every place in
@@ -171,7 +171,7 @@ def _is_scope_factory(node: ast.expr) -> bool:
 
 def test_the_site_finder_finds_sites() -> None:
     # Guard against a finder that silently finds nothing (which would pass the test below).
-    sites = cancellation_sites(ROOT / "trio_chat" / "server.py")
+    sites = cancellation_sites(ROOT / "trio_chat" / "shell" / "server.py")
     texts = [text for _, text in sites]
     assert "with trio.move_on_after(LEAVE_TIMEOUT, shield=True):" in texts
     assert "done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT" in texts
@@ -184,7 +184,7 @@ def test_every_cancellation_site_is_in_an_excerpt() -> None:
         quoted.setdefault(excerpt.path, set()).update(line.strip() for line in excerpt.lines)
     missing = [
         f"{path.relative_to(ROOT)}:{number}: {text}"
-        for path in sorted((ROOT / "trio_chat").glob("*.py"))
+        for path in sorted((ROOT / "trio_chat").rglob("*.py"))
         for number, text in cancellation_sites(path)
         if text not in quoted.get(str(path.relative_to(ROOT)), set())
     ]

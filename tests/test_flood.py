@@ -8,7 +8,7 @@ import trio.testing
 
 from tests.chat_client import ChatClient
 from tests.conftest import StartServer
-from trio_chat.flood import TokenBucket
+from trio_chat.core.flood import TokenBucket
 
 
 def test_a_bucket_allows_a_burst_then_the_rate() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.framing import LineFramer, LineTooLong
+from trio_chat.core.framing import LineFramer, LineTooLong
 
 LIMIT = 8
 

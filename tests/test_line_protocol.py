@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.events import (
+from trio_chat.core.events import (
     Command,
     Emote,
     Emoted,
@@ -31,8 +31,9 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
-from trio_chat.framing import LineTooLong
-from trio_chat.line_protocol import (
+from trio_chat.core.framing import LineTooLong
+from trio_chat.core.text import Nickname
+from trio_chat.frontends.line import (
     HELP_LINES,
     MAX_LINE_BYTES,
     encode,
@@ -40,7 +41,6 @@ from trio_chat.line_protocol import (
     parse_name,
     render,
 )
-from trio_chat.text import Nickname
 
 
 def nick(name: str) -> Nickname:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.test_room import joined, new_member, received, turn
-from trio_chat.events import Error, LeaveReason, Rename, Welcome
-from trio_chat.lookalikes import mixed_scripts, skeleton
-from trio_chat.room import Act, Join, Leave, Room
-from trio_chat.text import Nickname, NicknamePolicy
+from trio_chat.core.events import Error, LeaveReason, Rename, Welcome
+from trio_chat.core.lookalikes import mixed_scripts, skeleton
+from trio_chat.core.room import Act, Join, Leave, Room
+from trio_chat.core.text import Nickname, NicknamePolicy
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,9 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trio_chat.events import Emote, Said, Say
-from trio_chat.framing import LineFramer, LineTooLong
-from trio_chat.line_protocol import parse_line, render
-from trio_chat.text import (
+from trio_chat.core.events import Emote, Said, Say
+from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.text import (
     BIDI_CONTROLS,
     MAX_NICKNAME_CHARS,
     InvalidNickname,
@@ -18,6 +17,7 @@ from trio_chat.text import (
     decode,
     sanitize,
 )
+from trio_chat.frontends.line import parse_line, render
 
 limits = st.integers(1, 64)
 # Text a person could type on one line: any character but line breaks (and the surrogates,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 import trio
 
-from trio_chat.events import (
+from trio_chat.core.events import (
     Emote,
     Emoted,
     Error,
@@ -33,9 +33,9 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
-from trio_chat.mailbox import Delivery, Mailbox
-from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
-from trio_chat.text import Nickname
+from trio_chat.core.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
+from trio_chat.core.text import Nickname
+from trio_chat.shell.mailbox import Delivery, Mailbox
 
 
 def new_member(capacity: int = 16, byte_budget: int = 1 << 20) -> Member:

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from tests.test_room import is_closed, received
-from trio_chat.events import (
+from trio_chat.core.events import (
     Command,
     Emote,
     Emoted,
@@ -52,9 +52,9 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
-from trio_chat.mailbox import Mailbox
-from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown
-from trio_chat.text import Nickname
+from trio_chat.core.room import Act, Join, Leave, Member, Request, Room, Shutdown
+from trio_chat.core.text import Nickname
+from trio_chat.shell.mailbox import Mailbox
 
 CONNECTIONS = 5
 CAPACITY = 3  # deliveries a mailbox holds

@@ -11,11 +11,11 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat import line_protocol
-from trio_chat import server as server_module
-from trio_chat.events import Command
-from trio_chat.framing import LineTooLong
-from trio_chat.line_protocol import HELP_LINES
+from trio_chat.core.events import Command
+from trio_chat.core.framing import LineTooLong
+from trio_chat.frontends import line as line_protocol
+from trio_chat.frontends.line import HELP_LINES
+from trio_chat.shell import server as server_module
 
 
 async def test_a_session_matches_the_protocol_table(server: RunningServer) -> None:
@@ -258,7 +258,7 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
             raise RuntimeError("simulated bug")
         return line_protocol.parse_line(line)
 
-    monkeypatch.setattr("trio_chat.server.parse_line", parse_line)
+    monkeypatch.setattr("trio_chat.shell.server.parse_line", parse_line)
     alice = await server.join("alice")
     bob = await server.join("bob")
     await alice.expect("* bob joined")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_chat.text import (
+from trio_chat.core.text import (
     MAX_NICKNAME_CHARS,
     InvalidNickname,
     Nickname,

@@ -16,7 +16,7 @@ import trio.testing
 import trustme
 
 from tests.chat_client import ChatClient, MemoryListener
-from trio_chat.server import ServerConfig, serve, serve_listeners
+from trio_chat.shell.server import ServerConfig, serve, serve_listeners
 
 
 @dataclass

@@ -15,9 +15,9 @@ from typing import TypeVar
 
 import trio
 
-from trio_chat.addresses import parse_networks
-from trio_chat.client import Pipe, run_client, run_interactive
-from trio_chat.server import ServerConfig, serve
+from trio_chat.client.session import Pipe, run_client, run_interactive
+from trio_chat.core.addresses import parse_networks
+from trio_chat.shell.server import ServerConfig, serve
 
 logger = logging.getLogger("trio_chat")
 

@@ -1,16 +1,16 @@
 """The plain-text line protocol (what ``nc`` and ``telnet`` speak): parsing and rendering.
 
-Pure: no I/O, no Trio. Lines from a peer become :mod:`trio_chat.events` commands; events from the
-room become lines. Every line the server sends starts with a marker, so people and scripts can
-tell them apart: ``<nick>`` a chat message, ``*`` a notice, ``!`` an error for you alone,
-``[pm`` a private message.
+Pure: no I/O, no Trio. Lines from a peer become :mod:`trio_chat.core.events` commands; events from
+the room become lines. Every line the server sends starts with a marker, so people and scripts can
+tell them apart: ``<nick>`` a chat message, ``*`` a notice, ``!`` an error for you alone, ``[pm`` a
+private message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from trio_chat.events import (
+from trio_chat.core.events import (
     Command,
     Emote,
     Emoted,
@@ -36,8 +36,8 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
-from trio_chat.framing import LineTooLong
-from trio_chat.text import InvalidNickname, Nickname, decode
+from trio_chat.core.framing import LineTooLong
+from trio_chat.core.text import InvalidNickname, Nickname, decode
 
 PROMPT = b"* what is your name?\n"
 MAX_LINE_BYTES = 2048  # no line the server sends is longer (without its newline)

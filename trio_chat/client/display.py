@@ -12,7 +12,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from trio_chat.text import sanitize
+from trio_chat.core.text import sanitize
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"

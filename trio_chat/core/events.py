@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from trio_chat.text import Nickname
+from trio_chat.core.text import Nickname
 
 
 class LeaveReason(enum.Enum):

@@ -4,7 +4,7 @@ The task tree, and what each nursery is for::
 
     serve()                      opens the TCP listeners, then runs serve_listeners()
     serve_listeners()            server nursery: the room and everything that feeds it
-    ├── run_room()               the room task (trio_chat.room)
+    ├── run_room()               the room task (trio_chat.core.room)
     └── connections nursery      every client; a crashing connection is logged, not fatal
         ├── accepting nursery    _accept() per listener, alone, so shutdown can cancel it
         └── Server.handle()      one per client: registration, then...
@@ -32,11 +32,13 @@ from typing import NoReturn
 
 import trio
 
-from trio_chat.addresses import LOOPBACK, address_group, is_exempt, parse_networks
-from trio_chat.events import Error, LeaveReason, Quit, ShuttingDown, Tell, Welcome
-from trio_chat.flood import TokenBucket
-from trio_chat.framing import LineFramer, LineTooLong
-from trio_chat.line_protocol import (
+from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
+from trio_chat.core.events import Error, LeaveReason, Quit, ShuttingDown, Tell, Welcome
+from trio_chat.core.flood import TokenBucket
+from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
+from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
+from trio_chat.frontends.line import (
     PROMPT,
     SERVER_FULL,
     SERVER_SHUTTING_DOWN,
@@ -46,9 +48,7 @@ from trio_chat.line_protocol import (
     parse_line,
     parse_name,
 )
-from trio_chat.mailbox import Delivery, Mailbox
-from trio_chat.room import Act, Join, Leave, Member, Request, Room, Shutdown, run_room
-from trio_chat.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
+from trio_chat.shell.mailbox import Delivery, Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -513,7 +513,7 @@ class Connection:
 
 
 class LineReader:
-    """Receive lines from a stream, through a :class:`~trio_chat.framing.LineFramer`."""
+    """Receive lines from a stream, through a :class:`~trio_chat.core.framing.LineFramer`."""
 
     def __init__(self, stream: trio.abc.ReceiveStream, max_line_bytes: int) -> None:
         self._stream = stream

@@ -10,7 +10,7 @@ import fnmatch
 import unicodedata
 from dataclasses import dataclass, field
 
-from trio_chat.lookalikes import mixed_scripts
+from trio_chat.core.lookalikes import mixed_scripts
 
 MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
 

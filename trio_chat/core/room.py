@@ -7,20 +7,19 @@ memory channel, the room's inbox, and one task, :func:`run_room`, applies them o
 every member sees one total order: the order in which the room task took requests out of its inbox.
 
 The logic lives in :class:`Room`, whose methods are synchronous. Trio switches tasks only at
-``await``, and a synchronous function contains none, so each request is applied atomically: no
-other task can see the nickname map half-updated, and no cancellation can land in the middle of an
-update. Being synchronous also means a test (or hypothesis) can drive a ``Room`` without an
-event loop.
+``await``, and a synchronous function contains none, so each request is applied atomically: no other
+task can see the nickname map half-updated, and no cancellation can land in the middle of an update.
+Being synchronous also means a test (or hypothesis) can drive a ``Room`` without an event loop.
 
-The room never waits for a member. It hands each member's events to that member's
-:class:`~trio_chat.mailbox.Mailbox` with ``send_nowait``; a member whose mailbox is full is too
-slow, and is removed and cancelled. If the room waited instead, one client that stops reading
-would stall everyone, and a client waiting on the room while the room waits on that client's
-mailbox would deadlock (the circular-flow problem in Trio's channel docs).
+The room never waits for a member. It hands each member's events to that member's mailbox
+(:class:`~trio_chat.shell.mailbox.Mailbox`) with ``send_nowait``; a member whose mailbox is full is
+too slow, and is removed and cancelled. If the room waited instead, one client that stops reading
+would stall everyone, and a client waiting on the room while the room waits on that client's mailbox
+would deadlock (the circular-flow problem in Trio's channel docs).
 
-Batching keeps a busy room fast and fair to clients that read normally: :func:`run_room` takes
-every request already waiting in the inbox in one turn, then :meth:`Room.flush` puts at most one
-:class:`~trio_chat.mailbox.Delivery` per member into the mailboxes. Members who saw the same
+Batching keeps a busy room fast and fair to clients that read normally: :func:`run_room` takes every
+request already waiting in the inbox in one turn, then :meth:`Room.flush` puts at most one
+:class:`~trio_chat.shell.mailbox.Delivery` per member into the mailboxes. Members who saw the same
 events that turn share one delivery, rendered once per wire format.
 """
 
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from trio_chat.events import (
+from trio_chat.core.events import (
     Command,
     Emote,
     Emoted,
@@ -58,9 +57,9 @@ from trio_chat.events import (
     Welcome,
     Who,
 )
-from trio_chat.lookalikes import skeleton
-from trio_chat.mailbox import Delivery, Mailbox
-from trio_chat.text import Nickname, NicknamePolicy
+from trio_chat.core.lookalikes import skeleton
+from trio_chat.core.text import Nickname, NicknamePolicy
+from trio_chat.shell.mailbox import Delivery, Mailbox
 
 logger = logging.getLogger(__name__)
 

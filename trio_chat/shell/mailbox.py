@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from trio_chat.events import Event
+from trio_chat.core.events import Event
 
 Encoder = Callable[[Sequence[Event]], bytes]
 

@@ -28,9 +28,9 @@ import trio
 from prompt_toolkit import PromptSession
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from trio_chat.display import Display
-from trio_chat.framing import LineFramer, LineTooLong
-from trio_chat.text import decode
+from trio_chat.client.display import Display
+from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.text import decode
 
 EXIT_OK = 0
 EXIT_DISCONNECTED = 1

@@ -1,0 +1,1 @@
+"""``trio-chat client``: a terminal client for the plain line protocol."""
