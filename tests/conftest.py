@@ -10,7 +10,9 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
-from trio_chat.shell.server import ServerConfig, serve, serve_listeners
+from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.shell.listeners import Listening
+from trio_chat.shell.server import Endpoint, ServerConfig, serve, serve_listeners
 
 pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
 from tests.chat_client import ChatClient, MemoryListener, RunningServer  # noqa: E402 (must follow the line above)
@@ -33,6 +35,16 @@ StartServer = Callable[..., Awaitable[RunningServer]]
 NO_FLOOD_CONTROL: dict[str, Any] = {"flood_rate": 0}
 
 
+def plain_config(**overrides: Any) -> ServerConfig:
+    """A ServerConfig with one plain endpoint on port 0, any field overridden.
+
+    ``max_line_bytes`` is the plain front end's, the rest ServerConfig's.
+    """
+    line = partial(LineFrontEnd, overrides.pop("max_line_bytes", MAX_LINE_BYTES))
+    fields = {"host": "127.0.0.1", "endpoints": (Endpoint(0, line),)}
+    return ServerConfig(**(NO_FLOOD_CONTROL | fields | overrides))
+
+
 @pytest.fixture
 async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
     """Start servers on 127.0.0.1, port 0, with any ServerConfig fields overridden.
@@ -42,8 +54,7 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        config = ServerConfig(**(NO_FLOOD_CONTROL | {"host": "127.0.0.1", "port": 0} | overrides))
-        running = RunningServer(config, trio.Event(), trio.Event(), clients)
+        running = RunningServer(plain_config(**overrides), trio.Event(), trio.Event(), clients)
         addresses = await nursery.start(partial(_serve_tcp, running))
         running.port = addresses[0][1]
         return running
@@ -63,8 +74,7 @@ async def start_memory_server(nursery: trio.Nursery) -> AsyncIterator[StartServe
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        config = ServerConfig(**(NO_FLOOD_CONTROL | overrides))
-        running = RunningServer(config, trio.Event(), trio.Event(), clients)
+        running = RunningServer(plain_config(**overrides), trio.Event(), trio.Event(), clients)
         running.listener = MemoryListener()
         await nursery.start(partial(_serve_memory, running))
         return running
@@ -85,9 +95,9 @@ async def _serve_memory(  # noqa: ASYNC128 (serve_listeners() calls started)
     running: RunningServer, *, task_status: trio.TaskStatus[None]
 ) -> None:
     assert running.listener is not None
-    await serve_listeners(
-        [running.listener], running.config, stop=running.stop, task_status=task_status
-    )
+    (endpoint,) = running.config.endpoints
+    listening = Listening(running.listener, endpoint.front_end)
+    await serve_listeners([listening], running.config, stop=running.stop, task_status=task_status)
     running.finished.set()
 
 

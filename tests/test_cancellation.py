@@ -19,7 +19,8 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat.shell.server import LAST_WORDS_TIMEOUT, SEND_WATCH_INTERVAL
+from trio_chat.shell.server import SEND_WATCH_INTERVAL
+from trio_chat.shell.session import LAST_WORDS_TIMEOUT
 
 STUCK_LINE = "<alice> stuck's writer blocks sending this"
 
@@ -36,10 +37,10 @@ async def join_stuck(server: RunningServer, alice: ChatClient) -> ChatClient:
 async def test_eviction_cancels_a_writer_blocked_in_send_all(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: ``member.cancel_scope`` (Connection._chat), cancelled by Room.flush.
+    """Scope: ``mailbox.cancel_scope`` (Session._chat), cancelled by Hub.flush.
 
     The stuck member's writer is blocked in send_all, so deliveries pile up in its mailbox; when
-    the mailbox is full the room cancels the member's scope with reason "too slow". The writer
+    the mailbox is full the hub cancels the member's scope with reason "too slow". The writer
     is cancelled where it is blocked, at once: no time passes, and everyone else carries on.
     """
     server = await start_memory_server(mailbox_size=3)
@@ -63,7 +64,7 @@ async def test_a_quitting_client_that_does_not_read_gets_one_second_to_take_its_
     autojump_clock: trio.testing.MockClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Scope: the member nursery's deadline, set by Connection._read after /exit.
+    """Scope: the member nursery's deadline, set by Session._read after /exit.
 
     The reader has sent the quit and finished; the writer, blocked on a peer that does not
     read, cannot deliver the goodbye. The deadline ends the connection LAST_WORDS_TIMEOUT later.
@@ -86,9 +87,9 @@ async def test_a_quitting_client_that_does_not_read_gets_one_second_to_take_its_
 async def test_a_reader_cancelled_mid_line_drops_the_partial_line(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: the member nursery (Connection._chat), cancelled by the writer at shutdown.
+    """Scope: the member nursery (Session._chat), cancelled by the writer at shutdown.
 
-    The reader is waiting for the rest of a line when the room closes the mailbox; the writer
+    The reader is waiting for the rest of a line when the hub closes the mailbox; the writer
     delivers the notice and cancels the nursery, reader included. Half a line is never said.
     """
     server = await start_memory_server()
@@ -106,7 +107,7 @@ async def test_a_reader_cancelled_mid_line_drops_the_partial_line(
 async def test_registration_times_out(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: ``move_on_after(registration_timeout)`` in Connection._register."""
+    """Scope: ``move_on_after(registration_timeout)`` in Session._register."""
     server = await start_memory_server(registration_timeout=0.25)
     start = trio.current_time()
     idle = await server.connect()

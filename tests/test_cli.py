@@ -8,15 +8,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import trio
 
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
-from tests.conftest import NO_FLOOD_CONTROL
+from tests.conftest import plain_config
 from trio_chat.cli import EXIT_CANNOT_LISTEN, EXIT_INTERRUPTED, main, run_server
-from trio_chat.shell.server import ServerConfig
+from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.shell.server import Endpoint, ServerConfig
 
 
 @pytest.mark.parametrize(
@@ -60,7 +62,7 @@ async def start(nursery: trio.Nursery) -> AsyncIterator[Start]:
     clients: list[ChatClient] = []
 
     async def start(**overrides: Any) -> tuple[ServerRun, RunningServer]:
-        config = ServerConfig(**(NO_FLOOD_CONTROL | {"host": "127.0.0.1", "port": 0} | overrides))
+        config = plain_config(**overrides)
         server_run = ServerRun()
         addresses = await nursery.start(server_run.run, config)
         running = RunningServer(config, trio.Event(), server_run.done, clients, addresses[0][1])
@@ -106,7 +108,7 @@ async def test_a_second_sigint_stops_at_once(start: Start) -> None:
 async def test_a_port_in_use_is_a_clear_error(caplog: pytest.LogCaptureFixture) -> None:
     (taken,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
     port = taken.socket.getsockname()[1]
-    code = await run_server(ServerConfig(host="127.0.0.1", port=port))
+    code = await run_server(replace(plain_config(), endpoints=(Endpoint(port, LineFrontEnd),)))
     assert code == EXIT_CANNOT_LISTEN
     assert f"cannot listen on 127.0.0.1 port {port}" in caplog.text
     await taken.aclose()
@@ -119,7 +121,9 @@ async def test_the_console_script_serves_and_stops_on_sigint() -> None:
     try:
         log = b""
         with trio.fail_after(PATIENCE):
-            while not (listening := re.search(rb"listening on 127.0.0.1 port (\d+)\n", log)):
+            while not (
+                listening := re.search(rb"listening on 127.0.0.1 port (\d+) \(plain\)\n", log)
+            ):
                 log += await process.stderr.receive_some()
         port = int(listening[1])
         stream = await trio.open_tcp_stream("127.0.0.1", port)

@@ -17,6 +17,8 @@ import pytest
 import trio
 
 from tests.chat_client import RunningServer
+from trio_chat.client import session as session_module
+from trio_chat.client.display import Display
 
 CLIENT = [sys.executable, "-m", "trio_chat", "client"]
 
@@ -73,6 +75,73 @@ async def test_piped_client_with_nick_answers_the_prompt_itself(server: RunningS
         "<dora> hi",
         "* bye",
     ]
+
+
+class ScriptedConsole:
+    """A console whose person types ``lines``: after the welcome, each once the last is echoed."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.shown: list[str] = []
+        self._ready = trio.Event()  # set when the screen shows what the person waits for
+
+    async def read_line(self) -> str | None:
+        await self._ready.wait()
+        self._ready = trio.Event()
+        return self.lines.pop(0) if self.lines else None
+
+    def show(self, text: str) -> None:
+        self.shown.append(text)
+        if text.startswith(("* welcome", "<")):
+            self._ready.set()
+
+
+class WriterRecordingStream(trio.abc.HalfCloseableStream):
+    """A real TCP stream that notes which task makes each write."""
+
+    def __init__(self, inner: trio.SocketStream) -> None:
+        self.inner = inner
+        self.writers: set[trio.lowlevel.Task] = set()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.writers.add(trio.lowlevel.current_task())
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self.inner.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_one_task_writes_to_the_connection(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The nickname (answered by the receiver), the typed lines (the input reader) and the final
+    # /exit all go through one writer, as on the server: no two tasks share the stream.
+    streams: list[WriterRecordingStream] = []
+    connect = trio.open_tcp_stream
+
+    async def open_tcp_stream(host: str, port: int) -> WriterRecordingStream:
+        streams.append(WriterRecordingStream(await connect(host, port)))
+        return streams[-1]
+
+    monkeypatch.setattr(trio, "open_tcp_stream", open_tcp_stream)
+    console = ScriptedConsole(["one", "two"])
+    with trio.fail_after(10):
+        code = await session_module.run_client(
+            "127.0.0.1", server.port, nick="fay", console=console, display=Display(color=False)
+        )
+    assert code == 0
+    assert console.shown == ["* welcome, fay! online (1): fay", "<fay> one", "<fay> two", "* bye"]
+    (stream,) = streams
+    assert len(stream.writers) == 1
 
 
 async def test_the_server_going_away_is_exit_code_1_without_traceback(
@@ -194,15 +263,15 @@ def test_incoming_lines_never_garble_a_half_typed_line(
     bob.wait_for(lambda lines: "* alice joined" in lines)
 
     bob.child.send("hello wor")  # half a line, not sent yet
-    bob.wait_for(lambda lines: lines[-1] == "> hello wor")
+    bob.wait_for(lambda lines: lines[-1] == "#lobby> hello wor")  # the prompt names the room
     alice.sendall(b"incoming!\n")
     # The message appears above the input line, which is left exactly as it was.
-    bob.wait_for(lambda lines: lines[-2:] == ["<alice> incoming!", "> hello wor"])
+    bob.wait_for(lambda lines: lines[-2:] == ["<alice> incoming!", "#lobby> hello wor"])
 
     bob.child.send("ld\r")  # finish the line: what was typed before the message is intact
     assert receive_until(alice, "<bob> hello world")[-1] == "<bob> hello world"
     # Bob sees his message once, as the server echoed it; the input line is empty again.
-    bob.wait_for(lambda lines: lines[-2:] == ["<bob> hello world", ">"])
+    bob.wait_for(lambda lines: lines[-2:] == ["<bob> hello world", "#lobby>"])
     assert not any("hello wor" in line for line in bob.lines()[:-2])
 
     bob.child.sendcontrol("c")  # leaves cleanly: the server sees a quit

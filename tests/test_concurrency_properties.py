@@ -1,15 +1,20 @@
 """Hypothesis-generated clients run concurrently against a real server on 127.0.0.1.
 
-Each example starts a server, an *observer* that joins first and stays to the end, and two to
-five clients that run generated scripts (messages, renames to contested names, random yields to
-the scheduler) at the same time. Trio draws its scheduling order from hypothesis, so each example
-interleaves the tasks differently, and a failing interleaving replays and shrinks.
+Each example starts a server, an *observer* that registers first, joins every room the clients
+use and stays to the end, and two to five clients that run generated scripts at the same time:
+messages, renames to contested names, joining, leaving and switching rooms, random yields to the
+scheduler. Trio draws its scheduling order from hypothesis, so each example interleaves the
+tasks differently, and a failing interleaving replays and shrinks.
 
-The observer was present throughout, so its transcript is the room's whole event log. Every
-client's transcript must be exactly the observer's log between that client's join and its leave:
-that is one total order, exactly-once delivery to everyone present, and (with the numbered
-messages) per-sender FIFO. Replaying the log's joins, renames and leaves checks that no two
-members ever held the same normalized nickname, however the claims raced.
+The observer is in every room throughout, so its transcript is the server's whole event log,
+every room line prefixed with its room. For every client, the log is replayed to know which
+rooms it was in at each moment; its transcript must be exactly the log's lines it could see:
+the lines of the rooms it was in while it was in them, and the renames and departures of the
+members it shared a room with. That is one global order across rooms, membership starting with
+a room's welcome, exactly-once delivery, and (with the numbered messages) per-sender FIFO.
+Replaying the log's joins, renames and departures checks that no two members ever held the same
+normalized nickname, however the claims raced. (Clients never leave #lobby, which the observer
+shares with all of them, so it sees every rename and departure.)
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.chat_client import ChatClient
-from trio_chat.core.text import Nickname
-from trio_chat.shell.server import ServerConfig, serve
+from tests.conftest import plain_config
+from tests.names import nick
+from trio_chat.shell.server import serve
 
 CONTESTED = ["shared", "Shared", "SHARED", "c0", "c1", "other"]  # names several clients want
+ROOMS = ["#a", "#b"]
+LOBBY = "#lobby"
 
 
 @dataclass(frozen=True)
@@ -40,11 +48,26 @@ class Rename:
 
 
 @dataclass(frozen=True)
+class Join:
+    room: str
+
+
+@dataclass(frozen=True)
+class Part:
+    room: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    room: str
+
+
+@dataclass(frozen=True)
 class Pause:
     yields: int  # scheduler turns to let pass (trio.sleep(0), not time)
 
 
-Step = Say | Rename | Pause
+Step = Say | Rename | Join | Part | Switch | Pause
 
 
 @dataclass(frozen=True)
@@ -53,9 +76,13 @@ class Script:
     steps: list[Step]
 
 
+rooms = st.sampled_from(ROOMS)
 steps = st.one_of(
     st.just(Say()),
     st.sampled_from(CONTESTED).map(Rename),
+    rooms.map(Join),
+    rooms.map(Part),
+    st.sampled_from([*ROOMS, LOBBY]).map(Switch),
     st.integers(1, 5).map(Pause),
 )
 scripts = st.builds(Script, st.sampled_from(CONTESTED), st.lists(steps, max_size=12))
@@ -68,22 +95,25 @@ def test_concurrent_clients_see_one_order_and_unique_nicknames(scripts: list[Scr
     check_nicknames_unique(observed)
     check_fifo_and_exactly_once(observed, scripts)
     for number, transcript in enumerate(transcripts):
-        assert broadcasts(transcript.lines) == membership_window(observed, number, transcript)
+        seen = broadcasts(as_seen(transcript.lines))
+        assert seen == visible_part_of_log(observed, number, transcript)
 
 
 @dataclass
 class Transcript:
-    name: str  # the nickname the client joined as
+    name: str  # the nickname the client registered as
     lines: list[str]  # everything after its welcome
 
 
 async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcript]]:
     stop = trio.Event()
-    config = ServerConfig(host="127.0.0.1", port=0, flood_rate=0)  # scripts type fast
     async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(partial(serve, config, stop=stop))
+        addresses = await nursery.start(partial(serve, plain_config(), stop=stop))
         port = addresses[0][1]
-        observer, observer_lines = await join(port, ["observer"])
+        observer, observer_lines = await register(port, ["observer"])
+        for room in ROOMS:
+            await observer.send(f"/join {room}")
+            assert (await observer.receive_line()).startswith(f"* welcome to {room}! ")
         async with trio.open_nursery() as observing:
             observing.start_soon(read_until_closed, observer, observer_lines)
             transcripts: list[Transcript] = [Transcript("", []) for _ in scripts]
@@ -96,7 +126,7 @@ async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcrip
     return observer_lines, transcripts
 
 
-async def join(port: int, names: list[str]) -> tuple[ChatClient, list[str]]:
+async def register(port: int, names: list[str]) -> tuple[ChatClient, list[str]]:
     """Connect and try ``names`` in turn; return the client and the name that was accepted."""
     client = ChatClient(await trio.open_tcp_stream("127.0.0.1", port))
     for name in names:
@@ -112,7 +142,7 @@ async def join(port: int, names: list[str]) -> tuple[ChatClient, list[str]]:
 
 async def run_client(port: int, number: int, script: Script, transcripts: list[Transcript]) -> None:
     own = f"client{number}"
-    client, lines = await join(port, [script.first_choice, own, f"{own}-again"])
+    client, lines = await register(port, [script.first_choice, own, f"{own}-again"])
     transcripts[number] = Transcript(client.nick, lines)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read_until_closed, client, lines)
@@ -123,6 +153,12 @@ async def run_client(port: int, number: int, script: Script, transcripts: list[T
                     await client.send(f"message {serial} from {own}")
                 case Rename(name):
                     await client.send(f"/nick {name}")
+                case Join(room):
+                    await client.send(f"/join {room}")
+                case Part(room):
+                    await client.send(f"/part {room}")
+                case Switch(room):
+                    await client.send(f"/switch {room}")
                 case Pause(yields):
                     for _ in range(yields):
                         await trio.lowlevel.checkpoint()
@@ -135,29 +171,59 @@ async def read_until_closed(client: ChatClient, lines: list[str]) -> None:
 
 
 def key(name: str) -> str:
-    return Nickname.parse(name).key
+    return nick(name).key
+
+
+PERSONAL = ("* welcome to ", "* you left ", "* now talking in ", "* you are in no room", "* bye")
 
 
 def is_broadcast(line: str) -> bool:
-    """A line every member present receives (not a reply to one member)."""
-    if line.startswith("<"):
+    """A line that everyone who can see it receives (not a reply to one member)."""
+    if line.startswith("#"):
         return True
-    return line.startswith("* ") and line != "* bye"
+    return line.startswith(("<", "* ")) and not line.startswith(PERSONAL)
 
 
 def broadcasts(lines: list[str]) -> list[str]:
     return [line for line in lines if is_broadcast(line)]
 
 
+def as_seen(lines: list[str]) -> list[str]:
+    """A client's lines with every room line prefixed, as the observer (in every room) sees them.
+
+    A client in one room gets that room's lines without a prefix; its own welcomes and
+    goodbyes to rooms say which rooms it is in.
+    """
+    rooms = [LOBBY]
+    seen = []
+    for line in lines:
+        if line.startswith("* welcome to "):
+            rooms.append(line.removeprefix("* welcome to ").partition("!")[0])
+        elif line.startswith("* you left "):
+            rooms.remove(line.removeprefix("* you left "))
+        elif len(rooms) == 1 and is_room_line(line):
+            line = f"{rooms[0]} {line}"
+        seen.append(line)
+    return seen
+
+
+def is_room_line(line: str) -> bool:
+    """A broadcast line that belongs to a room (renames, departures and parts do not)."""
+    if not is_broadcast(line) or line.startswith("#"):
+        return line.startswith("#")
+    body = line.removeprefix("* ")
+    return line.startswith("<") or not (" is now " in body or " left " in body)
+
+
 def check_nicknames_unique(observed: list[str]) -> None:
-    """Replay joins, renames and leaves: no normalized nickname is ever held twice."""
+    """Replay registrations, renames and departures: no normalized nickname is held twice."""
     present = {key("observer")}
     for line in broadcasts(observed):
-        if line.endswith(" joined"):
-            name = line.removeprefix("* ").removesuffix(" joined")
+        if line.startswith(f"{LOBBY} * ") and line.endswith(" joined"):
+            name = line.removeprefix(f"{LOBBY} * ").removesuffix(" joined")
             assert key(name) not in present, f"{line!r} while {name} was online"
             present.add(key(name))
-        elif " is now " in line and line.startswith("* "):
+        elif line.startswith("* ") and " is now " in line:
             old, new = line.removeprefix("* ").split(" is now ")
             present.remove(key(old))
             assert key(new) not in present, f"{line!r} while {new} was online"
@@ -179,18 +245,35 @@ def check_fifo_and_exactly_once(observed: list[str], scripts: list[Script]) -> N
         assert got == [f"hello from {own}", *sent]
 
 
-def membership_window(observed: list[str], number: int, transcript: Transcript) -> list[str]:
-    """The observer's broadcast lines between the client's join and its leave, exclusive."""
+def visible_part_of_log(observed: list[str], number: int, transcript: Transcript) -> list[str]:
+    """The observer's broadcast lines that the client could see, from its welcome to its exit.
+
+    Replays the log to follow the client's name and rooms: it sees the lines of the rooms it is
+    in, and every rename and departure (all share #lobby); not its own joins and parts, which
+    it sees as personal welcomes and goodbyes instead.
+    """
     log = broadcasts(observed)
-    hello = log.index(f"<{transcript.name}> hello from client{number}")
+    hello = log.index(f"{LOBBY} <{transcript.name}> hello from client{number}")
     # Names are unique at every instant and the client said hello before it could rename, so
-    # the last time its name joined before its hello was this client joining.
-    start = max(i for i in range(hello) if log[i] == f"* {transcript.name} joined")
-    current = transcript.name
-    for end in range(start + 1, len(log)):
-        if log[end].startswith(f"* {current} is now "):
-            current = log[end].removeprefix(f"* {current} is now ")
-        elif log[end].startswith(f"* {current} left ("):
-            assert log[end] == f"* {current} left (quit)"
-            return log[start + 1 : end]
+    # the last time its name joined the lobby before its hello was this client registering.
+    start = max(i for i in range(hello) if log[i] == f"{LOBBY} * {transcript.name} joined")
+    current, rooms = transcript.name, {LOBBY}
+    visible: list[str] = []
+    for line in log[start + 1 :]:
+        if line == f"* {current} left (quit)":
+            return visible
+        room, _, rest = line.partition(" ") if line.startswith("#") else ("", "", line)
+        if room and rest == f"* {current} joined":
+            rooms.add(room)
+        elif rest.startswith(f"* {current} left #"):
+            rooms.remove(rest.removeprefix(f"* {current} left "))
+        elif room and room not in rooms:
+            pass
+        elif rest.startswith("* ") and " left #" in rest:
+            if rest.rpartition(" left ")[2] in rooms:
+                visible.append(line)
+        else:
+            if rest.startswith(f"* {current} is now "):
+                current = rest.removeprefix(f"* {current} is now ")
+            visible.append(line)
     raise AssertionError(f"client{number} never left")

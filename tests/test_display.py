@@ -53,3 +53,29 @@ def test_nick_colours_are_stable_and_varied() -> None:
     assert nick_colour("bob") == nick_colour("bob")
     colours = {nick_colour(f"user{n}") for n in range(100)}
     assert len(colours) == len(NICK_COLOURS)
+
+
+def test_the_prompt_follows_the_current_room() -> None:
+    display = Display(color=False)
+    assert display.prompt() == "> "
+    display.show("* welcome, alice! online (1): alice")
+    assert display.prompt() == "#lobby> "
+    display.show("* welcome to #rust! online (2): alice, bob")
+    assert display.prompt() == "#rust> "
+    display.show("* now talking in #lobby")
+    assert display.prompt() == "#lobby> "
+    display.show("<bob> * now talking in #fake")  # what someone says changes nothing
+    display.show("#rust <bob> * welcome to #fake! online (1): x")
+    assert display.prompt() == "#lobby> "
+    display.show("* you are in no room now (try /join #name)")
+    assert display.prompt() == "> "
+
+
+def test_room_names_are_coloured_like_nicknames() -> None:
+    display = Display(color=True)
+    assert display.show("#rust <bob> hi") == (
+        f"{nick_colour('#rust')}#rust{RESET} {nick_colour('bob')}<bob>{RESET} hi"
+    )
+    assert display.show("#rust * bob joined") == (
+        f"{nick_colour('#rust')}#rust{RESET} {DIM}* bob joined{RESET}"
+    )

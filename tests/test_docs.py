@@ -171,7 +171,7 @@ def _is_scope_factory(node: ast.expr) -> bool:
 
 def test_the_site_finder_finds_sites() -> None:
     # Guard against a finder that silently finds nothing (which would pass the test below).
-    sites = cancellation_sites(ROOT / "trio_chat" / "shell" / "server.py")
+    sites = cancellation_sites(ROOT / "trio_chat" / "shell" / "session.py")
     texts = [text for _, text in sites]
     assert "with trio.move_on_after(LEAVE_TIMEOUT, shield=True):" in texts
     assert "done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT" in texts

@@ -45,8 +45,9 @@ async def test_a_flooder_is_slowed_down_and_nothing_is_dropped(
     for n in range(20):
         await alice.expect(f"<flooder> {n}")
         arrivals.append(trio.current_time() - start)
-    assert arrivals[:10] == [0] * 10  # the burst goes through at once
-    assert arrivals[10:] == pytest.approx([0.2 * k for k in range(1, 11)])  # then 5 a second
+    # Every line counts, the nickname too: it was the first of the burst of 10.
+    assert arrivals[:9] == [0] * 9  # the rest of the burst goes through at once
+    assert arrivals[9:] == pytest.approx([0.2 * k for k in range(1, 12)])  # then 5 a second
 
 
 async def test_others_are_not_slowed_by_a_flooder(
@@ -87,3 +88,48 @@ async def test_a_member_at_the_rate_is_never_kicked(
         await trio.sleep(0.2)
     await alice.send("/who")
     await alice.expect("* online (1): alice")
+
+
+async def test_lines_that_carry_nothing_count_too(
+    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Empty lines used to skip flood control: a peer sending only newlines was never slowed
+    # down, and its reader swallowed them as fast as they came. Now each one takes a token.
+    alice, flooder = await alice_and_flooder(start_memory_server)
+    start = trio.current_time()
+    await flooder.stream.send_all(b"\n" * 1000 + b"  \r\n" * 1000)
+    await trio.sleep(29)  # (longer than one expectation may take) nothing shows meanwhile
+    assert await alice.receive_line() == "* flooder left (excess flood)"
+    assert trio.current_time() - start == pytest.approx(30, abs=0.2)
+    assert (await flooder.expect_closed())[-1] == "! excess flood"
+
+
+class StepCounter(trio.abc.Instrument):
+    """Counts how many times each named task is scheduled (a step: from one yield to the next)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task.name.endswith(self.name):
+            self.steps += 1
+
+
+async def test_the_reader_yields_for_every_line_however_the_bytes_arrive(
+    start_memory_server: StartServer,
+) -> None:
+    # Without flood control (load tests), 10,000 empty lines arrive in one chunk: the reader
+    # must still let the other tasks run between them, not swallow them in one step.
+    server = await start_memory_server(flood_rate=0)
+    alice = await server.join("alice")
+    flooder = await server.join("flooder")
+    await alice.expect("* flooder joined")
+    counter = StepCounter("Session._read")
+    trio.lowlevel.add_instrument(counter)
+    try:
+        await flooder.stream.send_all(b"\n" * 10_000 + b"done\n")
+        await alice.expect("<flooder> done")
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+    assert counter.steps > 10_000

@@ -1,14 +1,16 @@
-"""Look-alike nicknames: skeletons, mixed scripts, and the room refusing impersonators."""
+"""Look-alike nicknames: skeletons, mixed scripts, and the hub refusing impersonators."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.test_room import joined, new_member, received, turn
-from trio_chat.core.events import Error, LeaveReason, Rename, Welcome
+from tests.names import nick
+from tests.test_hub import new_member, received, registered, turn
+from trio_chat.core.events import LeaveReason, Registered, Rename, Renamed
+from trio_chat.core.hub import Act, Disconnect, Hub, Register
 from trio_chat.core.lookalikes import mixed_scripts, skeleton
-from trio_chat.core.room import Act, Join, Leave, Room
-from trio_chat.core.text import Nickname, NicknamePolicy
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.text import NicknamePolicy
 
 
 @pytest.mark.parametrize(
@@ -46,27 +48,25 @@ def test_mixed_scripts(name: str, scripts: set[str]) -> None:
 
 
 def test_the_policy_refuses_mixed_scripts() -> None:
-    refusal = NicknamePolicy().refusal(Nickname.parse("раураl"))
-    assert refusal == "nicknames cannot mix writing systems (CYRILLIC, LATIN)"
+    refusal = NicknamePolicy().refusal(nick("раураl"))
+    assert refusal == Refusal(Reason.NICK_MIXED_SCRIPTS, "раураl", "CYRILLIC, LATIN")
 
 
-def test_the_room_refuses_a_look_alike_of_someone_online_until_they_leave() -> None:
-    room = Room()
-    (alice,) = joined(room, "alice")
+def test_the_hub_refuses_a_look_alike_of_someone_online_until_they_leave() -> None:
+    hub = Hub()
+    (alice,) = registered(hub, "alice")
     impostor = new_member()
-    turn(room, Join(impostor, Nickname.parse("aIice")))
-    assert received(impostor) == [
-        Error("the nickname aIice looks too much like alice, who is online")
-    ]
-    turn(room, Leave(alice, LeaveReason.QUIT))
-    turn(room, Join(impostor, Nickname.parse("aIice")))
-    assert received(impostor) == [Welcome("aIice", ("aIice",))]
+    turn(hub, Register(impostor, nick("aIice")))
+    assert received(impostor) == [Refusal(Reason.NICK_LOOKALIKE, "aIice", "alice")]
+    turn(hub, Disconnect(alice, LeaveReason.QUIT))
+    turn(hub, Register(impostor, nick("aIice")))
+    assert received(impostor)[0] == Registered("aIice", 1, 1)
 
 
 def test_a_rename_to_a_look_alike_is_refused_but_not_to_ones_own() -> None:
-    room = Room()
-    ape, bob = joined(room, "ape", "bob")
-    turn(room, Act(bob, Rename(Nickname.parse("аре"))))
-    assert received(bob) == [Error("the nickname аре looks too much like ape, who is online")]
-    turn(room, Act(ape, Rename(Nickname.parse("APE"))))  # one's own look-alike is fine
-    assert received(ape)[-1].new == "APE"  # type: ignore[union-attr]
+    hub = Hub()
+    ape, bob = registered(hub, "ape", "bob")
+    turn(hub, Act(bob, Rename(nick("аре"))))
+    assert received(bob) == [Refusal(Reason.NICK_LOOKALIKE, "аре", "ape")]
+    turn(hub, Act(ape, Rename(nick("APE"))))  # one's own look-alike is fine
+    assert received(ape)[-1] == Renamed("ape", "APE")

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 
 from trio_chat.core.events import Emote, Said, Say
 from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.refusals import Refusal, explain
 from trio_chat.core.text import (
     BIDI_CONTROLS,
     MAX_NICKNAME_CHARS,
-    InvalidNickname,
+    MAX_ROOM_NAME_CHARS,
     Nickname,
+    RoomName,
     decode,
     sanitize,
 )
@@ -89,19 +91,31 @@ def test_any_line_parses_and_what_others_see_is_one_clean_line(raw: bytes) -> No
     command = parse_line(raw)
     if isinstance(command, Say | Emote):
         assert not has_control_characters(command.text)
-        assert render(Said("alice", command.text)).count("\n") == 1
+        assert render(Said("#lobby", "alice", command.text)).count("\n") == 1
+        assert render(Said("#lobby", "alice", command.text), prefixed=True).count("\n") == 1
 
 
 @given(st.text(max_size=40))
 def test_nicknames_are_valid_or_refused_and_normalization_is_stable(typed: str) -> None:
-    try:
-        nick = Nickname.parse(typed)
-    except InvalidNickname as refusal:
-        reason = str(refusal)
-        assert reason  # a refusal always says why
+    nick = Nickname.parse(typed)
+    if isinstance(nick, Refusal):
+        assert explain(nick)  # a refusal always says why
         return
     assert 1 <= len(nick.display) <= MAX_NICKNAME_CHARS
     assert not has_control_characters(nick.display)
     assert not any(char.isspace() for char in nick.display)
     again = Nickname.parse(nick.display)
     assert again == nick  # parsing what is displayed gives the same name
+
+
+@given(st.text(max_size=60).map(lambda text: "#" + text))
+def test_room_names_are_valid_or_refused_and_normalization_is_stable(typed: str) -> None:
+    name = RoomName.parse(typed)
+    if isinstance(name, Refusal):
+        assert explain(name)
+        return
+    assert 2 <= len(name.display) <= MAX_ROOM_NAME_CHARS + 1
+    assert name.display.startswith("#")
+    assert not has_control_characters(name.display)
+    assert not any(char.isspace() for char in name.display)
+    assert RoomName.parse(name.display) == name

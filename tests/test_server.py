@@ -11,11 +11,13 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat.core.events import Command
+from tests.test_hub import deliveries, registered
+from trio_chat.core.events import Command, Say
 from trio_chat.core.framing import LineTooLong
+from trio_chat.core.hub import Act, Hub, Request
 from trio_chat.frontends import line as line_protocol
 from trio_chat.frontends.line import HELP_LINES
-from trio_chat.shell import server as server_module
+from trio_chat.shell.server import run_hub
 
 
 async def test_a_session_matches_the_protocol_table(server: RunningServer) -> None:
@@ -69,7 +71,11 @@ async def test_quit_is_a_synonym_for_exit(server: RunningServer) -> None:
         ("", "! a nickname needs at least one character"),
         ("al ice", "! nicknames use letters, digits, _ and - only (not spaces)"),
         ("x" * 33, "! nickname too long (max 32 characters)"),
-        ("\x1b[31m", "! nicknames use letters, digits, _ and - only (not '[')"),  # ESC removed
+        # Control and bidi characters are refused, never silently removed (which made ab\x07cd
+        # into abcd, and let two different typed names become one).
+        ("\x1b[31m", "! nicknames use letters, digits, _ and - only (not U+001B)"),
+        ("ab\x07cd", "! nicknames use letters, digits, _ and - only (not U+0007)"),
+        ("ab\u202ecd", "! nicknames use letters, digits, _ and - only (not U+202E)"),
     ],
 )
 async def test_a_refused_nickname_says_why_and_asks_again(
@@ -252,13 +258,15 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A bug in handling one line (simulated: the parser raises) ends that connection only;
-    # `except Exception` at the connection boundary logs it, and the room hears it left.
+    # `except Exception` at the connection boundary logs it, and the hub hears it left.
+    original = line_protocol.parse_line
+
     def parse_line(line: bytes | LineTooLong) -> Command | None:
         if line == b"boom":
             raise RuntimeError("simulated bug")
-        return line_protocol.parse_line(line)
+        return original(line)
 
-    monkeypatch.setattr("trio_chat.shell.server.parse_line", parse_line)
+    monkeypatch.setattr(line_protocol, "parse_line", parse_line)
     alice = await server.join("alice")
     bob = await server.join("bob")
     await alice.expect("* bob joined")
@@ -269,16 +277,6 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
     await alice.expect("<alice> still fine")
     assert "connection failed" in caplog.text
     assert "RuntimeError: simulated bug" in caplog.text
-
-
-def test_accepted_connections_are_kept_alive() -> None:
-    with socket.socket() as sock:
-        server_module.keep_alive(sock)
-        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-        if hasattr(socket, "TCP_KEEPIDLE"):
-            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
-            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
-            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
 
 
 async def test_too_many_connections_from_one_address_are_refused(
@@ -310,3 +308,15 @@ async def test_reserved_nicknames_are_refused_at_registration_and_rename(
     await newcomer.expect("* welcome, alice! online (1): alice")
     await newcomer.send("/nick admin")
     await newcomer.expect("! the nickname admin is reserved")
+
+
+async def test_run_hub_handles_a_burst_in_one_turn_and_ends_with_its_inbox() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    inbox_send, inbox_receive = trio.open_memory_channel[Request](100)
+    for n in range(50):
+        inbox_send.send_nowait(Act(alice, Say(str(n))))
+    inbox_send.close()
+    await run_hub(hub, inbox_receive)  # returns because the inbox is closed and drained
+    (delivery,) = deliveries(bob)
+    assert len(delivery.events) == 50

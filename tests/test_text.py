@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.names import nick, room
+from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import (
     MAX_NICKNAME_CHARS,
-    InvalidNickname,
+    MAX_ROOM_NAME_CHARS,
     Nickname,
     NicknamePolicy,
+    RoomName,
     decode,
     sanitize,
 )
@@ -28,7 +31,7 @@ from trio_chat.core.text import (
     ],
 )
 def test_valid_nicknames(typed: str, display: str) -> None:
-    assert Nickname.parse(typed).display == display
+    assert nick(typed).display == display
 
 
 @pytest.mark.parametrize(
@@ -36,8 +39,8 @@ def test_valid_nicknames(typed: str, display: str) -> None:
     [("Alice", "alice"), ("ALICE", "ａｌｉｃｅ"), ("Straße", "STRASSE")],  # noqa: RUF001
 )
 def test_case_and_width_variants_share_a_key(first: str, second: str) -> None:
-    assert Nickname.parse(first).key == Nickname.parse(second).key
-    assert Nickname.parse(first) != Nickname.parse(second)  # but display differently
+    assert nick(first).key == nick(second).key
+    assert nick(first) != nick(second)  # but display differently
 
 
 @pytest.mark.parametrize(
@@ -49,14 +52,17 @@ def test_case_and_width_variants_share_a_key(first: str, second: str) -> None:
         ("al ice", "nicknames use letters, digits, _ and - only (not spaces)"),
         ("alice!", "nicknames use letters, digits, _ and - only (not '!')"),
         ("\x1b[31m", "nicknames use letters, digits, _ and - only (not U+001B)"),
+        ("ab\x07cd", "nicknames use letters, digits, _ and - only (not U+0007)"),
+        ("\x1falice", "nicknames use letters, digits, _ and - only (not U+001F)"),
+        ("ali\u202ece", "nicknames use letters, digits, _ and - only (not U+202E)"),
         ("a\u200bb", "nicknames use letters, digits, _ and - only (not U+200B)"),
         ("\u0301a", "nicknames use letters, digits, _ and - only (not U+0301)"),
     ],
 )
 def test_refused_nicknames_say_why(typed: str, reason: str) -> None:
-    with pytest.raises(InvalidNickname) as refusal:
-        Nickname.parse(typed)
-    assert str(refusal.value) == reason
+    refusal = Nickname.parse(typed)
+    assert isinstance(refusal, Refusal)
+    assert explain(refusal) == reason
 
 
 def test_sanitize_removes_control_characters_but_keeps_tabs_and_text() -> None:
@@ -89,8 +95,7 @@ def test_sanitize_keeps_what_real_languages_need(text: str) -> None:
 
 
 def test_nicknames_allow_no_format_characters() -> None:
-    with pytest.raises(InvalidNickname, match="U\\+200D"):
-        Nickname.parse("al\u200dice")
+    assert Nickname.parse("al\u200dice") == Refusal(Reason.NICK_INVALID, "al\u200dice", "U+200D")
 
 
 @pytest.mark.parametrize(
@@ -98,15 +103,52 @@ def test_nicknames_allow_no_format_characters() -> None:
     ["server", "System", "ADMIN", "root", "operator", "NickServ", "ChanServ", "ｒｏｏｔ"],  # noqa: RUF001
 )
 def test_reserved_nicknames_are_refused_in_any_case_or_width(name: str) -> None:
-    nick = Nickname.parse(name)
-    assert NicknamePolicy().refusal(nick) == f"the nickname {nick.display} is reserved"
+    parsed = nick(name)
+    assert NicknamePolicy().refusal(parsed) == Refusal(Reason.NICK_RESERVED, parsed.display)
 
 
 def test_reserved_nicknames_are_configurable_and_ascii_can_be_required() -> None:
     policy = NicknamePolicy(reserved=("bot*",), ascii_only=True)
-    assert policy.refusal(Nickname.parse("admin")) is None
-    assert policy.refusal(Nickname.parse("Botty")) == "the nickname Botty is reserved"
-    assert (
-        policy.refusal(Nickname.parse("Zoë")) == "nicknames here use ASCII letters and digits only"
-    )
-    assert NicknamePolicy().refusal(Nickname.parse("Zoë")) is None
+    assert policy.refusal(nick("admin")) is None
+    assert policy.refusal(nick("Botty")) == Refusal(Reason.NICK_RESERVED, "Botty")
+    assert policy.refusal(nick("Zoë")) == Refusal(Reason.NICK_NOT_ASCII, "Zoë")
+    assert NicknamePolicy().refusal(nick("Zoë")) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "display", "key"),
+    [
+        ("#lobby", "#lobby", "#lobby"),
+        ("#Rust", "#Rust", "#rust"),
+        ("  #go-lang_2  ", "#go-lang_2", "#go-lang_2"),
+        ("#ｒｕｓｔ", "#rust", "#rust"),  # noqa: RUF001 (fullwidth letters: NFKC makes them ASCII)
+        ("#Straße", "#Straße", "#strasse"),
+        ("#日本語", "#日本語", "#日本語"),
+        ("#" + "x" * MAX_ROOM_NAME_CHARS, "#" + "x" * MAX_ROOM_NAME_CHARS, None),
+    ],
+)
+def test_valid_room_names(typed: str, display: str, key: str | None) -> None:
+    parsed = room(typed)
+    assert parsed.display == display
+    assert parsed.key == (key or display)
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("lobby", "room names start with # (try #lobby)"),
+        ("#", "a room name needs at least one character after the #"),
+        (
+            "#" + "x" * (MAX_ROOM_NAME_CHARS + 1),
+            "room name too long (max 50 characters after the #)",
+        ),
+        ("#a b", "room names use letters, digits, _ and - only (not spaces)"),
+        ("#a#b", "room names use letters, digits, _ and - only (not '#')"),
+        ("#ab\x07c", "room names use letters, digits, _ and - only (not U+0007)"),
+        ("#ab\u2066c", "room names use letters, digits, _ and - only (not U+2066)"),
+    ],
+)
+def test_refused_room_names_say_why(typed: str, reason: str) -> None:
+    refusal = RoomName.parse(typed)
+    assert isinstance(refusal, Refusal)
+    assert explain(refusal) == reason

@@ -16,7 +16,9 @@ import trio.testing
 import trustme
 
 from tests.chat_client import ChatClient, MemoryListener
-from trio_chat.shell.server import ServerConfig, serve, serve_listeners
+from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.shell.listeners import Listening
+from trio_chat.shell.server import Endpoint, ServerConfig, serve, serve_listeners
 
 
 @dataclass
@@ -36,11 +38,13 @@ async def tls_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[TLS
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     config = ServerConfig(
+        endpoints=(
+            Endpoint(0, LineFrontEnd),
+            Endpoint(0, LineFrontEnd, "plain over TLS", tls=True),
+        ),
         host="127.0.0.1",
-        port=0,
         tls_cert=str(key_and_chain),
         tls_key=str(key_and_chain),
-        tls_port=0,
         flood_rate=0,
     )
     stop = trio.Event()
@@ -128,9 +132,8 @@ async def test_the_handshake_counts_against_the_registration_timeout(
     ca.issue_cert("localhost").configure_cert(context)
     listener = MemoryListener()
     config = ServerConfig(registration_timeout=0.25)
-    await nursery.start(
-        partial(serve_listeners, [trio.SSLListener(listener, context)], config, stop=trio.Event())
-    )
+    listening = Listening(listener, LineFrontEnd, tls=context)
+    await nursery.start(partial(serve_listeners, [listening], config, stop=trio.Event()))
     start = trio.current_time()
     silent = ChatClient(await listener.connect())
     assert await silent.expect_closed() == []

@@ -15,14 +15,21 @@ from typing import TypeVar
 
 import trio
 
+from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.core.addresses import parse_networks
-from trio_chat.shell.server import ServerConfig, serve
+from trio_chat.core.hub import Limits
+from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.shell.listeners import raise_open_files_limit
+from trio_chat.shell.logs import logging_to
+from trio_chat.shell.server import Endpoint, ServerConfig, StartupError, serve
 
 logger = logging.getLogger("trio_chat")
 
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 EXIT_CANNOT_LISTEN = 2
+DEFAULT_PORT = 12345  # the plain line protocol
+DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 Number = TypeVar("Number", int, float)
@@ -50,7 +57,7 @@ def _client(args: argparse.Namespace) -> int:
                 args.port,
                 nick=args.nick,
                 console=Pipe(),
-                color=False,
+                display=Display(color=False),
                 tls=tls,
             )
         )
@@ -64,17 +71,11 @@ def _client(args: argparse.Namespace) -> int:
 def _server(args: argparse.Namespace) -> int:
     if args.no_plain and not args.tls_cert:
         raise SystemExit("trio-chat server: --no-plain needs --tls-cert (or nothing is served)")
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
     config = ServerConfig(
+        endpoints=endpoints(args),
         host=args.host,
-        port=args.port,
         max_clients=args.max_clients,
         mailbox_size=args.mailbox_size,
-        max_line_bytes=args.max_line_bytes,
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
         send_timeout=args.send_timeout,
@@ -83,19 +84,35 @@ def _server(args: argparse.Namespace) -> int:
         flood_kick_after=args.flood_kick_after,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
-        tls_port=args.tls_port,
-        plain=not args.no_plain,
         reserved_nicks=tuple(args.reserved_nicks),
         ascii_nicks=args.ascii_nicks,
+        limits=Limits(
+            rooms_per_member=args.max_rooms_per_member,
+            rooms=args.max_rooms,
+            topic_bytes=args.max_topic_bytes,
+        ),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
     )
     # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
     # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
     # which costs a busy server about a sixth of its time (measured with connect-5000). The
-    # room and the connections create few reference cycles, so collecting less often is safe.
+    # hub and the connections create few reference cycles, so collecting less often is safe.
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
-    return trio.run(run_server, config)
+    with logging_to(sys.stderr, args.log_level.upper()):
+        raise_open_files_limit(args.max_clients)
+        return trio.run(run_server, config)
+
+
+def endpoints(args: argparse.Namespace) -> tuple[Endpoint, ...]:
+    """Say what to listen on, according to the command line: each port with its front end."""
+    line = partial(LineFrontEnd, args.max_line_bytes)
+    found = []
+    if not args.no_plain:
+        found.append(Endpoint(args.port, line, "plain"))
+    if args.tls_cert:
+        found.append(Endpoint(args.tls_port, line, "plain over TLS", tls=True))
+    return tuple(found)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -109,7 +126,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: %(default)s; 0.0.0.0 or :: opens it to the network)",
     )
     server.add_argument(
-        "--port", type=int, default=defaults.port, help="0 picks a free one (default: %(default)s)"
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="the plain protocol's port; 0 picks a free one (default: %(default)s)",
     )
     server.add_argument(
         "--max-clients",
@@ -126,7 +146,7 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--max-line-bytes",
         type=_positive(int),
-        default=defaults.max_line_bytes,
+        default=MAX_LINE_BYTES,
         help="longest line accepted from a client (default: %(default)s)",
     )
     server.add_argument(
@@ -174,7 +194,10 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
     server.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
     server.add_argument(
-        "--tls-port", type=int, default=defaults.tls_port, help="(default: %(default)s)"
+        "--tls-port",
+        type=int,
+        default=DEFAULT_TLS_PORT,
+        help="the plain protocol over TLS (default: %(default)s)",
     )
     server.add_argument("--no-plain", action="store_true", help="serve TLS only (needs --tls-cert)")
     server.add_argument(
@@ -186,6 +209,28 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--ascii-nicks", action="store_true", help="refuse nicknames that are not plain ASCII"
+    )
+    limits = defaults.limits
+    server.add_argument(
+        "--max-rooms-per-member",
+        type=_positive(int),
+        default=limits.rooms_per_member,
+        metavar="N",
+        help="rooms one member may be in at once (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-rooms",
+        type=_positive(int),
+        default=limits.rooms,
+        metavar="N",
+        help="rooms on the server at once, #lobby aside (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-topic-bytes",
+        type=_positive(int),
+        default=limits.topic_bytes,
+        metavar="N",
+        help="the longest topic, in UTF-8 bytes (default: %(default)s)",
     )
     server.add_argument(
         "--max-per-ip",
@@ -210,7 +255,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     client = commands.add_parser("client", help="chat with a trio-chat server")
     client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")
-    client.add_argument("--port", type=int, default=defaults.port, help="(default: %(default)s)")
+    client.add_argument("--port", type=int, default=DEFAULT_PORT, help="(default: %(default)s)")
     client.add_argument("--nick", help="answer the name prompt with NICK (default: ask)")
     client.add_argument("--tls", action="store_true", help="connect with TLS")
     client.add_argument(
@@ -272,8 +317,8 @@ async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)
             try:
                 await serve(config, stop=stop, task_status=task_status)
                 exit_code = 0
-            except OSError as error:
-                logger.error("cannot listen on %s port %d: %s", config.host, config.port, error)
+            except StartupError as error:
+                logger.error("%s", error)
                 exit_code = EXIT_CANNOT_LISTEN
             nursery.cancel_scope.cancel(reason="server stopped")
     return exit_code

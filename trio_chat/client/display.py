@@ -1,9 +1,12 @@
 """How the terminal client shows the server's lines: pure, so it is tested without a terminal.
 
 Lines are sanitized again here (the client must not trust the server to have done it), then,
-if colour is on, marked up with SGR colour codes: your own nickname, every other nickname in a
-colour of its own (stable: the same nick always gets the same colour), notices dimmed, errors
-red, private messages magenta.
+if colour is on, marked up with SGR colour codes: your own nickname, every other nickname and
+every room name in a colour of its own (stable: the same name always gets the same colour),
+notices dimmed, errors red, private messages magenta.
+
+The display also follows what the lines say about you: your nickname, and your current room,
+which the input prompt shows (``#lobby> ``).
 """
 
 from __future__ import annotations
@@ -22,8 +25,14 @@ MAGENTA = "\x1b[35m"
 # Colours for other people's nicknames: readable on dark and light backgrounds alike.
 NICK_COLOURS = tuple(f"\x1b[{code}m" for code in (32, 33, 34, 36, 91, 92, 93, 94, 95, 96))
 
+LOBBY = "#lobby"  # where the server places every newcomer
+
 _MESSAGE = re.compile(r"<(?P<nick>[^>]+)> (?P<text>.*)", re.DOTALL)
+_ROOM_LINE = re.compile(r"(?P<room>#\S+) (?P<line>.*)", re.DOTALL)
 _WELCOME = re.compile(r"\* welcome, (?P<nick>[^!]+)! ")
+_ROOM_WELCOME = re.compile(r"\* welcome to (?P<room>#\S+)! ")
+_NOW_TALKING = re.compile(r"\* now talking in (?P<room>#\S+)$")
+_NO_ROOM = "* you are in no room now"
 _RENAME = re.compile(r"\* (?P<old>\S+) is now (?P<new>\S+)$")
 
 
@@ -34,17 +43,28 @@ def nick_colour(nick: str) -> str:
 
 @dataclass
 class Display:
-    """Turns server lines into what the terminal shows, remembering which nickname is yours."""
+    """Turns server lines into what the terminal shows, following your nickname and room."""
 
     color: bool
     own_nick: str | None = None
+    room: str | None = None  # where your lines go: the prompt shows it
+
+    def prompt(self) -> str:
+        """Return the input line's prompt: your current room, if any."""
+        return f"{self.room}> " if self.room else "> "
 
     def show(self, line: str) -> str:
         """Return the text to print for one line received from the server."""
         line = sanitize(line)
-        self._follow_own_nick(line)
+        self._follow(line)
         if not self.color:
             return line
+        if room_line := _ROOM_LINE.match(line):
+            room = room_line["room"]
+            return f"{nick_colour(room)}{room}{RESET} {self._colour(room_line['line'])}"
+        return self._colour(line)
+
+    def _colour(self, line: str) -> str:
         if message := _MESSAGE.match(line):
             nick = message["nick"]
             colour = BOLD if nick == self.own_nick else nick_colour(nick)
@@ -57,8 +77,13 @@ class Display:
             return f"{DIM}{line}{RESET}"
         return line
 
-    def _follow_own_nick(self, line: str) -> None:
+    def _follow(self, line: str) -> None:
         if welcome := _WELCOME.match(line):
             self.own_nick = welcome["nick"]
+            self.room = LOBBY
         elif (rename := _RENAME.match(line)) and rename["old"] == self.own_nick:
             self.own_nick = rename["new"]
+        elif room := _ROOM_WELCOME.match(line) or _NOW_TALKING.match(line):
+            self.room = room["room"]
+        elif line.startswith(_NO_ROOM):
+            self.room = None

@@ -1,9 +1,11 @@
 """``trio-chat client``: a terminal client that never garbles what you type, and a piped mode.
 
-The client is a nursery of two siblings: one receives from the server and displays, the other
-reads what the person (or the script piping into stdin) types and sends it. When either
-finishes, the nursery cancels the other. A third small task turns Ctrl+C, when it arrives as a
-signal rather than as a key press, into a clean quit.
+The client is a nursery of siblings: one receives from the server and displays, another reads
+what the person (or the script piping into stdin) types, and a third, the only one that writes
+to the connection, sends what the others queue for it (lines typed, the nickname, the final
+``/exit``), in order. When the receiver or the input reader finishes, the nursery cancels the
+rest. A small task turns Ctrl+C, when it arrives as a signal rather than as a key press, into
+a clean quit.
 
 The keyboard is the interesting part. prompt_toolkit gives us a proper input line (editing,
 history) and prints incoming lines *above* it (``patch_stdout``), but it runs on its own asyncio
@@ -21,7 +23,7 @@ import signal
 import ssl
 import sys
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -37,6 +39,7 @@ EXIT_DISCONNECTED = 1
 EXIT_CANNOT_CONNECT = 2
 
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server's "* bye" after we quit
+OUTGOING_LINES = 16  # lines queued for the writer; typing waits if the server does not take them
 MAX_LINE_BYTES = 1 << 20  # from the server; its lines are short, this only bounds a rogue one
 TERMINAL_RESTORE_TIMEOUT = 1.0  # seconds the keyboard thread gets to give the terminal back
 
@@ -75,10 +78,11 @@ class Terminal:
     from any thread appear above the input line instead of through it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prompt: Callable[[], str]) -> None:
         # erase_when_done: the server echoes what we send, so keeping the typed line on screen
         # as well would show every message twice.
         self._session: PromptSession[str] = PromptSession(erase_when_done=True)
+        self._prompt_text = prompt  # asked at every redraw: the prompt follows the current room
         # Set while no prompt is running in the keyboard thread; the terminal is then ours.
         self._idle = threading.Event()
         self._idle.set()
@@ -94,15 +98,18 @@ class Terminal:
 
     def _prompt(self) -> str | None:
         try:
-            return self._session.prompt("> ")
+            return self._session.prompt(self._prompt_text)
         except (EOFError, KeyboardInterrupt):  # Ctrl+D, Ctrl+C (a key press in raw mode)
             return None
         finally:
             self._idle.set()
 
     def show(self, text: str) -> None:
-        """Print above the input line (through patch_stdout's proxy)."""
+        """Print above the input line (through patch_stdout's proxy), and redraw the prompt."""
         print(text)
+        app = self._session.app
+        if app.is_running and app.loop is not None:
+            app.loop.call_soon_threadsafe(app.invalidate)  # the line may have changed the room
 
     async def close(self) -> None:
         """End a prompt still running in an abandoned thread, and wait for the terminal back.
@@ -115,20 +122,35 @@ class Terminal:
         await trio.to_thread.run_sync(self._idle.wait, abandon_on_cancel=True)
 
 
-@dataclass
 class Session:
     """One connection to the server, and how it ended."""
 
-    stream: trio.abc.Stream
-    console: Console
-    display: Display
-    quitting: bool = False  # we sent /exit: the server closing is the end we asked for
-    send_lock: trio.Lock = field(default_factory=trio.Lock)
+    def __init__(self, stream: trio.abc.Stream, console: Console, display: Display) -> None:
+        self.stream = stream
+        self.console = console
+        self.display = display
+        self.quitting = False  # we sent /exit: the server closing is the end we asked for
+        # Lines for the writer, the one task that writes to the stream.
+        self.outgoing, self._to_send = trio.open_memory_channel[str](OUTGOING_LINES)
 
     async def send_line(self, line: str) -> None:
-        """Send one line. The lock keeps the input task and the Ctrl+C task from interleaving."""
-        async with self.send_lock:
-            await self.stream.send_all(line.encode() + b"\n")
+        """Queue one line for the writer (waiting if it is that far behind)."""
+        await self.outgoing.send(line)
+
+    async def write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
+        """Send the queued lines, in order: the only task that writes to the stream.
+
+        The queue is never closed: this ends when the session is cancelled, or the server is
+        gone (a failed send, which is a checkpoint).
+
+        Cancellation: with the session; a line cut short by it is of no use to anyone then.
+        """
+        try:
+            async for line in self._to_send:
+                await self.stream.send_all(line.encode() + b"\n")
+        except trio.BrokenResourceError:
+            # The server is gone. (No checkpoint needed on this way out: the failed send was one.)
+            done.cancel(reason="connection lost")
 
     async def quit(self, done: trio.CancelScope) -> None:
         """Say /exit, and give the server GOODBYE_TIMEOUT to answer before we stop waiting."""
@@ -145,11 +167,14 @@ async def run_interactive(
     host: str, port: int, *, nick: str | None, color: bool, tls: ssl.SSLContext | None = None
 ) -> int:
     """Run the client on a terminal; return the exit code."""
-    terminal = Terminal()
+    display = Display(color=color)
+    terminal = Terminal(display.prompt)
     # Everything printed while this is active appears above the input line, from any thread.
     with patch_stdout(raw=True):
         try:
-            return await run_client(host, port, nick=nick, console=terminal, color=color, tls=tls)
+            return await run_client(
+                host, port, nick=nick, console=terminal, display=display, tls=tls
+            )
         finally:
             # Shielded: we may be here because we were cancelled, and the terminal must still be
             # restored. Bounded: a keyboard thread that does not answer must not stop the exit.
@@ -163,12 +188,13 @@ async def run_client(
     *,
     nick: str | None,
     console: Console,
-    color: bool,
+    display: Display,
     tls: ssl.SSLContext | None = None,
 ) -> int:
     """Chat with the server at ``host``:``port`` until either side ends; return the exit code.
 
     With ``tls``, connect with TLS and verify the server's certificate against that context.
+    ``display`` turns the server's lines into what ``console`` shows.
 
     Cancellation: cancelling this closes the connection without a goodbye.
     """
@@ -186,12 +212,13 @@ async def run_client(
     except OSError as error:
         print(f"trio-chat: cannot connect to {address}: {_reason(error)}", file=sys.stderr)
         return EXIT_CANNOT_CONNECT  # noqa: ASYNC910 (the failed connect was the checkpoint)
-    session = Session(stream, console, Display(color=color))
-    # The two siblings (and the Ctrl+C watcher) live and die together: the first to finish
-    # cancels the rest. The stream is closed after them.
+    session = Session(stream, console, display)
+    # The siblings live and die together: the receiver or the input reader, when it finishes,
+    # cancels the rest (the writer, the Ctrl+C watcher). The stream is closed after them.
     async with stream, trio.open_nursery() as nursery:
         nursery.start_soon(_receive, session, nick, nursery.cancel_scope)
         nursery.start_soon(_send_input, session, nursery.cancel_scope)
+        nursery.start_soon(session.write, nursery.cancel_scope)
         nursery.start_soon(_quit_on_sigint, session, nursery.cancel_scope)
     if session.quitting:
         return EXIT_OK
@@ -227,18 +254,13 @@ async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a
     done.cancel(reason="server closed the connection")
 
 
-async def _send_input(session: Session, done: trio.CancelScope) -> None:  # noqa: ASYNC910
+async def _send_input(session: Session, done: trio.CancelScope) -> None:
     """Send what the person types; at the end of input, quit."""
-    try:
-        while (line := await session.console.read_line()) is not None:
-            if line.strip().lower() in ("/exit", "/quit"):
-                break
-            await session.send_line(line)
-        await session.quit(done)
-    except trio.BrokenResourceError:
-        # The server is gone; the receiver is about to find out and say so. (No checkpoint
-        # needed on this way out: the failed send was one.)
-        pass
+    while (line := await session.console.read_line()) is not None:
+        if line.strip().lower() in ("/exit", "/quit"):
+            break
+        await session.send_line(line)
+    await session.quit(done)
 
 
 async def _quit_on_sigint(session: Session, done: trio.CancelScope) -> None:
@@ -246,10 +268,7 @@ async def _quit_on_sigint(session: Session, done: trio.CancelScope) -> None:
     # SIGINT in piped mode or between two prompts. Either way it means "leave cleanly".
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
-            try:
-                await session.quit(done)
-            except trio.BrokenResourceError:
-                return
+            await session.quit(done)
 
 
 def _reason(error: OSError) -> str:

@@ -1,7 +1,10 @@
-"""What members ask of the room (commands) and what the room tells them (events).
+"""What members ask of the hub (commands) and what the hub tells them (events).
 
-The room speaks these values, never bytes: each front end parses its own wire format into
-commands and renders events back into it. Nicknames in events are display strings, ready to show.
+The hub speaks these values, never bytes: each front end parses its own wire format into
+commands and renders events back into it, so the vocabulary is neutral. Nicknames and room
+names in events are display strings, ready to show; events that belong to a room say which.
+Refusals are typed (:mod:`trio_chat.core.refusals`), so IRC can answer with a numeric where the
+plain protocol writes a sentence.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from trio_chat.core.text import Nickname
+from trio_chat.core.refusals import Refusal
+from trio_chat.core.text import Nickname, RoomName
 
 
 class LeaveReason(enum.Enum):
-    """Why a member left the room; the value is shown to the others."""
+    """Why a member left the server; the value is shown to the others."""
 
     QUIT = "quit"
     CONNECTION_LOST = "connection lost"
@@ -23,28 +27,70 @@ class LeaveReason(enum.Enum):
     EXCESS_FLOOD = "excess flood"
 
 
-# --- events: the room to a member ---------------------------------------------------------
+# --- events about you: always in a delivery of your own ----------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Welcome:
-    """First event of every membership: you are in, and this is who is here (you included)."""
+class Registered:
+    """First event of every session: the hub accepted your nickname.
+
+    ``members`` and ``rooms`` count what the server holds now, you included (IRC's LUSERS).
+    """
 
     nick: str
+    members: int
+    rooms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEntered:
+    """First event of a room membership: you are in, this is who is here (you too), the topic."""
+
+    room: str
     roster: tuple[str, ...]
+    topic: str  # "" when none is set
+
+
+@dataclass(frozen=True, slots=True)
+class RoomExited:
+    """Last event of a room membership: you left it (``message``: what you said on the way)."""
+
+    room: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRoom:
+    """Plain lines now go to ``room`` (None: to no room, until you join or switch)."""
+
+    room: str | None
+
+
+# --- events of a room ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """Someone else joined."""
+    """Someone else joined ``room``."""
 
+    room: str
     nick: str
 
 
 @dataclass(frozen=True, slots=True)
-class Said:
-    """A chat message, delivered to everyone including its sender."""
+class Parted:
+    """Someone else left ``room`` but is still online."""
 
+    room: str
+    nick: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A chat message, delivered to everyone in the room including its sender."""
+
+    room: str
     nick: str
     text: str
 
@@ -53,16 +99,40 @@ class Said:
 class Emoted:
     """An action (``/me waves``)."""
 
+    room: str
     nick: str
     text: str
 
 
 @dataclass(frozen=True, slots=True)
+class TopicChanged:
+    """``nick`` set the topic of ``room`` ("" clears it)."""
+
+    room: str
+    nick: str
+    topic: str
+
+
+# --- events about a member, seen in every room it shares with you ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
 class Renamed:
-    """A member changed nickname."""
+    """A member changed nickname (you see your own rename even in no room)."""
 
     old: str
     new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Departed:
+    """A member left the server."""
+
+    nick: str
+    reason: LeaveReason
+
+
+# --- private messages and replies to your commands --------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +153,34 @@ class PrivateTo:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Who is online, sorted by normalized nickname."""
+    """Who is in ``room``, sorted by normalized nickname."""
 
+    room: str
     nicks: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Left:
-    """Someone else left."""
+class RoomSummary:
+    """One line of the room list."""
 
-    nick: str
-    reason: LeaveReason
+    room: str
+    members: int
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomList:
+    """Every room, largest first."""
+
+    rooms: tuple[RoomSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicIs:
+    """The topic of ``room``, as asked ("" when none is set)."""
+
+    room: str
+    topic: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,65 +193,57 @@ class ShuttingDown:
     """The server is stopping; last event to every member (and to anyone trying to join)."""
 
 
-@dataclass(frozen=True, slots=True)
-class NicknameTaken:
-    """A join or rename was refused because someone online already uses the name."""
+class Reply:
+    """Base of a front end's own answers (its help text, IRC's PONG): see :class:`Tell`.
 
-    nick: str
+    Only the front end that made one renders it; the hub merely hands it back in order.
+    Subclasses are frozen, slotted dataclasses like every other event.
+    """
 
-
-@dataclass(frozen=True, slots=True)
-class NoSuchNick:
-    """A private message named nobody online."""
-
-    nick: str
-
-
-@dataclass(frozen=True, slots=True)
-class Help:
-    """The member asked for help; each front end lists its own commands."""
-
-
-@dataclass(frozen=True, slots=True)
-class Error:
-    """Something the member sent was refused; ``message`` says why."""
-
-    message: str
+    __slots__ = ()
 
 
 Event = (
-    Welcome
+    Registered
+    | RoomEntered
+    | RoomExited
+    | CurrentRoom
     | Joined
+    | Parted
     | Said
     | Emoted
+    | TopicChanged
     | Renamed
+    | Departed
     | PrivateFrom
     | PrivateTo
     | Roster
-    | Left
+    | RoomList
+    | TopicIs
     | Goodbye
     | ShuttingDown
-    | NicknameTaken
-    | NoSuchNick
-    | Help
-    | Error
+    | Refusal
+    | Reply
 )
 
-# --- commands: a member to the room -------------------------------------------------------
+# --- commands: a member to the hub ------------------------------------------------------------
+# ``room=None`` means the member's current room, where the plain protocol's lines go.
 
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """Send ``text`` to everyone."""
+    """Send ``text`` to a room."""
 
     text: str
+    room: RoomName | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Emote:
-    """Describe an action to everyone."""
+    """Describe an action to a room."""
 
     text: str
+    room: RoomName | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +262,61 @@ class PrivateMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinRoom:
+    """Join ``room`` (creating it if nobody is there) and make it my current room."""
+
+    room: RoomName
+
+
+@dataclass(frozen=True, slots=True)
+class PartRoom:
+    """Leave a room, staying online."""
+
+    room: RoomName | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRoom:
+    """Make ``room``, which I am in, my current room."""
+
+    room: RoomName
+
+
+@dataclass(frozen=True, slots=True)
+class ListRooms:
+    """Ask which rooms exist."""
+
+
+@dataclass(frozen=True, slots=True)
 class Who:
-    """Ask who is online."""
+    """Ask who is in a room."""
+
+    room: RoomName | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    """Set the topic of a room I am in ("" clears it)."""
+
+    topic: str
+    room: RoomName | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTopic:
+    """Ask for the topic of a room."""
+
+    room: RoomName | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Tell:
-    """Deliver ``event`` to me, in order with everything else the room sends me.
+    """Deliver ``event`` to me, in order with everything else the hub sends me.
 
-    A front end answers some commands itself (help, usage errors); routing the answer through the
-    room keeps the room the only producer of each mailbox, so replies never overtake messages.
+    A front end answers some commands itself (help, usage errors, IRC's PING); routing the
+    answer through the hub keeps the hub the only producer of each mailbox, so a reply never
+    overtakes the effects of what its member sent before it.
     """
 
     event: Event
@@ -200,7 +324,21 @@ class Tell:
 
 @dataclass(frozen=True, slots=True)
 class Quit:
-    """Leave the room (``/exit``)."""
+    """Leave the server."""
 
 
-Command = Say | Emote | Rename | PrivateMessage | Who | Tell | Quit
+Command = (
+    Say
+    | Emote
+    | Rename
+    | PrivateMessage
+    | JoinRoom
+    | PartRoom
+    | SwitchRoom
+    | ListRooms
+    | Who
+    | SetTopic
+    | ShowTopic
+    | Tell
+    | Quit
+)

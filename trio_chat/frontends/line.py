@@ -1,82 +1,207 @@
-"""The plain-text line protocol (what ``nc`` and ``telnet`` speak): parsing and rendering.
+"""The plain-text line protocol (what ``nc``, ``telnet`` and ``trio-chat client`` speak).
 
-Pure: no I/O, no Trio. Lines from a peer become :mod:`trio_chat.core.events` commands; events from
-the room become lines. Every line the server sends starts with a marker, so people and scripts can
-tell them apart: ``<nick>`` a chat message, ``*`` a notice, ``!`` an error for you alone, ``[pm`` a
-private message.
+Pure: no I/O, no Trio. :class:`LineFrontEnd` is one connection's protocol object: lines from the
+peer become :mod:`trio_chat.core.events` commands, deliveries from the hub become lines.
+
+Every line the server sends starts with a marker, so people and scripts can tell them apart:
+``<nick>`` a chat message, ``*`` a notice, ``!`` an error for you alone, ``[pm`` a private
+message, and ``#`` a line of a room: a line that belongs to a room starts with the room's name
+(``#rust <alice> hi``) unless that room is the only one you are in, so that someone who never
+types a room command sees exactly the lines of a one-room chat. Lines about joining and leaving
+a room name the room in their text instead (``* alice left #rust``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     Command,
+    CurrentRoom,
+    Departed,
     Emote,
     Emoted,
-    Error,
     Event,
     Goodbye,
-    Help,
     Joined,
-    Left,
-    NicknameTaken,
-    NoSuchNick,
+    JoinRoom,
+    ListRooms,
+    Parted,
+    PartRoom,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
     Quit,
+    Registered,
     Rename,
     Renamed,
+    Reply,
+    RoomEntered,
+    RoomExited,
+    RoomList,
     Roster,
     Said,
     Say,
+    SetTopic,
+    ShowTopic,
     ShuttingDown,
+    SwitchRoom,
     Tell,
-    Welcome,
+    TopicChanged,
+    TopicIs,
     Who,
 )
-from trio_chat.core.framing import LineTooLong
-from trio_chat.core.text import InvalidNickname, Nickname, decode
+from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.refusals import Reason, Refusal, explain
+from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize
+from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
 
 PROMPT = b"* what is your name?\n"
-MAX_LINE_BYTES = 2048  # no line the server sends is longer (without its newline)
-CONTINUATION = b"*   "  # starts the lines that continue a long list
-SERVER_FULL = b"! server full\n"
-TOO_MANY_FROM_ADDRESS = b"! too many connections from your address\n"
-TIMED_OUT = b"! timed out\n"
-SERVER_SHUTTING_DOWN = b"* server shutting down\n"
+MAX_LINE_BYTES = 2048  # the longest line accepted by default, and no line sent is longer
+CONTINUATION = "*   "  # starts the lines that continue a long list
+LISTED_ROOMS = 100  # /rooms names the largest rooms only, and says how many more there are
 
 HELP_LINES = (
     "* commands:",
+    "*   /join #room         join a room and talk there",
+    "*   /part [#room]       leave a room (the current one if none is named)",
+    "*   /switch #room       talk in another of your rooms",
+    "*   /rooms              list the rooms, largest first",
+    "*   /who [#room]        list who is in a room",
+    "*   /topic [text]       show or set the current room's topic",
     "*   /me <action>        describe what you do",
     "*   /nick <name>        change your nickname",
     "*   /msg <name> <text>  send a private message",
-    "*   /who                list who is online",
     "*   /help               show this help",
     "*   /exit or /quit      leave",
     "*   //text              send a line that starts with /",
 )
 
+_FAREWELLS = {
+    Farewell.SERVER_FULL: b"! server full\n",
+    Farewell.TOO_MANY_FROM_ADDRESS: b"! too many connections from your address\n",
+    Farewell.TIMED_OUT: b"! timed out\n",
+    Farewell.EXCESS_FLOOD: b"! excess flood\n",
+    Farewell.SHUTTING_DOWN: b"* server shutting down\n",
+}
 
-def parse_name(line: bytes | LineTooLong) -> Nickname | Error:
-    """Turn the answer to :data:`PROMPT` into a nickname, or an error saying why it is refused."""
+# The plain protocol's own hints, where the shared English wording has none.
+_HINTS = {
+    Reason.UNKNOWN_COMMAND: " (try /help)",
+    Reason.IN_NO_ROOM: " (try /join #name)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Help(Reply):
+    """The member asked for /help: the plain front end's own reply, in order (see Tell)."""
+
+
+class LineFrontEnd:
+    """The plain protocol for one connection (see :class:`~trio_chat.frontends.base.FrontEnd`).
+
+    It remembers what it needs about its viewer, from the deliveries it renders: whether it is
+    registered, and which rooms it is in (to know when room lines need their prefix).
+    """
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._framer = LineFramer(max_line_bytes)
+        self._eof = False
+        self._registered = False
+        self._welcome: str | None = None  # registered as this, lobby welcome not yet shown
+        self._rooms: list[str] = []  # the rooms the viewer is in, as displayed
+
+    def greeting(self) -> bytes:
+        """Ask for a name."""
+        return PROMPT
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes (``b""``: end of input)."""
+        if data:
+            self._framer.feed(data)
+        else:
+            self._framer.feed_eof()
+
+    def next_input(self) -> Input | None:
+        """Parse the next line: a command (a nickname while registering), or None for more bytes."""
+        line = self._framer.next_line()
+        if line is None:
+            return None
+        if not self._registered:
+            nick = parse_name(line)
+            if isinstance(nick, Refusal):
+                return Send(_refusal_line(nick).encode() + PROMPT)
+            return Register(nick)
+        command = parse_line(line)
+        return IGNORED if command is None else command
+
+    def render(self, delivery: Delivery) -> bytes:
+        """Render the lines that show ``delivery``."""
+        if delivery.personal:
+            return self._render_personal(delivery.events)
+        # A shared delivery holds events of the viewer's rooms only, and none that change what
+        # we know of the viewer: one rendering fits everyone in as many rooms (one, or more).
+        if len(self._rooms) > 1:
+            return delivery.render(_PREFIXED, _encode_prefixed)
+        return delivery.render(_UNPREFIXED, _encode_unprefixed)
+
+    def farewell(self, why: Farewell) -> bytes:
+        """One line saying why the connection closes."""
+        return _FAREWELLS[why]
+
+    def _render_personal(self, events: Sequence[Event]) -> bytes:
+        lines = []
+        for event in events:
+            match event:
+                case Registered(nick):
+                    self._registered = True
+                    self._welcome = nick  # shown with the lobby's roster, which comes next
+                    continue
+                case RoomEntered(room, roster, topic) if self._welcome is not None:
+                    # The first room of a session: the one welcome a one-room chat would give.
+                    lines.append(_list(f"* welcome, {self._welcome}! online", roster))
+                    lines.append(_topic(topic))
+                    self._welcome = None
+                    self._rooms.append(room)
+                    continue
+                case RoomEntered(room):
+                    self._rooms.append(room)
+                case RoomExited(room):
+                    self._rooms.remove(room)
+                case Refusal() if not self._registered:
+                    lines.append(_refusal_line(event) + PROMPT.decode())
+                    continue
+            lines.append(render(event, prefixed=self._prefixed(event)))
+        return "".join(lines).encode()
+
+    def _prefixed(self, event: Event) -> bool:
+        room = _room_of(event)
+        return room is not None and self._rooms != [room]
+
+
+def parse_name(line: bytes | LineTooLong) -> Nickname | Refusal:
+    """Turn the answer to :data:`PROMPT` into a nickname, or a refusal saying why not.
+
+    The name is checked as typed: a control character in it is refused, not removed.
+    """
     if isinstance(line, LineTooLong):
         return _too_long(line)
-    try:
-        return Nickname.parse(decode(line))
-    except InvalidNickname as refusal:
-        return Error(str(refusal))
+    return Nickname.parse(line.decode("utf-8", "replace"))
 
 
 def parse_line(line: bytes | LineTooLong) -> Command | None:
     """Turn one line from a registered member into a command; ``None`` means ignore it.
 
-    Mistakes become ``Tell(Error(...))`` so the member hears about them in order.
+    Mistakes become ``Tell(Refusal(...))`` so the member hears about them in order. Texts are
+    sanitized; names (nicknames, rooms) are checked as typed, so a control character in a name
+    is refused rather than removed.
     """
     if isinstance(line, LineTooLong):
         return Tell(_too_long(line))
-    text = decode(line)
+    raw = line.decode("utf-8", "replace")
+    text = sanitize(raw)
     if not text.strip():
         return None
     if not text.startswith("/"):
@@ -84,60 +209,109 @@ def parse_line(line: bytes | LineTooLong) -> Command | None:
     if text.startswith("//"):
         return Say(text[1:])
     name, _, argument = text[1:].partition(" ")
+    # Sanitizing removes no space, so the raw line's first space is the text's first space.
+    typed = raw.partition(" ")[2].strip()
     argument = argument.strip()
     match name.lower():
         case "me":
             return Emote(argument) if argument else _usage("/me <action>")
         case "nick":
-            return _rename(argument) if argument else _usage("/nick <name>")
+            return _rename(typed) if typed else _usage("/nick <name>")
         case "msg":
-            recipient, _, message = argument.partition(" ")
-            if not message.strip():
+            recipient = typed.partition(" ")[0]
+            message = argument.partition(" ")[2].strip()
+            if not message:
                 return _usage("/msg <name> <text>")
-            return _private_message(recipient, message.strip())
+            return _private_message(recipient, message)
+        case "join":
+            return _with_room(JoinRoom, typed) if typed else _usage("/join #room")
+        case "switch":
+            return _with_room(SwitchRoom, typed) if typed else _usage("/switch #room")
+        case "part":
+            return _part(typed, argument)
+        case "rooms":
+            return ListRooms()
         case "who":
-            return Who()
+            return _with_room(Who, typed) if typed else Who()
+        case "topic":
+            return SetTopic(argument) if argument else ShowTopic()
         case "help":
             return Tell(Help())
         case "exit" | "quit":
             return Quit()
         case _:
-            return Tell(Error(f"unknown command /{name} (try /help)"))
+            return Tell(Refusal(Reason.UNKNOWN_COMMAND, f"/{name}"))
 
 
-def _too_long(line: LineTooLong) -> Error:
-    return Error(f"line too long (max {line.limit} bytes)")
+def _too_long(line: LineTooLong) -> Refusal:
+    return Refusal(Reason.LINE_TOO_LONG, detail=str(line.limit))
 
 
 def _usage(synopsis: str) -> Tell:
-    return Tell(Error(f"usage: {synopsis}"))
+    return Tell(Refusal(Reason.USAGE, detail=synopsis))
 
 
 def _rename(typed: str) -> Command:
-    try:
-        return Rename(Nickname.parse(typed))
-    except InvalidNickname as refusal:
-        return Tell(Error(str(refusal)))
+    nick = Nickname.parse(typed)
+    return Tell(nick) if isinstance(nick, Refusal) else Rename(nick)
 
 
 def _private_message(typed: str, text: str) -> Command:
-    try:
-        return PrivateMessage(Nickname.parse(typed), text)
-    except InvalidNickname:
+    recipient = Nickname.parse(typed)
+    if isinstance(recipient, Refusal):
         # Nobody can be online under an invalid name.
-        return Tell(NoSuchNick(typed))
+        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(typed)))
+    return PrivateMessage(recipient, text)
 
 
-def render(event: Event) -> str:
-    """Render one event as one or more lines, each ending in a newline."""
+def _with_room(command: type[JoinRoom | SwitchRoom | Who], typed: str) -> Command:
+    room = RoomName.parse(typed)
+    return Tell(_sanitized(room)) if isinstance(room, Refusal) else command(room)
+
+
+def _part(typed: str, argument: str) -> Command:
+    if not typed.startswith(ROOM_PREFIX):
+        return PartRoom(message=argument)  # the current room, with a message if any
+    name, _, _ = typed.partition(" ")
+    room = RoomName.parse(name)
+    if isinstance(room, Refusal):
+        return Tell(_sanitized(room))
+    return PartRoom(room, argument.partition(" ")[2].strip())
+
+
+def _sanitized(refusal: Refusal) -> Refusal:
+    # A refused name is echoed to the one who typed it: without its control characters.
+    return Refusal(refusal.reason, sanitize(refusal.subject), refusal.detail)
+
+
+def render(event: Event, *, prefixed: bool = False) -> str:
+    """Render one event as one or more lines, each ending in a newline.
+
+    ``prefixed``: if the event is a line of a room, start it with the room's name (the viewer
+    is in other rooms too).
+    """
+    room = _room_of(event) if prefixed else None
+    prefix = f"{room} " if room is not None else ""
     match event:
-        case Said(nick, text):
-            return f"<{nick}> {text}\n"
-        case Emoted(nick, text):
-            return f"* {nick} {text}\n"
-        case Joined(nick):
-            return f"* {nick} joined\n"
-        case Left(nick, reason):
+        case Said(_, nick, text):
+            return f"{prefix}<{nick}> {text}\n"
+        case Emoted(_, nick, text):
+            return f"{prefix}* {nick} {text}\n"
+        case Joined(_, nick):
+            return f"{prefix}* {nick} joined\n"
+        case TopicChanged(_, nick, ""):
+            return f"{prefix}* {nick} cleared the topic\n"
+        case TopicChanged(_, nick, topic):
+            return f"{prefix}* {nick} set the topic: {topic}\n"
+        case TopicIs(_, ""):
+            return f"{prefix}* no topic is set\n"
+        case TopicIs(_, topic):
+            return f"{prefix}* topic: {topic}\n"
+        case Roster(_, nicks):
+            return _list(f"{prefix}* online", nicks, continuation=prefix + CONTINUATION)
+        case Parted(room, nick, message):  # names its room: never prefixed
+            return f"* {nick} left {room}{_parenthesized(message)}\n"
+        case Departed(nick, reason):
             return f"* {nick} left ({reason.value})\n"
         case Renamed(old, new):
             return f"* {old} is now {new}\n"
@@ -145,47 +319,97 @@ def render(event: Event) -> str:
             return f"[pm from {sender}] {text}\n"
         case PrivateTo(recipient, text):
             return f"[pm to {recipient}] {text}\n"
-        case Welcome(nick, roster):
-            return _online(f"* welcome, {nick}! ", roster)
-        case Roster(nicks):
-            return _online("* ", nicks)
+        case RoomList(rooms):
+            listed = [f"{room.room} ({room.members})" for room in rooms[:LISTED_ROOMS]]
+            if len(rooms) > LISTED_ROOMS:
+                listed.append(f"and {len(rooms) - LISTED_ROOMS} more")
+            return _list("* rooms", listed, count=len(rooms))
+        case CurrentRoom(None):
+            return "* you are in no room now (try /join #name)\n"
+        case CurrentRoom(room):
+            return f"* now talking in {room}\n"
+        case RoomExited(room):
+            return f"* you left {room}\n"
+        case RoomEntered(room, roster, topic):
+            return _list(f"* welcome to {room}! online", roster) + _topic(topic)
         case Goodbye():
             return "* bye\n"
         case ShuttingDown():
-            return SERVER_SHUTTING_DOWN.decode()
-        case NicknameTaken(nick):
-            return f"! nickname {nick} is taken\n"
-        case NoSuchNick(nick):
-            return f"! nobody called {nick} is online\n"
+            return _FAREWELLS[Farewell.SHUTTING_DOWN].decode()
+        case Refusal():
+            return _refusal_line(event)
         case Help():
             return "".join(f"{line}\n" for line in HELP_LINES)
-        case Error(message):
-            return f"! {message}\n"
+        case Registered():
+            return ""  # the welcome line comes with the lobby's roster
+        case _:
+            raise AssertionError(f"not a plain-protocol event: {event!r}")
 
 
-def encode(events: Iterable[Event]) -> bytes:
+def _room_of(event: Event) -> str | None:
+    """Return the room whose name starts this event's lines when the viewer is in several."""
+    match event:
+        case Said(room) | Emoted(room) | Joined(room) | TopicChanged(room) | TopicIs(room):
+            return room
+        case Roster(room):
+            return room
+    return None
+
+
+def _topic(topic: str) -> str:
+    return f"* topic: {topic}\n" if topic else ""
+
+
+def _refusal_line(refusal: Refusal) -> str:
+    return f"! {explain(refusal)}{_HINTS.get(refusal.reason, '')}\n"
+
+
+def _parenthesized(message: str) -> str:
+    return f" ({message})" if message else ""
+
+
+def encode(events: Iterable[Event], *, prefixed: bool = False) -> bytes:
     """Render events to the bytes a plain-text client receives."""
-    return "".join(map(render, events)).encode()
+    return "".join(render(event, prefixed=prefixed) for event in events).encode()
 
 
-def _online(head: str, nicks: tuple[str, ...]) -> str:
-    """``head`` + "online (N): a, b, ...", in lines of at most MAX_LINE_BYTES.
+_UNPREFIXED = ("line", False)  # the kinds of viewer of a shared delivery (Delivery.render)
+_PREFIXED = ("line", True)
+
+
+def _encode_unprefixed(events: Sequence[Event]) -> bytes:
+    return encode(events)
+
+
+def _encode_prefixed(events: Sequence[Event]) -> bytes:
+    return encode(events, prefixed=True)
+
+
+def _list(
+    head: str,
+    items: Sequence[str],
+    *,
+    count: int | None = None,
+    continuation: str = CONTINUATION,
+) -> str:
+    """``head`` + " (N): a, b, ...", in lines of at most MAX_LINE_BYTES.
 
     A room of 10,000 lists them all; clients (and IRC servers' own rules) choke on a line of
-    100 kB, so a long list continues on lines starting "*   ". The split is done on the encoded
-    bytes with ``rfind``, so a big room costs a few C-level calls, not a Python loop per name.
+    100 kB, so a long list continues on lines starting with ``continuation``. The split is done
+    on the encoded bytes with ``rfind``, so a big room costs a few C-level calls, not a Python
+    loop per name.
     """
-    names = ", ".join(nicks)
-    line = f"{head}online ({len(nicks)}): {names}"
+    line = f"{head} ({len(items) if count is None else count}): {', '.join(items)}"
     data = line.encode()
     if len(data) <= MAX_LINE_BYTES:
         return line + "\n"
+    prefix = continuation.encode()
     lines = []
-    start, prefix = 0, b""
-    while len(data) - start > MAX_LINE_BYTES - len(prefix):
+    start, lead = 0, b""
+    while len(data) - start > MAX_LINE_BYTES - len(lead):
         # Cut after the last ", " that fits (names are short, so there always is one).
-        end = data.rfind(b", ", start, start + MAX_LINE_BYTES - len(prefix) + 2)
-        lines.append(prefix + data[start:end])
-        start, prefix = end + 2, CONTINUATION
-    lines.append(prefix + data[start:])
+        end = data.rfind(b", ", start, start + MAX_LINE_BYTES - len(lead) + 2)
+        lines.append(lead + data[start:end])
+        start, lead = end + 2, prefix
+    lines.append(lead + data[start:])
     return b"\n".join(lines).decode() + "\n"

@@ -1,0 +1,18 @@
+"""Valid names for tests: parse, and fail loudly if the test's own name is refused."""
+
+from __future__ import annotations
+
+from trio_chat.core.refusals import Refusal
+from trio_chat.core.text import Nickname, RoomName
+
+
+def nick(typed: str) -> Nickname:
+    parsed = Nickname.parse(typed)
+    assert not isinstance(parsed, Refusal), parsed
+    return parsed
+
+
+def room(typed: str) -> RoomName:
+    parsed = RoomName.parse(typed)
+    assert not isinstance(parsed, Refusal), parsed
+    return parsed

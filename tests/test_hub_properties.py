@@ -1,0 +1,497 @@
+"""Hypothesis drives the real Hub against a naive model of what every member must receive.
+
+The model keeps, per member, the list of events it must have received, and applies every
+request the obvious way, one at a time: an event of a room is appended to the list of everyone
+in that room at that instant, a rename or a departure once to everyone who shares a room with
+its member, a reply to its asker's only. Those lists *are* "the one global event log, filtered
+to what each member could see while it could see it", so comparing them with what the members'
+mailboxes actually yielded checks one total order (any two members agree on the order of what
+they both saw, across rooms too), per-sender FIFO, that a room membership starts with the
+room's welcome, and that nothing reaches anyone outside their rooms. The real hub batches a turn
+into shared and merged deliveries; the model does not batch, so all of that machinery is
+checked against the obvious semantics.
+
+Eviction is modelled too: some members stop reading, and a member whose mailbox already holds
+``CAPACITY`` deliveries when the hub has something for it must be removed as too slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from tests.names import nick, room
+from tests.test_hub import deliveries, is_closed, mailbox
+from trio_chat.core.events import (
+    Command,
+    CurrentRoom,
+    Departed,
+    Emote,
+    Emoted,
+    Event,
+    Goodbye,
+    Joined,
+    JoinRoom,
+    LeaveReason,
+    ListRooms,
+    Parted,
+    PartRoom,
+    PrivateFrom,
+    PrivateMessage,
+    PrivateTo,
+    Quit,
+    Registered,
+    Rename,
+    Renamed,
+    RoomEntered,
+    RoomExited,
+    RoomList,
+    RoomSummary,
+    Roster,
+    Said,
+    Say,
+    SetTopic,
+    ShowTopic,
+    ShuttingDown,
+    SwitchRoom,
+    TopicChanged,
+    TopicIs,
+    Who,
+)
+from trio_chat.core.hub import Act, Disconnect, Hub, Limits, Member, Register, Request, Shutdown
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.text import LOBBY, Nickname, RoomName
+from trio_chat.shell.mailbox import Mailbox
+
+CONNECTIONS = 5
+CAPACITY = 3  # deliveries a mailbox holds
+LIMITS = Limits(rooms_per_member=3, rooms=3, topic_bytes=8)  # small, so that they are reached
+# Few names, many spellings: claims collide often. "dave" and "erin" are online from the start.
+NAMES = ["alice", "Alice", "ａｌｉｃｅ", "Dave", "erin", "Straße", "STRASSE"]  # noqa: RUF001
+ROOMS = ["#a", "#A", "#b", "#c", "#lobby", "#Lobby"]
+
+nicknames = st.sampled_from(NAMES).map(nick)
+rooms = st.sampled_from(ROOMS).map(room)
+maybe_rooms = st.none() | rooms
+connections = st.integers(0, CONNECTIONS - 1)
+reasons = st.sampled_from([LeaveReason.CONNECTION_LOST, LeaveReason.TIMED_OUT])
+topics = st.sampled_from(["", "tea", "coffee?", "too long a topic"])
+
+
+@dataclass
+class ModelRoom:
+    display: str
+    members: list[Member] = field(default_factory=list)  # in join order
+    topic: str = ""
+
+
+@dataclass
+class Model:
+    """The obvious, unbatched semantics of the hub."""
+
+    members: dict[str, Member] = field(default_factory=dict)  # same insertion order as the hub
+    nick_of: dict[Member, Nickname] = field(default_factory=dict)  # the model's own
+    rooms: dict[str, ModelRoom] = field(default_factory=dict)
+    joined: dict[Member, list[str]] = field(default_factory=dict)  # room keys, join order
+    current: dict[Member, str | None] = field(default_factory=dict)
+    expected: dict[Member, list[Event]] = field(default_factory=dict)
+    queued: dict[Member, int] = field(default_factory=dict)  # deliveries in the mailbox
+    this_turn: dict[Member, list[Event]] = field(default_factory=dict)
+    shutting_down: bool = False
+    gone: set[Member] = field(default_factory=set)  # removed: never to return
+
+    def tell(self, member: Member, event: Event) -> None:
+        self.this_turn.setdefault(member, []).append(event)
+
+    def broadcast(self, keys: list[str], event: Event, also: Member | None = None) -> None:
+        """Everyone in any of these rooms (and ``also``) sees ``event``, once."""
+        for member in self.members.values():
+            if member is also or any(key in self.joined[member] for key in keys):
+                self.tell(member, event)
+
+    def is_member(self, member: Member) -> bool:
+        return member in self.members.values()
+
+    def roster(self, key: str) -> tuple[str, ...]:
+        nicks = sorted((self.nick_of[member] for member in self.rooms[key].members), key=_key)
+        return tuple(nick.display for nick in nicks)
+
+    def handle(self, request: Request) -> None:
+        match request:
+            case Register(member, name) if member not in self.gone:
+                if self.shutting_down:
+                    self.tell(member, ShuttingDown())
+                elif self.is_member(member):
+                    self.tell(member, Refusal(Reason.ALREADY_REGISTERED))
+                elif name.key in self.members:
+                    self.tell(member, Refusal(Reason.NICK_TAKEN, name.display))
+                else:
+                    self.members[name.key] = member
+                    self.nick_of[member] = name
+                    self.joined[member] = []
+                    if LOBBY.key not in self.rooms:
+                        self.rooms[LOBBY.key] = ModelRoom(LOBBY.display)
+                    self.tell(member, Registered(name.display, len(self.members), len(self.rooms)))
+                    self.enter(member, LOBBY.key)
+            case Disconnect(member, reason) if self.is_member(member):
+                self.remove(member, reason)
+            case Act(member, command) if self.is_member(member):
+                self.act(member, command)
+            case Shutdown():
+                self.shutting_down = True
+                for member in self.members.values():
+                    self.tell(member, ShuttingDown())
+                self.gone.update(self.members.values())
+                self.members.clear()
+                self.rooms.clear()
+            case _:
+                pass
+
+    def enter(self, member: Member, key: str) -> None:
+        self.broadcast([key], Joined(self.rooms[key].display, self.nick_of[member].display))
+        self.rooms[key].members.append(member)
+        self.joined[member].append(key)
+        self.current[member] = key
+        self.tell(
+            member, RoomEntered(self.rooms[key].display, self.roster(key), self.rooms[key].topic)
+        )
+
+    def exit(self, member: Member, key: str) -> None:
+        self.rooms[key].members.remove(member)
+        self.joined[member].remove(key)
+        if not self.rooms[key].members:
+            del self.rooms[key]
+
+    def remove(self, member: Member, reason: LeaveReason) -> None:
+        nick = self.nick_of[member]
+        keys = list(self.joined[member])
+        for key in keys:
+            self.exit(member, key)
+        del self.members[nick.key]
+        self.gone.add(member)
+        self.broadcast(keys, Departed(nick.display, reason))
+
+    def target(self, member: Member, name: RoomName | None) -> str | Refusal:
+        """The room of the member's that ``name`` means (None: its current one)."""
+        if name is None:
+            current = self.current[member]
+            return current if current is not None else Refusal(Reason.IN_NO_ROOM)
+        if name.key not in self.joined[member]:
+            return Refusal(Reason.NOT_IN_ROOM, name.display)
+        return name.key
+
+    def existing(self, member: Member, name: RoomName | None) -> str | Refusal:
+        if name is None:
+            return self.target(member, None)
+        if name.key not in self.rooms:
+            return Refusal(Reason.NO_SUCH_ROOM, name.display)
+        return name.key
+
+    def act(self, member: Member, command: Command) -> None:
+        nick = self.nick_of[member]
+        match command:
+            case Say(text, name) | Emote(text, name):
+                key = self.target(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                    return
+                kind = Said if isinstance(command, Say) else Emoted
+                self.broadcast([key], kind(self.rooms[key].display, nick.display, text))
+            case Rename(new):
+                holder = self.members.get(new.key)
+                if holder is not None and holder is not member:
+                    self.tell(member, Refusal(Reason.NICK_TAKEN, new.display))
+                elif new == nick:
+                    self.tell(member, Refusal(Reason.NICK_UNCHANGED, nick.display))
+                else:
+                    del self.members[nick.key]
+                    self.members[new.key] = member
+                    self.nick_of[member] = new
+                    self.broadcast(self.joined[member], Renamed(nick.display, new.display), member)
+            case PrivateMessage(recipient, text):
+                target = self.members.get(recipient.key)
+                if target is None:
+                    self.tell(member, Refusal(Reason.NO_SUCH_NICK, recipient.display))
+                else:
+                    self.tell(target, PrivateFrom(nick.display, text))
+                    self.tell(member, PrivateTo(self.nick_of[target].display, text))
+            case JoinRoom(name):
+                if name.key in self.joined[member]:
+                    self.current[member] = name.key
+                    self.tell(member, CurrentRoom(self.rooms[name.key].display))
+                elif len(self.joined[member]) >= LIMITS.rooms_per_member:
+                    limit = str(LIMITS.rooms_per_member)
+                    self.tell(member, Refusal(Reason.TOO_MANY_ROOMS_JOINED, name.display, limit))
+                elif (
+                    name.key not in self.rooms
+                    and len(self.rooms) >= LIMITS.rooms
+                    and name.key != LOBBY.key
+                ):
+                    limit = str(LIMITS.rooms)
+                    self.tell(member, Refusal(Reason.TOO_MANY_ROOMS, name.display, limit))
+                else:
+                    self.rooms.setdefault(name.key, ModelRoom(name.display))
+                    self.enter(member, name.key)
+            case PartRoom(name, message):
+                key = self.target(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                    return
+                display = self.rooms[key].display
+                self.exit(member, key)
+                self.tell(member, RoomExited(display, message))
+                self.broadcast([key], Parted(display, nick.display, message))
+                if self.current[member] == key:
+                    self.current[member] = self.joined[member][-1] if self.joined[member] else None
+                    current = self.current[member]
+                    shown = None if current is None else self.rooms[current].display
+                    self.tell(member, CurrentRoom(shown))
+            case SwitchRoom(name):
+                key = self.target(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                else:
+                    self.current[member] = key
+                    self.tell(member, CurrentRoom(self.rooms[key].display))
+            case Who(name):
+                key = self.existing(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                else:
+                    self.tell(member, Roster(self.rooms[key].display, self.roster(key)))
+            case SetTopic(topic, name):
+                key = self.target(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                elif len(topic.encode()) > LIMITS.topic_bytes:
+                    limit = str(LIMITS.topic_bytes)
+                    self.tell(
+                        member, Refusal(Reason.TOPIC_TOO_LONG, self.rooms[key].display, limit)
+                    )
+                else:
+                    self.rooms[key].topic = topic
+                    self.broadcast(
+                        [key], TopicChanged(self.rooms[key].display, nick.display, topic)
+                    )
+            case ShowTopic(name):
+                key = self.existing(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                else:
+                    self.tell(member, TopicIs(self.rooms[key].display, self.rooms[key].topic))
+            case ListRooms():
+                ordered = sorted(self.rooms.items(), key=lambda kv: (-len(kv[1].members), kv[0]))
+                summaries = (RoomSummary(r.display, len(r.members), r.topic) for _, r in ordered)
+                self.tell(member, RoomList(tuple(summaries)))
+            case Quit():
+                self.tell(member, Goodbye())
+                self.remove(member, LeaveReason.QUIT)
+            case _:
+                raise AssertionError(f"not generated: {command}")
+
+    def flush(self) -> int:
+        """One delivery per member with something this turn; full mailboxes mean eviction.
+
+        Returns how many members were evicted.
+        """
+        evicted = 0
+        while self.this_turn:
+            this_turn, self.this_turn = self.this_turn, {}
+            too_slow = set()
+            for member, events in this_turn.items():
+                if self.queued[member] >= CAPACITY:
+                    if self.is_member(member):
+                        too_slow.add(member)
+                    continue  # a departing member that is full just misses its last words
+                self.queued[member] += 1
+                self.expected[member].extend(events)
+            # The hub evicts in its members' order; the departures follow in that order.
+            for member in [m for m in self.members.values() if m in too_slow]:
+                self.remove(member, LeaveReason.TOO_SLOW)
+                evicted += 1
+        return evicted
+
+
+def _key(nick: Nickname) -> str:
+    return nick.key
+
+
+class HubMachine(RuleBasedStateMachine):
+    """Random requests in random batches against Hub; the model says what must come out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hub = Hub(limits=LIMITS)
+        self.model = Model()
+        self.connections = [
+            Member(Mailbox(CAPACITY, byte_budget=1 << 40), peer=f"c{n}") for n in range(CONNECTIONS)
+        ]
+        for member in self.connections:
+            self.model.expected[member] = []
+            self.model.queued[member] = 0
+        self.received: dict[Member, list[Event]] = {m: [] for m in self.connections}
+        self.reading = set(self.connections)  # the others have stopped reading
+        self.pending: list[Request] = []  # requests waiting for the next turn
+        self.serial = 0
+
+    @initialize()
+    def two_members(self) -> None:
+        self.pending += [
+            Register(self.connections[-1], nick("dave")),
+            Register(self.connections[-2], nick("erin")),
+        ]
+        self.turn()
+
+    def _act(self, connection: int, command: Command) -> None:
+        self.pending.append(Act(self.connections[connection], command))
+
+    def _text(self, kind: str) -> str:
+        self.serial += 1  # unique texts make every message identifiable in a transcript
+        return f"{kind} {self.serial}"
+
+    @rule(connection=connections, name=nicknames)
+    def register(self, connection: int, name: Nickname) -> None:
+        self.pending.append(Register(self.connections[connection], name))
+
+    @rule(connection=connections, reason=reasons)
+    def disconnect(self, connection: int, reason: LeaveReason) -> None:
+        self.pending.append(Disconnect(self.connections[connection], reason))
+
+    @rule(connection=connections)
+    def quit(self, connection: int) -> None:
+        self._act(connection, Quit())
+
+    @rule(connection=connections, name=nicknames)
+    def rename(self, connection: int, name: Nickname) -> None:
+        self._act(connection, Rename(name))
+
+    @rule(connection=connections, where=maybe_rooms, action=st.booleans())
+    def say(self, connection: int, where: RoomName | None, action: bool) -> None:
+        text = self._text("message")
+        self._act(connection, Emote(text, where) if action else Say(text, where))
+
+    @rule(connection=connections, name=nicknames)
+    def private_message(self, connection: int, name: Nickname) -> None:
+        self._act(connection, PrivateMessage(name, self._text("secret")))
+
+    @rule(connection=connections, where=rooms)
+    def join(self, connection: int, where: RoomName) -> None:
+        self._act(connection, JoinRoom(where))
+
+    @rule(connection=connections, where=maybe_rooms, message=st.sampled_from(["", "bye"]))
+    def part(self, connection: int, where: RoomName | None, message: str) -> None:
+        self._act(connection, PartRoom(where, message))
+
+    @rule(connection=connections, where=rooms)
+    def switch(self, connection: int, where: RoomName) -> None:
+        self._act(connection, SwitchRoom(where))
+
+    @rule(connection=connections, where=maybe_rooms)
+    def who(self, connection: int, where: RoomName | None) -> None:
+        self._act(connection, Who(where))
+
+    @rule(connection=connections, where=maybe_rooms, topic=topics)
+    def set_topic(self, connection: int, where: RoomName | None, topic: str) -> None:
+        self._act(connection, SetTopic(topic, where))
+
+    @rule(connection=connections, where=maybe_rooms)
+    def show_topic(self, connection: int, where: RoomName | None) -> None:
+        self._act(connection, ShowTopic(where))
+
+    @rule(connection=connections)
+    def list_rooms(self, connection: int) -> None:
+        self._act(connection, ListRooms())
+
+    @rule(connection=connections)
+    def stop_reading(self, connection: int) -> None:
+        self.reading.discard(self.connections[connection])
+
+    @rule(connection=connections, turns=st.integers(1, CAPACITY + 1))
+    def chatter(self, connection: int, turns: int) -> None:
+        """A message per turn for a few turns: what fills the mailbox of a member not reading."""
+        for _ in range(turns):
+            self.say(connection, None, action=False)
+            self.turn()
+
+    @precondition(lambda self: not self.model.shutting_down and self.serial > 20)
+    @rule()
+    def shutdown(self) -> None:
+        self.pending.append(Shutdown())
+
+    @rule()
+    def turn(self) -> None:
+        """The hub's turn: every waiting request, then one flush."""
+        for request in self.pending:
+            self.hub.handle(request)
+            self.model.handle(request)
+        self.pending.clear()
+        self.hub.flush()
+        evicted = self.model.flush()
+        taken = self.read()
+        if not evicted:
+            # One delivery per member per turn, however many rooms it is in.
+            assert all(count <= 1 for count in taken.values()), taken
+        for member in self.connections:
+            if len(member.rooms) > 1:
+                event("someone is in several rooms")
+            if member.left is not None:
+                event(f"someone left: {member.left.value}")
+
+    def read(self) -> dict[Member, int]:
+        """Members that still read (and any that were removed) drain their mailboxes."""
+        taken = {}  # deliveries this turn, for the members that read every turn
+        for member in self.connections:
+            if member in self.reading or member.left is not None:
+                batch = deliveries(member)
+                if member in self.reading:
+                    taken[member] = len(batch)
+                self.received[member].extend(e for delivery in batch for e in delivery.events)
+                self.model.queued[member] = 0
+        return taken
+
+    @invariant()
+    def nicknames_are_a_bijection(self) -> None:
+        members = [m for m in self.connections if m in self.hub]
+        keys = [m.nick.key for m in members]  # type: ignore[union-attr]
+        assert len(set(keys)) == len(keys)
+        assert len(self.hub) == len(members)
+        assert {m.nick.key: m for m in members} == self.model.members  # type: ignore[union-attr]
+
+    @invariant()
+    def rooms_are_as_modelled(self) -> None:
+        assert self.hub.room_count == len(self.model.rooms)
+        for member in self.connections:
+            if member in self.hub:
+                assert list(member.rooms) == self.model.joined[member]
+                current = None if member.current is None else member.current.name.key
+                assert current == self.model.current[member]
+
+    @invariant()
+    def every_member_received_exactly_its_share_of_the_log(self) -> None:
+        for member in self.connections:
+            if member in self.reading or member.left is not None:
+                assert self.received[member] == self.model.expected[member], member.peer
+
+    @invariant()
+    def removed_members_are_closed_and_cancelled(self) -> None:
+        for member in self.connections:
+            if member.left is not None:
+                assert member not in self.hub
+                assert not member.rooms
+                # Closed: nothing can ever be delivered to it again.
+                assert is_closed(member), f"{member.peer}'s mailbox is still open"
+            if member.left is LeaveReason.TOO_SLOW:
+                # (Only a cancelled scope can be asked outside trio.run, so that is all we ask.)
+                assert mailbox(member).cancel_scope.cancel_called
+
+
+TestHub = HubMachine.TestCase

@@ -1,0 +1,67 @@
+"""A delivery: the events one member receives in one turn of the hub, rendered once per viewer kind.
+
+Members who saw exactly the same events in a turn share one :class:`Delivery`, so a broadcast
+is rendered once per (front end, kind of viewer) however many members receive it: the first
+writer to render it pays, the others reuse the bytes.
+
+A delivery is either *shared* or *personal*. Only a personal one (made for a single member)
+carries events about its viewer's own state: its registration, its nickname changing, its
+joining or leaving a room, its current room. So a front end that renders differently for
+different viewers (the plain protocol prefixes room lines when you are in several rooms) can
+render a shared delivery once per kind of viewer, and must walk a personal one event by event,
+updating what it knows about its viewer as it goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from trio_chat.core.events import Event
+
+Renderer = Callable[[Sequence[Event]], bytes]
+
+_EVENT_OVERHEAD = 16  # rough bytes per event beyond its text: markers, punctuation, newline
+_ITEM_SIZE = 32  # rough bytes per entry of a list that is not of strings (the room list)
+
+
+class Delivery:
+    """The events one member (``personal``) or several (shared) receive in one hub turn."""
+
+    __slots__ = ("_rendered", "_size", "events", "personal")
+
+    def __init__(self, events: Sequence[Event], *, personal: bool = False) -> None:
+        self.events = events
+        self.personal = personal
+        self._size = -1
+        self._rendered: dict[Hashable, bytes] = {}
+
+    @property
+    def size(self) -> int:
+        """Approximate output size in bytes, the same for every front end."""
+        if self._size < 0:
+            self._size = sum(map(_approximate_size, self.events))
+        return self._size
+
+    def render(self, kind: Hashable, renderer: Renderer) -> bytes:
+        """Render the events with ``renderer``, once per ``kind`` of viewer, however many share it.
+
+        ``kind`` names the front end and whatever about the viewer changes the rendering; every
+        viewer passing the same ``kind`` must pass an equivalent ``renderer``.
+        """
+        data = self._rendered.get(kind)
+        if data is None:
+            data = self._rendered[kind] = renderer(self.events)
+        return data
+
+
+def _approximate_size(event: Event) -> int:
+    size = _EVENT_OVERHEAD
+    for name in event.__slots__:
+        value = getattr(event, name)
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, tuple) and value and isinstance(value[0], str):
+            size += sum(map(len, value)) + 2 * len(value)  # a roster: no Python loop per name
+        elif isinstance(value, tuple):
+            size += _ITEM_SIZE * len(value)
+    return size

@@ -1,0 +1,544 @@
+"""The hub: the one owner of nicknames and rooms, and the one source of event order.
+
+Theory of operation
+-------------------
+Every change (a registration, a message, a join, a rename, a departure) arrives as a request on
+one bounded memory channel, the hub's inbox, and one task (``run_hub`` in the shell) applies
+them one at a time. So there is one global order of events: the order in which that task took
+requests out of its inbox. Each member of a room sees the room's events in that order, and a
+member of several rooms sees their events interleaved in that order too, so no two members can
+disagree about what happened first.
+
+The logic lives in :class:`Hub`, whose methods are synchronous, and in this package, which
+imports no Trio at all. Trio switches tasks only at ``await``, and a synchronous function
+contains none, so each request is applied atomically: no other task can see the nickname map
+half-updated, and no cancellation can land in the middle of an update. Being synchronous also
+means a test (or hypothesis) can drive a ``Hub`` without an event loop.
+
+The hub never waits for a member. It hands each member's events to that member's
+:class:`Outbox` (the shell's mailbox), which accepts at once or says the member is too slow;
+a member that is too slow is removed and its connection stopped. If the hub waited instead,
+one client that stops reading would stall everyone, and a client waiting on the hub while the
+hub waits on that client's mailbox would deadlock (the circular-flow problem in Trio's channel
+docs).
+
+Batching keeps a busy hub fast and fair to clients that read normally. ``run_hub`` takes every
+request already waiting in the inbox in one *turn*; events are collected per room as they
+happen, each numbered in the global order; then :meth:`Hub.flush` gives every member at most
+one :class:`~trio_chat.core.delivery.Delivery`: the events of its rooms, merged in order. Members
+who saw the same events that turn (everyone in a room who is in no other busy room) share one
+delivery, which is rendered once per front end. A member whose view of the turn differs (it
+joined a room, was told something privately, renamed itself) gets a personal delivery, built
+as the turn goes.
+
+A room's events are broadcast in one place, :meth:`Hub._broadcast`, and delivered in
+:meth:`Hub.flush`. That is also the seam for a hub whose order is decided elsewhere (several
+processes sharing rooms through a log): such a hub would broadcast what the log says, in the
+log's order, instead of what its own members sent.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Protocol
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    Command,
+    CurrentRoom,
+    Departed,
+    Emote,
+    Emoted,
+    Event,
+    Goodbye,
+    Joined,
+    JoinRoom,
+    LeaveReason,
+    ListRooms,
+    Parted,
+    PartRoom,
+    PrivateFrom,
+    PrivateMessage,
+    PrivateTo,
+    Quit,
+    Registered,
+    Rename,
+    Renamed,
+    RoomEntered,
+    RoomExited,
+    RoomList,
+    RoomSummary,
+    Roster,
+    Said,
+    Say,
+    SetTopic,
+    ShowTopic,
+    ShuttingDown,
+    SwitchRoom,
+    Tell,
+    TopicChanged,
+    TopicIs,
+    Who,
+)
+from trio_chat.core.lookalikes import skeleton
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.rooms import Room
+from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName
+
+logger = logging.getLogger(__name__)
+
+
+class Outbox(Protocol):
+    """Where the hub leaves one member's deliveries (the shell's mailbox implements it)."""
+
+    def offer(self, delivery: Delivery) -> bool:
+        """Accept ``delivery`` without waiting, or return False: the member is too slow."""
+        ...
+
+    def close(self) -> None:
+        """No more deliveries: what was accepted is still sent, then the member's output ends."""
+        ...
+
+    def evict(self, reason: str) -> None:
+        """Stop the member's connection now, without waiting for anything."""
+        ...
+
+
+@dataclass(eq=False, slots=True)
+class Member:
+    """One connection's identity in the hub. Its nickname is an attribute that changes.
+
+    The shell creates it; the hub sets ``nick`` when it accepts the registration, keeps
+    ``rooms`` and ``current``, and sets ``left`` when it removes the member, for any reason.
+    """
+
+    outbox: Outbox
+    peer: str = "?"  # where the member connects from, for the operator's log
+    nick: Nickname | None = None
+    rooms: dict[str, Room] = field(default_factory=dict)  # by room key, in join order
+    current: Room | None = None  # where the plain protocol's lines go
+    left: LeaveReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """``member`` asks to be known as ``nick``; the reply (welcome or refusal) goes to it."""
+
+    member: Member
+    nick: Nickname
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """``member``'s connection ended (it did not quit); ignored if the hub already removed it."""
+
+    member: Member
+    reason: LeaveReason
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """``member`` sent ``command``; ignored unless it is registered."""
+
+    member: Member
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Tell everyone the server is stopping, close every outbox, refuse new registrations."""
+
+
+Request = Register | Disconnect | Act | Shutdown
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much of the hub one member, or everyone together, may take."""
+
+    rooms_per_member: int = 20
+    rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
+    topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
+
+
+class Hub:
+    """The hub's state and logic, synchronous and free of I/O (see the module docstring).
+
+    Feed requests to :meth:`handle`, then call :meth:`flush` to deliver what they produced.
+    """
+
+    def __init__(self, policy: NicknamePolicy | None = None, limits: Limits | None = None) -> None:
+        self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
+        self.limits = limits or Limits()
+        self._members: dict[str, Member] = {}  # normalized nickname -> member
+        # Confusable skeleton -> member, so nobody takes a name that looks like one online.
+        self._skeletons: dict[str, Member] = {}
+        self._rooms: dict[str, Room] = {}  # normalized room name -> room
+        self.shutting_down = False
+        self._sequence = 0  # the global order: every broadcast event's number
+        # What the current turn produced, delivered and reset by flush():
+        self._active: list[Room] = []  # rooms that have events this turn
+        self._personal: dict[Member, list[Event]] = {}  # for anyone whose view differs
+        self._departed: list[Member] = []  # removed this turn: outbox closes after delivery
+
+    def __contains__(self, member: Member) -> bool:
+        return member.nick is not None and self._members.get(member.nick.key) is member
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    @property
+    def room_count(self) -> int:
+        """How many rooms exist (each has at least one member)."""
+        return len(self._rooms)
+
+    def handle(self, request: Request) -> None:
+        """Apply one request."""
+        match request:
+            case Act(member, command) if member in self:
+                self._act(member, command)
+            case Register(member, nick) if member.left is None:
+                self._register(member, nick)
+            case Disconnect(member, reason) if member in self:
+                self._remove(member, reason)
+            case Shutdown():
+                self._shut_down()
+            case _:
+                pass  # from someone no longer here (a reader finishing as it was evicted)
+
+    def _act(self, member: Member, command: Command) -> None:
+        match command:
+            case Say(text, room):
+                self._speak(member, room, text, action=False)
+            case Emote(text, room):
+                self._speak(member, room, text, action=True)
+            case Rename(nick):
+                self._rename(member, nick)
+            case PrivateMessage(recipient, text):
+                self._private(member, recipient, text)
+            case JoinRoom(room):
+                self._join(member, room)
+            case PartRoom(room, message):
+                self._part(member, room, message)
+            case SwitchRoom(room):
+                self._switch(member, room)
+            case ListRooms():
+                self._tell(member, RoomList(self._summaries()))
+            case Who(room):
+                self._who(member, room)
+            case SetTopic(topic, room):
+                self._set_topic(member, room, topic)
+            case ShowTopic(room):
+                self._show_topic(member, room)
+            case Tell(event):
+                self._tell(member, event)
+            case Quit():
+                self._tell(member, Goodbye())
+                self._remove(member, LeaveReason.QUIT)
+
+    # --- registration and nicknames -----------------------------------------------------------
+
+    def _register(self, member: Member, nick: Nickname) -> None:
+        if self.shutting_down:
+            self._tell(member, ShuttingDown())
+        elif member in self:
+            self._tell(member, Refusal(Reason.ALREADY_REGISTERED))
+        elif refusal := self._claim(member, nick):
+            self._tell(member, refusal)
+        else:
+            lobby = self._rooms.get(LOBBY.key)
+            if lobby is None:
+                lobby = self._rooms[LOBBY.key] = Room(LOBBY)
+            self._tell(member, Registered(nick.display, len(self._members), len(self._rooms)))
+            self._enter(member, lobby)
+            # Nicknames are logged with repr(): whatever a peer chose, it cannot forge a log line.
+            logger.info(
+                "%s joined as %r (%d online)", member.peer, nick.display, len(self._members)
+            )
+
+    def _rename(self, member: Member, new: Nickname) -> None:
+        old = _nick(member)
+        self._diverge(member)  # its own rename changes what it knows about itself
+        if refusal := self._claim(member, new):
+            self._tell(member, refusal)
+            return
+        rooms = tuple(member.rooms.values())
+        for room in rooms:
+            room.rename(old, new)
+        self._broadcast(rooms, Renamed(old.display, new.display), also=member)
+        logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
+
+    def _claim(self, member: Member, nick: Nickname) -> Refusal | None:
+        """Give ``nick`` to ``member`` (releasing the one it had), or say why it cannot have it."""
+        if refusal := self.policy.refusal(nick):
+            return refusal
+        holder = self._members.get(nick.key)
+        if holder is not None and holder is not member:
+            return Refusal(Reason.NICK_TAKEN, nick.display)
+        shape = skeleton(nick.display)
+        holder = self._skeletons.get(shape)
+        if holder is not None and holder is not member:
+            return Refusal(Reason.NICK_LOOKALIKE, nick.display, _nick(holder).display)
+        if member.nick == nick:
+            return Refusal(Reason.NICK_UNCHANGED, nick.display)
+        if member.nick is not None:
+            self._release(member.nick)
+        # Same key (a change of case only) or a free one: either way the map stays a bijection.
+        self._members[nick.key] = member
+        self._skeletons[shape] = member
+        member.nick = nick
+        return None
+
+    def _release(self, nick: Nickname) -> None:
+        del self._members[nick.key]
+        del self._skeletons[skeleton(nick.display)]
+
+    def _private(self, member: Member, recipient: Nickname, text: str) -> None:
+        target = self._members.get(recipient.key)
+        if target is None:
+            self._tell(member, Refusal(Reason.NO_SUCH_NICK, recipient.display))
+        else:
+            self._tell(target, PrivateFrom(_nick(member).display, text))
+            self._tell(member, PrivateTo(_nick(target).display, text))
+
+    # --- rooms --------------------------------------------------------------------------------
+
+    def _speak(self, member: Member, name: RoomName | None, text: str, *, action: bool) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        kind = Emoted if action else Said
+        self._broadcast((room,), kind(room.name.display, _nick(member).display, text))
+
+    def _join(self, member: Member, name: RoomName) -> None:
+        room = self._rooms.get(name.key)
+        if room is not None and member in room.members:
+            self._switch(member, name)  # joining a room you are in makes it your current room
+        elif len(member.rooms) >= self.limits.rooms_per_member:
+            limit = str(self.limits.rooms_per_member)
+            self._tell(member, Refusal(Reason.TOO_MANY_ROOMS_JOINED, name.display, limit))
+        elif room is None and len(self._rooms) >= self.limits.rooms and name.key != LOBBY.key:
+            limit = str(self.limits.rooms)
+            self._tell(member, Refusal(Reason.TOO_MANY_ROOMS, name.display, limit))
+        else:
+            if room is None:
+                room = self._rooms[name.key] = Room(name)
+            self._enter(member, room)
+
+    def _enter(self, member: Member, room: Room) -> None:
+        """Put ``member`` in ``room`` and make it its current room."""
+        nick = _nick(member)
+        self._diverge(member)
+        # Told before the newcomer is in: it is welcomed instead, and its view starts after this.
+        self._broadcast((room,), Joined(room.name.display, nick.display))
+        room.add(member, nick)
+        member.rooms[room.name.key] = room
+        member.current = room
+        entered = RoomEntered(room.name.display, room.roster(), room.topic)
+        self._personal[member].append(entered)
+        logger.debug("%s (%r) joined %r", member.peer, nick.display, room.name.display)
+
+    def _part(self, member: Member, name: RoomName | None, message: str) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        nick = _nick(member)
+        self._diverge(member)
+        self._exit(member, room, nick)
+        self._personal[member].append(RoomExited(room.name.display, message))
+        self._broadcast((room,), Parted(room.name.display, nick.display, message))
+        if member.current is room:
+            # Plain lines go to the room joined most recently among those left, if any.
+            member.current = next(reversed(member.rooms.values()), None)
+            current = member.current.name.display if member.current is not None else None
+            self._personal[member].append(CurrentRoom(current))
+        logger.debug("%s (%r) left %r", member.peer, nick.display, room.name.display)
+
+    def _exit(self, member: Member, room: Room, nick: Nickname) -> None:
+        room.remove(member, nick)
+        del member.rooms[room.name.key]
+        if not room.members:
+            del self._rooms[room.name.key]  # a room exists while it has members
+
+    def _switch(self, member: Member, name: RoomName) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        member.current = room
+        self._tell(member, CurrentRoom(room.name.display))
+
+    def _who(self, member: Member, name: RoomName | None) -> None:
+        room = self._existing_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+        else:
+            self._tell(member, Roster(room.name.display, room.roster()))
+
+    def _set_topic(self, member: Member, name: RoomName | None, topic: str) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+        elif len(topic.encode()) > self.limits.topic_bytes:
+            limit = str(self.limits.topic_bytes)
+            self._tell(member, Refusal(Reason.TOPIC_TOO_LONG, room.name.display, limit))
+        else:
+            room.topic = topic
+            event = TopicChanged(room.name.display, _nick(member).display, topic)
+            self._broadcast((room,), event)
+
+    def _show_topic(self, member: Member, name: RoomName | None) -> None:
+        room = self._existing_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+        else:
+            self._tell(member, TopicIs(room.name.display, room.topic))
+
+    def _summaries(self) -> tuple[RoomSummary, ...]:
+        rooms = sorted(self._rooms.values(), key=lambda room: (-len(room), room.name.key))
+        return tuple(RoomSummary(room.name.display, len(room), room.topic) for room in rooms)
+
+    def _joined_room(self, member: Member, name: RoomName | None) -> Room | Refusal:
+        """Find the room of ``member``'s that ``name`` names (None: its current room)."""
+        if name is None:
+            return member.current if member.current is not None else Refusal(Reason.IN_NO_ROOM)
+        room = member.rooms.get(name.key)
+        return room if room is not None else Refusal(Reason.NOT_IN_ROOM, name.display)
+
+    def _existing_room(self, member: Member, name: RoomName | None) -> Room | Refusal:
+        """Find any room ``name`` names (None: ``member``'s current room)."""
+        if name is None:
+            return self._joined_room(member, None)
+        room = self._rooms.get(name.key)
+        return room if room is not None else Refusal(Reason.NO_SUCH_ROOM, name.display)
+
+    # --- leaving ------------------------------------------------------------------------------
+
+    def _remove(self, member: Member, reason: LeaveReason) -> None:
+        nick = _nick(member)
+        self._diverge(member)  # its view of this turn ends here
+        rooms = tuple(member.rooms.values())
+        for room in rooms:
+            self._exit(member, room, nick)
+        member.current = None
+        self._release(nick)
+        member.left = reason
+        self._departed.append(member)
+        self._broadcast(rooms, Departed(nick.display, reason))
+        logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
+
+    def _shut_down(self) -> None:
+        self.shutting_down = True
+        for member in self._members.values():
+            self._tell(member, ShuttingDown())
+            member.left = LeaveReason.SERVER_SHUTDOWN
+            member.rooms.clear()
+            member.current = None
+            self._departed.append(member)
+        logger.info("shutting down: %d members notified", len(self._members))
+        self._members.clear()
+        self._skeletons.clear()
+        self._rooms.clear()
+
+    # --- the turn: who sees what ---------------------------------------------------------------
+
+    def _broadcast(
+        self, rooms: Sequence[Room], event: Event, *, also: Member | None = None
+    ) -> None:
+        """Append ``event`` to the turn: everyone in ``rooms`` (and ``also``) sees it, once."""
+        self._sequence += 1
+        entry = (self._sequence, event)
+        for room in rooms:
+            if not room.events:
+                self._active.append(room)
+            room.events.append(entry)
+        for member, events in self._personal.items():
+            if member is also or any(member.rooms.get(room.name.key) is room for room in rooms):
+                events.append(event)
+
+    def _tell(self, member: Member, event: Event) -> None:
+        """Append ``event`` to ``member``'s view of the turn only."""
+        self._diverge(member)
+        self._personal[member].append(event)
+
+    def _diverge(self, member: Member) -> None:
+        """From now on this turn, ``member`` gets a personal delivery (built from here on)."""
+        if member not in self._personal:
+            # Up to now it saw exactly what its rooms saw, since its rooms did not change.
+            rooms = [room for room in member.rooms.values() if room.events]
+            self._personal[member] = _merge(rooms)
+
+    def flush(self) -> None:
+        """Deliver what this turn produced: at most one delivery per member, never waiting.
+
+        Members whose outbox refuses are evicted as too slow, after the loop (not while iterating
+        the rooms); their departure is news for the others, so deliver again until stable.
+        """
+        while self._active or self._personal:
+            active, personal, departed = self._active, self._personal, self._departed
+            self._active, self._personal, self._departed = [], {}, []
+            too_slow: set[Member] = set()
+            merged: dict[frozenset[Room], Delivery] = {}
+            several: set[Member] = set()  # members of more than one room, already served
+            for room in active:
+                shared = Delivery([event for _, event in room.events])
+                for member in room.members:
+                    if member in personal:
+                        continue
+                    delivery = shared
+                    if len(member.rooms) > 1:
+                        if member in several:
+                            continue
+                        several.add(member)
+                        delivery = _merged_view(member, merged) or shared
+                    if not member.outbox.offer(delivery):
+                        too_slow.add(member)
+            for room in active:
+                room.events.clear()
+            for member, events in personal.items():
+                delivery = Delivery(events, personal=True)
+                # (A departing member that is full just misses its last words.)
+                if events and not member.outbox.offer(delivery) and member in self:
+                    too_slow.add(member)
+            for member in departed:
+                member.outbox.close()
+            # In the hub's order of members, not the order the deliveries happened to be made in.
+            for member in [member for member in self._members.values() if member in too_slow]:
+                self._remove(member, LeaveReason.TOO_SLOW)
+                # Stop the member's connection now, even if its writer is blocked in a send.
+                member.outbox.evict("too slow")
+
+
+def _nick(member: Member) -> Nickname:
+    assert member.nick is not None, "only registered members have nicknames"
+    return member.nick
+
+
+def _merged_view(member: Member, merged: dict[frozenset[Room], Delivery]) -> Delivery | None:
+    """Build (or reuse) the delivery of a member of several rooms; None if only one spoke."""
+    rooms = frozenset(room for room in member.rooms.values() if room.events)
+    if len(rooms) < 2:
+        return None
+    delivery = merged.get(rooms)
+    if delivery is None:
+        delivery = merged[rooms] = Delivery(_merge(list(rooms)))
+    return delivery
+
+
+def _merge(rooms: list[Room]) -> list[Event]:
+    """Return the events of ``rooms`` this turn, in the global order, each once."""
+    if len(rooms) == 1:
+        return [event for _, event in rooms[0].events]
+    events = []
+    last = 0
+    for number, event in heapq.merge(*(room.events for room in rooms), key=itemgetter(0)):
+        if number != last:  # a rename or a departure is in every room of its member
+            events.append(event)
+            last = number
+    return events

@@ -1,0 +1,85 @@
+"""Why something a member asked for was refused: a typed reason that each front end words.
+
+A refusal is a value, never an exception and never a ready-made sentence: the plain front end
+turns it into an English line, the IRC front end into a numeric, the web page into a code it
+can show next to the field that caused it. :func:`explain` is the English wording, shared by the
+front ends that show text to a person.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Reason(enum.Enum):
+    """What was wrong. The value is the stable code a JSON client sees."""
+
+    NICK_EMPTY = "nick_empty"
+    NICK_TOO_LONG = "nick_too_long"  # detail: the limit
+    NICK_INVALID = "nick_invalid"  # detail: the character that is not allowed
+    NICK_RESERVED = "nick_reserved"
+    NICK_NOT_ASCII = "nick_not_ascii"
+    NICK_MIXED_SCRIPTS = "nick_mixed_scripts"  # detail: the scripts, comma-separated
+    NICK_TAKEN = "nick_taken"
+    NICK_LOOKALIKE = "nick_lookalike"  # detail: who is online under the look-alike name
+    NICK_UNCHANGED = "nick_unchanged"
+    ALREADY_REGISTERED = "already_registered"
+    NO_SUCH_NICK = "no_such_nick"
+    ROOM_NAME_NO_HASH = "room_name_no_hash"
+    ROOM_NAME_EMPTY = "room_name_empty"
+    ROOM_NAME_TOO_LONG = "room_name_too_long"  # detail: the limit
+    ROOM_NAME_INVALID = "room_name_invalid"  # detail: the character that is not allowed
+    NO_SUCH_ROOM = "no_such_room"
+    NOT_IN_ROOM = "not_in_room"
+    IN_NO_ROOM = "in_no_room"
+    TOO_MANY_ROOMS_JOINED = "too_many_rooms_joined"  # detail: the limit per member
+    TOO_MANY_ROOMS = "too_many_rooms"  # detail: the limit for the server
+    TOPIC_TOO_LONG = "topic_too_long"  # detail: the limit in bytes
+    UNKNOWN_COMMAND = "unknown_command"
+    USAGE = "usage"  # detail: the command's synopsis
+    LINE_TOO_LONG = "line_too_long"  # detail: the limit in bytes
+    EXCESS_FLOOD = "excess_flood"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """``reason`` refused; ``subject`` is the nickname, room or command concerned, if any."""
+
+    reason: Reason
+    subject: str = ""
+    detail: str = ""
+
+
+_ENGLISH = {
+    Reason.NICK_EMPTY: "a nickname needs at least one character",
+    Reason.NICK_TOO_LONG: "nickname too long (max {detail} characters)",
+    Reason.NICK_INVALID: "nicknames use letters, digits, _ and - only (not {detail})",
+    Reason.NICK_RESERVED: "the nickname {subject} is reserved",
+    Reason.NICK_NOT_ASCII: "nicknames here use ASCII letters and digits only",
+    Reason.NICK_MIXED_SCRIPTS: "nicknames cannot mix writing systems ({detail})",
+    Reason.NICK_TAKEN: "nickname {subject} is taken",
+    Reason.NICK_LOOKALIKE: "the nickname {subject} looks too much like {detail}, who is online",
+    Reason.NICK_UNCHANGED: "you are already {subject}",
+    Reason.ALREADY_REGISTERED: "you have already joined",
+    Reason.NO_SUCH_NICK: "nobody called {subject} is online",
+    Reason.ROOM_NAME_NO_HASH: "room names start with # (try #{subject})",
+    Reason.ROOM_NAME_EMPTY: "a room name needs at least one character after the #",
+    Reason.ROOM_NAME_TOO_LONG: "room name too long (max {detail} characters after the #)",
+    Reason.ROOM_NAME_INVALID: "room names use letters, digits, _ and - only (not {detail})",
+    Reason.NO_SUCH_ROOM: "there is no room {subject}",
+    Reason.NOT_IN_ROOM: "you are not in {subject}",
+    Reason.IN_NO_ROOM: "you are in no room",
+    Reason.TOO_MANY_ROOMS_JOINED: "you are in {detail} rooms, the most allowed",
+    Reason.TOO_MANY_ROOMS: "the server has {detail} rooms, the most allowed: join one of them",
+    Reason.TOPIC_TOO_LONG: "topic too long (max {detail} bytes)",
+    Reason.UNKNOWN_COMMAND: "unknown command {subject}",
+    Reason.USAGE: "usage: {detail}",
+    Reason.LINE_TOO_LONG: "line too long (max {detail} bytes)",
+    Reason.EXCESS_FLOOD: "excess flood",
+}
+
+
+def explain(refusal: Refusal) -> str:
+    """Word ``refusal`` in English, for the person whose request it refuses."""
+    return _ENGLISH[refusal.reason].format(subject=refusal.subject, detail=refusal.detail)

@@ -1,0 +1,104 @@
+"""What every front end is: a sans-I/O object per connection, and the inputs it hands the shell.
+
+A front end is pure (no Trio, no sockets), in the style of h11 and wsproto. The shell feeds it
+the bytes a peer sent and asks it, one unit of input at a time, what the peer wants; it hands
+it the hub's deliveries and writes out the bytes it returns. A front end owns its wire format:
+framing and its limits, the registration dialogue, the wording of every line. The shell owns
+time, tasks and sockets: it knows nothing of any wire format, only these types.
+
+A session has two phases:
+
+- **Registering.** The front end may answer the peer directly (:class:`Send`: a prompt, a
+  refusal, IRC's capability negotiation) and eventually asks for a nickname
+  (:class:`Register`). The shell passes that to the hub and renders the hub's reply, which
+  says whether the nickname was accepted.
+- **Registered.** Every unit of input is a :data:`~trio_chat.core.events.Command` for the hub,
+  or :data:`IGNORED`. A front end no longer answers anything itself: its own replies
+  (help, usage errors) go to the hub as :class:`~trio_chat.core.events.Tell`, so they reach
+  the peer in order with everything else, through the one writer.
+
+Every unit of input, ignored ones included, counts against flood control.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import Command
+from trio_chat.core.text import Nickname
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """The peer asks to be known as ``nick`` (registering phase only)."""
+
+    nick: Nickname
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Bytes for the peer, now (registering phase only)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Send ``data`` (last words), then close the connection (registering phase only)."""
+
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A unit of input that asks for nothing (an empty line): it still counts as input."""
+
+
+IGNORED = Ignored()
+
+Input = Register | Send | Hangup | Ignored | Command
+
+
+class Farewell(enum.Enum):
+    """Why the shell closes a connection on its own, for the front end to word."""
+
+    SERVER_FULL = "server full"
+    TOO_MANY_FROM_ADDRESS = "too many connections from your address"
+    TIMED_OUT = "timed out"  # no nickname in time
+    EXCESS_FLOOD = "excess flood"  # while registering
+    SHUTTING_DOWN = "server shutting down"  # while registering
+
+
+class FrontEnd(Protocol):
+    """One connection's wire protocol (see the module docstring)."""
+
+    def greeting(self) -> bytes:
+        """Bytes to send as soon as the peer connects (maybe none)."""
+        ...
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes the peer sent; ``b""`` means it will send nothing more."""
+        ...
+
+    def next_input(self) -> Input | None:
+        """Return the next unit of input, or None when more bytes are needed (or none will come)."""
+        ...
+
+    def render(self, delivery: Delivery) -> bytes:
+        """Return the bytes that show ``delivery`` to this connection's peer.
+
+        Called once per delivery, in order. Render a shared delivery through
+        :meth:`Delivery.render`, so that it is rendered once per kind of viewer.
+        """
+        ...
+
+    def farewell(self, why: Farewell) -> bytes:
+        """Return the last words for a connection the shell is closing on its own."""
+        ...
+
+
+FrontEndFactory = Callable[[], FrontEnd]

@@ -1,0 +1,107 @@
+"""Logging that never stalls the hub: records go through a bounded queue to a writer thread.
+
+The hub logs from inside its turn (joins, renames, departures). A handler that writes to stderr
+blocks when stderr does (a terminal paused with Ctrl+S, a pipe that nobody drains), and the hub
+would block with it: everybody's chat would stop for one stalled log. So the handler the process
+logs to only puts records on a bounded queue (the standard library's ``QueueHandler``), and a
+thread (``QueueListener``) writes them out. When the queue is full, records are dropped and
+counted, and the count is logged as soon as there is room again (and at exit): losing log
+lines beats stalling the chat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import queue
+from collections.abc import Iterator
+from typing import TextIO
+
+LOG_QUEUE_SIZE = 10_000  # records waiting for the writer thread before new ones are dropped
+STOP_TIMEOUT = 1.0  # seconds the writer thread gets to flush the queue at exit
+FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+class DroppingQueueHandler(logging.handlers.QueueHandler):
+    """A ``QueueHandler`` that drops (and counts) records when its bounded queue is full."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(records)
+        self.dropped = 0  # records dropped since the last notice about them
+        self.dropped_total = 0  # records dropped since the start
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        """Queue ``record`` without ever waiting; first, say how many were dropped, if any."""
+        # The notice first: if it does not fit, neither would the record.
+        if (self.dropped and not self.report_dropped()) or not self._put(record):
+            self._drop()
+
+    def report_dropped(self, timeout: float | None = None) -> bool:
+        """Queue a notice of the records dropped since the last one; False if there is no room.
+
+        ``timeout``: wait that long for room (at exit); by default, never wait.
+        """
+        notice = logging.LogRecord(
+            __name__,
+            logging.WARNING,
+            __file__,
+            0,
+            "%d log records dropped: the log output did not keep up",
+            (self.dropped,),
+            None,
+        )
+        if not self._put(self.prepare(notice), timeout):
+            return False
+        self.dropped = 0
+        return True
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        self.dropped_total += 1
+
+    def _put(self, record: logging.LogRecord, timeout: float | None = None) -> bool:
+        try:
+            if timeout is None:
+                self.queue.put_nowait(record)
+            else:
+                self.queue.put(record, timeout=timeout)  # type: ignore[attr-defined]
+        except queue.Full:
+            return False
+        return True
+
+
+class _Writer(logging.handlers.QueueListener):
+    """A ``QueueListener`` that can stop without waiting forever for a stalled stream."""
+
+    def stop_within(self, timeout: float) -> None:
+        """Let the thread write what is queued, for at most ``timeout`` seconds."""
+        with contextlib.suppress(queue.Full):
+            self.enqueue_sentinel()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+@contextlib.contextmanager
+def logging_to(stream: TextIO, level: int | str) -> Iterator[DroppingQueueHandler]:
+    """Send every log record of the process to ``stream``, from a thread, never blocking.
+
+    On the way out, the thread gets STOP_TIMEOUT seconds to write what is queued; a stream
+    that stays stalled does not hold up the exit (the thread is a daemon).
+    """
+    records: queue.Queue[logging.LogRecord] = queue.Queue(LOG_QUEUE_SIZE)
+    handler = DroppingQueueHandler(records)
+    output = logging.StreamHandler(stream)
+    output.setFormatter(logging.Formatter(FORMAT))
+    writer = _Writer(records, output)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    writer.start()
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        if handler.dropped:
+            handler.report_dropped(timeout=STOP_TIMEOUT)
+        writer.stop_within(STOP_TIMEOUT)

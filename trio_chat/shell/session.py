@@ -1,0 +1,269 @@
+"""One connection, from registration to goodbye: a front end driven by a reader and a writer.
+
+The session knows no wire format. Its front end (a sans-I/O object, see
+:mod:`trio_chat.frontends.base`) turns the peer's bytes into inputs and the hub's deliveries into
+bytes; the session moves the bytes, applies flood control and the timeouts, and decides what
+happens when something stops: the peer, a timer, the hub, or the operator. ::
+
+    Session.run()            registration (the front end's dialogue, under a timeout), then...
+    └── member nursery       ...a reader and a writer that live and die together
+        ├── _read()          peer -> front end -> flood control -> the hub's inbox
+        └── _write()         mailbox -> front end -> peer (the only task writing to the stream)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import LeaveReason, Quit, Registered, ShuttingDown, Tell
+from trio_chat.core.flood import TokenBucket
+from trio_chat.core.hub import Act, Disconnect, Member, Register
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.frontends import base
+from trio_chat.frontends.base import Farewell, FrontEnd, Hangup, Ignored, Input, Send
+from trio_chat.shell.mailbox import Mailbox
+
+if TYPE_CHECKING:
+    from trio_chat.shell.server import Server
+
+logger = logging.getLogger(__name__)
+
+RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
+LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
+LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
+
+
+class Session:
+    """One client: the front end's registration dialogue, then a reader and a writer."""
+
+    def __init__(
+        self, server: Server, stream: trio.abc.Stream, front_end: FrontEnd, peer: str
+    ) -> None:
+        config = server.config
+        self.server = server
+        self.stream = stream
+        self.front_end = front_end
+        self.peer = peer
+        self.mailbox = Mailbox(config.mailbox_size, config.mailbox_bytes)
+        self.member = Member(self.mailbox, peer)
+        self.flood = TokenBucket.full(config.flood_burst, config.flood_rate, trio.current_time())
+        self.flooding_since: float | None = None  # over the rate without a break since then
+        self.registration_requested = False  # from then on the hub may count us as a member
+        self.sending_since: float | None = None  # when the write in progress began
+        self._chatting: trio.CancelScope | None = None  # the reader and writer's nursery
+        self.leave_reason = LeaveReason.CONNECTION_LOST  # what to tell the hub if we just end
+        self._eof = False  # the peer will send nothing more
+
+    async def run(self) -> None:
+        """Register, then chat until the member leaves or is removed.
+
+        Cancellation: at any point. If the hub may count us as a member, it is told we left:
+        in a shielded scope, because we may be here precisely because we were cancelled, and a
+        bounded one, because a shield without a deadline could hang shutdown.
+        """
+        logger.info("%s connected", self.peer)
+        try:
+            if await self._register():
+                await self._chat()
+        finally:
+            if self.registration_requested and self.member.left is None:
+                with trio.move_on_after(LEAVE_TIMEOUT, shield=True):
+                    await self.server.inbox.send(Disconnect(self.member, self.leave_reason))
+            logger.info("%s disconnected", self.peer)
+
+    async def _register(self) -> bool:
+        """Run the registration dialogue until the hub accepts a nickname; False to hang up.
+
+        Cancellation: the registration timeout and the server's shutdown each cancel their own
+        scope here, and the peer is told which one happened.
+        """
+        # Cancelled by shutdown: someone still choosing a name is told, then disconnected.
+        shutdown = trio.CancelScope()
+        self.server.track_registration(shutdown)
+        try:
+            with shutdown:
+                # A peer that never picks a name must not hold a connection slot forever.
+                with trio.move_on_after(self.server.config.registration_timeout) as timer:
+                    return await self._introduce()
+        finally:
+            self.server.untrack_registration(shutdown)
+        if timer.cancelled_caught:
+            logger.info("%s timed out before registering", self.peer)
+            self.leave_reason = LeaveReason.TIMED_OUT
+            await last_words(self.stream, self.front_end.farewell(Farewell.TIMED_OUT))
+        else:
+            await last_words(self.stream, self.front_end.farewell(Farewell.SHUTTING_DOWN))
+        return False
+
+    async def _introduce(self) -> bool:
+        """Hold the front end's registration dialogue: answer what it says, pass on what it asks."""
+        if greeting := self.front_end.greeting():
+            await self.stream.send_all(greeting)
+        while (item := await self._next_input()) is not None:
+            if not await self._wait_for_flood_token():
+                logger.info("%s flooded before registering", self.peer)
+                await last_words(self.stream, self.front_end.farewell(Farewell.EXCESS_FLOOD))
+                return False
+            match item:
+                case Send(data):
+                    await self.stream.send_all(data)
+                case Hangup(data):
+                    await last_words(self.stream, data)
+                    return False
+                case Ignored():
+                    await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
+                case base.Register(nick):
+                    self.registration_requested = True
+                    await self.server.inbox.send(Register(self.member, nick))
+                    reply = await self.mailbox.receive.receive()
+                    self.mailbox.sent(reply)
+                    await self.stream.send_all(self.front_end.render(reply))
+                    if _says(reply, Registered):
+                        return True
+                    if _says(reply, ShuttingDown):
+                        return False
+                case _:
+                    raise AssertionError(f"a command before registration: {item!r}")
+        return False
+
+    async def _chat(self) -> None:
+        self.server.chatting.add(self)  # under the send watchdog's eye
+        try:
+            # The hub cancels this scope to evict a member that is too slow: reader and writer
+            # stop at once, even a writer blocked in send_all. (Cancelled before we get here?
+            # Entering an already-cancelled scope cancels at the first checkpoint: no harm.)
+            with self.mailbox.cancel_scope:
+                # Reader and writer live and die together: whichever finishes first cancels
+                # the other.
+                async with trio.open_nursery() as nursery:
+                    self._chatting = nursery.cancel_scope
+                    nursery.start_soon(self._write, nursery.cancel_scope)
+                    nursery.start_soon(self._read, nursery.cancel_scope)
+        finally:
+            self.server.chatting.discard(self)
+
+    async def _read(self, done: trio.CancelScope) -> None:
+        """Input from the peer becomes requests to the hub, until the peer quits or goes.
+
+        Cancellation: by the writer or the hub; a partly received line is simply dropped.
+        """
+        leave: LeaveReason | None = LeaveReason.CONNECTION_LOST  # unless the loop says otherwise
+        while (item := await self._next_input()) is not None:
+            if not await self._wait_for_flood_token():
+                excess = Tell(Refusal(Reason.EXCESS_FLOOD))
+                await self.server.inbox.send(Act(self.member, excess))
+                leave = LeaveReason.EXCESS_FLOOD
+                break
+            match item:
+                case Ignored():
+                    await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
+                case base.Register() | Send() | Hangup():
+                    raise AssertionError(f"registration input after registering: {item!r}")
+                case command:
+                    await self.server.inbox.send(Act(self.member, command))
+                    if isinstance(command, Quit):
+                        leave = None  # the hub has the quit, and answers it
+                        break
+        if leave is not None:
+            await self.server.inbox.send(Disconnect(self.member, leave))
+        # The hub now closes our mailbox; the writer gets this long to deliver what is in it
+        # (the goodbye). A peer that does not read cannot keep the connection open longer.
+        done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT
+
+    async def _next_input(self) -> Input | None:
+        """Return the next unit of input, receiving as needed; None once the peer has gone.
+
+        Cancellation: safe; bytes received and not yet parsed stay in the front end. An input
+        already parsed is returned without a checkpoint (one receive may bring hundreds); the
+        caller checkpoints when it acts on it.
+        """
+        while (item := self.front_end.next_input()) is None:
+            if self._eof:
+                return None  # noqa: ASYNC910 (the caller closes the stream: a checkpoint)
+            try:
+                data = await self.stream.receive_some(RECEIVE_BYTES)
+            except trio.BrokenResourceError:
+                data = b""  # reset by the peer: for us, the same as a close
+            self._eof = not data
+            self.front_end.receive_data(bytes(data))
+        return item  # noqa: ASYNC910 (see "Cancellation" above)
+
+    async def _wait_for_flood_token(self) -> bool:
+        """Wait until flood control lets the next input through; False once it is excess flood.
+
+        Every unit of input counts, empty lines too: sending nothing but newlines is flooding.
+
+        Cancellation: only while waiting for a token; the input in hand is dropped.
+        """
+        now = trio.current_time()
+        delay = self.flood.take(now)
+        if not delay:
+            self.flooding_since = None
+            return True  # noqa: ASYNC910 (the caller checkpoints next, acting on the input)
+        if self.flooding_since is None:
+            self.flooding_since = now
+        elif now - self.flooding_since >= self.server.config.flood_kick_after:
+            return False  # noqa: ASYNC910 (as above)
+        # Fakelag: the flooder waits for its own lines, its TCP window closes, and nobody
+        # else notices anything. No line is dropped; it arrives late.
+        await trio.sleep(delay)
+        return True
+
+    async def _write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
+        """Send everything the hub delivers, until the hub closes the mailbox.
+
+        Cancellation: by the reader, the hub (eviction) or shutdown, possibly inside send_all;
+        then part of a line may have been sent, so the connection is never written to again.
+        """
+        mailbox = self.mailbox
+        try:
+            async for delivery in mailbox.receive:
+                # All that is waiting goes out in one write: fewer system calls under load.
+                batch = [delivery, *_drain(mailbox.receive)]
+                data = b"".join(self.front_end.render(item) for item in batch)
+                # The send watchdog (Server.watch_sends) times out a write stuck this long.
+                self.sending_since = trio.current_time()
+                await self.stream.send_all(data)
+                self.sending_since = None
+                for item in batch:
+                    mailbox.sent(item)
+        except trio.BrokenResourceError:
+            # No checkpoint needed on the way out: the cancellation we ask for is one.
+            done.cancel(reason="connection lost")
+        else:
+            done.cancel(reason="removed by the hub")
+
+    def time_out_send(self) -> None:
+        """End this connection: its current write has been blocked too long (watchdog)."""
+        assert self._chatting is not None, "only chatting connections are watched"
+        self.leave_reason = LeaveReason.TIMED_OUT
+        self._chatting.cancel(reason="send timed out")
+
+
+def _says(delivery: Delivery, kind: type) -> bool:
+    return any(isinstance(event, kind) for event in delivery.events)
+
+
+def _drain(receive: trio.MemoryReceiveChannel[Delivery]) -> list[Delivery]:
+    items = []
+    while True:
+        try:
+            items.append(receive.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return items
+
+
+async def last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa: ASYNC910
+    """Send a final line to a peer that may not be reading; give up quietly if it cannot go.
+
+    Cancellation: bounded by LAST_WORDS_TIMEOUT. It may return without a checkpoint (peer already
+    gone); callers close the stream next, which is one.
+    """
+    # Bounded: a peer that stopped reading must not keep a closing connection open.
+    with trio.move_on_after(LAST_WORDS_TIMEOUT), contextlib.suppress(trio.BrokenResourceError):
+        await stream.send_all(data)
