@@ -320,3 +320,78 @@ async def test_run_hub_handles_a_burst_in_one_turn_and_ends_with_its_inbox() -> 
     await run_hub(hub, inbox_receive)  # returns because the inbox is closed and drained
     (delivery,) = deliveries(bob)
     assert len(delivery.events) == 50
+
+
+async def test_a_session_in_two_rooms_matches_the_protocol_table(server: RunningServer) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+
+    await alice.send("/join #rust")
+    await alice.expect("* welcome to #rust! online (1): alice")
+    await alice.send("/topic Rust 2.0 is out")
+    await alice.expect("#rust * alice set the topic: Rust 2.0 is out")
+    await alice.send("/topic")
+    await alice.expect("#rust * topic: Rust 2.0 is out")
+    await bob.send("/join #Rust")  # one room, however it is spelled
+    await bob.expect("* welcome to #rust! online (2): alice, bob", "* topic: Rust 2.0 is out")
+    await alice.expect("#rust * bob joined")
+
+    await alice.send("hello rustaceans")  # to the current room: the one joined last
+    for member in (alice, bob):
+        await member.expect("#rust <alice> hello rustaceans")
+    await alice.send("/rooms")
+    await alice.expect("* rooms (2): #lobby (2), #rust (2)")
+    await alice.send("/switch #lobby")
+    await alice.expect("* now talking in #lobby")
+    await alice.send("/me is back in the lobby")
+    for member in (alice, bob):
+        await member.expect("#lobby * alice is back in the lobby")
+    await alice.send("/who #rust")
+    await alice.expect("#rust * online (2): alice, bob")
+
+    await bob.send("/part #lobby")
+    await bob.expect("* you left #lobby")
+    await alice.expect("* bob left #lobby")
+    await bob.send("only in rust now")  # one room again: no prefix for bob
+    await bob.expect("<bob> only in rust now")
+    await alice.expect("#rust <bob> only in rust now")
+    await bob.send("/nick robert")
+    await bob.expect("* bob is now robert")
+    await alice.expect("* bob is now robert")  # once, though they share only #rust now
+
+    await alice.send("/part")  # the current room: #lobby
+    await alice.expect("* you left #lobby", "* now talking in #rust")
+    await alice.send("/part #rust see you")
+    await alice.expect("* you left #rust", "* you are in no room now (try /join #name)")
+    await bob.expect("* alice left #rust (see you)")
+    await alice.send("anyone?")
+    await alice.expect("! you are in no room (try /join #name)")
+    await alice.send("/msg robert still here")
+    await bob.expect("[pm from alice] still here")
+    await alice.expect("[pm to robert] still here")
+    await alice.send("/join rust")
+    await alice.expect("! room names start with # (try #rust)")
+    await alice.send("/switch #rust")
+    await alice.expect("! you are not in #rust")
+    await alice.send("/who #go")
+    await alice.expect("! there is no room #go")
+    await alice.send("/exit")
+    assert await alice.expect_closed() == ["* bye"]
+    await bob.send("/who")
+    await bob.expect("* online (1): robert")  # alice shared no room with bob: no notice
+
+
+async def test_a_reply_comes_after_the_effects_of_what_was_sent_before_it(
+    server: RunningServer,
+) -> None:
+    # One packet: the join is applied before /who is answered, so /who names the new room.
+    alice = await server.join("alice")
+    await alice.stream.send_all(b"/join #a\n/who\n/part #a\n/who\n")
+    await alice.expect(
+        "* welcome to #a! online (1): alice",
+        "#a * online (1): alice",
+        "* you left #a",
+        "* now talking in #lobby",
+        "* online (1): alice",
+    )

@@ -458,6 +458,13 @@ class Hub:
             if not room.events:
                 self._active.append(room)
             room.events.append(entry)
+        if len(rooms) == 1:  # nearly always: spelled out, as it runs for every personal view
+            room = rooms[0]
+            key = room.name.key
+            for member, events in self._personal.items():
+                if member.rooms.get(key) is room or member is also:
+                    events.append(event)
+            return
         for member, events in self._personal.items():
             if member is also or any(member.rooms.get(room.name.key) is room for room in rooms):
                 events.append(event)

@@ -173,12 +173,10 @@ class LineFrontEnd:
                 case Refusal() if not self._registered:
                     lines.append(_refusal_line(event) + PROMPT.decode())
                     continue
-            lines.append(render(event, prefixed=self._prefixed(event)))
+            where = _room_of(event)
+            only_room = len(self._rooms) == 1 and self._rooms[0] == where
+            lines.append(_line(event, "" if where is None or only_room else f"{where} "))
         return "".join(lines).encode()
-
-    def _prefixed(self, event: Event) -> bool:
-        room = _room_of(event)
-        return room is not None and self._rooms != [room]
 
 
 def parse_name(line: bytes | LineTooLong) -> Nickname | Refusal:
@@ -291,7 +289,10 @@ def render(event: Event, *, prefixed: bool = False) -> str:
     is in other rooms too).
     """
     room = _room_of(event) if prefixed else None
-    prefix = f"{room} " if room is not None else ""
+    return _line(event, "" if room is None else f"{room} ")
+
+
+def _line(event: Event, prefix: str) -> str:
     match event:
         case Said(_, nick, text):
             return f"{prefix}<{nick}> {text}\n"
@@ -346,14 +347,12 @@ def render(event: Event, *, prefixed: bool = False) -> str:
             raise AssertionError(f"not a plain-protocol event: {event!r}")
 
 
+_ROOM_LINES = (Said, Emoted, Joined, TopicChanged, TopicIs, Roster)  # the lines a prefix can start
+
+
 def _room_of(event: Event) -> str | None:
     """Return the room whose name starts this event's lines when the viewer is in several."""
-    match event:
-        case Said(room) | Emoted(room) | Joined(room) | TopicChanged(room) | TopicIs(room):
-            return room
-        case Roster(room):
-            return room
-    return None
+    return event.room if isinstance(event, _ROOM_LINES) else None
 
 
 def _topic(topic: str) -> str:
