@@ -100,6 +100,7 @@ class RunningServer:
     finished: trio.Event  # set when serve() has returned
     clients: list[ChatClient]
     port: int = 0  # for TCP servers
+    irc_port: int = 0  # for TCP servers with an IRC endpoint (started with irc=True)
     listener: MemoryListener | None = None  # for in-memory servers
 
     async def open_connection(

@@ -10,6 +10,7 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
+from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.shell.listeners import Listening
 from trio_chat.shell.server import Endpoint, ServerConfig, serve, serve_listeners
@@ -35,14 +36,25 @@ StartServer = Callable[..., Awaitable[RunningServer]]
 NO_FLOOD_CONTROL: dict[str, Any] = {"flood_rate": 0}
 
 
+IRC_CONFIG = IrcConfig(server_name="irc.test", network="TestNet")
+
+
 def plain_config(**overrides: Any) -> ServerConfig:
     """A ServerConfig with one plain endpoint on port 0, any field overridden.
 
-    ``max_line_bytes`` is the plain front end's, the rest ServerConfig's.
+    ``max_line_bytes`` is the plain front end's, the rest ServerConfig's. With ``irc=True``,
+    an IRC endpoint on port 0 too; with ``front_end``, that front end instead of the plain one.
     """
     line = partial(LineFrontEnd, overrides.pop("max_line_bytes", MAX_LINE_BYTES))
-    fields = {"host": "127.0.0.1", "endpoints": (Endpoint(0, line),)}
+    endpoints = [Endpoint(0, overrides.pop("front_end", line))]
+    if overrides.pop("irc", False):
+        endpoints.append(Endpoint(0, irc_front_end, "IRC"))
+    fields = {"host": "127.0.0.1", "endpoints": tuple(endpoints)}
     return ServerConfig(**(NO_FLOOD_CONTROL | fields | overrides))
+
+
+def irc_front_end() -> IrcFrontEnd:
+    return IrcFrontEnd(IRC_CONFIG)
 
 
 @pytest.fixture
@@ -57,6 +69,7 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
         running = RunningServer(plain_config(**overrides), trio.Event(), trio.Event(), clients)
         addresses = await nursery.start(partial(_serve_tcp, running))
         running.port = addresses[0][1]
+        running.irc_port = addresses[-1][1]
         return running
 
     yield start

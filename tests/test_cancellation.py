@@ -19,7 +19,7 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat.shell.server import SEND_WATCH_INTERVAL
+from trio_chat.shell.server import WATCH_INTERVAL
 from trio_chat.shell.session import LAST_WORDS_TIMEOUT
 
 STUCK_LINE = "<alice> stuck's writer blocks sending this"
@@ -179,7 +179,7 @@ async def test_shutdown_grace_period_ends_a_writer_stuck_on_a_client_that_never_
 async def test_a_send_blocked_too_long_removes_the_member_as_timed_out(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: the member nursery, cancelled by the send watchdog (Server.watch_sends).
+    """Scope: the member nursery, cancelled by the send watchdog (Server.watch).
 
     In a quiet room the stuck member's mailbox never fills, so only the send timeout notices
     that its peer takes nothing: the watchdog cancels the connection, which leaves "timed out".
@@ -189,8 +189,8 @@ async def test_a_send_blocked_too_long_removes_the_member_as_timed_out(
     start = trio.current_time()
     stuck = await join_stuck(server, alice)
     await alice.expect("* stuck left (timed out)")
-    # The watchdog looks every SEND_WATCH_INTERVAL: timed out within one interval of 5 s.
-    assert 5 <= trio.current_time() - start <= 5 + SEND_WATCH_INTERVAL
+    # The watchdog looks every WATCH_INTERVAL: timed out within one interval of 5 s.
+    assert 5 <= trio.current_time() - start <= 5 + WATCH_INTERVAL
     assert await stuck.expect_closed() == [STUCK_LINE]
     # A member that is merely quiet (it reads, it just says nothing) is never timed out.
     await trio.sleep(3600)

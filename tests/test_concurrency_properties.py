@@ -15,6 +15,10 @@ a room's welcome, exactly-once delivery, and (with the numbered messages) per-se
 Replaying the log's joins, renames and departures checks that no two members ever held the same
 normalized nickname, however the claims raced. (Clients never leave #lobby, which the observer
 shares with all of them, so it sees every rename and departure.)
+
+Some clients speak IRC (with ``echo-message``, so that they see their own lines as plain
+clients do): their transcripts are translated into the plain protocol's lines and checked the
+same way, so the order holds across front ends too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from hypothesis import strategies as st
 
 from tests.chat_client import ChatClient
 from tests.conftest import plain_config
+from tests.irc_client import IrcClient
 from tests.names import nick
 from trio_chat.shell.server import serve
 
@@ -74,6 +79,7 @@ Step = Say | Rename | Join | Part | Switch | Pause
 class Script:
     first_choice: str  # the nickname tried first; if taken, the client falls back on its own
     steps: list[Step]
+    irc: bool = False  # speaks IRC rather than the plain protocol
 
 
 rooms = st.sampled_from(ROOMS)
@@ -85,7 +91,7 @@ steps = st.one_of(
     st.sampled_from([*ROOMS, LOBBY]).map(Switch),
     st.integers(1, 5).map(Pause),
 )
-scripts = st.builds(Script, st.sampled_from(CONTESTED), st.lists(steps, max_size=12))
+scripts = st.builds(Script, st.sampled_from(CONTESTED), st.lists(steps, max_size=12), st.booleans())
 
 
 @settings(deadline=None)
@@ -94,9 +100,10 @@ def test_concurrent_clients_see_one_order_and_unique_nicknames(scripts: list[Scr
     observed, transcripts = trio.run(run_scenario, scripts)
     check_nicknames_unique(observed)
     check_fifo_and_exactly_once(observed, scripts)
-    for number, transcript in enumerate(transcripts):
-        seen = broadcasts(as_seen(transcript.lines))
-        assert seen == visible_part_of_log(observed, number, transcript)
+    for number, (script, transcript) in enumerate(zip(scripts, transcripts, strict=True)):
+        # IRC lines always name their room; a plain client's do when it is in several.
+        seen = broadcasts(transcript.lines if script.irc else as_seen(transcript.lines))
+        assert seen == visible_part_of_log(observed, number, transcript), transcript.name
 
 
 @dataclass
@@ -108,8 +115,8 @@ class Transcript:
 async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcript]]:
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(partial(serve, plain_config(), stop=stop))
-        port = addresses[0][1]
+        addresses = await nursery.start(partial(serve, plain_config(irc=True), stop=stop))
+        port, irc_port = addresses[0][1], addresses[1][1]
         observer, observer_lines = await register(port, ["observer"])
         for room in ROOMS:
             await observer.send(f"/join {room}")
@@ -119,7 +126,10 @@ async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcrip
             transcripts: list[Transcript] = [Transcript("", []) for _ in scripts]
             async with trio.open_nursery() as clients:
                 for number, script in enumerate(scripts):
-                    clients.start_soon(run_client, port, number, script, transcripts)
+                    if script.irc:
+                        clients.start_soon(run_irc_client, irc_port, number, script, transcripts)
+                    else:
+                        clients.start_soon(run_client, port, number, script, transcripts)
             await observer.send("/exit")
         await observer.stream.aclose()
         stop.set()
@@ -168,6 +178,80 @@ async def run_client(port: int, number: int, script: Script, transcripts: list[T
 
 async def read_until_closed(client: ChatClient, lines: list[str]) -> None:
     lines.extend(await client.expect_closed())
+
+
+async def run_irc_client(
+    port: int, number: int, script: Script, transcripts: list[Transcript]
+) -> None:
+    own = f"client{number}"
+    client = IrcClient(await trio.open_tcp_stream("127.0.0.1", port))
+    await client.send("CAP REQ :echo-message")
+    await client.send("USER u 0 * :Real")
+    for name in [script.first_choice, own, f"{own}-again"]:
+        await client.send(f"NICK {name}")
+        await client.send("CAP END")  # registration waits for it (again: harmless)
+        while (reply := await client.receive()).command == "CAP":
+            pass
+        if reply.command == "001":
+            break
+        assert reply.command == "433", reply
+    await client.receive_until("366")  # the welcome burst, up to #lobby's names
+    lines: list[str] = []
+    transcripts[number] = Transcript(name, lines)
+    rooms, current = [LOBBY], LOBBY  # IRC has no current room: the client keeps its own
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_irc_until_closed, client, name, lines)
+        await client.send(f"PRIVMSG {LOBBY} :hello from {own}")
+        for serial, step in enumerate(script.steps):
+            match step:
+                case Say():
+                    await client.send(f"PRIVMSG {current} :message {serial} from {own}")
+                case Rename(name):
+                    await client.send(f"NICK {name}")
+                case Join(room):
+                    await client.send(f"JOIN {room}")
+                    if room not in rooms:
+                        rooms.append(room)
+                    current = room
+                case Part(room) if room in rooms:
+                    await client.send(f"PART {room}")
+                    rooms.remove(room)
+                    current = rooms[-1] if current == room else current
+                case Switch(room) if room in rooms:
+                    current = room
+                case Pause(yields):
+                    for _ in range(yields):
+                        await trio.lowlevel.checkpoint()
+        await client.send("QUIT")
+    await client.stream.aclose()
+
+
+async def read_irc_until_closed(client: IrcClient, nick: str, lines: list[str]) -> None:
+    """Translate what an IRC client receives into the plain protocol's lines."""
+    while True:
+        try:
+            message = await client.receive()
+        except EOFError:
+            return
+        who = (message.source or "").partition("!")[0]
+        params = message.params
+        match message.command:
+            case "PRIVMSG":
+                lines.append(f"{params[0]} <{who}> {params[1]}")
+            case "JOIN" if who == nick:
+                lines.append(f"* welcome to {params[0]}! (a personal line)")
+            case "JOIN":
+                lines.append(f"{params[0]} * {who} joined")
+            case "PART" if who == nick:
+                lines.append(f"* you left {params[0]}")
+            case "PART":
+                lines.append(f"* {who} left {params[0]}")
+            case "NICK":
+                lines.append(f"* {who} is now {params[0]}")
+                if who == nick:
+                    nick = params[0]
+            case "QUIT":
+                lines.append(f"* {who} left ({params[0].lower()})")
 
 
 def key(name: str) -> str:

@@ -15,16 +15,22 @@ import trio
 from tests.names import nick, room
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AwayChanged,
+    Counts,
     CurrentRoom,
     Departed,
     Emote,
     Emoted,
     Event,
+    Found,
     Goodbye,
+    IsAway,
     Joined,
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LookUp,
+    MemberInfo,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -41,7 +47,9 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    SetAway,
     SetTopic,
+    ShowCounts,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -499,15 +507,20 @@ def test_commands_about_a_room_one_is_not_in() -> None:
         Act(alice, Who(room("#rust"))),  # looking in is fine
         Act(alice, ShowTopic(room("#rust"))),
         Act(alice, Who(room("#nowhere"))),
+        Act(alice, PartRoom(room("#nowhere"))),
+        say(alice, "hi", "#nowhere"),
+        Act(alice, Say("a notice is never answered", room("#rust"), notice=True)),
     )
     not_in = Refusal(Reason.NOT_IN_ROOM, "#rust")
     assert received(alice) == [
-        not_in,
+        Refusal(Reason.CANNOT_SEND, "#rust"),
         not_in,
         not_in,
         not_in,
         Roster("#rust", ("bob",)),
         TopicIs("#rust", "2.0"),
+        Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
+        Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
     ]
     assert received(bob) == []
@@ -664,3 +677,64 @@ def test_events_about_oneself_come_in_a_personal_delivery() -> None:
     turn(hub, say(bob, "hi"))
     (shared,) = deliveries(alice)
     assert not shared.personal
+
+
+def test_away_is_shown_to_those_who_write_and_those_who_share_a_room() -> None:
+    hub = Hub(limits=Limits(away_bytes=10))
+    alice, bob, carol = registered(hub, "alice", "bob", "carol")
+    turn(hub, Act(carol, PartRoom()))
+    received(carol)
+    received(alice)
+    received(bob)
+    turn(hub, Act(bob, SetAway("lunch")))
+    assert received(bob) == [AwayChanged("bob", "lunch")]
+    assert received(alice) == [AwayChanged("bob", "lunch")]
+    assert received(carol) == []  # shares no room with bob
+    turn(hub, Act(alice, PrivateMessage(nick("bob"), "hi")), Act(alice, Who()))
+    assert received(alice) == [
+        PrivateTo("bob", "hi"),
+        IsAway("bob", "lunch"),
+        Roster(LOBBY, ("alice", "bob"), away=("bob",)),
+    ]
+    assert received(bob) == [PrivateFrom("alice", "hi")]
+    turn(hub, Act(bob, SetAway("x" * 11)))
+    assert received(bob) == [Refusal(Reason.AWAY_TOO_LONG, detail="10")]
+    turn(hub, Act(bob, SetAway("")))
+    assert received(alice)[-1] == AwayChanged("bob", "")
+
+
+def test_look_up_and_counts() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, join(bob, "#rust"), Act(bob, SetAway("busy")))
+    received(bob)
+    received(alice)
+    ask = (nick("BOB"), nick("nobody"), nick("alice"))
+    turn(hub, Act(alice, LookUp(ask, label="whois")), Act(alice, ShowCounts()))
+    assert received(alice) == [
+        Found(
+            "whois",
+            ("BOB", "nobody", "alice"),
+            (
+                MemberInfo("bob", "", "busy", (LOBBY, "#rust")),
+                MemberInfo("alice", "", "", (LOBBY,)),
+            ),
+        ),
+        Counts(members=2, rooms=2),
+    ]
+
+
+def test_a_quit_message_is_passed_on() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, Act(alice, Quit("gone fishing")))
+    assert received(bob) == [Departed("alice", LeaveReason.QUIT, "gone fishing")]
+
+
+def test_deliveries_are_stamped_with_the_time_of_their_turn() -> None:
+    hub = Hub(clock=lambda: 1_700_000_000.5)
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, say(alice, "hi"))
+    (delivery,) = deliveries(bob)
+    assert delivery.time == 1_700_000_000.5
+    assert delivery.speakers == {"alice"}

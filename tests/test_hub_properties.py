@@ -32,17 +32,22 @@ from hypothesis.stateful import (
 from tests.names import nick, room
 from tests.test_hub import deliveries, is_closed, mailbox
 from trio_chat.core.events import (
+    AwayChanged,
     Command,
     CurrentRoom,
     Departed,
     Emote,
     Emoted,
     Event,
+    Found,
     Goodbye,
+    IsAway,
     Joined,
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LookUp,
+    MemberInfo,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -59,6 +64,7 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    SetAway,
     SetTopic,
     ShowTopic,
     ShuttingDown,
@@ -74,7 +80,7 @@ from trio_chat.shell.mailbox import Mailbox
 
 CONNECTIONS = 5
 CAPACITY = 3  # deliveries a mailbox holds
-LIMITS = Limits(rooms_per_member=3, rooms=3, topic_bytes=8)  # small, so that they are reached
+LIMITS = Limits(rooms_per_member=3, rooms=3, topic_bytes=8, away_bytes=8)  # small: reached
 # Few names, many spellings: claims collide often. "dave" and "erin" are online from the start.
 NAMES = ["alice", "Alice", "ａｌｉｃｅ", "Dave", "erin", "Straße", "STRASSE"]  # noqa: RUF001
 ROOMS = ["#a", "#A", "#b", "#c", "#lobby", "#Lobby"]
@@ -103,6 +109,7 @@ class Model:
     rooms: dict[str, ModelRoom] = field(default_factory=dict)
     joined: dict[Member, list[str]] = field(default_factory=dict)  # room keys, join order
     current: dict[Member, str | None] = field(default_factory=dict)
+    away: dict[Member, str] = field(default_factory=dict)
     expected: dict[Member, list[Event]] = field(default_factory=dict)
     queued: dict[Member, int] = field(default_factory=dict)  # deliveries in the mailbox
     this_turn: dict[Member, list[Event]] = field(default_factory=dict)
@@ -138,6 +145,7 @@ class Model:
                     self.members[name.key] = member
                     self.nick_of[member] = name
                     self.joined[member] = []
+                    self.away[member] = ""
                     if LOBBY.key not in self.rooms:
                         self.rooms[LOBBY.key] = ModelRoom(LOBBY.display)
                     self.tell(member, Registered(name.display, len(self.members), len(self.rooms)))
@@ -171,23 +179,27 @@ class Model:
         if not self.rooms[key].members:
             del self.rooms[key]
 
-    def remove(self, member: Member, reason: LeaveReason) -> None:
+    def remove(self, member: Member, reason: LeaveReason, message: str = "") -> None:
         nick = self.nick_of[member]
         keys = list(self.joined[member])
         for key in keys:
             self.exit(member, key)
         del self.members[nick.key]
         self.gone.add(member)
-        self.broadcast(keys, Departed(nick.display, reason))
+        self.broadcast(keys, Departed(nick.display, reason, message))
 
-    def target(self, member: Member, name: RoomName | None) -> str | Refusal:
+    def target(
+        self, member: Member, name: RoomName | None, refusal: Reason = Reason.NOT_IN_ROOM
+    ) -> str | Refusal:
         """The room of the member's that ``name`` means (None: its current one)."""
         if name is None:
             current = self.current[member]
             return current if current is not None else Refusal(Reason.IN_NO_ROOM)
-        if name.key not in self.joined[member]:
-            return Refusal(Reason.NOT_IN_ROOM, name.display)
-        return name.key
+        if name.key in self.joined[member]:
+            return name.key
+        if name.key not in self.rooms:
+            return Refusal(Reason.NO_SUCH_ROOM, name.display)
+        return Refusal(refusal, name.display)
 
     def existing(self, member: Member, name: RoomName | None) -> str | Refusal:
         if name is None:
@@ -200,12 +212,17 @@ class Model:
         nick = self.nick_of[member]
         match command:
             case Say(text, name) | Emote(text, name):
-                key = self.target(member, name)
+                key = self.target(member, name, Reason.CANNOT_SEND)
                 if isinstance(key, Refusal):
                     self.tell(member, key)
                     return
-                kind = Said if isinstance(command, Say) else Emoted
-                self.broadcast([key], kind(self.rooms[key].display, nick.display, text))
+                display = self.rooms[key].display
+                event = (
+                    Said(display, nick.display, text)
+                    if isinstance(command, Say)
+                    else Emoted(display, nick.display, text)
+                )
+                self.broadcast([key], event)
             case Rename(new):
                 holder = self.members.get(new.key)
                 if holder is not None and holder is not member:
@@ -224,6 +241,8 @@ class Model:
                 else:
                     self.tell(target, PrivateFrom(nick.display, text))
                     self.tell(member, PrivateTo(self.nick_of[target].display, text))
+                    if self.away[target]:
+                        self.tell(member, IsAway(self.nick_of[target].display, self.away[target]))
             case JoinRoom(name):
                 if name.key in self.joined[member]:
                     self.current[member] = name.key
@@ -267,7 +286,9 @@ class Model:
                 if isinstance(key, Refusal):
                     self.tell(member, key)
                 else:
-                    self.tell(member, Roster(self.rooms[key].display, self.roster(key)))
+                    members = self.rooms[key].members
+                    away = tuple(self.nick_of[m].display for m in members if self.away[m])
+                    self.tell(member, Roster(self.rooms[key].display, self.roster(key), away))
             case SetTopic(topic, name):
                 key = self.target(member, name)
                 if isinstance(key, Refusal):
@@ -292,9 +313,26 @@ class Model:
                 ordered = sorted(self.rooms.items(), key=lambda kv: (-len(kv[1].members), kv[0]))
                 summaries = (RoomSummary(r.display, len(r.members), r.topic) for _, r in ordered)
                 self.tell(member, RoomList(tuple(summaries)))
-            case Quit():
+            case SetAway(message):
+                if len(message.encode()) > LIMITS.away_bytes:
+                    limit = str(LIMITS.away_bytes)
+                    self.tell(member, Refusal(Reason.AWAY_TOO_LONG, detail=limit))
+                else:
+                    self.away[member] = message
+                    self.broadcast(self.joined[member], AwayChanged(nick.display, message), member)
+            case LookUp(nicks, label):
+                found = []
+                for asked in nicks:
+                    online = self.members.get(asked.key)
+                    if online is not None:
+                        rooms = tuple(self.rooms[key].display for key in self.joined[online])
+                        display = self.nick_of[online].display
+                        found.append(MemberInfo(display, "", self.away[online], rooms))
+                asked_names = tuple(asked.display for asked in nicks)
+                self.tell(member, Found(label, asked_names, tuple(found)))
+            case Quit(message):
                 self.tell(member, Goodbye())
-                self.remove(member, LeaveReason.QUIT)
+                self.remove(member, LeaveReason.QUIT, message)
             case _:
                 raise AssertionError(f"not generated: {command}")
 
@@ -366,9 +404,17 @@ class HubMachine(RuleBasedStateMachine):
     def disconnect(self, connection: int, reason: LeaveReason) -> None:
         self.pending.append(Disconnect(self.connections[connection], reason))
 
-    @rule(connection=connections)
-    def quit(self, connection: int) -> None:
-        self._act(connection, Quit())
+    @rule(connection=connections, message=st.sampled_from(["", "bye"]))
+    def quit(self, connection: int, message: str) -> None:
+        self._act(connection, Quit(message))
+
+    @rule(connection=connections, message=st.sampled_from(["", "lunch", "far far away"]))
+    def set_away(self, connection: int, message: str) -> None:
+        self._act(connection, SetAway(message))
+
+    @rule(connection=connections, names=st.lists(nicknames, max_size=3))
+    def look_up(self, connection: int, names: list[Nickname]) -> None:
+        self._act(connection, LookUp(tuple(names), label="test"))
 
     @rule(connection=connections, name=nicknames)
     def rename(self, connection: int, name: Nickname) -> None:

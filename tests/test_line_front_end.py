@@ -13,6 +13,7 @@ import pytest
 from tests.names import nick, room
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AwayChanged,
     Command,
     CurrentRoom,
     Departed,
@@ -20,6 +21,7 @@ from trio_chat.core.events import (
     Emoted,
     Event,
     Goodbye,
+    IsAway,
     Joined,
     JoinRoom,
     LeaveReason,
@@ -40,6 +42,7 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    SetAway,
     SetTopic,
     ShowTopic,
     ShuttingDown,
@@ -93,6 +96,8 @@ def usage(synopsis: str) -> Tell:
         (b"/topic", ShowTopic()),
         (b"/topic   ", ShowTopic()),
         (b"/topic Rust 2.0 is out", SetTopic("Rust 2.0 is out")),
+        (b"/away gone fishing", SetAway("gone fishing")),
+        (b"/away", SetAway("")),
         (b"/help", Tell(Help())),
         (b"/exit", Quit()),
         (b"/quit", Quit()),
@@ -154,6 +159,10 @@ def test_parse_name() -> None:
         (Departed("alice", LeaveReason.TIMED_OUT), "* alice left (timed out)"),
         (Departed("alice", LeaveReason.SERVER_SHUTDOWN), "* alice left (server shutdown)"),
         (Departed("alice", LeaveReason.EXCESS_FLOOD), "* alice left (excess flood)"),
+        (Departed("alice", LeaveReason.PING_TIMEOUT), "* alice left (ping timeout)"),
+        (Departed("alice", LeaveReason.QUIT, "see you"), "* alice left (quit: see you)"),
+        (PrivateFrom("bob", "waves", action=True), "[pm from bob] * bob waves"),
+        (IsAway("bob", "lunch"), "* bob is away: lunch"),
         (Parted("#rust", "alice"), "* alice left #rust"),
         (Parted("#rust", "alice", "lunch"), "* alice left #rust (lunch)"),
         (TopicChanged("#rust", "alice", "2.0 is out"), "* alice set the topic: 2.0 is out"),
@@ -405,3 +414,10 @@ def test_a_line_over_the_limit_is_refused_and_discarded() -> None:
         Send(b"! line too long (max 10 bytes)\n" + PROMPT),
         Register(nick("alice")),
     ]
+
+
+def test_own_absence_is_acknowledged_and_others_are_not_announced() -> None:
+    viewer = registered_front_end()
+    assert viewer.see([AwayChanged("alice", "lunch")]) == ["* you are away: lunch"]
+    assert viewer.see([AwayChanged("alice", "")]) == ["* you are back"]
+    assert viewer.see([AwayChanged("bob", "lunch")], personal=False) == []

@@ -6,10 +6,12 @@ import argparse
 import gc
 import logging
 import os
+import pathlib
 import signal
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.hub import Limits
+from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
@@ -69,8 +72,10 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    if args.no_plain and not args.tls_cert:
+    if args.no_plain and not args.tls_cert and args.irc_port is None:
         raise SystemExit("trio-chat server: --no-plain needs --tls-cert (or nothing is served)")
+    if args.irc_tls_port is not None and not args.tls_cert:
+        raise SystemExit("trio-chat server: --irc-tls-port needs --tls-cert")
     config = ServerConfig(
         endpoints=endpoints(args),
         host=args.host,
@@ -79,6 +84,8 @@ def _server(args: argparse.Namespace) -> int:
         registration_timeout=args.registration_timeout,
         shutdown_grace=args.shutdown_grace,
         send_timeout=args.send_timeout,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
         flood_burst=args.flood_burst,
         flood_rate=args.flood_rate,
         flood_kick_after=args.flood_kick_after,
@@ -112,7 +119,27 @@ def endpoints(args: argparse.Namespace) -> tuple[Endpoint, ...]:
         found.append(Endpoint(args.port, line, "plain"))
     if args.tls_cert:
         found.append(Endpoint(args.tls_port, line, "plain over TLS", tls=True))
+    irc = partial(IrcFrontEnd, irc_config(args))
+    if args.irc_port is not None:
+        found.append(Endpoint(args.irc_port, irc, "IRC"))
+    if args.irc_tls_port is not None:
+        found.append(Endpoint(args.irc_tls_port, irc, "IRC over TLS", tls=True))
     return tuple(found)
+
+
+def irc_config(args: argparse.Namespace) -> IrcConfig:
+    """Make what the IRC front end tells clients about this server."""
+    motd = tuple(args.irc_motd.read_text().splitlines()) if args.irc_motd else ()
+    return IrcConfig(
+        server_name=args.irc_server_name,
+        network=args.irc_network,
+        motd=motd,
+        password=args.irc_password,
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        rooms_per_member=args.max_rooms_per_member,
+        topic_bytes=args.max_topic_bytes,
+        away_bytes=args.max_topic_bytes,
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -199,7 +226,48 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TLS_PORT,
         help="the plain protocol over TLS (default: %(default)s)",
     )
-    server.add_argument("--no-plain", action="store_true", help="serve TLS only (needs --tls-cert)")
+    server.add_argument(
+        "--no-plain", action="store_true", help="no plain-text port (TLS or IRC only)"
+    )
+    irc = IrcConfig()
+    server.add_argument(
+        "--irc-port", type=int, metavar="PORT", help="also serve IRC on this port (e.g. 6667)"
+    )
+    server.add_argument(
+        "--irc-tls-port", type=int, metavar="PORT", help="IRC over TLS (e.g. 6697; --tls-cert)"
+    )
+    server.add_argument(
+        "--irc-server-name",
+        default=irc.server_name,
+        metavar="NAME",
+        help="the server's name in IRC numerics (default: %(default)s)",
+    )
+    server.add_argument(
+        "--irc-network",
+        default=irc.network,
+        metavar="NAME",
+        help="the network's name for IRC clients (default: %(default)s)",
+    )
+    server.add_argument(
+        "--irc-motd", type=pathlib.Path, metavar="FILE", help="the IRC message of the day"
+    )
+    server.add_argument(
+        "--irc-password", metavar="PASSWORD", help="IRC clients must give it with PASS"
+    )
+    server.add_argument(
+        "--ping-interval",
+        type=_positive(float),
+        default=defaults.ping_interval,
+        metavar="SECONDS",
+        help="an IRC client quiet this long is sent a PING (default: %(default)s)",
+    )
+    server.add_argument(
+        "--ping-timeout",
+        type=_positive(float),
+        default=defaults.ping_timeout,
+        metavar="SECONDS",
+        help="...and removed if it still says nothing this long after (default: %(default)s)",
+    )
     server.add_argument(
         "--reserved-nicks",
         nargs="*",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 
-from trio_chat.core.events import Event
+from trio_chat.core.events import Emoted, Event, Said
 
 Renderer = Callable[[Sequence[Event]], bytes]
 
@@ -27,12 +27,16 @@ _ITEM_SIZE = 32  # rough bytes per entry of a list that is not of strings (the r
 class Delivery:
     """The events one member (``personal``) or several (shared) receive in one hub turn."""
 
-    __slots__ = ("_rendered", "_size", "events", "personal")
+    __slots__ = ("_rendered", "_size", "_speakers", "events", "personal", "time")
 
-    def __init__(self, events: Sequence[Event], *, personal: bool = False) -> None:
+    def __init__(
+        self, events: Sequence[Event], *, personal: bool = False, time: float = 0.0
+    ) -> None:
         self.events = events
         self.personal = personal
+        self.time = time  # when the hub made it (Unix time): the events' server time
         self._size = -1
+        self._speakers: frozenset[str] | None = None
         self._rendered: dict[Hashable, bytes] = {}
 
     @property
@@ -41,6 +45,15 @@ class Delivery:
         if self._size < 0:
             self._size = sum(map(_approximate_size, self.events))
         return self._size
+
+    @property
+    def speakers(self) -> frozenset[str]:
+        """Who said something in these events (an IRC viewer may not see its own lines)."""
+        if self._speakers is None:
+            self._speakers = frozenset(
+                event.nick for event in self.events if isinstance(event, Said | Emoted)
+            )
+        return self._speakers
 
     def render(self, kind: Hashable, renderer: Renderer) -> bytes:
         """Render the events with ``renderer``, once per ``kind`` of viewer, however many share it.

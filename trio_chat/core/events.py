@@ -25,6 +25,7 @@ class LeaveReason(enum.Enum):
     TIMED_OUT = "timed out"
     SERVER_SHUTDOWN = "server shutdown"
     EXCESS_FLOOD = "excess flood"
+    PING_TIMEOUT = "ping timeout"
 
 
 # --- events about you: always in a delivery of your own ----------------------------------------
@@ -71,10 +72,12 @@ class CurrentRoom:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """Someone else joined ``room``."""
+    """Someone else joined ``room`` (``away``: its away message, if it is away)."""
 
     room: str
     nick: str
+    away: str = ""
+    user: str = ""  # the member's user name, for an IRC mask ("": none given, the nickname)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +87,21 @@ class Parted:
     room: str
     nick: str
     message: str = ""
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """A chat message, delivered to everyone in the room including its sender."""
+    """A chat message, delivered to everyone in the room including its sender.
+
+    A ``notice`` is a message that must never be answered automatically (IRC's NOTICE).
+    """
 
     room: str
     nick: str
     text: str
+    notice: bool = False
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ class Emoted:
     room: str
     nick: str
     text: str
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,7 @@ class TopicChanged:
     room: str
     nick: str
     topic: str
+    user: str = ""
 
 
 # --- events about a member, seen in every room it shares with you ------------------------------
@@ -122,14 +133,26 @@ class Renamed:
 
     old: str
     new: str
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Departed:
-    """A member left the server."""
+    """A member left the server (``message``: what it said as it quit, if anything)."""
 
     nick: str
     reason: LeaveReason
+    message: str = ""
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AwayChanged:
+    """A member is now away, with ``message``, or back ("")."""
+
+    nick: str
+    message: str
+    user: str = ""
 
 
 # --- private messages and replies to your commands --------------------------------------------
@@ -137,10 +160,13 @@ class Departed:
 
 @dataclass(frozen=True, slots=True)
 class PrivateFrom:
-    """A private message to you."""
+    """A private message to you (``action``: ``/me``; ``notice``: see :class:`Said`)."""
 
     sender: str
     text: str
+    action: bool = False
+    notice: bool = False
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +175,53 @@ class PrivateTo:
 
     recipient: str
     text: str
+    action: bool = False
+    notice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IsAway:
+    """Who you just wrote to privately is away, and says why."""
+
+    nick: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Who is in ``room``, sorted by normalized nickname."""
+    """Who is in ``room``, sorted by normalized nickname; ``away``: those of them away."""
 
     room: str
     nicks: tuple[str, ...]
+    away: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """What anyone may know of a member online."""
+
+    nick: str
+    realname: str  # as the member gave it (IRC's USER), or ""
+    away: str  # the away message, or ""
+    rooms: tuple[str, ...]  # in the order joined
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The answer to :class:`LookUp`: of the nicknames ``asked``, those online."""
+
+    label: str
+    asked: tuple[str, ...]
+    members: tuple[MemberInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many members are online and how many rooms exist."""
+
+    members: int
+    rooms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +280,13 @@ Event = (
     | TopicChanged
     | Renamed
     | Departed
+    | AwayChanged
     | PrivateFrom
     | PrivateTo
+    | IsAway
     | Roster
+    | Found
+    | Counts
     | RoomList
     | TopicIs
     | Goodbye
@@ -232,10 +301,11 @@ Event = (
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """Send ``text`` to a room."""
+    """Send ``text`` to a room (a ``notice`` never gets an error back, see :class:`Said`)."""
 
     text: str
     room: RoomName | None = None
+    notice: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +329,8 @@ class PrivateMessage:
 
     recipient: Nickname
     text: str
+    action: bool = False
+    notice: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +357,9 @@ class SwitchRoom:
 
 @dataclass(frozen=True, slots=True)
 class ListRooms:
-    """Ask which rooms exist."""
+    """Ask which rooms exist (only these, if any are named)."""
+
+    rooms: tuple[RoomName, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +385,30 @@ class ShowTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAway:
+    """Say I am away, with ``message`` ("": I am back)."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookUp:
+    """Ask which of ``nicks`` are online, and what is known of them.
+
+    ``label`` is the asker's own, handed back with the answer: a front end answers several
+    commands with one look-up (IRC's WHOIS, ISON, USERHOST) and must know which one it was.
+    """
+
+    nicks: tuple[Nickname, ...]
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowCounts:
+    """Ask how many members and rooms there are."""
+
+
+@dataclass(frozen=True, slots=True)
 class Tell:
     """Deliver ``event`` to me, in order with everything else the hub sends me.
 
@@ -324,7 +422,9 @@ class Tell:
 
 @dataclass(frozen=True, slots=True)
 class Quit:
-    """Leave the server."""
+    """Leave the server (``message``: a word for those who stay)."""
+
+    message: str = ""
 
 
 Command = (
@@ -339,6 +439,9 @@ Command = (
     | Who
     | SetTopic
     | ShowTopic
+    | SetAway
+    | LookUp
+    | ShowCounts
     | Tell
     | Quit
 )

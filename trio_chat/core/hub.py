@@ -41,24 +41,31 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Protocol
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AwayChanged,
     Command,
+    Counts,
     CurrentRoom,
     Departed,
     Emote,
     Emoted,
     Event,
+    Found,
     Goodbye,
+    IsAway,
     Joined,
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LookUp,
+    MemberInfo,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -75,7 +82,9 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    SetAway,
     SetTopic,
+    ShowCounts,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -118,9 +127,12 @@ class Member:
 
     outbox: Outbox
     peer: str = "?"  # where the member connects from, for the operator's log
+    realname: str = ""  # as the member gave it (IRC's USER), for whoever looks it up
+    user: str = ""  # its user name, for IRC masks (nick!user@host); "": none given
     nick: Nickname | None = None
     rooms: dict[str, Room] = field(default_factory=dict)  # by room key, in join order
     current: Room | None = None  # where the plain protocol's lines go
+    away: str = ""  # why it is away ("": it is not)
     left: LeaveReason | None = None
 
 
@@ -163,6 +175,7 @@ class Limits:
     rooms_per_member: int = 20
     rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
     topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
+    away_bytes: int = 300  # likewise for an away message
 
 
 class Hub:
@@ -171,9 +184,15 @@ class Hub:
     Feed requests to :meth:`handle`, then call :meth:`flush` to deliver what they produced.
     """
 
-    def __init__(self, policy: NicknamePolicy | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        policy: NicknamePolicy | None = None,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
         self.limits = limits or Limits()
+        self._clock = clock  # when a turn's deliveries were made (IRC's server-time), in Unix time
         self._members: dict[str, Member] = {}  # normalized nickname -> member
         # Confusable skeleton -> member, so nobody takes a name that looks like one online.
         self._skeletons: dict[str, Member] = {}
@@ -212,33 +231,45 @@ class Hub:
 
     def _act(self, member: Member, command: Command) -> None:
         match command:
-            case Say(text, room):
-                self._speak(member, room, text, action=False)
-            case Emote(text, room):
-                self._speak(member, room, text, action=True)
+            case Say(text, name, notice):
+                if (room := self._room_to_speak_in(member, name, notice=notice)) is not None:
+                    nick = _nick(member).display
+                    self._broadcast(
+                        (room,), Said(room.name.display, nick, text, notice, member.user)
+                    )
+            case Emote(text, name):
+                if (room := self._room_to_speak_in(member, name)) is not None:
+                    nick = _nick(member).display
+                    self._broadcast((room,), Emoted(room.name.display, nick, text, member.user))
             case Rename(nick):
                 self._rename(member, nick)
-            case PrivateMessage(recipient, text):
-                self._private(member, recipient, text)
+            case PrivateMessage():
+                self._private(member, command)
             case JoinRoom(room):
                 self._join(member, room)
             case PartRoom(room, message):
                 self._part(member, room, message)
             case SwitchRoom(room):
                 self._switch(member, room)
-            case ListRooms():
-                self._tell(member, RoomList(self._summaries()))
+            case ListRooms(names):
+                self._tell(member, RoomList(self._summaries(names)))
             case Who(room):
                 self._who(member, room)
             case SetTopic(topic, room):
                 self._set_topic(member, room, topic)
             case ShowTopic(room):
                 self._show_topic(member, room)
+            case SetAway(message):
+                self._set_away(member, message)
+            case LookUp(nicks, label):
+                self._look_up(member, nicks, label)
+            case ShowCounts():
+                self._tell(member, Counts(len(self._members), len(self._rooms)))
             case Tell(event):
                 self._tell(member, event)
-            case Quit():
+            case Quit(message):
                 self._tell(member, Goodbye())
-                self._remove(member, LeaveReason.QUIT)
+                self._remove(member, LeaveReason.QUIT, message)
 
     # --- registration and nicknames -----------------------------------------------------------
 
@@ -269,7 +300,7 @@ class Hub:
         rooms = tuple(member.rooms.values())
         for room in rooms:
             room.rename(old, new)
-        self._broadcast(rooms, Renamed(old.display, new.display), also=member)
+        self._broadcast(rooms, Renamed(old.display, new.display, member.user), also=member)
         logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
 
     def _claim(self, member: Member, nick: Nickname) -> Refusal | None:
@@ -297,23 +328,51 @@ class Hub:
         del self._members[nick.key]
         del self._skeletons[skeleton(nick.display)]
 
-    def _private(self, member: Member, recipient: Nickname, text: str) -> None:
-        target = self._members.get(recipient.key)
+    def _private(self, member: Member, message: PrivateMessage) -> None:
+        target = self._members.get(message.recipient.key)
         if target is None:
-            self._tell(member, Refusal(Reason.NO_SUCH_NICK, recipient.display))
-        else:
-            self._tell(target, PrivateFrom(_nick(member).display, text))
-            self._tell(member, PrivateTo(_nick(target).display, text))
+            if not message.notice:  # a notice is never answered, not even with an error
+                self._tell(member, Refusal(Reason.NO_SUCH_NICK, message.recipient.display))
+            return
+        text, action, notice = message.text, message.action, message.notice
+        sender = _nick(member).display
+        self._tell(target, PrivateFrom(sender, text, action, notice, member.user))
+        self._tell(member, PrivateTo(_nick(target).display, text, action, notice))
+        if target.away and not notice:
+            self._tell(member, IsAway(_nick(target).display, target.away))
+
+    def _set_away(self, member: Member, message: str) -> None:
+        if len(message.encode()) > self.limits.away_bytes:
+            limit = str(self.limits.away_bytes)
+            self._tell(member, Refusal(Reason.AWAY_TOO_LONG, detail=limit))
+            return
+        member.away = message
+        self._diverge(member)  # its own news: its acknowledgement is personal
+        event = AwayChanged(_nick(member).display, message, member.user)
+        self._broadcast(tuple(member.rooms.values()), event, also=member)
+
+    def _look_up(self, member: Member, nicks: tuple[Nickname, ...], label: str) -> None:
+        found = []
+        for nick in nicks:
+            online = self._members.get(nick.key)
+            if online is not None:
+                rooms = tuple(room.name.display for room in online.rooms.values())
+                shown = _nick(online).display
+                found.append(MemberInfo(shown, online.realname, online.away, rooms, online.user))
+        self._tell(member, Found(label, tuple(nick.display for nick in nicks), tuple(found)))
 
     # --- rooms --------------------------------------------------------------------------------
 
-    def _speak(self, member: Member, name: RoomName | None, text: str, *, action: bool) -> None:
-        room = self._joined_room(member, name)
-        if isinstance(room, Refusal):
+    def _room_to_speak_in(
+        self, member: Member, name: RoomName | None, *, notice: bool = False
+    ) -> Room | None:
+        """Find the room ``member`` may speak in as ``name``; None (and it is told why) if none."""
+        room = self._joined_room(member, name, refusal=Reason.CANNOT_SEND)
+        if not isinstance(room, Refusal):
+            return room
+        if not notice:  # a notice is never answered, not even with an error
             self._tell(member, room)
-            return
-        kind = Emoted if action else Said
-        self._broadcast((room,), kind(room.name.display, _nick(member).display, text))
+        return None
 
     def _join(self, member: Member, name: RoomName) -> None:
         room = self._rooms.get(name.key)
@@ -335,7 +394,8 @@ class Hub:
         nick = _nick(member)
         self._diverge(member)
         # Told before the newcomer is in: it is welcomed instead, and its view starts after this.
-        self._broadcast((room,), Joined(room.name.display, nick.display))
+        joined = Joined(room.name.display, nick.display, member.away, member.user)
+        self._broadcast((room,), joined)
         room.add(member, nick)
         member.rooms[room.name.key] = room
         member.current = room
@@ -352,7 +412,7 @@ class Hub:
         self._diverge(member)
         self._exit(member, room, nick)
         self._personal[member].append(RoomExited(room.name.display, message))
-        self._broadcast((room,), Parted(room.name.display, nick.display, message))
+        self._broadcast((room,), Parted(room.name.display, nick.display, message, member.user))
         if member.current is room:
             # Plain lines go to the room joined most recently among those left, if any.
             member.current = next(reversed(member.rooms.values()), None)
@@ -379,7 +439,8 @@ class Hub:
         if isinstance(room, Refusal):
             self._tell(member, room)
         else:
-            self._tell(member, Roster(room.name.display, room.roster()))
+            away = tuple(_nick(other).display for other in room.members if other.away)
+            self._tell(member, Roster(room.name.display, room.roster(), away))
 
     def _set_topic(self, member: Member, name: RoomName | None, topic: str) -> None:
         room = self._joined_room(member, name)
@@ -390,7 +451,7 @@ class Hub:
             self._tell(member, Refusal(Reason.TOPIC_TOO_LONG, room.name.display, limit))
         else:
             room.topic = topic
-            event = TopicChanged(room.name.display, _nick(member).display, topic)
+            event = TopicChanged(room.name.display, _nick(member).display, topic, member.user)
             self._broadcast((room,), event)
 
     def _show_topic(self, member: Member, name: RoomName | None) -> None:
@@ -400,16 +461,30 @@ class Hub:
         else:
             self._tell(member, TopicIs(room.name.display, room.topic))
 
-    def _summaries(self) -> tuple[RoomSummary, ...]:
-        rooms = sorted(self._rooms.values(), key=lambda room: (-len(room), room.name.key))
+    def _summaries(self, names: tuple[RoomName, ...]) -> tuple[RoomSummary, ...]:
+        if names:
+            chosen = (self._rooms.get(name.key) for name in names)
+            rooms = [room for room in dict.fromkeys(chosen) if room is not None]
+        else:
+            rooms = list(self._rooms.values())
+        rooms.sort(key=lambda room: (-len(room), room.name.key))
         return tuple(RoomSummary(room.name.display, len(room), room.topic) for room in rooms)
 
-    def _joined_room(self, member: Member, name: RoomName | None) -> Room | Refusal:
-        """Find the room of ``member``'s that ``name`` names (None: its current room)."""
+    def _joined_room(
+        self, member: Member, name: RoomName | None, refusal: Reason = Reason.NOT_IN_ROOM
+    ) -> Room | Refusal:
+        """Find the room of ``member``'s that ``name`` names (None: its current room).
+
+        ``refusal`` says why, when the room exists but the member is not in it.
+        """
         if name is None:
             return member.current if member.current is not None else Refusal(Reason.IN_NO_ROOM)
         room = member.rooms.get(name.key)
-        return room if room is not None else Refusal(Reason.NOT_IN_ROOM, name.display)
+        if room is not None:
+            return room
+        if name.key not in self._rooms:
+            return Refusal(Reason.NO_SUCH_ROOM, name.display)
+        return Refusal(refusal, name.display)
 
     def _existing_room(self, member: Member, name: RoomName | None) -> Room | Refusal:
         """Find any room ``name`` names (None: ``member``'s current room)."""
@@ -420,7 +495,7 @@ class Hub:
 
     # --- leaving ------------------------------------------------------------------------------
 
-    def _remove(self, member: Member, reason: LeaveReason) -> None:
+    def _remove(self, member: Member, reason: LeaveReason, message: str = "") -> None:
         nick = _nick(member)
         self._diverge(member)  # its view of this turn ends here
         rooms = tuple(member.rooms.values())
@@ -430,7 +505,7 @@ class Hub:
         self._release(nick)
         member.left = reason
         self._departed.append(member)
-        self._broadcast(rooms, Departed(nick.display, reason))
+        self._broadcast(rooms, Departed(nick.display, reason, message, member.user))
         logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
 
     def _shut_down(self) -> None:
@@ -488,13 +563,14 @@ class Hub:
         the rooms); their departure is news for the others, so deliver again until stable.
         """
         while self._active or self._personal:
+            now = self._clock()
             active, personal, departed = self._active, self._personal, self._departed
             self._active, self._personal, self._departed = [], {}, []
             too_slow: set[Member] = set()
             merged: dict[frozenset[Room], Delivery] = {}
             several: set[Member] = set()  # members of more than one room, already served
             for room in active:
-                shared = Delivery([event for _, event in room.events])
+                shared = Delivery([event for _, event in room.events], time=now)
                 for member in room.members:
                     if member in personal:
                         continue
@@ -503,13 +579,13 @@ class Hub:
                         if member in several:
                             continue
                         several.add(member)
-                        delivery = _merged_view(member, merged) or shared
+                        delivery = _merged_view(member, merged, now) or shared
                     if not member.outbox.offer(delivery):
                         too_slow.add(member)
             for room in active:
                 room.events.clear()
             for member, events in personal.items():
-                delivery = Delivery(events, personal=True)
+                delivery = Delivery(events, personal=True, time=now)
                 # (A departing member that is full just misses its last words.)
                 if events and not member.outbox.offer(delivery) and member in self:
                     too_slow.add(member)
@@ -527,14 +603,16 @@ def _nick(member: Member) -> Nickname:
     return member.nick
 
 
-def _merged_view(member: Member, merged: dict[frozenset[Room], Delivery]) -> Delivery | None:
+def _merged_view(
+    member: Member, merged: dict[frozenset[Room], Delivery], now: float
+) -> Delivery | None:
     """Build (or reuse) the delivery of a member of several rooms; None if only one spoke."""
     rooms = frozenset(room for room in member.rooms.values() if room.events)
     if len(rooms) < 2:
         return None
     delivery = merged.get(rooms)
     if delivery is None:
-        delivery = merged[rooms] = Delivery(_merge(list(rooms)))
+        delivery = merged[rooms] = Delivery(_merge(list(rooms)), time=now)
     return delivery
 
 

@@ -32,10 +32,12 @@ class Reason(enum.Enum):
     ROOM_NAME_INVALID = "room_name_invalid"  # detail: the character that is not allowed
     NO_SUCH_ROOM = "no_such_room"
     NOT_IN_ROOM = "not_in_room"
+    CANNOT_SEND = "cannot_send"  # to a room one is not in
     IN_NO_ROOM = "in_no_room"
     TOO_MANY_ROOMS_JOINED = "too_many_rooms_joined"  # detail: the limit per member
     TOO_MANY_ROOMS = "too_many_rooms"  # detail: the limit for the server
     TOPIC_TOO_LONG = "topic_too_long"  # detail: the limit in bytes
+    AWAY_TOO_LONG = "away_too_long"  # detail: the limit in bytes
     UNKNOWN_COMMAND = "unknown_command"
     USAGE = "usage"  # detail: the command's synopsis
     LINE_TOO_LONG = "line_too_long"  # detail: the limit in bytes
@@ -69,10 +71,12 @@ _ENGLISH = {
     Reason.ROOM_NAME_INVALID: "room names use letters, digits, _ and - only (not {detail})",
     Reason.NO_SUCH_ROOM: "there is no room {subject}",
     Reason.NOT_IN_ROOM: "you are not in {subject}",
+    Reason.CANNOT_SEND: "you are not in {subject}",
     Reason.IN_NO_ROOM: "you are in no room",
     Reason.TOO_MANY_ROOMS_JOINED: "you are in {detail} rooms, the most allowed",
     Reason.TOO_MANY_ROOMS: "the server has {detail} rooms, the most allowed: join one of them",
     Reason.TOPIC_TOO_LONG: "topic too long (max {detail} bytes)",
+    Reason.AWAY_TOO_LONG: "away message too long (max {detail} bytes)",
     Reason.UNKNOWN_COMMAND: "unknown command {subject}",
     Reason.USAGE: "usage: {detail}",
     Reason.LINE_TOO_LONG: "line too long (max {detail} bytes)",

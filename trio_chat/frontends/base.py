@@ -28,15 +28,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trio_chat.core.delivery import Delivery
-from trio_chat.core.events import Command
+from trio_chat.core.events import Command, Reply
 from trio_chat.core.text import Nickname
 
 
 @dataclass(frozen=True, slots=True)
 class Register:
-    """The peer asks to be known as ``nick`` (registering phase only)."""
+    """The peer asks to be known as ``nick`` (registering phase only).
+
+    ``realname`` is what the peer says of itself, and ``user`` its user name: shown to
+    whoever looks it up, and in IRC masks (IRC's USER command gives both).
+    """
 
     nick: Nickname
+    realname: str = ""
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,15 @@ class FrontEnd(Protocol):
 
     def farewell(self, why: Farewell) -> bytes:
         """Return the last words for a connection the shell is closing on its own."""
+        ...
+
+    def keepalive(self) -> Reply | None:
+        """Return an event that asks a quiet peer to answer (IRC's PING), or None if none.
+
+        The shell sends it (through the hub, in order) to a peer that has been quiet for a
+        while, and removes the peer if it still sends nothing; a protocol without such an
+        event relies on TCP keepalive alone.
+        """
         ...
 
 

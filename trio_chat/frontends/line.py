@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AwayChanged,
     Command,
     CurrentRoom,
     Departed,
@@ -25,6 +26,7 @@ from trio_chat.core.events import (
     Emoted,
     Event,
     Goodbye,
+    IsAway,
     Joined,
     JoinRoom,
     ListRooms,
@@ -44,6 +46,7 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    SetAway,
     SetTopic,
     ShowTopic,
     ShuttingDown,
@@ -71,6 +74,7 @@ HELP_LINES = (
     "*   /rooms              list the rooms, largest first",
     "*   /who [#room]        list who is in a room",
     "*   /topic [text]       show or set the current room's topic",
+    "*   /away [message]     say you are away (or, without a message, back)",
     "*   /me <action>        describe what you do",
     "*   /nick <name>        change your nickname",
     "*   /msg <name> <text>  send a private message",
@@ -111,6 +115,7 @@ class LineFrontEnd:
         self._eof = False
         self._registered = False
         self._welcome: str | None = None  # registered as this, lobby welcome not yet shown
+        self._nick: str | None = None  # the viewer's nickname, once registered
         self._rooms: list[str] = []  # the rooms the viewer is in, as displayed
 
     def greeting(self) -> bytes:
@@ -151,11 +156,20 @@ class LineFrontEnd:
         """One line saying why the connection closes."""
         return _FAREWELLS[why]
 
+    def keepalive(self) -> None:
+        """Have none: a plain-text peer is not expected to answer anything (TCP keepalive is)."""
+
     def _render_personal(self, events: Sequence[Event]) -> bytes:
         lines = []
         for event in events:
             match event:
+                case AwayChanged(nick, message) if nick == self._nick:
+                    lines.append(f"* you are away: {message}\n" if message else "* you are back\n")
+                    continue
+                case Renamed(old, new) if old == self._nick:
+                    self._nick = new
                 case Registered(nick):
+                    self._nick = nick
                     self._registered = True
                     self._welcome = nick  # shown with the lobby's roster, which comes next
                     continue
@@ -233,6 +247,8 @@ def parse_line(line: bytes | LineTooLong) -> Command | None:
             return _with_room(Who, typed) if typed else Who()
         case "topic":
             return SetTopic(argument) if argument else ShowTopic()
+        case "away":
+            return SetAway(argument)
         case "help":
             return Tell(Help())
         case "exit" | "quit":
@@ -312,14 +328,22 @@ def _line(event: Event, prefix: str) -> str:
             return _list(f"{prefix}* online", nicks, continuation=prefix + CONTINUATION)
         case Parted(room, nick, message):  # names its room: never prefixed
             return f"* {nick} left {room}{_parenthesized(message)}\n"
-        case Departed(nick, reason):
+        case Departed(nick, reason, ""):
             return f"* {nick} left ({reason.value})\n"
+        case Departed(nick, reason, message):
+            return f"* {nick} left ({reason.value}: {message})\n"
         case Renamed(old, new):
             return f"* {old} is now {new}\n"
+        case PrivateFrom(sender, text, action=True):
+            return f"[pm from {sender}] * {sender} {text}\n"
         case PrivateFrom(sender, text):
             return f"[pm from {sender}] {text}\n"
+        case PrivateTo(recipient, text, action=True):
+            return f"[pm to {recipient}] * {text}\n"
         case PrivateTo(recipient, text):
             return f"[pm to {recipient}] {text}\n"
+        case IsAway(nick, message):
+            return f"* {nick} is away: {message}\n"
         case RoomList(rooms):
             listed = [f"{room.room} ({room.members})" for room in rooms[:LISTED_ROOMS]]
             if len(rooms) > LISTED_ROOMS:
@@ -341,8 +365,8 @@ def _line(event: Event, prefix: str) -> str:
             return _refusal_line(event)
         case Help():
             return "".join(f"{line}\n" for line in HELP_LINES)
-        case Registered():
-            return ""  # the welcome line comes with the lobby's roster
+        case Registered() | AwayChanged():
+            return ""  # the welcome line comes with the lobby's roster; others' absences: noise
         case _:
             raise AssertionError(f"not a plain-protocol event: {event!r}")
 

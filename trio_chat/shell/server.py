@@ -27,7 +27,8 @@ from typing import NoReturn
 import trio
 
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
-from trio_chat.core.hub import Hub, Limits, Request, Shutdown
+from trio_chat.core.events import LeaveReason, Tell
+from trio_chat.core.hub import Act, Hub, Limits, Request, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEnd, FrontEndFactory
 from trio_chat.shell.listeners import (
@@ -44,7 +45,7 @@ from trio_chat.shell.session import Session, last_words
 logger = logging.getLogger(__name__)
 
 HUB_INBOX_SIZE = 1024  # requests queued for the hub; when full, readers (and peers) wait
-SEND_WATCH_INTERVAL = 0.5  # seconds between the send watchdog's rounds (its precision)
+WATCH_INTERVAL = 0.5  # seconds between the watchdog's rounds (the precision of its timeouts)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class ServerConfig:
     registration_timeout: float = 60.0
     shutdown_grace: float = 2.0
     send_timeout: float = 30.0  # one write blocked this long means the peer is gone
+    ping_interval: float = 90.0  # a peer quiet this long is pinged, if its protocol can...
+    ping_timeout: float = 60.0  # ...and removed if it still says nothing this long after
     flood_burst: int = 10  # lines a member may send at once...
     flood_rate: float = 5.0  # ...then this many per second (0: no flood control)
     flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
@@ -174,7 +177,7 @@ async def serve_listeners(
                 async with trio.open_nursery() as accepting:
                     for listening in listenings:
                         accepting.start_soon(accept, listening, server.handle, connections)
-                    accepting.start_soon(server.watch_sends)
+                    accepting.start_soon(server.watch)
                     task_status.started()
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
@@ -214,25 +217,44 @@ class Server:
         self._registrations: set[trio.CancelScope] = set()
         self.chatting: set[Session] = set()  # registered connections, for the send watchdog
 
-    async def watch_sends(self) -> NoReturn:
-        """Time out every connection whose current write has been blocked too long.
+    async def watch(self) -> NoReturn:
+        """Time out stuck writes, ping quiet peers, and remove those that do not answer.
 
         A peer that takes nothing for ``config.send_timeout`` seconds has vanished (or is
         stalling us on purpose); in a quiet room its mailbox would never fill up to tell us.
-        One task checks every writer each SEND_WATCH_INTERVAL, instead of a timeout per write:
-        arming and disarming a deadline around each of the hub's deliveries (a cancel scope's
-        deadline lives in Trio's timer heap) doubled the latency-rate benchmark's p99.
+        A peer that sends nothing for ``config.ping_interval`` seconds is sent its protocol's
+        keepalive (IRC's PING), and removed as "ping timeout" if it still sends nothing
+        ``config.ping_timeout`` seconds later. One task checks every session each
+        WATCH_INTERVAL, instead of a timeout per write or per read: arming and disarming a
+        deadline around each of the hub's deliveries (a cancel scope's deadline lives in
+        Trio's timer heap) doubled the latency-rate benchmark's p99.
 
         Cancellation: at shutdown, with the accept loops; nothing to clean up.
         """
-        timeout = self.config.send_timeout
+        config = self.config
         while True:
-            await trio.sleep(SEND_WATCH_INTERVAL)
+            await trio.sleep(WATCH_INTERVAL)
             now = trio.current_time()
             for session in list(self.chatting):
                 started = session.sending_since
-                if started is not None and now - started >= timeout:
-                    session.time_out_send()
+                if started is not None and now - started >= config.send_timeout:
+                    session.time_out(LeaveReason.TIMED_OUT, "send timed out")
+                elif session.pinged_at is not None:
+                    if now - session.pinged_at >= config.ping_timeout:
+                        session.time_out(LeaveReason.PING_TIMEOUT, "ping timeout")
+                elif now - session.heard_at >= config.ping_interval:
+                    self._ping(session, now)
+
+    def _ping(self, session: Session, now: float) -> None:
+        ping = session.keepalive()
+        if ping is None:
+            return  # its protocol has no keepalive
+        try:
+            # Through the hub, like every reply, so that it stays in order with them.
+            self.inbox.send_nowait(Act(session.member, Tell(ping)))
+        except trio.WouldBlock:
+            return  # the hub is busy: the next round will try again
+        session.pinged_at = now
 
     async def shut_down(self, connections: trio.CancelScope) -> None:
         """Tell everyone, and cancel what is still running after the grace period.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from trio_chat.core.delivery import Delivery
-from trio_chat.core.events import LeaveReason, Quit, Registered, ShuttingDown, Tell
+from trio_chat.core.events import LeaveReason, Quit, Registered, Reply, ShuttingDown, Tell
 from trio_chat.core.flood import TokenBucket
 from trio_chat.core.hub import Act, Disconnect, Member, Register
 from trio_chat.core.refusals import Reason, Refusal
@@ -55,6 +55,9 @@ class Session:
         self.flooding_since: float | None = None  # over the rate without a break since then
         self.registration_requested = False  # from then on the hub may count us as a member
         self.sending_since: float | None = None  # when the write in progress began
+        self.heard_at = trio.current_time()  # when the peer last sent something
+        self.pinged_at: float | None = None  # when it was pinged, if it has not answered since
+        self._can_ping = True  # until its front end says its protocol has no keepalive
         self._chatting: trio.CancelScope | None = None  # the reader and writer's nursery
         self.leave_reason = LeaveReason.CONNECTION_LOST  # what to tell the hub if we just end
         self._eof = False  # the peer will send nothing more
@@ -117,7 +120,8 @@ class Session:
                     return False
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Register(nick):
+                case base.Register(nick, realname, user):
+                    self.member.realname, self.member.user = realname, user
                     self.registration_requested = True
                     await self.server.inbox.send(Register(self.member, nick))
                     reply = await self.mailbox.receive.receive()
@@ -189,6 +193,7 @@ class Session:
                 data = await self.stream.receive_some(RECEIVE_BYTES)
             except trio.BrokenResourceError:
                 data = b""  # reset by the peer: for us, the same as a close
+            self.heard_at, self.pinged_at = trio.current_time(), None
             self._eof = not data
             self.front_end.receive_data(bytes(data))
         return item  # noqa: ASYNC910 (see "Cancellation" above)
@@ -226,7 +231,7 @@ class Session:
                 # All that is waiting goes out in one write: fewer system calls under load.
                 batch = [delivery, *_drain(mailbox.receive)]
                 data = b"".join(self.front_end.render(item) for item in batch)
-                # The send watchdog (Server.watch_sends) times out a write stuck this long.
+                # The watchdog (Server.watch) times out a write stuck this long.
                 self.sending_since = trio.current_time()
                 await self.stream.send_all(data)
                 self.sending_since = None
@@ -238,11 +243,19 @@ class Session:
         else:
             done.cancel(reason="removed by the hub")
 
-    def time_out_send(self) -> None:
-        """End this connection: its current write has been blocked too long (watchdog)."""
+    def time_out(self, leave: LeaveReason, why: str) -> None:
+        """End this connection: a write blocked too long, or a ping unanswered (watchdog)."""
         assert self._chatting is not None, "only chatting connections are watched"
-        self.leave_reason = LeaveReason.TIMED_OUT
-        self._chatting.cancel(reason="send timed out")
+        self.leave_reason = leave
+        self._chatting.cancel(reason=why)
+
+    def keepalive(self) -> Reply | None:
+        """Make the event that asks the peer to show it is there, if its protocol has one."""
+        if self._can_ping:
+            ping = self.front_end.keepalive()
+            self._can_ping = ping is not None
+            return ping
+        return None
 
 
 def _says(delivery: Delivery, kind: type) -> bool:

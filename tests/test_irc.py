@@ -1,0 +1,197 @@
+"""IRC end to end: IRC and plain clients in the same rooms, over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+import trustme
+
+from tests.chat_client import ChatClient, RunningServer
+from tests.conftest import StartServer, irc_front_end, plain_config
+from tests.irc_client import IrcClient
+from trio_chat.frontends.ircmessage import Message
+from trio_chat.shell.server import Endpoint, serve
+
+SERVER = "irc.test"
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> RunningServer:
+    return await start_server(irc=True)
+
+
+async def connect(server: RunningServer) -> IrcClient:
+    client = IrcClient(await trio.open_tcp_stream("127.0.0.1", server.irc_port))
+    server.clients.append(ChatClient(client.stream))  # closed when the test ends
+    return client
+
+
+async def test_irc_and_plain_users_chat_in_one_order(server: RunningServer) -> None:
+    irc = await connect(server)
+    burst = await irc.register("ircuser")
+    assert [message.command for message in burst[-3:]] == ["JOIN", "353", "366"]
+    plain = await server.join("José")
+    assert await irc.lines() == [":José!José@irc.test JOIN #lobby"]
+
+    await plain.send("hello from nc")
+    await irc.send("PRIVMSG #lobby :hello from irc")
+    await plain.expect("<José> hello from nc", "<ircuser> hello from irc")
+    assert await irc.lines() == [
+        ":José!José@irc.test PRIVMSG #lobby :hello from nc"  # its own: no echo-message
+    ]
+    await irc.send("PRIVMSG #lobby :\x01ACTION waves\x01")
+    await plain.expect("* ircuser waves")
+    await irc.send("JOIN #rust")
+    await plain.send("/join #rust")
+    await plain.expect("* welcome to #rust! online (2): ircuser, José")
+    assert await irc.lines() == [
+        ":ircuser!~u@irc.test JOIN #rust",
+        ":irc.test 353 ircuser = #rust ircuser",
+        ":irc.test 366 ircuser #rust :End of /NAMES list",
+        ":José!José@irc.test JOIN #rust",
+    ]
+    await plain.send("/nick Josefina")
+    await plain.expect("* José is now Josefina")
+    await irc.send("PART #rust :later")
+    await plain.expect("* ircuser left #rust (later)")
+    await irc.send("PRIVMSG Josefina :psst")
+    await plain.expect("[pm from ircuser] psst")
+    await plain.send("/msg ircuser back at you")
+    await plain.expect("[pm to ircuser] back at you")
+    assert await irc.lines() == [
+        ":José!José@irc.test NICK Josefina",
+        ":ircuser!~u@irc.test PART #rust later",
+        ":Josefina!Josefina@irc.test PRIVMSG ircuser :back at you",
+    ]
+    await irc.send("QUIT :see you")
+    assert await irc.expect_closed() == ["ERROR :Closing Link: (Quit)"]
+    await plain.expect("* ircuser left (quit: see you)")
+
+
+async def test_one_nickname_namespace_across_front_ends(server: RunningServer) -> None:
+    await server.join("alice")
+    irc = await connect(server)
+    await irc.send("NICK ALICE")
+    await irc.send("USER u 0 * :Real")
+    assert (await irc.receive()) == Message(
+        "433", ("*", "ALICE", "Nickname is already in use"), SERVER
+    )
+    await irc.send("NICK aIice")  # a look-alike, with a capital I
+    message = await irc.receive()
+    assert message.command == "432"
+    assert "looks too much like alice" in message.params[-1]
+    await irc.register("bob")
+    newcomer = await server.connect()
+    await newcomer.send("Bob")
+    await newcomer.expect("! nickname Bob is taken", "* what is your name?")
+
+
+async def test_a_long_plain_line_reaches_irc_whole_in_several_lines(
+    server: RunningServer,
+) -> None:
+    irc = await connect(server)
+    await irc.register("reader")
+    plain = await server.join("writer")
+    text = "word " * 400  # 2,000 bytes, under the plain limit of 2,048
+    await plain.send(text)
+    await plain.expect(f"<writer> {text}")
+    lines = [m for m in await irc.sync() if m.command == "PRIVMSG"]
+    assert len(lines) == 5
+    assert "".join(m.params[1] for m in lines) == text
+
+
+async def test_replies_come_in_order_and_numerics_name_their_recipient(
+    server: RunningServer,
+) -> None:
+    irc = await connect(server)
+    await irc.register("alice", caps="echo-message server-time")
+    await irc.send("JOIN #a,#b@")
+    await irc.send("TOPIC #a :first topic")
+    await irc.send("NICK al")
+    await irc.send("WHOIS al")
+    await irc.send("PRIVMSG #nowhere :hi")
+    lines = await irc.lines()
+    assert lines == [
+        ":alice!~u@irc.test JOIN #a",
+        ":irc.test 353 alice = #a alice",
+        ":irc.test 366 alice #a :End of /NAMES list",
+        ":irc.test 479 alice #b@ :Illegal channel name: room names use letters, digits, _ and - "
+        "only (not '@')",
+        ":alice!~u@irc.test TOPIC #a :first topic",
+        ":alice!~u@irc.test NICK al",
+        ":irc.test 311 al al ~u irc.test * :Real alice",
+        ":irc.test 319 al al :#lobby #a",
+        ":irc.test 312 al al irc.test trio-chat-0.1.0",
+        ":irc.test 318 al al :End of /WHOIS list",
+        ":irc.test 403 al #nowhere :No such channel",
+    ]
+
+
+async def test_a_client_that_stops_answering_pings_is_removed(
+    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_memory_server(front_end=irc_front_end, ping_interval=90, ping_timeout=60)
+    assert server.listener is not None
+    quiet = IrcClient(await server.listener.connect(), patience=math.inf)
+    await quiet.register("quiet")
+    answering = IrcClient(await server.listener.connect(), patience=math.inf)
+    await answering.register("answering")
+    await quiet.receive_until("JOIN")  # answering joined the lobby
+    start = trio.current_time()
+    quits: list[Message] = []
+
+    async def answer_pings() -> None:
+        while (message := await answering.receive()).command != "QUIT":
+            if message.command == "PING":
+                await answering.send(f"PONG :{message.params[0]}")
+        quits.append(message)
+
+    # answering answers every PING; quiet reads its PING and says nothing.
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(answer_pings)
+        ping = await quiet.receive()
+        assert ping.command == "PING"
+        assert 90 <= trio.current_time() - start <= 90.5  # the watchdog's precision: 0.5 s
+    (quit,) = quits
+    assert quit.source is not None
+    assert quit.source.startswith("quiet!")
+    assert quit.params == ("Ping timeout",)
+    assert 150 <= trio.current_time() - start <= 151
+    assert await quiet.expect_closed() == []  # cut off: a peer that does not answer gets nothing
+
+
+@pytest.fixture
+async def tls_server(
+    nursery: trio.Nursery, tmp_path: Path
+) -> AsyncIterator[tuple[int, ssl.SSLContext]]:
+    ca = trustme.CA()
+    chain = tmp_path / "server.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(chain))
+    config = plain_config(
+        endpoints=(Endpoint(0, irc_front_end, "IRC over TLS", tls=True),),
+        tls_cert=str(chain),
+    )
+    stop = trio.Event()
+    ((_, port),) = await nursery.start(partial(serve, config, stop=stop))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    yield port, context
+    stop.set()
+
+
+async def test_irc_over_tls(tls_server: tuple[int, ssl.SSLContext]) -> None:
+    port, context = tls_server
+    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", port, ssl_context=context)
+    client = IrcClient(stream)
+    await client.register("secure")
+    await client.send("PRIVMSG #lobby :encrypted")
+    await client.send("QUIT")
+    assert await client.expect_closed() == ["ERROR :Closing Link: (Quit)"]
+    await stream.aclose()

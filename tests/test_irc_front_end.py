@@ -1,0 +1,654 @@
+"""The IRC front end, pure: registration, every command, every numeric, malformed input.
+
+No Trio and no sockets: the front end is fed lines and deliveries, as the shell would feed it,
+and what it asks of the hub and what it writes are compared with what the specifications say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from tests.names import nick, room
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    AwayChanged,
+    Counts,
+    CurrentRoom,
+    Departed,
+    Emote,
+    Emoted,
+    Event,
+    Found,
+    Goodbye,
+    IsAway,
+    Joined,
+    JoinRoom,
+    LeaveReason,
+    ListRooms,
+    LookUp,
+    MemberInfo,
+    Parted,
+    PartRoom,
+    PrivateFrom,
+    PrivateMessage,
+    PrivateTo,
+    Quit,
+    Registered,
+    Rename,
+    Renamed,
+    RoomEntered,
+    RoomExited,
+    RoomList,
+    RoomSummary,
+    Roster,
+    Said,
+    Say,
+    SetAway,
+    SetTopic,
+    ShowCounts,
+    ShowTopic,
+    ShuttingDown,
+    Tell,
+    TopicChanged,
+    TopicIs,
+    Who,
+)
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
+from trio_chat.frontends.irc import (
+    Cap,
+    CapAcknowledged,
+    IrcConfig,
+    IrcFrontEnd,
+    Numeric,
+    Numerics,
+    Pong,
+    TimeReply,
+)
+from trio_chat.frontends.ircmessage import Message, parse
+
+SERVER = "irc.test"
+CONFIG = IrcConfig(server_name=SERVER, network="TestNet", created="yesterday")
+
+
+def feed(front_end: IrcFrontEnd, *lines: str | bytes) -> list[Input]:
+    """Feed lines (CR LF added) and take every input they make, as the shell would."""
+    for line in lines:
+        front_end.receive_data((line.encode() if isinstance(line, str) else line) + b"\r\n")
+    return list(iter(front_end.next_input, None))
+
+
+def sent(inputs: Sequence[Input]) -> list[str]:
+    """The lines of the Send inputs (what the front end answers itself while registering)."""
+    lines = []
+    for item in inputs:
+        assert isinstance(item, Send | Hangup), item
+        lines += item.data.decode().splitlines()
+    return lines
+
+
+def see(front_end: IrcFrontEnd, events: Sequence[Event], *, personal: bool = True) -> list[str]:
+    rendered = front_end.render(Delivery(events, personal=personal, time=1_700_000_000.25))
+    assert all(len(line) + 2 <= 512 for line in rendered.split(b"\r\n"))  # each fits a line
+    return rendered.decode().splitlines()
+
+
+def registered(caps: str = "", nickname: str = "alice") -> IrcFrontEnd:
+    front_end = IrcFrontEnd(CONFIG)
+    lines = ["CAP LS 302", f"CAP REQ :{caps}"] if caps else []
+    feed(front_end, *lines, f"NICK {nickname}", "USER al 0 * :Alice Liddell", "CAP END")
+    see(front_end, [Registered(nickname, 1, 1), RoomEntered("#lobby", (nickname,), "")])
+    return front_end
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def test_registration_without_cap() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    assert front_end.greeting() == b""
+    assert feed(front_end, "NICK alice") == [IGNORED]
+    assert feed(front_end, "USER al 0 * :Alice Liddell") == [
+        Register(nick("alice"), "Alice Liddell", "~al")
+    ]
+
+
+def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    (ls,) = feed(front_end, "CAP LS 302")
+    assert sent([ls]) == [
+        f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix userhost-in-names"
+    ]
+    assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
+    assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [
+        f":{SERVER} CAP * ACK :server-time echo-message"
+    ]
+    assert sent(feed(front_end, "CAP LIST")) == [f":{SERVER} CAP * LIST :server-time echo-message"]
+    assert feed(front_end, "CAP END") == [Register(nick("alice"), "Alice", "~al")]
+
+
+@pytest.mark.parametrize(
+    ("request_", "reply"),
+    [
+        ("foo qux bar baz qux quux", "NAK :foo qux bar baz qux quux"),
+        ("server-time foo", "NAK :server-time foo"),  # all or nothing
+        ("server-time -echo-message", "ACK :server-time -echo-message"),
+    ],
+)
+def test_cap_req_is_all_or_nothing(request_: str, reply: str) -> None:
+    assert sent(feed(IrcFrontEnd(CONFIG), f"CAP REQ :{request_}")) == [f":{SERVER} CAP * {reply}"]
+
+
+def test_cap_odds_and_ends() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    assert sent(feed(front_end, "CAP LIST")) == [f":{SERVER} CAP * LIST :"]
+    assert sent(feed(front_end, "CAP NOTACOMMAND")) == [
+        f":{SERVER} 410 * NOTACOMMAND :Invalid CAP command"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("PRIVMSG #a :hi", "451 * :You have not registered"),
+        ("JOIN #a", "451 * :You have not registered"),
+        ("PING :token", "PONG irc.test token"),
+        ("PING", "409 * :No origin specified"),
+        ("NICK", "431 * :No nickname given"),
+        ("NICK al ice", None),  # "al" is valid: the rest is a parameter NICK ignores
+        (
+            "NICK b@d",
+            "432 * b@d :Erroneous nickname: nicknames use letters, digits, _ and - only (not '@')",
+        ),
+        ("USER al 0 *", "461 * USER :Not enough parameters"),
+        ("USER al 0 * :", "461 * USER :Not enough parameters"),
+        ("PASS", "461 * PASS :Not enough parameters"),
+    ],
+)
+def test_before_registration(line: str, reply: str | None) -> None:
+    inputs = feed(IrcFrontEnd(CONFIG), line)
+    if reply is None:
+        assert inputs == [IGNORED]
+    else:
+        assert sent(inputs) == [f":{SERVER} {reply}"]
+
+
+def test_quit_before_registration_hangs_up() -> None:
+    (quit,) = feed(IrcFrontEnd(CONFIG), "QUIT :bye")
+    assert quit == Hangup(b"ERROR :Closing Link: (Quit)\r\n")
+
+
+def test_a_password_is_required_when_configured() -> None:
+    config = IrcConfig(server_name=SERVER, password="secret")
+    wrong = IrcFrontEnd(config)
+    (hangup,) = feed(wrong, "PASS nope", "NICK alice", "USER al 0 * :Al")[-1:]
+    assert sent([hangup]) == [
+        f":{SERVER} 464 * :Password incorrect",
+        "ERROR :Closing Link: (Bad password)",
+    ]
+    missing = IrcFrontEnd(config)
+    assert isinstance(feed(missing, "NICK alice", "USER al 0 * :Al")[-1], Hangup)
+    right = IrcFrontEnd(config)
+    assert feed(right, "PASS secret", "NICK alice", "USER al 0 * :Al")[-1] == Register(
+        nick("alice"), "Al", "~al"
+    )
+
+
+def test_passwords_are_ignored_unless_configured() -> None:
+    assert feed(IrcFrontEnd(CONFIG), "PASS whatever", "NICK alice", "USER al 0 * :Al")[-1] == (
+        Register(nick("alice"), "Al", "~al")
+    )
+
+
+def test_user_names_are_made_safe_for_masks() -> None:
+    (register,) = feed(IrcFrontEnd(CONFIG), "NICK alice", "USER we!rd@name:123456 0 * :A")[1:]
+    assert isinstance(register, Register)
+    assert register.user == "~werdname1"  # 9 characters and the "~"
+
+
+def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    feed(front_end, "NICK alice", "USER al 0 * :Alice")
+    assert see(front_end, [Refusal(Reason.NICK_TAKEN, "alice")]) == [
+        f":{SERVER} 433 * alice :Nickname is already in use"
+    ]
+    assert see(front_end, [Refusal(Reason.NICK_LOOKALIKE, "aIice", "alice")]) == [
+        f":{SERVER} 432 * aIice :Erroneous nickname: the nickname aIice looks too much like "
+        "alice, who is online"
+    ]
+    assert feed(front_end, "NICK alicia") == [Register(nick("alicia"), "Alice", "~al")]
+    burst = see(
+        front_end, [Registered("alicia", 3, 2), RoomEntered("#lobby", ("alicia", "bob"), "hi")]
+    )
+    numerics = [line.split()[1] for line in burst]
+    assert numerics[:4] == ["001", "002", "003", "004"]
+    assert (
+        burst[0] == f":{SERVER} 001 alicia :Welcome to the TestNet IRC Network alicia!~al@irc.test"
+    )
+    assert burst[3] == f":{SERVER} 004 alicia {SERVER} trio-chat-0.1.0 i n"
+    isupport = " ".join(line for line in burst if " 005 " in line)
+    for token in (
+        "CASEMAPPING=rfc8265",
+        "CHANTYPES=#",
+        "NICKLEN=32",
+        "CHANNELLEN=51",
+        "TOPICLEN=300",
+        "PREFIX=",
+        "UTF8ONLY",
+        "NETWORK=TestNet",
+        "CHANLIMIT=#:20",
+    ):
+        assert f" {token} " in isupport
+    for line in burst:
+        if " 005 " in line:
+            message = parse(line)
+            assert isinstance(message, Message)
+            assert len(message.params) <= 15  # the nick, at most 13 tokens, the text
+    assert f":{SERVER} 251 alicia :There are 3 users and 0 invisible on 1 servers" in burst
+    assert f":{SERVER} 254 alicia 2 :channels formed" in burst
+    assert f":{SERVER} 422 alicia :MOTD File is missing" in burst
+    assert burst[-4:] == [
+        ":alicia!~al@irc.test JOIN #lobby",
+        f":{SERVER} 332 alicia #lobby hi",
+        f":{SERVER} 353 alicia = #lobby :alicia bob",
+        f":{SERVER} 366 alicia #lobby :End of /NAMES list",
+    ]
+    assert feed(front_end, "hello there") == [Tell(Numeric("421", ("HELLO", "Unknown command")))]
+
+
+def test_the_motd_when_there_is_one() -> None:
+    front_end = IrcFrontEnd(IrcConfig(server_name=SERVER, motd=("Be nice.", "\x1b[31mno")))
+    feed(front_end, "NICK alice", "USER al 0 * :Al")
+    burst = see(front_end, [Registered("alice", 1, 1), RoomEntered("#lobby", ("alice",), "")])
+    assert [line for line in burst if " 37" in line] == [
+        f":{SERVER} 375 alice :- {SERVER} Message of the day - ",
+        f":{SERVER} 372 alice :- Be nice.",
+        f":{SERVER} 372 alice :- [31mno",
+        f":{SERVER} 376 alice :End of /MOTD command.",
+    ]
+
+
+# --- registered: commands --------------------------------------------------------------------
+
+
+def numeric(code: str, *params: str) -> Tell:
+    return Tell(Numeric(code, params))
+
+
+@pytest.mark.parametrize(
+    ("line", "inputs"),
+    [
+        ("PRIVMSG #rust :hi all", [Say("hi all", room("#rust"))]),
+        ("privmsg #rust hi", [Say("hi", room("#rust"))]),
+        ("PRIVMSG bob :psst", [PrivateMessage(nick("bob"), "psst")]),
+        ("NOTICE #rust :beep", [Say("beep", room("#rust"), notice=True)]),
+        ("NOTICE bob :beep", [PrivateMessage(nick("bob"), "beep", notice=True)]),
+        ("PRIVMSG #rust :\x01ACTION waves\x01", [Emote("waves", room("#rust"))]),
+        ("PRIVMSG bob :\x01ACTION waves\x01", [PrivateMessage(nick("bob"), "waves", action=True)]),
+        ("PRIVMSG bob :\x01VERSION\x01", [IGNORED]),
+        ("PRIVMSG #a,bob :both", [Say("both", room("#a")), PrivateMessage(nick("bob"), "both")]),
+        ("PRIVMSG #a :\x02bold\x02 \x0304red\x03", [Say("bold 04red", room("#a"))]),
+        ("PRIVMSG", [numeric("411", "No recipient given (PRIVMSG)")]),
+        ("PRIVMSG #a", [numeric("412", "No text to send")]),
+        ("PRIVMSG #a :", [numeric("412", "No text to send")]),
+        ("PRIVMSG b@d :hi", [numeric("401", "b@d", "No such nick")]),
+        ("PRIVMSG #b@d :hi", [numeric("403", "#b@d", "No such channel")]),
+        ("NOTICE #b@d :hi", [IGNORED]),  # a NOTICE is never answered
+        ("NOTICE", [IGNORED]),
+        ("JOIN #a,#B", [JoinRoom(room("#a")), JoinRoom(room("#B"))]),
+        ("JOIN #a key", [JoinRoom(room("#a"))]),  # keys: none here, ignored
+        ("JOIN", [numeric("461", "JOIN", "Not enough parameters")]),
+        ("JOIN a", [numeric("403", "a", "No such channel")]),
+        (
+            "JOIN #a,#in@lid",
+            [
+                JoinRoom(room("#a")),
+                numeric(
+                    "479",
+                    "#in@lid",
+                    "Illegal channel name: room names use letters, digits, _ and - only (not '@')",
+                ),
+            ],
+        ),
+        ("PART #a,#b :lunch", [PartRoom(room("#a"), "lunch"), PartRoom(room("#b"), "lunch")]),
+        ("PART #a", [PartRoom(room("#a"))]),
+        ("PART", [numeric("461", "PART", "Not enough parameters")]),
+        ("TOPIC #a", [ShowTopic(room("#a"))]),
+        ("TOPIC #a :new topic", [SetTopic("new topic", room("#a"))]),
+        ("TOPIC #a :", [SetTopic("", room("#a"))]),
+        ("NAMES #a,#b", [Who(room("#a")), Who(room("#b"))]),
+        ("NAMES", [numeric("366", "*", "End of /NAMES list")]),
+        ("LIST", [ListRooms()]),
+        ("LIST #a,#b", [ListRooms((room("#a"), room("#b")))]),
+        ("WHO #a", [Who(room("#a"))]),
+        ("WHO bob", [LookUp((nick("bob"),), "WHO bob")]),
+        ("WHO b*", [numeric("315", "b*", "End of WHO list")]),
+        ("WHOIS bob", [LookUp((nick("bob"),), "WHOIS bob")]),
+        ("WHOIS irc.test bob", [LookUp((nick("bob"),), "WHOIS bob")]),
+        ("ISON bob carol", [LookUp((nick("bob"), nick("carol")), "ISON")]),
+        ("USERHOST bob", [LookUp((nick("bob"),), "USERHOST")]),
+        ("AWAY :lunch", [SetAway("lunch")]),
+        ("AWAY", [SetAway("")]),
+        ("NICK al", [Rename(nick("al"))]),
+        ("NICK", [numeric("431", "No nickname given")]),
+        ("QUIT :bye all", [Quit("bye all")]),
+        ("QUIT", [Quit("")]),
+        ("PING :sync1", [Tell(Pong("sync1"))]),
+        ("PONG :irc.test-1", [IGNORED]),
+        ("LUSERS", [ShowCounts()]),
+        ("TIME", [Tell(TimeReply())]),
+        ("USER al 0 * :again", [numeric("462", "You may not reregister")]),
+        ("FOO bar", [numeric("421", "FOO", "Unknown command")]),
+        ("MODE #a", [numeric("324", "#a", "+n")]),
+        ("MODE #a b", [numeric("368", "#a", "End of channel ban list")]),
+        ("MODE #a +b", [numeric("368", "#a", "End of channel ban list")]),
+        ("MODE #a e", [numeric("349", "#a", "End of channel exception list")]),
+        ("MODE #a I", [numeric("347", "#a", "End of channel invite list")]),
+        ("MODE #a +o bob", [numeric("482", "#a", "You're not channel operator")]),
+        ("MODE #a +b bob!*@*", [numeric("482", "#a", "You're not channel operator")]),
+        ("MODE alice", [numeric("221", "+")]),
+        ("MODE Alice +i", [numeric("501", "Unknown MODE flag")]),
+        ("MODE bob", [numeric("502", "Can't change mode for other users")]),
+        ("", [IGNORED]),
+        ("@only=tags", [IGNORED]),
+        ("@+typing=active TAGMSG #a", [numeric("421", "TAGMSG", "Unknown command")]),
+    ],
+)
+def test_registered_commands(line: str, inputs: list[Input]) -> None:
+    assert feed(registered(), line) == inputs
+
+
+def test_join_0_leaves_every_room() -> None:
+    front_end = registered()
+    see(front_end, [RoomEntered("#rust", ("alice",), "")])
+    assert feed(front_end, "JOIN 0") == [PartRoom(room("#lobby")), PartRoom(room("#rust"))]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"PRIVMSG #a :" + b"x" * 500,  # 512 with its CR LF and more
+        b"@" + b"a" * 8191 + b" PRIVMSG #a :hi",
+        b"PRIVMSG #a :" + b"x" * 20_000,
+    ],
+)
+def test_a_line_too_long_is_417(line: bytes) -> None:
+    assert feed(registered(), line) == [numeric("417", "Input line was too long")]
+    assert sent(feed(IrcFrontEnd(CONFIG), line)) == [f":{SERVER} 417 * :Input line was too long"]
+
+
+def test_a_line_of_512_bytes_is_fine_and_invalid_utf8_is_replaced() -> None:
+    line = b"PRIVMSG #a :" + b"y" * (510 - 12)
+    assert feed(registered(), line) == [Say("y" * 498, room("#a"))]
+    assert feed(registered(), b"PRIVMSG #a :caf\xc3\xa9 \xff\x00!") == [
+        Say("café \ufffd!", room("#a"))
+    ]
+
+
+def test_the_version_and_motd_and_caps_after_registration() -> None:
+    front_end = registered()
+    (version,) = feed(front_end, "VERSION")
+    assert isinstance(version, Tell)
+    assert isinstance(version.event, Numerics)
+    assert version.event.items[0] == Numeric(
+        "351", ("trio-chat-0.1.0", SERVER, "trio-chat, on Trio")
+    )
+    assert [item.code for item in version.event.items[1:]] == ["005", "005"]
+    (request,) = feed(front_end, "CAP REQ :echo-message")
+    assert request == Tell(
+        CapAcknowledged("echo-message", frozenset({Cap.ECHO_MESSAGE}), frozenset())
+    )
+    assert see(front_end, [request.event]) == [f":{SERVER} CAP alice ACK echo-message"]
+    assert sent(feed(IrcFrontEnd(CONFIG), "MOTD")) == [f":{SERVER} 451 * :You have not registered"]
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "lines"),
+    [
+        (Said("#a", "bob", "hi there", user="~bob"), [":bob!~bob@irc.test PRIVMSG #a :hi there"]),
+        (Said("#a", "José", "olá"), [":José!José@irc.test PRIVMSG #a :olá"]),
+        (Said("#a", "bob", "beep", notice=True), [":bob!bob@irc.test NOTICE #a :beep"]),
+        (Emoted("#a", "bob", "waves"), [":bob!bob@irc.test PRIVMSG #a :\x01ACTION waves\x01"]),
+        (Joined("#a", "bob"), [":bob!bob@irc.test JOIN #a"]),
+        (Parted("#a", "bob"), [":bob!bob@irc.test PART #a"]),
+        (Parted("#a", "bob", "lunch time"), [":bob!bob@irc.test PART #a :lunch time"]),
+        (TopicChanged("#a", "bob", "new"), [":bob!bob@irc.test TOPIC #a new"]),
+        (TopicChanged("#a", "bob", ""), [":bob!bob@irc.test TOPIC #a :"]),
+        (Renamed("bob", "robert"), [":bob!bob@irc.test NICK robert"]),
+        (Departed("bob", LeaveReason.QUIT), [":bob!bob@irc.test QUIT Quit"]),
+        (Departed("bob", LeaveReason.QUIT, "bye all"), [":bob!bob@irc.test QUIT :Quit: bye all"]),
+        (Departed("bob", LeaveReason.PING_TIMEOUT), [":bob!bob@irc.test QUIT :Ping timeout"]),
+        (Departed("bob", LeaveReason.TOO_SLOW), [":bob!bob@irc.test QUIT :Too slow"]),
+        (AwayChanged("bob", "lunch"), []),  # without away-notify
+        (PrivateFrom("bob", "psst"), [":bob!bob@irc.test PRIVMSG alice :psst"]),
+        (
+            PrivateFrom("bob", "waves", action=True),
+            [":bob!bob@irc.test PRIVMSG alice :\x01ACTION waves\x01"],
+        ),
+        (PrivateTo("bob", "psst"), []),  # without echo-message
+        (IsAway("bob", "lunch"), [f":{SERVER} 301 alice bob lunch"]),
+        (CurrentRoom("#a"), []),
+        (
+            Roster("#a", ("alice", "bob")),
+            [f":{SERVER} 353 alice = #a :alice bob", f":{SERVER} 366 alice #a :End of /NAMES list"],
+        ),
+        (TopicIs("#a", ""), [f":{SERVER} 331 alice #a :No topic is set"]),
+        (TopicIs("#a", "tea time"), [f":{SERVER} 332 alice #a :tea time"]),
+        (
+            RoomList((RoomSummary("#a", 3, "tea"), RoomSummary("#b", 1, ""))),
+            [
+                f":{SERVER} 321 alice Channel :Users  Name",
+                f":{SERVER} 322 alice #a 3 tea",
+                f":{SERVER} 322 alice #b 1 :",
+                f":{SERVER} 323 alice :End of /LIST",
+            ],
+        ),
+        (
+            Counts(5, 2),
+            [
+                f":{SERVER} 251 alice :There are 5 users and 0 invisible on 1 servers",
+                f":{SERVER} 254 alice 2 :channels formed",
+                f":{SERVER} 255 alice :I have 5 clients and 0 servers",
+                f":{SERVER} 265 alice 5 5 :Current local users",
+                f":{SERVER} 266 alice 5 5 :Current global users",
+            ],
+        ),
+        (
+            Found(
+                "ISON",
+                ("bob", "carol", "dave"),
+                (MemberInfo("bob", "", "", ()), MemberInfo("dave", "", "x", ())),
+            ),
+            [f":{SERVER} 303 alice :bob dave"],
+        ),
+        (
+            Found(
+                "USERHOST",
+                ("bob", "dave"),
+                (MemberInfo("bob", "", "", (), "~b"), MemberInfo("dave", "", "x", ())),
+            ),
+            [f":{SERVER} 302 alice :bob=+~b@irc.test dave=-dave@irc.test"],
+        ),
+        (
+            Found("WHOIS Bob", ("Bob",), (MemberInfo("bob", "Bob B", "gone", ("#a", "#b"), "~b"),)),
+            [
+                f":{SERVER} 311 alice bob ~b irc.test * :Bob B",
+                f":{SERVER} 319 alice bob :#a #b",
+                f":{SERVER} 312 alice bob irc.test trio-chat-0.1.0",
+                f":{SERVER} 301 alice bob gone",
+                f":{SERVER} 318 alice Bob :End of /WHOIS list",
+            ],
+        ),
+        (
+            Found("WHOIS carol", ("carol",), ()),
+            [
+                f":{SERVER} 401 alice carol :No such nick",
+                f":{SERVER} 318 alice carol :End of /WHOIS list",
+            ],
+        ),
+        (
+            Found("WHO bob", ("bob",), (MemberInfo("bob", "", "", ("#a",)),)),
+            [
+                f":{SERVER} 352 alice #a bob irc.test irc.test bob H :0 bob",
+                f":{SERVER} 315 alice bob :End of WHO list",
+            ],
+        ),
+        (Goodbye(), ["ERROR :Closing Link: (Quit)"]),
+        (ShuttingDown(), ["ERROR :Closing Link: (Server shutting down)"]),
+        (Pong("sync"), [f":{SERVER} PONG {SERVER} sync"]),
+        (TimeReply(), [f":{SERVER} 391 alice {SERVER} :Tuesday November 14 2023 -- 22:13:20 UTC"]),
+        (
+            Refusal(Reason.NICK_TAKEN, "bob"),
+            [f":{SERVER} 433 alice bob :Nickname is already in use"],
+        ),
+        (
+            Refusal(Reason.NICK_RESERVED, "admin"),
+            [f":{SERVER} 432 alice admin :Erroneous nickname: the nickname admin is reserved"],
+        ),
+        (Refusal(Reason.NICK_UNCHANGED, "alice"), []),
+        (Refusal(Reason.NO_SUCH_NICK, "carol"), [f":{SERVER} 401 alice carol :No such nick"]),
+        (Refusal(Reason.NO_SUCH_ROOM, "#z"), [f":{SERVER} 403 alice #z :No such channel"]),
+        (Refusal(Reason.CANNOT_SEND, "#z"), [f":{SERVER} 404 alice #z :Cannot send to channel"]),
+        (
+            Refusal(Reason.NOT_IN_ROOM, "#z"),
+            [f":{SERVER} 442 alice #z :You're not on that channel"],
+        ),
+        (
+            Refusal(Reason.TOO_MANY_ROOMS_JOINED, "#z", "20"),
+            [
+                f":{SERVER} 405 alice #z :You have joined too many channels: "
+                "you are in 20 rooms, the most allowed"
+            ],
+        ),
+        (
+            Refusal(Reason.TOPIC_TOO_LONG, "#z", "300"),
+            [f":{SERVER} 400 alice * :topic too long (max 300 bytes)"],
+        ),
+        (Refusal(Reason.EXCESS_FLOOD), ["ERROR :Closing Link: (Excess Flood)"]),
+    ],
+)
+def test_render(event: Event, lines: list[str]) -> None:
+    assert see(registered(), [event]) == lines
+
+
+def test_own_lines_need_echo_message() -> None:
+    mine = [Said("#lobby", "alice", "me"), Said("#lobby", "bob", "you")]
+    assert see(registered(), mine, personal=False) == [":bob!bob@irc.test PRIVMSG #lobby :you"]
+    assert see(registered("echo-message"), mine, personal=False) == [
+        ":alice!alice@irc.test PRIVMSG #lobby :me",
+        ":bob!bob@irc.test PRIVMSG #lobby :you",
+    ]
+    assert see(registered("echo-message"), [PrivateTo("bob", "psst")]) == [
+        ":alice!~al@irc.test PRIVMSG bob :psst"
+    ]
+
+
+def test_server_time_tags() -> None:
+    (line,) = see(registered("server-time"), [Said("#lobby", "bob", "hi")], personal=False)
+    assert line == "@time=2023-11-14T22:13:20.250Z :bob!bob@irc.test PRIVMSG #lobby :hi"
+
+
+def test_away_notify() -> None:
+    front_end = registered("away-notify")
+    assert see(front_end, [AwayChanged("bob", "lunch")], personal=False) == [
+        ":bob!bob@irc.test AWAY lunch"
+    ]
+    assert see(front_end, [AwayChanged("bob", "")], personal=False) == [":bob!bob@irc.test AWAY"]
+    assert see(front_end, [Joined("#lobby", "bob", "lunch")], personal=False) == [
+        ":bob!bob@irc.test JOIN #lobby",
+        ":bob!bob@irc.test AWAY lunch",
+    ]
+    assert see(front_end, [AwayChanged("alice", "zzz")]) == [
+        f":{SERVER} 306 alice :You have been marked as being away"
+    ]
+    assert see(front_end, [AwayChanged("alice", "")]) == [
+        f":{SERVER} 305 alice :You are no longer marked as being away"
+    ]
+
+
+def test_userhost_in_names() -> None:
+    assert see(registered("userhost-in-names"), [Roster("#a", ("bob",))])[0] == (
+        f":{SERVER} 353 alice = #a bob!bob@irc.test"
+    )
+
+
+def test_a_long_message_is_split_never_truncated() -> None:
+    text = "é" * 1000 + " and the end"  # 2,012 bytes, as a plain user may send
+    lines = see(registered(), [Said("#lobby", "bob", text)], personal=False)
+    assert len(lines) == 5
+    prefix = ":bob!bob@irc.test PRIVMSG #lobby :"
+    assert all(line.startswith(prefix) for line in lines)
+    assert "".join(line.removeprefix(prefix) for line in lines) == text
+
+
+def test_a_big_roster_is_split_into_several_names_lines() -> None:
+    nicks = tuple(f"member{n:04d}" for n in range(300))
+    lines = see(registered(), [Roster("#a", nicks)])
+    assert len(lines) > 5
+    names = " ".join(line.split(" :", 1)[1] for line in lines[:-1]).split()
+    assert tuple(names) == nicks
+
+
+def test_renames_and_room_changes_of_ones_own_are_followed() -> None:
+    front_end = registered()
+    assert see(front_end, [Renamed("alice", "al", "~al")]) == [":alice!~al@irc.test NICK al"]
+    assert see(front_end, [Refusal(Reason.NO_SUCH_NICK, "x")]) == [
+        f":{SERVER} 401 al x :No such nick"
+    ]
+    assert see(front_end, [RoomExited("#lobby", "bye")]) == [":al!~al@irc.test PART #lobby bye"]
+    assert feed(front_end, "JOIN 0") == [IGNORED]  # in no room now
+
+
+def test_a_shared_delivery_is_rendered_once_per_kind_of_viewer() -> None:
+    plain_time, echo = registered(), registered("echo-message")
+    timed = registered("server-time")
+    delivery = Delivery([Said("#lobby", "bob", "hi")], time=1.0)
+    first = plain_time.render(delivery)
+    assert echo.render(delivery) is first  # echo-message changes nothing for bob's line
+    assert timed.render(delivery) != first  # server-time does
+    assert timed.render(delivery) is timed.render(delivery)
+
+
+@pytest.mark.parametrize(
+    ("why", "line"),
+    [
+        (Farewell.SERVER_FULL, b"ERROR :Closing Link: (Server full)\r\n"),
+        (Farewell.TIMED_OUT, b"ERROR :Closing Link: (Timed out)\r\n"),
+        (Farewell.EXCESS_FLOOD, b"ERROR :Closing Link: (Excess flood)\r\n"),
+    ],
+)
+def test_farewells(why: Farewell, line: bytes) -> None:
+    assert IrcFrontEnd(CONFIG).farewell(why) == line
+
+
+def test_keepalive_pings() -> None:
+    front_end = registered()
+    ping = front_end.keepalive()
+    assert see(front_end, [ping]) == ["PING irc.test-1"]
+    assert see(front_end, [front_end.keepalive()]) == ["PING irc.test-2"]
+
+
+def drive(front_end: IrcFrontEnd, chunks: list[bytes]) -> list[Input]:
+    """Feed ``chunks`` as the shell does: after a Register, the hub's welcome comes first."""
+    got: list[Input] = []
+    for chunk in chunks:
+        front_end.receive_data(chunk)
+        while (item := front_end.next_input()) is not None:
+            got.append(item)
+            if isinstance(item, Register):
+                see(front_end, [Registered("alice", 1, 1), RoomEntered("#lobby", ("alice",), "")])
+    return got
+
+
+def test_input_is_framed_however_it_is_chunked() -> None:
+    data = b"NICK alice\r\nUSER al 0 * :Alice\nPRIVMSG #a :hi\r\nPRIVMSG #a :end"
+    expected = [IGNORED, Register(nick("alice"), "Alice", "~al"), Say("hi", room("#a"))]
+    for chunks in ([data], [bytes([byte]) for byte in data]):
+        front_end = IrcFrontEnd(CONFIG)
+        assert drive(front_end, chunks) == expected
+        assert drive(front_end, [b""]) == [Say("end", room("#a"))]

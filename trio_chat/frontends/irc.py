@@ -1,0 +1,932 @@
+"""The IRC front end: irssi, WeeChat, HexChat and bots chat in the same rooms as everyone else.
+
+Pure: no I/O, no Trio. :class:`IrcFrontEnd` is one connection's protocol object, driven by the
+shell like every front end (:mod:`trio_chat.frontends.base`): IRC lines become hub commands,
+the hub's events become IRC lines. It follows RFC 1459 and RFC 2812 as modern servers do, with
+the Modern IRC documentation (modern.ircdocs.horse) as the reference where they disagree.
+
+Theory of operation
+-------------------
+*Registration* is the front end's own dialogue: ``CAP`` negotiation (``LS 302``, ``REQ``,
+``LIST``, ``END``), ``PASS``, ``NICK`` and ``USER``, answered directly (``Send``). Once it has
+a nickname and a user, and capability negotiation (if it began) has ended, it asks the hub for
+the nickname (``Register``): IRC users and everyone else share one namespace, with the same
+rules. The hub's answer is rendered as the welcome burst (001 to 005, LUSERS, MOTD), then as the
+``JOIN`` of ``#lobby``, where every newcomer is placed.
+
+*Registered*, every command becomes hub commands (``JOIN #a,#b`` is two), or a ``Tell`` of the
+front end's own reply (``PING``, ``MOTD``, ``VERSION``, errors of syntax), so that every reply
+reaches the client after the effects of everything it sent before: the order IRC clients and
+test suites rely on when they send ``PING`` and wait for the ``PONG``. Numerics name their
+recipient, so they are rendered when delivered, with the nickname the client has by then.
+
+*Rendering* a shared delivery (a room's events, the same for everyone in it) happens once per
+kind of viewer: with or without ``server-time`` tags, with or without ``away-notify``. Without
+``echo-message`` a client does not see its own messages; the few members that spoke in a
+delivery get it re-rendered without their own lines.
+
+*Text* is UTF-8 only (``UTF8ONLY``), and control characters are removed from what members say,
+IRC's own formatting codes (bold, colours) included: they never reach anyone's terminal raw.
+Nicknames are Unicode, as everywhere on this server: a plain user called ``José`` is
+``José!José@server`` to IRC clients, which handle UTF-8 nicknames when the server says
+``UTF8ONLY``. Case and width are folded as RFC 8265 does (``CASEMAPPING=rfc8265``), so
+``Alice`` and ``alice`` are one nickname. A message longer than an IRC line (a plain user may
+send 2,048 bytes) is split, at UTF-8 boundaries and preferably between words, into several.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    AwayChanged,
+    Counts,
+    CurrentRoom,
+    Departed,
+    Emote,
+    Emoted,
+    Event,
+    Found,
+    Goodbye,
+    IsAway,
+    Joined,
+    JoinRoom,
+    LeaveReason,
+    ListRooms,
+    LookUp,
+    MemberInfo,
+    Parted,
+    PartRoom,
+    PrivateFrom,
+    PrivateMessage,
+    PrivateTo,
+    Quit,
+    Registered,
+    Rename,
+    Renamed,
+    Reply,
+    RoomEntered,
+    RoomExited,
+    RoomList,
+    Roster,
+    Said,
+    Say,
+    SetAway,
+    SetTopic,
+    ShowCounts,
+    ShowTopic,
+    ShuttingDown,
+    Tell,
+    TopicChanged,
+    TopicIs,
+    Who,
+)
+from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.refusals import Reason, Refusal, explain
+from trio_chat.core.text import (
+    MAX_NICKNAME_CHARS,
+    MAX_ROOM_NAME_CHARS,
+    ROOM_PREFIX,
+    Nickname,
+    RoomName,
+    sanitize,
+)
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
+from trio_chat.frontends.ircmessage import (
+    MAX_LINE_BYTES,
+    MAX_TAGS_BYTES,
+    Malformed,
+    Message,
+    parse,
+    serialize,
+    split_tags,
+    split_text,
+)
+
+MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
+USER_LENGTH = 10  # of the user name given with USER, "~" included
+CTCP = "\x01"
+ACTION = f"{CTCP}ACTION "
+VERSION = f"trio-chat-{metadata.version('trio-chat')}"
+ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
+NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
+
+
+class Cap(enum.Enum):
+    """The IRCv3 capabilities this front end offers (only those that work)."""
+
+    SERVER_TIME = "server-time"
+    ECHO_MESSAGE = "echo-message"
+    AWAY_NOTIFY = "away-notify"
+    MULTI_PREFIX = "multi-prefix"  # trivially: nobody has a prefix here
+    USERHOST_IN_NAMES = "userhost-in-names"
+
+
+_CAPS = {cap.value: cap for cap in Cap}
+
+
+@dataclass(frozen=True)
+class IrcConfig:
+    """What an IRC server tells its clients about itself."""
+
+    server_name: str = "trio-chat"  # the source of numerics, and PONG's first parameter
+    network: str = "trio-chat"
+    motd: tuple[str, ...] = ()  # lines of the message of the day (none: 422)
+    password: str | None = None  # required with PASS if set
+    created: str = ""  # when the server started, for RPL_CREATED
+    rooms_per_member: int = 20
+    topic_bytes: int = 300
+    away_bytes: int = 300
+
+
+# --- the front end's own replies, handed back by the hub in order (see Tell) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class Numeric(Reply):
+    """A numeric reply: ``:server code <recipient> params...``, the recipient filled in last."""
+
+    code: str
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Numerics(Reply):
+    """Several numerics in a row (MOTD, VERSION)."""
+
+    items: tuple[Numeric, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(Reply):
+    """The answer to the client's PING."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Reply):
+    """The server's PING to a client that has been quiet (see :meth:`IrcFrontEnd.keepalive`)."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeReply(Reply):
+    """RPL_TIME, with the time the hub delivered it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CapAcknowledged(Reply):
+    """CAP REQ accepted after registration: the change takes effect when this is rendered."""
+
+    requested: str
+    enable: frozenset[Cap]
+    disable: frozenset[Cap]
+
+
+@dataclass(frozen=True, slots=True)
+class _CapLine(Reply):
+    """A CAP reply: ``:server CAP <nick or *> <subcommand> :<text>``."""
+
+    subcommand: str
+    text: str
+
+
+# --- the front end -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Registration:
+    """What a client has said of itself before it is registered."""
+
+    nick: Nickname | None = None
+    user: str | None = None
+    realname: str = ""
+    password: str | None = None
+    negotiating: bool = False  # CAP LS or REQ came, and CAP END has not yet
+
+
+class IrcFrontEnd:
+    """The IRC protocol for one connection (see :class:`~trio_chat.frontends.base.FrontEnd`)."""
+
+    def __init__(self, config: IrcConfig | None = None) -> None:
+        self.config = config or IrcConfig()
+        # A line is 512 bytes with its CR LF, and tags may add MAX_TAGS_BYTES in front of it.
+        self._framer = LineFramer(MAX_LINE_BYTES + MAX_TAGS_BYTES)
+        self._pending: deque[Input] = deque()  # one line may ask for several things
+        self._registration: _Registration | None = _Registration()  # None once registered
+        self._me = "*"  # the nickname numerics are addressed to ("*" before registration)
+        self._user = ""  # the user name of our own mask
+        self._caps: set[Cap] = set()
+        self._rooms: list[str] = []  # the rooms the client is in, as displayed
+        self._pings = 0
+
+    # --- bytes in ---------------------------------------------------------------------------
+
+    def greeting(self) -> bytes:
+        """Say nothing: IRC clients speak first."""
+        return b""
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes (``b""``: end of input)."""
+        if data:
+            self._framer.feed(data)
+        else:
+            self._framer.feed_eof()
+
+    def next_input(self) -> Input | None:
+        """Return the next unit of input, or None when more bytes are needed."""
+        while not self._pending:
+            line = self._framer.next_line()
+            if line is None:
+                return None
+            self._pending.extend(self._line(line))
+        return self._pending.popleft()
+
+    def keepalive(self) -> Reply:
+        """Make a PING for a client that has been quiet: its PONG (any line) shows it is there."""
+        self._pings += 1
+        return Ping(f"{self.config.server_name}-{self._pings}")
+
+    def _line(self, raw: bytes | LineTooLong) -> Iterable[Input]:
+        if isinstance(raw, LineTooLong) or _too_long(raw):
+            yield self._reply(Numeric("417", ("Input line was too long",)))
+            return
+        message = parse(raw.decode("utf-8", "replace"))
+        if isinstance(message, Malformed):
+            yield IGNORED  # an empty line, or only tags: nothing to answer
+            return
+        command = message.command.upper()
+        if self._registration is not None:
+            yield from self._registering(self._registration, command, message.params)
+        else:
+            yield from self._registered(command, message.params)
+
+    def _reply(self, reply: Reply) -> Input:
+        """Answer with a reply of our own: sent now while registering, via the hub afterwards."""
+        if self._registration is not None:
+            return Send(self._render_events([reply], 0.0).encode())
+        return Tell(reply)
+
+    # --- registering ------------------------------------------------------------------------
+
+    def _registering(
+        self, state: _Registration, command: str, params: tuple[str, ...]
+    ) -> Iterator[Input]:
+        match command:
+            case "CAP":
+                yield from self._cap(params)
+            case "PASS" if params:
+                state.password = params[0]
+                yield IGNORED
+            case "NICK" if params and params[0]:
+                nick = Nickname.parse(params[0])
+                if isinstance(nick, Refusal):
+                    yield self._reply(_erroneous(params[0], nick))
+                else:
+                    state.nick = nick
+                    yield self._ready(state)
+            case "NICK":
+                yield self._reply(Numeric("431", ("No nickname given",)))
+            case "USER" if len(params) >= 4 and params[0] and params[3]:
+                state.user = _user_name(params[0])
+                state.realname = sanitize(params[3])
+                yield self._ready(state)
+            case "USER" | "PASS":
+                yield self._reply(Numeric("461", (command, "Not enough parameters")))
+            case "PING":
+                yield self._ping(params)
+            case "PONG":
+                yield IGNORED
+            case "QUIT":
+                yield Hangup(_error("Closing Link: (Quit)"))
+            case _:
+                yield self._reply(Numeric("451", ("You have not registered",)))
+
+    def _ready(self, state: _Registration) -> Input:
+        """Register, if the client has said all it must (and negotiated all it wanted)."""
+        if state.nick is None or state.user is None or state.negotiating:
+            return IGNORED
+        if self.config.password is not None and state.password != self.config.password:
+            wrong = self._render_events([Numeric("464", ("Password incorrect",))], 0.0)
+            return Hangup(wrong.encode() + _error("Closing Link: (Bad password)"))
+        self._user = state.user
+        return Register(state.nick, state.realname, state.user)
+
+    def _cap(self, params: tuple[str, ...]) -> Iterator[Input]:
+        state = self._registration
+        subcommand = params[0].upper() if params else ""
+        match subcommand:
+            case "LS":
+                if state is not None:
+                    state.negotiating = True
+                yield self._reply(_CapLine("LS", " ".join(cap.value for cap in Cap)))
+            case "LIST":
+                enabled = " ".join(cap.value for cap in Cap if cap in self._caps)
+                yield self._reply(_CapLine("LIST", enabled))
+            case "REQ":
+                if state is not None:
+                    state.negotiating = True
+                requested = params[1] if len(params) > 1 else ""
+                change = _cap_change(requested)
+                if change is None:
+                    yield self._reply(_CapLine("NAK", requested))
+                elif state is not None:  # nothing is delivered yet: effective at once
+                    self._caps = (self._caps | change[0]) - change[1]
+                    yield self._reply(_CapLine("ACK", requested))
+                else:  # registered: effective in order, when the ACK is delivered
+                    yield Tell(CapAcknowledged(requested, *change))
+            case "END":
+                if state is not None:
+                    state.negotiating = False
+                    yield self._ready(state)
+                else:
+                    yield IGNORED
+            case _:
+                shown = sanitize(subcommand) or "*"
+                yield self._reply(Numeric("410", (shown, "Invalid CAP command")))
+
+    def _ping(self, params: tuple[str, ...]) -> Input:
+        if not params:
+            return self._reply(Numeric("409", ("No origin specified",)))
+        return self._reply(Pong(params[0]))
+
+    # --- registered -------------------------------------------------------------------------
+
+    def _registered(self, command: str, params: tuple[str, ...]) -> Iterator[Input]:
+        match command:
+            case "PRIVMSG" | "NOTICE":
+                yield from self._message(command, params)
+            case "JOIN":
+                yield from self._join(params)
+            case "PART":
+                yield from self._part(params)
+            case "NICK" if params and params[0]:
+                nick = Nickname.parse(params[0])
+                yield (
+                    Tell(_erroneous(params[0], nick)) if isinstance(nick, Refusal) else Rename(nick)
+                )
+            case "NICK":
+                yield Tell(Numeric("431", ("No nickname given",)))
+            case "QUIT":
+                yield Quit(sanitize(params[0]) if params else "")
+            case "PING":
+                yield self._ping(params)
+            case "PONG":
+                yield IGNORED  # any line shows the client is there
+            case "CAP":
+                yield from self._cap(params)
+            case "TOPIC":
+                yield from self._topic(params)
+            case "NAMES":
+                yield from self._names(params)
+            case "LIST":
+                yield self._list(params)
+            case "WHO":
+                yield self._who(params)
+            case "WHOIS":
+                yield self._whois(params)
+            case "ISON":
+                yield self._look_up("ISON", params, limit=None)
+            case "USERHOST":
+                yield self._look_up("USERHOST", params, limit=5)
+            case "AWAY":
+                yield SetAway(sanitize(params[0]) if params else "")
+            case "MODE":
+                yield self._mode(params)
+            case "MOTD":
+                yield Tell(self._motd())
+            case "LUSERS":
+                yield ShowCounts()
+            case "VERSION":
+                yield Tell(Numerics((self._version_numeric(), *self._isupport())))
+            case "TIME":
+                yield Tell(TimeReply())
+            case "USER" | "PASS":
+                yield Tell(Numeric("462", ("You may not reregister",)))
+            case _:
+                yield Tell(Numeric("421", (sanitize(command), "Unknown command")))
+
+    def _message(self, command: str, params: tuple[str, ...]) -> Iterator[Input]:
+        notice = command == "NOTICE"
+        if not params or not params[0]:
+            yield IGNORED if notice else Tell(Numeric("411", (f"No recipient given ({command})",)))
+            return
+        if len(params) < 2 or not params[1]:
+            yield IGNORED if notice else Tell(Numeric("412", ("No text to send",)))
+            return
+        text = params[1]
+        action = text.startswith(ACTION)
+        if action:
+            text = text[len(ACTION) :].removesuffix(CTCP)
+        elif text.startswith(CTCP):
+            yield IGNORED  # other CTCP requests (VERSION, PING): nobody here answers them
+            return
+        text = sanitize(text)
+        for target in params[0].split(",")[:MAX_TARGETS]:
+            yield self._message_to(target, text, action=action, notice=notice)
+
+    def _message_to(self, target: str, text: str, *, action: bool, notice: bool) -> Input:
+        if target.startswith(ROOM_PREFIX):
+            room = RoomName.parse(target)
+            if isinstance(room, Refusal):
+                return IGNORED if notice else Tell(_no_such_channel(target))
+            return Emote(text, room) if action else Say(text, room, notice=notice)
+        nick = Nickname.parse(target)
+        if isinstance(nick, Refusal):
+            return IGNORED if notice else Tell(Numeric("401", (sanitize(target), "No such nick")))
+        return PrivateMessage(nick, text, action=action, notice=notice)
+
+    def _join(self, params: tuple[str, ...]) -> Iterator[Input]:
+        if not params or not params[0]:
+            yield Tell(Numeric("461", ("JOIN", "Not enough parameters")))
+        elif params[0] == "0":  # leave every room
+            yield from (
+                (PartRoom(_room(joined)) for joined in self._rooms) if self._rooms else [IGNORED]
+            )
+        else:
+            for name in params[0].split(","):
+                room = RoomName.parse(name)
+                yield Tell(_bad_room(name, room)) if isinstance(room, Refusal) else JoinRoom(room)
+
+    def _part(self, params: tuple[str, ...]) -> Iterator[Input]:
+        if not params or not params[0]:
+            yield Tell(Numeric("461", ("PART", "Not enough parameters")))
+            return
+        message = sanitize(params[1]) if len(params) > 1 else ""
+        for name in params[0].split(","):
+            room = RoomName.parse(name)
+            yield (
+                Tell(_no_such_channel(name))
+                if isinstance(room, Refusal)
+                else PartRoom(room, message)
+            )
+
+    def _topic(self, params: tuple[str, ...]) -> Iterator[Input]:
+        if not params:
+            yield Tell(Numeric("461", ("TOPIC", "Not enough parameters")))
+            return
+        room = RoomName.parse(params[0])
+        if isinstance(room, Refusal):
+            yield Tell(_no_such_channel(params[0]))
+        elif len(params) == 1:
+            yield ShowTopic(room)
+        else:
+            yield SetTopic(sanitize(params[1]), room)
+
+    def _names(self, params: tuple[str, ...]) -> Iterator[Input]:
+        if not params or not params[0]:
+            yield Tell(Numeric("366", ("*", "End of /NAMES list")))
+            return
+        for name in params[0].split(","):
+            room = RoomName.parse(name)
+            if isinstance(room, Refusal):
+                yield Tell(Numeric("366", (sanitize(name), "End of /NAMES list")))
+            else:
+                yield Who(room)
+
+    def _list(self, params: tuple[str, ...]) -> Input:
+        names = params[0].split(",") if params and params[0] else []
+        rooms = tuple(room for room in map(RoomName.parse, names) if isinstance(room, RoomName))
+        if names and not rooms:  # only invalid names: nothing to list
+            return Tell(Numerics((Numeric("321", ("Channel", "Users  Name")), _END_OF_LIST)))
+        return ListRooms(rooms)
+
+    def _who(self, params: tuple[str, ...]) -> Input:
+        mask = params[0] if params else "*"
+        if mask.startswith(ROOM_PREFIX):
+            room = RoomName.parse(mask)
+            if isinstance(room, RoomName):
+                return Who(room)
+        else:
+            nick = Nickname.parse(mask)
+            if isinstance(nick, Nickname):
+                return LookUp((nick,), f"WHO {mask}")
+        return Tell(Numeric("315", (sanitize(mask), "End of WHO list")))  # a mask: no matches
+
+    def _whois(self, params: tuple[str, ...]) -> Input:
+        if not params:
+            return Tell(Numeric("431", ("No nickname given",)))
+        target = params[-1].split(",")[0]  # WHOIS [server] nick
+        nick = Nickname.parse(target)
+        if isinstance(nick, Refusal):
+            shown = sanitize(target)
+            missing = (
+                Numeric("401", (shown, "No such nick")),
+                Numeric("318", (shown, "End of /WHOIS list")),
+            )
+            return Tell(Numerics(missing))
+        return LookUp((nick,), f"WHOIS {target}")
+
+    def _look_up(self, command: str, params: tuple[str, ...], *, limit: int | None) -> Input:
+        if not params:
+            return Tell(Numeric("461", (command, "Not enough parameters")))
+        words = " ".join(params).split()[:limit]
+        nicks = tuple(nick for nick in map(Nickname.parse, words) if isinstance(nick, Nickname))
+        return LookUp(nicks, command)
+
+    def _mode(self, params: tuple[str, ...]) -> Input:
+        if not params:
+            return Tell(Numeric("461", ("MODE", "Not enough parameters")))
+        target, changes = params[0], params[1:]
+        shown = sanitize(target)
+        if not target.startswith(ROOM_PREFIX):
+            if _fold(target) != _fold(self._me):
+                return Tell(Numeric("502", ("Can't change mode for other users",)))
+            if not changes:
+                return Tell(Numeric("221", ("+",)))
+            return Tell(Numeric("501", ("Unknown MODE flag",)))
+        if not changes:
+            return Tell(Numeric("324", (shown, "+n")))
+        if len(changes) == 1 and changes[0].lstrip("+") in _LIST_MODES:
+            code, text = _LIST_MODES[changes[0].lstrip("+")]
+            return Tell(Numeric(code, (shown, text)))  # bans, exceptions, invitations: none
+        return Tell(Numeric("482", (shown, "You're not channel operator")))
+
+    def _motd(self) -> Numerics:
+        if not self.config.motd:
+            return Numerics((Numeric("422", ("MOTD File is missing",)),))
+        start = Numeric("375", (f"- {self.config.server_name} Message of the day - ",))
+        lines = tuple(Numeric("372", (f"- {sanitize(line)}",)) for line in self.config.motd)
+        return Numerics((start, *lines, Numeric("376", ("End of /MOTD command.",))))
+
+    def _version_numeric(self) -> Numeric:
+        return Numeric("351", (VERSION, self.config.server_name, "trio-chat, on Trio"))
+
+    def _isupport(self) -> tuple[Numeric, ...]:
+        tokens = [
+            f"AWAYLEN={self.config.away_bytes}",
+            "CASEMAPPING=rfc8265",
+            f"CHANLIMIT=#:{self.config.rooms_per_member}",
+            "CHANMODES=,,,n",
+            f"CHANNELLEN={MAX_ROOM_NAME_CHARS + 1}",
+            "CHANTYPES=#",
+            f"MAXTARGETS={MAX_TARGETS}",
+            f"NETWORK={self.config.network}",
+            f"NICKLEN={MAX_NICKNAME_CHARS}",
+            "PREFIX=",
+            "SAFELIST",
+            f"TOPICLEN={self.config.topic_bytes}",
+            f"USERLEN={USER_LENGTH}",
+            "UTF8ONLY",
+        ]
+        return tuple(
+            Numeric(
+                "005", (*tokens[start : start + ISUPPORT_PER_LINE], "are supported by this server")
+            )
+            for start in range(0, len(tokens), ISUPPORT_PER_LINE)
+        )
+
+    # --- bytes out --------------------------------------------------------------------------
+
+    def render(self, delivery: Delivery) -> bytes:
+        """Render the IRC lines that show ``delivery``."""
+        if delivery.personal:
+            return self._render_events(delivery.events, delivery.time).encode()
+        kind = ("irc", Cap.SERVER_TIME in self._caps, Cap.AWAY_NOTIFY in self._caps)
+        shared = delivery.render(
+            kind, lambda events: self._render_events(events, delivery.time).encode()
+        )
+        if Cap.ECHO_MESSAGE in self._caps or self._me not in delivery.speakers:
+            return shared
+        # This viewer spoke: the same lines, without its own (a rare, per-viewer rendering).
+        return self._render_events(delivery.events, delivery.time, skip_own=True).encode()
+
+    def farewell(self, why: Farewell) -> bytes:
+        """Say why the connection closes, in an ERROR line."""
+        return _error(f"Closing Link: ({why.value.capitalize()})")
+
+    def _render_events(
+        self, events: Iterable[Event], time: float, *, skip_own: bool = False
+    ) -> str:
+        tags = f"@time={_server_time(time)} " if Cap.SERVER_TIME in self._caps and time else ""
+        lines = []
+        for event in events:
+            for line in self._event(event, time, skip_own=skip_own):
+                lines.append(f"{tags}{line}\r\n")
+        return "".join(lines)
+
+    def _event(self, event: Event, time: float, *, skip_own: bool) -> Iterator[str]:
+        match event:
+            case Said(room, nick, text, notice, user):
+                if not (skip_own and nick == self._me):
+                    yield from _privmsg(self._mask(nick, user), _verb(notice), room, text)
+            case Emoted(room, nick, text, user):
+                if not (skip_own and nick == self._me):
+                    yield from _privmsg(self._mask(nick, user), "PRIVMSG", room, text, action=True)
+            case Joined(room, nick, away, user):
+                yield _line("JOIN", room, source=self._mask(nick, user))
+                if away and Cap.AWAY_NOTIFY in self._caps:
+                    yield _line("AWAY", away, source=self._mask(nick, user))
+            case Parted(room, nick, message, user):
+                yield _line("PART", room, *_optional(message), source=self._mask(nick, user))
+            case TopicChanged(room, nick, topic, user):
+                yield _line("TOPIC", room, topic, source=self._mask(nick, user))
+            case Renamed(old, new, user):
+                yield _line("NICK", new, source=self._mask(old, user))
+                if old == self._me:
+                    self._me = new
+            case Departed(nick, reason, message, user):
+                yield _line("QUIT", _quit_reason(reason, message), source=self._mask(nick, user))
+            case AwayChanged(nick, message) if nick == self._me:
+                if message:
+                    yield self._numeric("306", "You have been marked as being away")
+                else:
+                    yield self._numeric("305", "You are no longer marked as being away")
+            case AwayChanged(nick, message, user):
+                if Cap.AWAY_NOTIFY in self._caps:
+                    yield _line("AWAY", *_optional(message), source=self._mask(nick, user))
+            case PrivateFrom(sender, text, action, notice, user):
+                mask = self._mask(sender, user)
+                yield from _privmsg(mask, _verb(notice), self._me, text, action=action)
+            case PrivateTo(recipient, text, action, notice):
+                if Cap.ECHO_MESSAGE in self._caps:
+                    mask = self._mask(self._me, self._user)
+                    yield from _privmsg(mask, _verb(notice), recipient, text, action=action)
+            case IsAway(nick, message):
+                yield self._numeric("301", nick, message)
+            case Registered(nick, members, rooms):
+                self._registration = None
+                self._me = nick
+                yield from self._welcome(members, rooms)
+            case RoomEntered(room, roster, topic):
+                self._rooms.append(room)
+                yield _line("JOIN", room, source=self._mask(self._me, self._user))
+                if topic:
+                    yield self._numeric("332", room, topic)
+                yield from self._names_lines(room, roster)
+            case RoomExited(room, message):
+                self._rooms.remove(room)
+                mask = self._mask(self._me, self._user)
+                yield _line("PART", room, *_optional(message), source=mask)
+            case CurrentRoom():
+                pass  # IRC has no current room: every message names its target
+            case Roster(room, nicks):
+                yield from self._names_lines(room, nicks)
+            case RoomList(rooms):
+                yield self._numeric("321", "Channel", "Users  Name")
+                for summary in rooms:
+                    yield self._numeric("322", summary.room, str(summary.members), summary.topic)
+                yield self._numeric(_END_OF_LIST.code, *_END_OF_LIST.params)
+            case TopicIs(room, ""):
+                yield self._numeric("331", room, "No topic is set")
+            case TopicIs(room, topic):
+                yield self._numeric("332", room, topic)
+            case Found(label, asked, members):
+                yield from self._found(label, asked, members)
+            case Counts(members, rooms):
+                yield from self._lusers(members, rooms)
+            case Goodbye():
+                yield _line("ERROR", "Closing Link: (Quit)")
+            case ShuttingDown():
+                yield _line("ERROR", "Closing Link: (Server shutting down)")
+            case Refusal():
+                yield from self._refusal(event)
+            case Numeric(code, params):
+                yield self._numeric(code, *params)
+            case Numerics(items):
+                yield from (self._numeric(item.code, *item.params) for item in items)
+            case _CapLine(subcommand, text):
+                yield _line("CAP", self._me, subcommand, text, source=self.config.server_name)
+            case Pong(token):
+                server = self.config.server_name
+                yield _line("PONG", server, token, source=server)
+            case Ping(token):
+                yield _line("PING", token)
+            case TimeReply():
+                when = datetime.fromtimestamp(time, UTC).strftime("%A %B %d %Y -- %H:%M:%S UTC")
+                yield self._numeric("391", self.config.server_name, when)
+            case CapAcknowledged(requested, enable, disable):
+                self._caps = (self._caps | enable) - disable
+                yield _line("CAP", self._me, "ACK", requested, source=self.config.server_name)
+            case _:
+                raise AssertionError(f"not an IRC event: {event!r}")
+
+    def _welcome(self, members: int, rooms: int) -> Iterator[str]:
+        server, me = self.config.server_name, self._me
+        network = self.config.network
+        yield self._numeric(
+            "001", f"Welcome to the {network} IRC Network {self._mask(me, self._user)}"
+        )
+        yield self._numeric("002", f"Your host is {server}, running version {VERSION}")
+        yield self._numeric("003", f"This server was created {self.config.created or 'today'}")
+        yield self._numeric("004", server, VERSION, "i", "n")  # user modes must be named: none set
+        for numeric in self._isupport():
+            yield self._numeric(numeric.code, *numeric.params)
+        yield from self._lusers(members, rooms)
+        for numeric in self._motd().items:
+            yield self._numeric(numeric.code, *numeric.params)
+
+    def _lusers(self, members: int, rooms: int) -> Iterator[str]:
+        yield self._numeric("251", f"There are {members} users and 0 invisible on 1 servers")
+        yield self._numeric("254", str(rooms), "channels formed")
+        yield self._numeric("255", f"I have {members} clients and 0 servers")
+        yield self._numeric("265", str(members), str(members), "Current local users")
+        yield self._numeric("266", str(members), str(members), "Current global users")
+
+    def _names_lines(self, room: str, nicks: Sequence[str]) -> Iterator[str]:
+        if Cap.USERHOST_IN_NAMES in self._caps:
+            nicks = [self._mask(nick, "") for nick in nicks]
+        line: list[str] = []
+        size = 0
+        for nick in nicks:
+            if line and size + len(nick.encode()) + 1 > NAMES_BYTES:
+                yield self._numeric("353", "=", room, " ".join(line))
+                line, size = [], 0
+            line.append(nick)
+            size += len(nick.encode()) + 1
+        if line:
+            yield self._numeric("353", "=", room, " ".join(line))
+        yield self._numeric("366", room, "End of /NAMES list")
+
+    def _found(
+        self, label: str, asked: tuple[str, ...], members: tuple[MemberInfo, ...]
+    ) -> Iterator[str]:
+        online = {_fold(info.nick): info for info in members}
+        infos = [online[_fold(nick)] for nick in asked if _fold(nick) in online]
+        command, _, argument = label.partition(" ")
+        match command:
+            case "ISON":
+                yield self._numeric("303", " ".join(info.nick for info in infos))
+            case "USERHOST":
+                replies = (
+                    f"{info.nick}={'-' if info.away else '+'}{_user(info.user, info.nick)}"
+                    f"@{self._host}"
+                    for info in infos
+                )
+                yield self._numeric("302", " ".join(replies))
+            case "WHOIS":
+                if not infos:
+                    yield self._numeric("401", argument, "No such nick")
+                for info in infos:
+                    user, realname = _user(info.user, info.nick), info.realname or info.nick
+                    yield self._numeric("311", info.nick, user, self._host, "*", realname)
+                    if info.rooms:
+                        yield self._numeric("319", info.nick, " ".join(info.rooms))
+                    yield self._numeric("312", info.nick, self.config.server_name, VERSION)
+                    if info.away:
+                        yield self._numeric("301", info.nick, info.away)
+                yield self._numeric("318", argument, "End of /WHOIS list")
+            case _:  # WHO <nick>
+                for info in infos:
+                    where = info.rooms[-1] if info.rooms else "*"
+                    yield self._who_line(where, info.nick, info.user, info.away, info.realname)
+                yield self._numeric("315", argument, "End of WHO list")
+
+    def _who_line(self, room: str, nick: str, user: str, away: str, realname: str) -> str:
+        flags = "G" if away else "H"
+        server = self.config.server_name
+        hops_and_name = f"0 {realname or nick}"
+        return self._numeric(
+            "352", room, _user(user, nick), self._host, server, nick, flags, hops_and_name
+        )
+
+    def _refusal(self, refusal: Refusal) -> Iterator[str]:
+        """Word a refusal from the hub as its numeric (none, for a rename to one's own name)."""
+        subject = refusal.subject
+        match refusal.reason:
+            case Reason.NICK_UNCHANGED:
+                return
+            case Reason.NICK_TAKEN:
+                yield self._numeric("433", subject, "Nickname is already in use")
+            case reason if reason.name.startswith("NICK_"):
+                yield self._numeric(
+                    "432", subject or "*", f"Erroneous nickname: {explain(refusal)}"
+                )
+            case Reason.NO_SUCH_NICK:
+                yield self._numeric("401", subject, "No such nick")
+            case Reason.NO_SUCH_ROOM:
+                yield self._numeric("403", subject, "No such channel")
+            case Reason.CANNOT_SEND:
+                yield self._numeric("404", subject, "Cannot send to channel")
+            case Reason.NOT_IN_ROOM:
+                yield self._numeric("442", subject, "You're not on that channel")
+            case Reason.TOO_MANY_ROOMS_JOINED | Reason.TOO_MANY_ROOMS:
+                yield self._numeric(
+                    "405", subject, f"You have joined too many channels: {explain(refusal)}"
+                )
+            case Reason.ALREADY_REGISTERED:
+                yield self._numeric("462", "You may not reregister")
+            case Reason.LINE_TOO_LONG:
+                yield self._numeric("417", "Input line was too long")
+            case Reason.EXCESS_FLOOD:
+                yield _line("ERROR", "Closing Link: (Excess Flood)")
+            case _:  # a topic or away message too long, a room name refused by the hub
+                yield self._numeric("400", "*", explain(refusal))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    @property
+    def _host(self) -> str:
+        """The host of every mask: this server (clients' addresses are nobody's business)."""
+        return self.config.server_name
+
+    def _mask(self, nick: str, user: str) -> str:
+        return f"{nick}!{_user(user, nick)}@{self._host}"
+
+    def _numeric(self, code: str, *params: str) -> str:
+        return _line(code, self._me, *params, source=self.config.server_name)
+
+
+_END_OF_LIST = Numeric("323", ("End of /LIST",))
+_LIST_MODES = {
+    "b": ("368", "End of channel ban list"),
+    "e": ("349", "End of channel exception list"),
+    "I": ("347", "End of channel invite list"),
+}
+
+
+def _line(command: str, *params: str, source: str | None = None) -> str:
+    return serialize(Message(command, params, source))
+
+
+def _error(text: str) -> bytes:
+    return f"{_line('ERROR', text)}\r\n".encode()
+
+
+def _optional(text: str) -> tuple[str, ...]:
+    return (text,) if text else ()
+
+
+def _verb(notice: bool) -> str:
+    return "NOTICE" if notice else "PRIVMSG"
+
+
+def _privmsg(
+    source: str, verb: str, target: str, text: str, *, action: bool = False
+) -> Iterator[str]:
+    """PRIVMSG (or NOTICE) lines carrying ``text``, split so that each fits in 512 bytes."""
+    frame = f":{source} {verb} {target} :"
+    room = MAX_LINE_BYTES - 2 - len(frame.encode()) - (len(ACTION) + 1 if action else 0)
+    for piece in split_text(text, room):
+        yield frame + (f"{ACTION}{piece}{CTCP}" if action else piece)
+
+
+def _quit_reason(reason: LeaveReason, message: str) -> str:
+    if reason is LeaveReason.QUIT:
+        return f"Quit: {message}" if message else "Quit"
+    return str(reason.value).capitalize()
+
+
+def _server_time(time: float) -> str:
+    moment = datetime.fromtimestamp(time, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _user(user: str, nick: str) -> str:
+    return user or nick
+
+
+def _user_name(typed: str) -> str:
+    """Make the user name a client gave safe for masks, marked unverified with "~"."""
+    safe = "".join(char for char in sanitize(typed) if char.isalnum() or char in "_-.")
+    return "~" + (safe or "user")[: USER_LENGTH - 1]
+
+
+def _fold(nick: str) -> str:
+    parsed = Nickname.parse(nick)
+    return parsed.key if isinstance(parsed, Nickname) else nick  # (an invalid one: as is)
+
+
+def _room(display: str) -> RoomName:
+    parsed = RoomName.parse(display)
+    assert isinstance(parsed, RoomName), "the hub's rooms have valid names"
+    return parsed
+
+
+def _too_long(line: bytes) -> bool:
+    tags, rest = split_tags(line)
+    return len(tags) > MAX_TAGS_BYTES or len(rest) > MAX_LINE_BYTES - 2
+
+
+def _erroneous(typed: str, refusal: Refusal) -> Numeric:
+    return Numeric("432", (sanitize(typed) or "*", f"Erroneous nickname: {explain(refusal)}"))
+
+
+def _no_such_channel(typed: str) -> Numeric:
+    return Numeric("403", (sanitize(typed) or "*", "No such channel"))
+
+
+def _bad_room(typed: str, refusal: Refusal) -> Numeric:
+    if refusal.reason is Reason.ROOM_NAME_NO_HASH:
+        return Numeric("403", (sanitize(typed) or "*", "No such channel"))
+    return Numeric("479", (sanitize(typed) or "*", f"Illegal channel name: {explain(refusal)}"))
+
+
+def _cap_change(requested: str) -> tuple[frozenset[Cap], frozenset[Cap]] | None:
+    """Find the capabilities a CAP REQ enables and disables; None if any is unknown (NAK)."""
+    enable: set[Cap] = set()
+    disable: set[Cap] = set()
+    for name in requested.split():
+        cap = _CAPS.get(name.removeprefix("-"))
+        if cap is None:
+            return None
+        (disable if name.startswith("-") else enable).add(cap)
+    return frozenset(enable), frozenset(disable)
