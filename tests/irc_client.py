@@ -63,8 +63,14 @@ class IrcClient:
         """What :meth:`sync` gets, as lines without the server's tags (for exact comparisons)."""
         return [serialize(Message(m.command, m.params, m.source)) for m in await self.sync()]
 
-    async def register(self, nick: str, *, caps: str = "", user: str = "u") -> list[Message]:
-        """Register as ``nick``; return the welcome burst, up to the end of #lobby's names."""
+    async def register(
+        self, nick: str, *, caps: str = "", user: str = "u", lobby: bool = True
+    ) -> list[Message]:
+        """Register as ``nick``; return the welcome burst, up to the end of the MOTD.
+
+        With ``lobby``, also join #lobby (and read up to the end of its names), where the
+        plain protocol's users are.
+        """
         if caps:
             await self.send("CAP LS 302")
             await self.send(f"CAP REQ :{caps}")
@@ -72,9 +78,14 @@ class IrcClient:
         await self.send(f"USER {user} 0 * :Real {nick}")
         if caps:
             await self.send("CAP END")
-        burst = await self.receive_until("366")
+        burst = [await self.receive()]
+        while burst[-1].command not in ("376", "422"):  # the end of the MOTD, or none
+            burst.append(await self.receive())
         assert burst[0 if not caps else 2].command == "001", burst
         self.nick = nick
+        if lobby:
+            await self.send("JOIN #lobby")
+            await self.receive_until("366")
         return burst
 
     async def expect_closed(self) -> list[str]:

@@ -195,7 +195,9 @@ async def run_irc_client(
         if reply.command == "001":
             break
         assert reply.command == "433", reply
-    await client.receive_until("366")  # the welcome burst, up to #lobby's names
+    await client.receive_until("422")  # the welcome burst, up to the missing MOTD
+    await client.send(f"JOIN {LOBBY}")  # where every plain user is
+    await client.receive_until("366")
     lines: list[str] = []
     transcripts[number] = Transcript(name, lines)
     rooms, current = [LOBBY], LOBBY  # IRC has no current room: the client keeps its own

@@ -720,8 +720,15 @@ def test_look_up_and_counts() -> None:
                 MemberInfo("alice", "", "", (LOBBY,)),
             ),
         ),
-        Counts(members=2, rooms=2),
+        Counts(members=2, rooms=2, peak=2),
     ]
+    turn(hub, Act(alice, LookUp(label="in", room=room("#rust"))), Act(alice, LookUp(mask="A*")))
+    assert received(alice) == [
+        Found("in", ("#rust",), (MemberInfo("bob", "", "busy", (LOBBY, "#rust")),)),
+        Found("", ("A*",), (MemberInfo("alice", "", "", (LOBBY,)),)),
+    ]
+    turn(hub, Disconnect(bob, LeaveReason.QUIT), Act(alice, ShowCounts()))
+    assert received(alice)[-1] == Counts(members=1, rooms=1, peak=2)
 
 
 def test_a_quit_message_is_passed_on() -> None:

@@ -165,7 +165,8 @@ class Model:
                 pass
 
     def enter(self, member: Member, key: str) -> None:
-        self.broadcast([key], Joined(self.rooms[key].display, self.nick_of[member].display))
+        joined = Joined(self.rooms[key].display, self.nick_of[member].display, self.away[member])
+        self.broadcast([key], joined)
         self.rooms[key].members.append(member)
         self.joined[member].append(key)
         self.current[member] = key

@@ -49,7 +49,9 @@ async def test_sic_registers_chats_with_a_plain_user_and_quits(server: RunningSe
                 output += chunk
 
     try:
-        await plain.expect("* sicuser joined")  # registered, and placed in #lobby
+        await read_until(b"MOTD File is missing")  # registered
+        await sic.stdin.send_all(b":j #lobby\n")
+        await plain.expect("* sicuser joined")
         await read_until(b"End of /NAMES list")
         await sic.stdin.send_all(b":m #lobby hello from sic\n")
         await plain.expect("<sicuser> hello from sic")

@@ -53,7 +53,6 @@ from trio_chat.core.events import (
     Tell,
     TopicChanged,
     TopicIs,
-    Who,
 )
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
@@ -66,6 +65,7 @@ from trio_chat.frontends.irc import (
     Numerics,
     Pong,
     TimeReply,
+    _InvalidUtf8,
 )
 from trio_chat.frontends.ircmessage import Message, parse
 
@@ -111,7 +111,7 @@ def test_registration_without_cap() -> None:
     assert front_end.greeting() == b""
     assert feed(front_end, "NICK alice") == [IGNORED]
     assert feed(front_end, "USER al 0 * :Alice Liddell") == [
-        Register(nick("alice"), "Alice Liddell", "~al")
+        Register(nick("alice"), "Alice Liddell", "~al", lobby=False)  # IRC users choose
     ]
 
 
@@ -126,7 +126,7 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
         f":{SERVER} CAP * ACK :server-time echo-message"
     ]
     assert sent(feed(front_end, "CAP LIST")) == [f":{SERVER} CAP * LIST :server-time echo-message"]
-    assert feed(front_end, "CAP END") == [Register(nick("alice"), "Alice", "~al")]
+    assert feed(front_end, "CAP END") == [Register(nick("alice"), "Alice", "~al", lobby=False)]
 
 
 @pytest.mark.parametrize(
@@ -192,13 +192,13 @@ def test_a_password_is_required_when_configured() -> None:
     assert isinstance(feed(missing, "NICK alice", "USER al 0 * :Al")[-1], Hangup)
     right = IrcFrontEnd(config)
     assert feed(right, "PASS secret", "NICK alice", "USER al 0 * :Al")[-1] == Register(
-        nick("alice"), "Al", "~al"
+        nick("alice"), "Al", "~al", lobby=False
     )
 
 
 def test_passwords_are_ignored_unless_configured() -> None:
     assert feed(IrcFrontEnd(CONFIG), "PASS whatever", "NICK alice", "USER al 0 * :Al")[-1] == (
-        Register(nick("alice"), "Al", "~al")
+        Register(nick("alice"), "Al", "~al", lobby=False)
     )
 
 
@@ -218,7 +218,7 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
         f":{SERVER} 432 * aIice :Erroneous nickname: the nickname aIice looks too much like "
         "alice, who is online"
     ]
-    assert feed(front_end, "NICK alicia") == [Register(nick("alicia"), "Alice", "~al")]
+    assert feed(front_end, "NICK alicia") == [Register(nick("alicia"), "Alice", "~al", lobby=False)]
     burst = see(
         front_end, [Registered("alicia", 3, 2), RoomEntered("#lobby", ("alicia", "bob"), "hi")]
     )
@@ -318,13 +318,18 @@ def numeric(code: str, *params: str) -> Tell:
         ("TOPIC #a", [ShowTopic(room("#a"))]),
         ("TOPIC #a :new topic", [SetTopic("new topic", room("#a"))]),
         ("TOPIC #a :", [SetTopic("", room("#a"))]),
-        ("NAMES #a,#b", [Who(room("#a")), Who(room("#b"))]),
+        (
+            "NAMES #a,#b",
+            [LookUp(label="NAMES #a", room=room("#a")), LookUp(label="NAMES #b", room=room("#b"))],
+        ),
         ("NAMES", [numeric("366", "*", "End of /NAMES list")]),
         ("LIST", [ListRooms()]),
         ("LIST #a,#b", [ListRooms((room("#a"), room("#b")))]),
-        ("WHO #a", [Who(room("#a"))]),
+        ("WHO #a", [LookUp(label="WHO #a", room=room("#a"))]),
+        ("WHO #b@d", [numeric("315", "#b@d", "End of WHO list")]),
         ("WHO bob", [LookUp((nick("bob"),), "WHO bob")]),
-        ("WHO b*", [numeric("315", "b*", "End of WHO list")]),
+        ("WHO b*", [LookUp(label="WHO b*", mask="b*")]),
+        ("WHO", [LookUp(label="WHO *", mask="*")]),
         ("WHOIS bob", [LookUp((nick("bob"),), "WHOIS bob")]),
         ("WHOIS irc.test bob", [LookUp((nick("bob"),), "WHOIS bob")]),
         ("ISON bob carol", [LookUp((nick("bob"), nick("carol")), "ISON")]),
@@ -379,12 +384,10 @@ def test_a_line_too_long_is_417(line: bytes) -> None:
     assert sent(feed(IrcFrontEnd(CONFIG), line)) == [f":{SERVER} 417 * :Input line was too long"]
 
 
-def test_a_line_of_512_bytes_is_fine_and_invalid_utf8_is_replaced() -> None:
+def test_a_line_of_512_bytes_is_fine_and_control_characters_are_removed() -> None:
     line = b"PRIVMSG #a :" + b"y" * (510 - 12)
     assert feed(registered(), line) == [Say("y" * 498, room("#a"))]
-    assert feed(registered(), b"PRIVMSG #a :caf\xc3\xa9 \xff\x00!") == [
-        Say("café \ufffd!", room("#a"))
-    ]
+    assert feed(registered(), b"PRIVMSG #a :caf\xc3\xa9 \x00!") == [Say("café !", room("#a"))]
 
 
 def test_the_version_and_motd_and_caps_after_registration() -> None:
@@ -449,13 +452,13 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             ],
         ),
         (
-            Counts(5, 2),
+            Counts(5, 2, 7),
             [
                 f":{SERVER} 251 alice :There are 5 users and 0 invisible on 1 servers",
                 f":{SERVER} 254 alice 2 :channels formed",
                 f":{SERVER} 255 alice :I have 5 clients and 0 servers",
-                f":{SERVER} 265 alice 5 5 :Current local users",
-                f":{SERVER} 266 alice 5 5 :Current global users",
+                f":{SERVER} 265 alice 5 7 :Current local users",
+                f":{SERVER} 266 alice 5 7 :Current global users",
             ],
         ),
         (
@@ -496,6 +499,26 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [
                 f":{SERVER} 352 alice #a bob irc.test irc.test bob H :0 bob",
                 f":{SERVER} 315 alice bob :End of WHO list",
+            ],
+        ),
+        (
+            Found(
+                "NAMES #a", ("#a",), (MemberInfo("al", "", "", ()), MemberInfo("bo", "", "", ()))
+            ),
+            [f":{SERVER} 353 alice = #a :al bo", f":{SERVER} 366 alice #a :End of /NAMES list"],
+        ),
+        (
+            Found("WHO #a", ("#a",), (MemberInfo("bo", "Bo", "zzz", ("#b", "#a"), "~bo"),)),
+            [
+                f":{SERVER} 352 alice #a ~bo irc.test irc.test bo G :0 Bo",
+                f":{SERVER} 315 alice #a :End of WHO list",
+            ],
+        ),
+        (
+            Found("WHO *", ("*",), (MemberInfo("bo", "", "", ("#b",)),)),
+            [
+                f":{SERVER} 352 alice #b bo irc.test irc.test bo H :0 bo",
+                f":{SERVER} 315 alice * :End of WHO list",
             ],
         ),
         (Goodbye(), ["ERROR :Closing Link: (Quit)"]),
@@ -647,8 +670,19 @@ def drive(front_end: IrcFrontEnd, chunks: list[bytes]) -> list[Input]:
 
 def test_input_is_framed_however_it_is_chunked() -> None:
     data = b"NICK alice\r\nUSER al 0 * :Alice\nPRIVMSG #a :hi\r\nPRIVMSG #a :end"
-    expected = [IGNORED, Register(nick("alice"), "Alice", "~al"), Say("hi", room("#a"))]
+    expected = [
+        IGNORED,
+        Register(nick("alice"), "Alice", "~al", lobby=False),
+        Say("hi", room("#a")),
+    ]
     for chunks in ([data], [bytes([byte]) for byte in data]):
         front_end = IrcFrontEnd(CONFIG)
         assert drive(front_end, chunks) == expected
         assert drive(front_end, [b""]) == [Say("end", room("#a"))]
+
+
+def test_a_line_that_is_not_utf8_is_refused() -> None:
+    assert feed(registered(), b"PRIVMSG bob :hi\xaa") == [Tell(_InvalidUtf8("PRIVMSG"))]
+    assert see(registered(), [_InvalidUtf8("PRIVMSG")]) == [
+        f":{SERVER} FAIL PRIVMSG INVALID_UTF8 :Message rejected: this network uses UTF-8 only"
+    ]

@@ -218,10 +218,11 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """How many members are online and how many rooms exist."""
+    """How many members are online (``peak``: the most there ever were), and rooms exist."""
 
     members: int
     rooms: int
+    peak: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,14 +394,19 @@ class SetAway:
 
 @dataclass(frozen=True, slots=True)
 class LookUp:
-    """Ask which of ``nicks`` are online, and what is known of them.
+    """Ask what is known of some members: of ``nicks``, of ``room``, or matching ``mask``.
 
+    Those of ``nicks`` who are online; or everyone in ``room``; or everyone whose nickname
+    matches ``mask`` (``*`` any characters, ``?`` one; case-insensitive), up to a limit.
     ``label`` is the asker's own, handed back with the answer: a front end answers several
-    commands with one look-up (IRC's WHOIS, ISON, USERHOST) and must know which one it was.
+    commands with one look-up (IRC's WHOIS, WHO, NAMES, ISON, USERHOST) and must know which
+    one it was.
     """
 
-    nicks: tuple[Nickname, ...]
+    nicks: tuple[Nickname, ...] = ()
     label: str = ""
+    room: RoomName | None = None
+    mask: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,12 @@ log's order, instead of what its own members sent.
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import Protocol
 
@@ -96,7 +98,7 @@ from trio_chat.core.events import (
 from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.rooms import Room
-from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName
+from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName, fold
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +140,14 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Register:
-    """``member`` asks to be known as ``nick``; the reply (welcome or refusal) goes to it."""
+    """``member`` asks to be known as ``nick``; the reply (welcome or refusal) goes to it.
+
+    With ``lobby``, the newcomer is placed in #lobby.
+    """
 
     member: Member
     nick: Nickname
+    lobby: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +182,7 @@ class Limits:
     rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
     topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
     away_bytes: int = 300  # likewise for an away message
+    matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
 
 
 class Hub:
@@ -197,6 +204,7 @@ class Hub:
         # Confusable skeleton -> member, so nobody takes a name that looks like one online.
         self._skeletons: dict[str, Member] = {}
         self._rooms: dict[str, Room] = {}  # normalized room name -> room
+        self._peak = 0  # the most members there ever were at once
         self.shutting_down = False
         self._sequence = 0  # the global order: every broadcast event's number
         # What the current turn produced, delivered and reset by flush():
@@ -220,8 +228,8 @@ class Hub:
         match request:
             case Act(member, command) if member in self:
                 self._act(member, command)
-            case Register(member, nick) if member.left is None:
-                self._register(member, nick)
+            case Register(member, nick, lobby) if member.left is None:
+                self._register(member, nick, lobby=lobby)
             case Disconnect(member, reason) if member in self:
                 self._remove(member, reason)
             case Shutdown():
@@ -261,10 +269,10 @@ class Hub:
                 self._show_topic(member, room)
             case SetAway(message):
                 self._set_away(member, message)
-            case LookUp(nicks, label):
-                self._look_up(member, nicks, label)
+            case LookUp():
+                self._look_up(member, command)
             case ShowCounts():
-                self._tell(member, Counts(len(self._members), len(self._rooms)))
+                self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
                 self._tell(member, event)
             case Quit(message):
@@ -273,7 +281,7 @@ class Hub:
 
     # --- registration and nicknames -----------------------------------------------------------
 
-    def _register(self, member: Member, nick: Nickname) -> None:
+    def _register(self, member: Member, nick: Nickname, *, lobby: bool) -> None:
         if self.shutting_down:
             self._tell(member, ShuttingDown())
         elif member in self:
@@ -281,11 +289,13 @@ class Hub:
         elif refusal := self._claim(member, nick):
             self._tell(member, refusal)
         else:
-            lobby = self._rooms.get(LOBBY.key)
-            if lobby is None:
-                lobby = self._rooms[LOBBY.key] = Room(LOBBY)
+            room = self._rooms.get(LOBBY.key)
+            if lobby and room is None:
+                room = self._rooms[LOBBY.key] = Room(LOBBY)
+            self._peak = max(self._peak, len(self._members))
             self._tell(member, Registered(nick.display, len(self._members), len(self._rooms)))
-            self._enter(member, lobby)
+            if lobby and room is not None:
+                self._enter(member, room)
             # Nicknames are logged with repr(): whatever a peer chose, it cannot forge a log line.
             logger.info(
                 "%s joined as %r (%d online)", member.peer, nick.display, len(self._members)
@@ -351,15 +361,22 @@ class Hub:
         event = AwayChanged(_nick(member).display, message, member.user)
         self._broadcast(tuple(member.rooms.values()), event, also=member)
 
-    def _look_up(self, member: Member, nicks: tuple[Nickname, ...], label: str) -> None:
-        found = []
-        for nick in nicks:
-            online = self._members.get(nick.key)
-            if online is not None:
-                rooms = tuple(room.name.display for room in online.rooms.values())
-                shown = _nick(online).display
-                found.append(MemberInfo(shown, online.realname, online.away, rooms, online.user))
-        self._tell(member, Found(label, tuple(nick.display for nick in nicks), tuple(found)))
+    def _look_up(self, member: Member, query: LookUp) -> None:
+        if query.room is not None:
+            room = self._rooms.get(query.room.key)
+            members = sorted(room.members, key=_key) if room is not None else []
+            asked: tuple[str, ...] = (query.room.display,)
+        elif query.mask:
+            pattern = fold(query.mask)
+            matching = (m for m in self._members.values() if fnmatchcase(_key(m), pattern))
+            members = sorted(itertools.islice(matching, self.limits.matches), key=_key)
+            asked = (query.mask,)
+        else:
+            found = (self._members.get(nick.key) for nick in query.nicks)
+            members = [online for online in found if online is not None]
+            asked = tuple(nick.display for nick in query.nicks)
+        infos = tuple(map(_info, members))
+        self._tell(member, Found(query.label, asked, infos))
 
     # --- rooms --------------------------------------------------------------------------------
 
@@ -601,6 +618,15 @@ class Hub:
 def _nick(member: Member) -> Nickname:
     assert member.nick is not None, "only registered members have nicknames"
     return member.nick
+
+
+def _key(member: Member) -> str:
+    return _nick(member).key
+
+
+def _info(member: Member) -> MemberInfo:
+    rooms = tuple(room.name.display for room in member.rooms.values())
+    return MemberInfo(_nick(member).display, member.realname, member.away, rooms, member.user)
 
 
 def _merged_view(

@@ -37,12 +37,15 @@ class Register:
     """The peer asks to be known as ``nick`` (registering phase only).
 
     ``realname`` is what the peer says of itself, and ``user`` its user name: shown to
-    whoever looks it up, and in IRC masks (IRC's USER command gives both).
+    whoever looks it up, and in IRC masks (IRC's USER command gives both). ``lobby``: place
+    the newcomer in #lobby, as the plain protocol's users expect (IRC users choose their
+    channels themselves).
     """
 
     nick: Nickname
     realname: str = ""
     user: str = ""
+    lobby: bool = True
 
 
 @dataclass(frozen=True, slots=True)

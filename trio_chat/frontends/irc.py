@@ -11,8 +11,9 @@ Theory of operation
 ``LIST``, ``END``), ``PASS``, ``NICK`` and ``USER``, answered directly (``Send``). Once it has
 a nickname and a user, and capability negotiation (if it began) has ended, it asks the hub for
 the nickname (``Register``): IRC users and everyone else share one namespace, with the same
-rules. The hub's answer is rendered as the welcome burst (001 to 005, LUSERS, MOTD), then as the
-``JOIN`` of ``#lobby``, where every newcomer is placed.
+rules. The hub's answer is rendered as the welcome burst (001 to 005, LUSERS, MOTD). IRC users
+are not placed in ``#lobby`` as plain users are: like on any IRC network, they join the
+channels they choose (their clients have auto-join lists for that).
 
 *Registered*, every command becomes hub commands (``JOIN #a,#b`` is two), or a ``Tell`` of the
 front end's own reply (``PING``, ``MOTD``, ``VERSION``, errors of syntax), so that every reply
@@ -85,7 +86,6 @@ from trio_chat.core.events import (
     Tell,
     TopicChanged,
     TopicIs,
-    Who,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.refusals import Reason, Refusal, explain
@@ -192,6 +192,13 @@ class CapAcknowledged(Reply):
 
 
 @dataclass(frozen=True, slots=True)
+class _InvalidUtf8(Reply):
+    """The IRCv3 standard reply to a line that is not UTF-8 (UTF8ONLY)."""
+
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
 class _CapLine(Reply):
     """A CAP reply: ``:server CAP <nick or *> <subcommand> :<text>``."""
 
@@ -259,7 +266,12 @@ class IrcFrontEnd:
         if isinstance(raw, LineTooLong) or _too_long(raw):
             yield self._reply(Numeric("417", ("Input line was too long",)))
             return
-        message = parse(raw.decode("utf-8", "replace"))
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:  # UTF8ONLY: refuse it, rather than relay it garbled
+            yield self._reply(_InvalidUtf8(raw.partition(b" ")[0].decode("ascii", "replace")))
+            return
+        message = parse(text)
         if isinstance(message, Malformed):
             yield IGNORED  # an empty line, or only tags: nothing to answer
             return
@@ -318,7 +330,7 @@ class IrcFrontEnd:
             wrong = self._render_events([Numeric("464", ("Password incorrect",))], 0.0)
             return Hangup(wrong.encode() + _error("Closing Link: (Bad password)"))
         self._user = state.user
-        return Register(state.nick, state.realname, state.user)
+        return Register(state.nick, state.realname, state.user, lobby=False)
 
     def _cap(self, params: tuple[str, ...]) -> Iterator[Input]:
         state = self._registration
@@ -490,7 +502,7 @@ class IrcFrontEnd:
             if isinstance(room, Refusal):
                 yield Tell(Numeric("366", (sanitize(name), "End of /NAMES list")))
             else:
-                yield Who(room)
+                yield LookUp(label=f"NAMES {room}", room=room)
 
     def _list(self, params: tuple[str, ...]) -> Input:
         names = params[0].split(",") if params and params[0] else []
@@ -500,16 +512,17 @@ class IrcFrontEnd:
         return ListRooms(rooms)
 
     def _who(self, params: tuple[str, ...]) -> Input:
-        mask = params[0] if params else "*"
+        mask = sanitize(params[0]) if params and params[0] else "*"
+        label = f"WHO {mask}"
         if mask.startswith(ROOM_PREFIX):
             room = RoomName.parse(mask)
             if isinstance(room, RoomName):
-                return Who(room)
-        else:
-            nick = Nickname.parse(mask)
-            if isinstance(nick, Nickname):
-                return LookUp((nick,), f"WHO {mask}")
-        return Tell(Numeric("315", (sanitize(mask), "End of WHO list")))  # a mask: no matches
+                return LookUp(label=label, room=room)
+            return Tell(Numeric("315", (mask, "End of WHO list")))  # no such channel
+        nick = Nickname.parse(mask)
+        if isinstance(nick, Nickname):
+            return LookUp((nick,), label)
+        return LookUp(label=label, mask=mask)  # "*", "b*", "?ob"
 
     def _whois(self, params: tuple[str, ...]) -> Input:
         if not params:
@@ -681,8 +694,8 @@ class IrcFrontEnd:
                 yield self._numeric("332", room, topic)
             case Found(label, asked, members):
                 yield from self._found(label, asked, members)
-            case Counts(members, rooms):
-                yield from self._lusers(members, rooms)
+            case Counts(members, rooms, peak):
+                yield from self._lusers(members, rooms, peak)
             case Goodbye():
                 yield _line("ERROR", "Closing Link: (Quit)")
             case ShuttingDown():
@@ -693,6 +706,15 @@ class IrcFrontEnd:
                 yield self._numeric(code, *params)
             case Numerics(items):
                 yield from (self._numeric(item.code, *item.params) for item in items)
+            case _InvalidUtf8(command):
+                text = "Message rejected: this network uses UTF-8 only"
+                yield _line(
+                    "FAIL",
+                    sanitize(command).upper() or "*",
+                    "INVALID_UTF8",
+                    text,
+                    source=self.config.server_name,
+                )
             case _CapLine(subcommand, text):
                 yield _line("CAP", self._me, subcommand, text, source=self.config.server_name)
             case Pong(token):
@@ -720,16 +742,16 @@ class IrcFrontEnd:
         yield self._numeric("004", server, VERSION, "i", "n")  # user modes must be named: none set
         for numeric in self._isupport():
             yield self._numeric(numeric.code, *numeric.params)
-        yield from self._lusers(members, rooms)
+        yield from self._lusers(members, rooms, members)
         for numeric in self._motd().items:
             yield self._numeric(numeric.code, *numeric.params)
 
-    def _lusers(self, members: int, rooms: int) -> Iterator[str]:
+    def _lusers(self, members: int, rooms: int, peak: int) -> Iterator[str]:
         yield self._numeric("251", f"There are {members} users and 0 invisible on 1 servers")
         yield self._numeric("254", str(rooms), "channels formed")
         yield self._numeric("255", f"I have {members} clients and 0 servers")
-        yield self._numeric("265", str(members), str(members), "Current local users")
-        yield self._numeric("266", str(members), str(members), "Current global users")
+        yield self._numeric("265", str(members), str(peak), "Current local users")
+        yield self._numeric("266", str(members), str(peak), "Current global users")
 
     def _names_lines(self, room: str, nicks: Sequence[str]) -> Iterator[str]:
         if Cap.USERHOST_IN_NAMES in self._caps:
@@ -749,9 +771,14 @@ class IrcFrontEnd:
     def _found(
         self, label: str, asked: tuple[str, ...], members: tuple[MemberInfo, ...]
     ) -> Iterator[str]:
-        online = {_fold(info.nick): info for info in members}
-        infos = [online[_fold(nick)] for nick in asked if _fold(nick) in online]
         command, _, argument = label.partition(" ")
+        if command in ("NAMES", "WHO") and (
+            argument.startswith(ROOM_PREFIX) or "*" in argument or "?" in argument
+        ):
+            infos = list(members)  # a room's, or a mask's: all of them, in order
+        else:
+            online = {_fold(info.nick): info for info in members}
+            infos = [online[_fold(nick)] for nick in asked if _fold(nick) in online]
         match command:
             case "ISON":
                 yield self._numeric("303", " ".join(info.nick for info in infos))
@@ -774,9 +801,14 @@ class IrcFrontEnd:
                     if info.away:
                         yield self._numeric("301", info.nick, info.away)
                 yield self._numeric("318", argument, "End of /WHOIS list")
-            case _:  # WHO <nick>
+            case "NAMES":
+                yield from self._names_lines(argument, [info.nick for info in infos])
+            case _:  # WHO <channel, nick or mask>
                 for info in infos:
-                    where = info.rooms[-1] if info.rooms else "*"
+                    if argument.startswith(ROOM_PREFIX):
+                        where = argument
+                    else:
+                        where = info.rooms[-1] if info.rooms else "*"
                     yield self._who_line(where, info.nick, info.user, info.away, info.realname)
                 yield self._numeric("315", argument, "End of WHO list")
 

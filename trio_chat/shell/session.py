@@ -120,10 +120,10 @@ class Session:
                     return False
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Register(nick, realname, user):
+                case base.Register(nick, realname, user, lobby):
                     self.member.realname, self.member.user = realname, user
                     self.registration_requested = True
-                    await self.server.inbox.send(Register(self.member, nick))
+                    await self.server.inbox.send(Register(self.member, nick, lobby=lobby))
                     reply = await self.mailbox.receive.receive()
                     self.mailbox.sent(reply)
                     await self.stream.send_all(self.front_end.render(reply))
