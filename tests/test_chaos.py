@@ -124,7 +124,7 @@ async def test_chaos(start_server: StartServer) -> None:
             transcripts[member.nick] = received
 
     busy_tasks = task_count()
-    assert busy_tasks > idle_tasks + 2 * MEMBERS  # (the counter does see the connections)
+    assert busy_tasks >= idle_tasks + MEMBERS  # (the counter does see the connections: a task each)
     mix = [(kind, n) for kind in MISBEHAVIOURS for n in range(2)]
     random.Random(SEED).shuffle(mix)
     with trio.fail_after(PATIENCE):

@@ -1,30 +1,91 @@
-"""A member's mailbox: a bounded memory channel of deliveries, a byte budget, and a way to evict.
+"""A member's mailbox: the one queue of its pending output, and the fast path around it.
 
 This is the shell's side of :class:`trio_chat.core.hub.Outbox`. The hub is the only producer
-and never waits: :meth:`Mailbox.offer` either accepts a delivery at once or reports the member
-as too slow. The member's writer task is the only consumer.
+and never waits: :meth:`Mailbox.offer` accepts a delivery at once or reports the member as too
+slow (a full channel, or more than ``byte_budget`` bytes not yet sent: IRC's hard sendq).
+
+Theory of operation: writing without waking a task
+--------------------------------------------------
+Waking a writer task for every delivery costs a trip through Trio's scheduler per member per
+turn: with a thousand members in a room, a thousand task switches for one join notice. So, once
+a member is chatting over a plain TCP socket, :meth:`Mailbox.offer` writes the delivery itself,
+from the hub's task, when nothing is waiting before it (nothing queued, no write in progress):
+it renders it and hands the bytes to the socket with one non-blocking ``write()``. Usually the
+kernel takes all of it, and no task wakes up at all. Whatever the kernel refuses (the member
+reads slowly, its window is full) goes into the channel as bytes already rendered, and only
+then is a writer task started, which waits until the socket is writable, sends the backlog,
+and stops when none is left.
+
+Order is kept because the two paths never overlap: the hub writes directly only while the
+queue is empty and no writer holds a batch (``queued`` counts what was accepted and not yet
+written), so every delivery offered after bytes were queued is queued behind them, and the
+writer writes them in order. So the channel stays the one queue of a member's pending output,
+the byte budget and the capacity still say when a member is too slow, and exactly one party
+writes to the socket at any moment: the hub, when the queue is empty, or the writer, while it
+is not. TLS (whose records only the SSLStream can make) and in-memory streams have no direct
+path: every delivery goes through the channel to a writer that runs for the whole session.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
 
 import trio
 
 from trio_chat.core.delivery import Delivery
 
+Item = Delivery | bytes  # a delivery to render, or bytes the kernel did not take at once
+
 
 class Mailbox:
-    """Where the hub leaves a member's deliveries until its writer sends them.
-
-    A member is too slow when the channel is full (``capacity`` deliveries) or when more than
-    ``byte_budget`` bytes are accepted but not yet sent (like an IRC server's hard sendq).
-    """
+    """Where the hub leaves a member's deliveries until they are written."""
 
     def __init__(self, capacity: int, byte_budget: int) -> None:
-        self._send, self.receive = trio.open_memory_channel[Delivery](capacity)
+        self._send, self.receive = trio.open_memory_channel[Item](capacity)
         self.byte_budget = byte_budget
         self.pending_bytes = 0  # accepted by offer() and not yet reported sent
+        self.queued = 0  # items accepted into the channel and not yet reported sent
         #: Wraps the connection's reader and writer; :meth:`evict` cancels it.
         self.cancel_scope = trio.CancelScope()
+        #: Set once the hub has closed the mailbox and everything in it has been written.
+        self.flushed = trio.Event()
+        self._closed = False
+        # Set by connect(), once the member is chatting:
+        self._render: Callable[[Delivery], bytes] | None = None
+        self._fd = -1  # the socket to write to directly (-1: none, always queue)
+        self._start_writer: Callable[[], None] | None = None  # starts a backlog writer
+        self._writer_running = False
+        self._hang_up: Callable[[str], None] | None = None  # ends the connection, with a reason
+
+    def connect(
+        self,
+        render: Callable[[Delivery], bytes],
+        hang_up: Callable[[str], None],
+        *,
+        fd: int = -1,
+        start_writer: Callable[[], None] | None = None,
+    ) -> None:
+        """Begin the session's output: with ``fd``, the fast path; without, the writer alone.
+
+        ``render`` turns a delivery into bytes (the front end's); ``start_writer`` starts a
+        task that sends the backlog (fast path only); ``hang_up`` ends the connection, once
+        the hub has closed the mailbox and everything is written, or the socket broke.
+        """
+        self._render, self._hang_up = render, hang_up
+        self._fd, self._start_writer = fd, start_writer
+        if start_writer is not None and self.queued:
+            # Delivered between the welcome and now: they go first, through the writer.
+            self._writer_running = True
+            start_writer()
+
+    def disconnect(self) -> None:
+        """End the session's output: from now on, nothing is written and no writer started.
+
+        Called before the connection is closed, so that its file descriptor (which the system
+        may give to the next connection) is never written to again.
+        """
+        self._fd, self._start_writer, self._hang_up = -1, None, None
 
     def offer(self, delivery: Delivery) -> bool:
         """Accept ``delivery`` without waiting, or return False if the member is too slow.
@@ -32,22 +93,69 @@ class Mailbox:
         A mailbox with nothing pending always accepts one delivery, however large: being slow
         means not keeping up, and a member with nothing pending is keeping up.
         """
-        if self.pending_bytes and self.pending_bytes + delivery.size > self.byte_budget:
+        if self._fd < 0 or self.queued or self._render is None:
+            return self._queue(delivery, delivery.size)
+        data = self._render(delivery)
+        try:
+            written = os.write(self._fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # reset, broken pipe: the reader will see it too; nothing more to do
+            self._fd = -1
+            self._end("connection lost")
+            return True
+        if written == len(data):
+            return True
+        return self._queue(data[written:], len(data) - written)
+
+    def _queue(self, item: Item, size: int) -> bool:
+        if self.pending_bytes and self.pending_bytes + size > self.byte_budget:
             return False
         try:
-            self._send.send_nowait(delivery)
-        except trio.WouldBlock:
+            self._send.send_nowait(item)
+        except (trio.WouldBlock, trio.ClosedResourceError):
             return False
-        self.pending_bytes += delivery.size
+        self.pending_bytes += size
+        self.queued += 1
+        if self._start_writer is not None and not self._writer_running:
+            self._writer_running = True
+            self._start_writer()
         return True
 
-    def sent(self, delivery: Delivery) -> None:
-        """Report that ``delivery`` has been written to the peer, releasing its bytes."""
-        self.pending_bytes -= delivery.size
+    def sent(self, item: Item) -> None:
+        """Report that ``item`` has been written to the peer, releasing its bytes."""
+        self.pending_bytes -= len(item) if isinstance(item, bytes) else item.size
+        self.queued -= 1
+
+    def take(self) -> list[Item]:
+        """Everything queued, at once and in order, without waiting (maybe nothing)."""
+        items = []
+        while True:
+            try:
+                items.append(self.receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return items
+
+    def backlog_written(self) -> None:
+        """Hear from the backlog writer that all is written and it stops: the fast path resumes."""
+        self._writer_running = False
+        if self._closed:
+            self._end("removed by the hub")
+
+    def disconnect_broken(self) -> None:
+        """Hear from a writer that the connection broke: end it, as lost."""
+        self._end("connection lost")
+
+    def all_written(self) -> None:
+        """Hear from the session's writer (no fast path) that the hub closed and all is written."""
+        self._end("removed by the hub")
 
     def close(self) -> None:
-        """No more deliveries: the writer finishes what is queued, then sees the end."""
+        """No more deliveries: what is queued is still written, then the connection ends."""
         self._send.close()
+        self._closed = True
+        if self._start_writer is not None and not self._writer_running:
+            self._end("removed by the hub")  # the fast path had written everything already
 
     def evict(self, reason: str) -> None:
         """Cancel the connection's reader and writer, even a writer blocked in a send.
@@ -56,3 +164,8 @@ class Mailbox:
         see ``Cancelled`` at their next checkpoint (at once, for a task already blocked).
         """
         self.cancel_scope.cancel(reason=reason)
+
+    def _end(self, reason: str) -> None:
+        self.flushed.set()
+        if self._hang_up is not None:
+            self._hang_up(reason)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -26,7 +27,8 @@ from trio_chat.core.hub import Act, Disconnect, Member, Register
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.frontends import base
 from trio_chat.frontends.base import Farewell, FrontEnd, Hangup, Ignored, Input, Send
-from trio_chat.shell.mailbox import Mailbox
+from trio_chat.shell.listeners import socket_stream
+from trio_chat.shell.mailbox import Item, Mailbox
 
 if TYPE_CHECKING:
     from trio_chat.shell.server import Server
@@ -125,6 +127,7 @@ class Session:
                     self.registration_requested = True
                     await self.server.inbox.send(Register(self.member, nick, lobby=lobby))
                     reply = await self.mailbox.receive.receive()
+                    assert isinstance(reply, Delivery), "nothing is written directly yet"
                     self.mailbox.sent(reply)
                     await self.stream.send_all(self.front_end.render(reply))
                     if _says(reply, Registered):
@@ -136,20 +139,48 @@ class Session:
         return False
 
     async def _chat(self) -> None:
-        self.server.chatting.add(self)  # under the send watchdog's eye
+        """Read in this task; write from the hub's task, or from a writer when there is a backlog.
+
+        Cancellation: by the hub (eviction, or its mailbox closed and written), the watchdog,
+        shutdown; the reader and any writer stop together.
+        """
+        self.server.chatting.add(self)  # under the watchdog's eye
         try:
             # The hub cancels this scope to evict a member that is too slow: reader and writer
             # stop at once, even a writer blocked in send_all. (Cancelled before we get here?
             # Entering an already-cancelled scope cancels at the first checkpoint: no harm.)
             with self.mailbox.cancel_scope:
-                # Reader and writer live and die together: whichever finishes first cancels
-                # the other.
+                # The reader (this task) and the writer, if any, live and die together: the
+                # end of output (the hub closed the mailbox) or a broken socket cancels it all.
                 async with trio.open_nursery() as nursery:
                     self._chatting = nursery.cancel_scope
-                    nursery.start_soon(self._write, nursery.cancel_scope)
-                    nursery.start_soon(self._read, nursery.cancel_scope)
+                    self._connect_output(nursery)
+                    try:
+                        await self._read(nursery.cancel_scope)
+                        # Our last words (the goodbye) are the hub's to deliver: wait, within
+                        # the deadline the reader set, for the hub to close the mailbox and for
+                        # everything in it to be written (which cancels the nursery anyway).
+                        await self.mailbox.flushed.wait()
+                    finally:
+                        # Leaving: no more direct writes (the stream will close, and its fd
+                        # may be the next connection's), and no writer started in a nursery
+                        # that is about to close. A writer already running finishes its batch.
+                        self.mailbox.disconnect()
         finally:
             self.server.chatting.discard(self)
+
+    def _connect_output(self, nursery: trio.Nursery) -> None:
+        def hang_up(reason: str) -> None:
+            nursery.cancel_scope.cancel(reason=reason)
+
+        transport = socket_stream(self.stream)
+        if transport is self.stream:  # plain TCP: the hub writes itself while it can
+            start_writer = partial(nursery.start_soon, self._write_backlog)
+            fd = transport.socket.fileno()
+            self.mailbox.connect(self.front_end.render, hang_up, fd=fd, start_writer=start_writer)
+        else:  # TLS, in memory: every delivery through the channel to a writer, all along
+            self.mailbox.connect(self.front_end.render, hang_up)
+            nursery.start_soon(self._write)
 
     async def _read(self, done: trio.CancelScope) -> None:
         """Input from the peer becomes requests to the hub, until the peer quits or goes.
@@ -175,8 +206,8 @@ class Session:
                         break
         if leave is not None:
             await self.server.inbox.send(Disconnect(self.member, leave))
-        # The hub now closes our mailbox; the writer gets this long to deliver what is in it
-        # (the goodbye). A peer that does not read cannot keep the connection open longer.
+        # The hub now closes our mailbox; what is in it (the goodbye) gets this long to be
+        # delivered. A peer that does not read cannot keep the connection open longer.
         done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT
 
     async def _next_input(self) -> Input | None:
@@ -219,29 +250,49 @@ class Session:
         await trio.sleep(delay)
         return True
 
-    async def _write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
-        """Send everything the hub delivers, until the hub closes the mailbox.
+    async def _write(self) -> None:  # noqa: ASYNC910 (the loop checkpoints while it runs)
+        """Send everything the hub delivers, until it closes the mailbox (no fast path).
 
-        Cancellation: by the reader, the hub (eviction) or shutdown, possibly inside send_all;
-        then part of a line may have been sent, so the connection is never written to again.
+        Cancellation: by the reader's deadline, the hub (eviction) or shutdown, possibly inside
+        send_all; then part of a line may have been sent, so the connection is never written
+        to again.
         """
         mailbox = self.mailbox
         try:
-            async for delivery in mailbox.receive:
+            async for item in mailbox.receive:
                 # All that is waiting goes out in one write: fewer system calls under load.
-                batch = [delivery, *_drain(mailbox.receive)]
-                data = b"".join(self.front_end.render(item) for item in batch)
-                # The watchdog (Server.watch) times out a write stuck this long.
-                self.sending_since = trio.current_time()
-                await self.stream.send_all(data)
-                self.sending_since = None
-                for item in batch:
-                    mailbox.sent(item)
+                await self._send([item, *mailbox.take()])
         except trio.BrokenResourceError:
-            # No checkpoint needed on the way out: the cancellation we ask for is one.
-            done.cancel(reason="connection lost")
+            mailbox.disconnect_broken()
         else:
-            done.cancel(reason="removed by the hub")
+            mailbox.all_written()
+
+    async def _write_backlog(self) -> None:  # noqa: ASYNC910 (started only with a backlog)
+        """Send what the kernel did not take at once, and what queued behind it; then stop.
+
+        Started by the mailbox when it queues something; the hub writes directly again once
+        this has written everything (see trio_chat.shell.mailbox).
+
+        Cancellation: as :meth:`_write`.
+        """
+        mailbox = self.mailbox
+        try:
+            while batch := mailbox.take():
+                await self._send(batch)
+        except trio.BrokenResourceError:
+            mailbox.disconnect_broken()
+        else:
+            mailbox.backlog_written()
+
+    async def _send(self, batch: list[Item]) -> None:
+        render = self.front_end.render
+        data = b"".join(item if isinstance(item, bytes) else render(item) for item in batch)
+        # The watchdog (Server.watch) times out a write stuck this long.
+        self.sending_since = trio.current_time()
+        await self.stream.send_all(data)
+        self.sending_since = None
+        for item in batch:
+            self.mailbox.sent(item)
 
     def time_out(self, leave: LeaveReason, why: str) -> None:
         """End this connection: a write blocked too long, or a ping unanswered (watchdog)."""
@@ -260,15 +311,6 @@ class Session:
 
 def _says(delivery: Delivery, kind: type) -> bool:
     return any(isinstance(event, kind) for event in delivery.events)
-
-
-def _drain(receive: trio.MemoryReceiveChannel[Delivery]) -> list[Delivery]:
-    items = []
-    while True:
-        try:
-            items.append(receive.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return items
 
 
 async def last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa: ASYNC910

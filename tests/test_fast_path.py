@@ -1,0 +1,101 @@
+"""The fast path end to end, over TCP on 127.0.0.1: who writes, and that nothing is reordered.
+
+A Trio instrument records every task that runs, so a test can say "no writer task ran".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import trio
+
+from tests.chat_client import RunningServer
+from tests.conftest import StartServer
+
+BACKLOG_WRITER = "trio_chat.shell.session.Session._write_backlog"
+WRITER = "trio_chat.shell.session.Session._write"
+
+
+class TaskNames(trio.abc.Instrument):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.names.add(task.name)
+
+
+@contextmanager
+def tasks_that_run() -> Iterator[TaskNames]:
+    names = TaskNames()
+    trio.lowlevel.add_instrument(names)
+    try:
+        yield names
+    finally:
+        trio.lowlevel.remove_instrument(names)
+
+
+async def test_a_member_whose_socket_takes_everything_is_served_without_a_writer(
+    server: RunningServer,
+) -> None:
+    alice = await server.join("alice")
+    bob = await server.join("bob")
+    await alice.expect("* bob joined")
+    with tasks_that_run() as names:
+        for n in range(50):
+            await alice.send(f"message {n}")
+            for member in (alice, bob):
+                await member.expect(f"<alice> message {n}")
+    assert BACKLOG_WRITER not in names.names
+    assert WRITER not in names.names
+
+
+async def test_a_member_whose_socket_is_full_gets_a_backlog_in_order(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(mailbox_size=10_000, mailbox_bytes=1 << 24)
+    alice = await server.join("alice")
+    slow = await server.join("slow", receive_buffer=4096)
+    await alice.expect("* slow joined")
+    lines = [f"{n:04d} {'x' * 500}" for n in range(400)]  # 200 KB: far more than the buffers
+    with tasks_that_run() as names:
+        for line in lines:
+            await alice.send(line)
+            await alice.expect(f"<alice> {line}")
+        # slow has read nothing meanwhile; now it reads everything, in order.
+        for line in lines:
+            await slow.expect(f"<alice> {line}")
+    assert BACKLOG_WRITER in names.names
+    # The backlog is gone: the fast path serves slow again.
+    with tasks_that_run() as names:
+        await alice.send("back to normal")
+        await slow.expect("<alice> back to normal")
+    assert BACKLOG_WRITER not in names.names
+
+
+async def test_eviction_still_fires_on_the_fast_path(start_server: StartServer) -> None:
+    server = await start_server(mailbox_size=5)
+    alice = await server.join("alice")
+    await server.join("stuck", receive_buffer=4096)
+    await alice.expect("* stuck joined")
+    seen = []
+    for n in range(10_000):
+        await alice.send(f"{n:04d} {'x' * 1000}")
+        seen.append(await alice.receive_line())
+        if seen[-1] == "* stuck left (too slow)":
+            break
+    assert seen[-1] == "* stuck left (too slow)"
+    assert all(line.startswith("<alice> ") for line in seen[:-1])
+
+
+async def test_the_send_timeout_still_fires_on_the_fast_path(start_server: StartServer) -> None:
+    server = await start_server(send_timeout=1, mailbox_size=10_000, mailbox_bytes=1 << 24)
+    alice = await server.join("alice")
+    await server.join("stuck", receive_buffer=4096)
+    await alice.expect("* stuck joined")
+    await alice.send("x" * 2000)  # more than stuck's buffers ever take, at once or later
+    for _ in range(200):
+        await alice.send("y" * 2000)
+    with trio.fail_after(10):
+        while (line := await alice.receive_line()) != "* stuck left (timed out)":
+            assert line.startswith("<alice> ")
