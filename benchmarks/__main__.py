@@ -33,6 +33,8 @@ DEFAULT_SCENARIOS = (
     "fanout-500x50x200",
     "latency-rate",
     "connect-1000",
+    "arrive-1000",
+    "arrive-2000",
     "connect-5000",
     "connect-10000",
 )
@@ -45,6 +47,9 @@ DEFAULT_SERVERS: dict[str, tuple[str, ...]] = {"connect-10000": ("trio-chat",)}
 SERVER_CPU, LOAD_CPU = 0, 1
 TIMES = "\N{MULTIPLICATION SIGN}"
 DASH = "\N{EN DASH}"
+# connect-N: a storm, up to 1,000 registering at once; arrive-N: users arriving the way they
+# really do, a few at a time (at most 4 registering at once), each seeing the others join.
+WINDOWS = {"connect": 1000, "arrive": 4}
 LOADGEN_CPU_WARNING = 0.85  # above this share of a core, the load generator may be the limit
 
 
@@ -115,7 +120,7 @@ def parse_scenario(name: str) -> tuple[str, list[int]]:
         return "latency-rate", []
     kind, _, sizes = name.partition("-")
     numbers = [int(n) for n in re.split(f"[x{TIMES}]", sizes) if n.isdigit()]
-    if (kind == "fanout" and len(numbers) == 3) or (kind == "connect" and len(numbers) == 1):
+    if (kind == "fanout" and len(numbers) == 3) or (kind in WINDOWS and len(numbers) == 1):
         return kind, numbers
     raise SystemExit(f"unknown scenario {name!r}")
 
@@ -147,7 +152,7 @@ def run_once(scenario: str, server: Server) -> dict[str, object]:
             (count,) = sizes
             rss_before = server.rss_kib()
             started = time.monotonic()
-            load.register(count, window=1000)
+            load.register(count, window=WINDOWS[kind])
             registered = max(client.registered for client in load.clients) - started
             load.wait_for_join_notices()
             load.chat_once()
@@ -187,6 +192,7 @@ METRICS = {
                 ("registration_p99_ms", "registration p99 ms", False),
                 ("kib_per_connection", "KiB/connection", False)],
 }  # fmt: skip
+METRICS["arrive"] = METRICS["connect"]
 
 
 def table(results: list[dict[str, object]]) -> str:
@@ -241,7 +247,7 @@ def main() -> None:
         nargs="*",
         default=DEFAULT_SCENARIOS,
         metavar="SCENARIO",
-        help="fanout-NxSxM, latency-rate or connect-C (default: all)",
+        help="fanout-NxSxM, latency-rate, connect-C or arrive-C (default: all)",
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--servers", default=None, help="comma-separated (default: both)")

@@ -57,19 +57,27 @@ class Load:
         self.address = (host, port)
         self.selector = selectors.DefaultSelector()
         self.clients: list[Client] = []
+        self._parked: list[Client] = []  # registered, not read until the join notices are
 
     def close(self) -> None:
         """Close every client socket (abruptly: the server sees connections lost)."""
         for client in self.clients:
             if not client.closed:
-                self.selector.unregister(client.sock)
+                if client not in self._parked:
+                    self.selector.unregister(client.sock)
                 client.sock.close()
         self.selector.close()
 
     # --- registration ----------------------------------------------------------------------
 
     def register(self, count: int, *, window: int = 500, timeout: float = 120) -> None:
-        """Connect and register ``count`` clients, at most ``window`` in progress at once."""
+        """Connect and register ``count`` clients, at most ``window`` in progress at once.
+
+        Clients already registered are not read meanwhile (their join notices wait in the
+        kernel's buffers, a few tens of kilobytes): reading a thousand sockets per newcomer
+        would make this process, not the server, the bottleneck of a realistic arrival.
+        :meth:`wait_for_join_notices` reads them all afterwards.
+        """
         deadline = time.monotonic() + timeout
         total = len(self.clients) + count
         pending = [f"c{len(self.clients) + n}" for n in range(count)]
@@ -82,9 +90,6 @@ class Load:
                 in_progress[client] = bytearray()
             for key, events in self.selector.select(timeout=1):
                 client = key.data
-                if client not in in_progress:
-                    self._read_into_inbox(client)  # notices for already registered clients
-                    continue
                 if events & selectors.EVENT_WRITE:  # connected
                     error = client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if error:
@@ -107,6 +112,8 @@ class Load:
                     client.expected_joins = total - online
                     client.inbox += received[end + 1 :]
                     del in_progress[client]
+                    self.selector.unregister(client.sock)  # parked until registration ends
+                    self._parked.append(client)
             if time.monotonic() > deadline:
                 raise LoadError(f"registration timed out with {len(in_progress)} in progress")
 
@@ -124,6 +131,9 @@ class Load:
     def wait_for_join_notices(self, *, timeout: float = 300) -> None:
         """Read until every client has seen (at least) every join after its own."""
         deadline = time.monotonic() + timeout
+        for client in self._parked:
+            self.selector.register(client.sock, selectors.EVENT_READ, client)
+        self._parked.clear()
         waiting = {c for c in self.clients if c.inbox.count(b" joined\n") < c.expected_joins}
         while waiting:
             for key, _ in self.selector.select(timeout=1):
