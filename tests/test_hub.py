@@ -83,6 +83,7 @@ def deliveries(member: Member) -> list[Delivery]:
         except (trio.WouldBlock, trio.EndOfChannel):
             return taken
         mailbox(member).sent(delivery)
+        assert isinstance(delivery, Delivery)  # never bytes: no socket is connected here
         taken.append(delivery)
 
 
