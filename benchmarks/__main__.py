@@ -152,7 +152,7 @@ def run_once(scenario: str, server: Server) -> dict[str, object]:
             (count,) = sizes
             rss_before = server.rss_kib()
             started = time.monotonic()
-            load.register(count, window=WINDOWS[kind])
+            load.register(count, window=WINDOWS[kind], park=kind == "arrive")
             registered = max(client.registered for client in load.clients) - started
             load.wait_for_join_notices()
             load.chat_once()

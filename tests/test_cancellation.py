@@ -37,11 +37,12 @@ async def join_stuck(server: RunningServer, alice: ChatClient) -> ChatClient:
 async def test_eviction_cancels_a_writer_blocked_in_send_all(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: ``mailbox.cancel_scope`` (Session._chat), cancelled by Hub.flush.
+    """Scope: the member nursery (Session._chat), cancelled by Hub.flush through Mailbox.evict.
 
     The stuck member's writer is blocked in send_all, so deliveries pile up in its mailbox; when
-    the mailbox is full the hub cancels the member's scope with reason "too slow". The writer
-    is cancelled where it is blocked, at once: no time passes, and everyone else carries on.
+    the mailbox is full the hub evicts it, which cancels its nursery with reason "too slow".
+    The writer is cancelled where it is blocked, at once: no time passes, and everyone else
+    carries on.
     """
     server = await start_memory_server(mailbox_size=3)
     alice = await server.join("alice")

@@ -133,7 +133,6 @@ def test_a_broken_socket_hangs_up_as_lost(peer: Peer) -> None:
     peer.theirs.close()
     assert mailbox.offer(delivery("into the void"))  # accepted: not the member's slowness
     assert peer.hung_up == ["connection lost"]
-    assert mailbox.flushed.is_set()
 
 
 def test_closing_hangs_up_once_everything_is_written(peer: Peer) -> None:
@@ -148,6 +147,25 @@ def test_closing_hangs_up_once_everything_is_written(peer: Peer) -> None:
     assert peer.hung_up == ["removed by the hub"]  # not yet: a backlog is being written
     write_backlog(backlogged, peer)
     assert peer.hung_up == ["removed by the hub", "removed by the hub"]
+
+
+def test_eviction_hangs_up_at_once_or_as_soon_as_the_member_connects(peer: Peer) -> None:
+    mailbox = connected(peer)
+    mailbox.evict("too slow")
+    assert peer.hung_up == ["too slow"]
+    early = Mailbox(8, 1 << 20)
+    early.evict("too slow")  # between its welcome and its chat
+    early.connect(render, peer.hang_up, fd=peer.ours.fileno(), start_writer=peer.start_writer)
+    assert peer.hung_up == ["too slow", "too slow"]
+    assert peer.writers_started == 0
+
+
+def test_a_member_removed_before_it_chats_is_hung_up_when_it_connects(peer: Peer) -> None:
+    mailbox = Mailbox(8, 1 << 20)
+    mailbox.close()
+    assert peer.hung_up == []
+    mailbox.connect(render, peer.hang_up, fd=peer.ours.fileno(), start_writer=peer.start_writer)
+    assert peer.hung_up == ["removed by the hub"]
 
 
 def test_after_disconnect_nothing_is_written_directly(peer: Peer) -> None:

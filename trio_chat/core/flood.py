@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenBucket:
     """``burst`` tokens, refilled at ``rate`` per second; ``rate`` 0 means unlimited."""
 

@@ -25,6 +25,8 @@ class LineFramer:
     ``feed_eof``, "nothing more, ever"). A final line without a newline is returned at EOF.
     """
 
+    __slots__ = ("_buffer", "_discarding", "_eof", "_scanned", "_start", "max_line_bytes")
+
     def __init__(self, max_line_bytes: int) -> None:
         self.max_line_bytes = max_line_bytes
         self._buffer = bytearray()

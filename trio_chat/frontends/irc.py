@@ -223,6 +223,18 @@ class _Registration:
 class IrcFrontEnd:
     """The IRC protocol for one connection (see :class:`~trio_chat.frontends.base.FrontEnd`)."""
 
+    __slots__ = (
+        "_caps",
+        "_framer",
+        "_me",
+        "_pending",
+        "_pings",
+        "_registration",
+        "_rooms",
+        "_user",
+        "config",
+    )
+
     def __init__(self, config: IrcConfig | None = None) -> None:
         self.config = config or IrcConfig()
         # A line is 512 bytes with its CR LF, and tags may add MAX_TAGS_BYTES in front of it.

@@ -110,6 +110,8 @@ class LineFrontEnd:
     registered, and which rooms it is in (to know when room lines need their prefix).
     """
 
+    __slots__ = ("_eof", "_framer", "_nick", "_registered", "_rooms", "_welcome")
+
     def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         self._framer = LineFramer(max_line_bytes)
         self._eof = False

@@ -41,15 +41,28 @@ Item = Delivery | bytes  # a delivery to render, or bytes the kernel did not tak
 class Mailbox:
     """Where the hub leaves a member's deliveries until they are written."""
 
+    # Ten thousand members hold ten thousand mailboxes: no per-instance __dict__.
+    __slots__ = (
+        "_closed",
+        "_fd",
+        "_hang_up",
+        "_render",
+        "_send",
+        "_start_writer",
+        "_writer_running",
+        "byte_budget",
+        "evicted",
+        "pending_bytes",
+        "queued",
+        "receive",
+    )
+
     def __init__(self, capacity: int, byte_budget: int) -> None:
         self._send, self.receive = trio.open_memory_channel[Item](capacity)
         self.byte_budget = byte_budget
         self.pending_bytes = 0  # accepted by offer() and not yet reported sent
         self.queued = 0  # items accepted into the channel and not yet reported sent
-        #: Wraps the connection's reader and writer; :meth:`evict` cancels it.
-        self.cancel_scope = trio.CancelScope()
-        #: Set once the hub has closed the mailbox and everything in it has been written.
-        self.flushed = trio.Event()
+        self.evicted: str | None = None  # why the hub evicted the member, if it did
         self._closed = False
         # Set by connect(), once the member is chatting:
         self._render: Callable[[Delivery], bytes] | None = None
@@ -69,15 +82,20 @@ class Mailbox:
         """Begin the session's output: with ``fd``, the fast path; without, the writer alone.
 
         ``render`` turns a delivery into bytes (the front end's); ``start_writer`` starts a
-        task that sends the backlog (fast path only); ``hang_up`` ends the connection, once
-        the hub has closed the mailbox and everything is written, or the socket broke.
+        task that sends the backlog (fast path only); ``hang_up`` cancels the connection's
+        reader and writer: when the hub evicts the member, once the hub has closed the mailbox
+        and everything is written, or when the socket broke.
         """
         self._render, self._hang_up = render, hang_up
         self._fd, self._start_writer = fd, start_writer
-        if start_writer is not None and self.queued:
+        if self.evicted is not None:  # evicted between its welcome and now
+            hang_up(self.evicted)
+        elif start_writer is not None and self.queued:
             # Delivered between the welcome and now: they go first, through the writer.
             self._writer_running = True
             start_writer()
+        elif start_writer is not None and self._closed:
+            self._end("removed by the hub")  # removed between its welcome and now
 
     def disconnect(self) -> None:
         """End the session's output: from now on, nothing is written and no writer started.
@@ -161,11 +179,12 @@ class Mailbox:
         """Cancel the connection's reader and writer, even a writer blocked in a send.
 
         A synchronous call: it requests the cancellation and returns; the connection's tasks
-        see ``Cancelled`` at their next checkpoint (at once, for a task already blocked).
+        see ``Cancelled`` at their next checkpoint (at once, for a task already blocked). A
+        member not chatting yet is hung up as soon as it connects.
         """
-        self.cancel_scope.cancel(reason=reason)
+        self.evicted = reason
+        self._end(reason)
 
     def _end(self, reason: str) -> None:
-        self.flushed.set()
         if self._hang_up is not None:
             self._hang_up(reason)
