@@ -101,6 +101,7 @@ class RunningServer:
     clients: list[ChatClient]
     port: int = 0  # for TCP servers
     irc_port: int = 0  # for TCP servers with an IRC endpoint (started with irc=True)
+    web_port: int = 0  # for TCP servers with a web endpoint (started with web=...)
     listener: MemoryListener | None = None  # for in-memory servers
 
     async def open_connection(

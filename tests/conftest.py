@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, settings
 
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.frontends.web import WebConfig, WebFrontEnd
 from trio_chat.shell.listeners import Listening
+from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.server import Endpoint, ServerConfig, serve, serve_listeners
 
 pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
@@ -43,18 +45,33 @@ def plain_config(**overrides: Any) -> ServerConfig:
     """A ServerConfig with one plain endpoint on port 0, any field overridden.
 
     ``max_line_bytes`` is the plain front end's, the rest ServerConfig's. With ``irc=True``,
-    an IRC endpoint on port 0 too; with ``front_end``, that front end instead of the plain one.
+    an IRC endpoint on port 0 too; with ``web`` (a WebConfig, or True), a web endpoint on port
+    ``web_port`` (0) after it, whose request timeout is ``web_timeout``; with ``front_end``,
+    that front end instead of the plain one (``web_front_end`` makes one for an in-memory
+    server).
     """
+    metrics = overrides.setdefault("metrics", Metrics())
     line = partial(LineFrontEnd, overrides.pop("max_line_bytes", MAX_LINE_BYTES))
-    endpoints = [Endpoint(0, overrides.pop("front_end", line))]
+    timeout = overrides.pop("web_timeout", None)
+    front_end = overrides.pop("front_end", None)
+    endpoints = [Endpoint(0, front_end or line, registration_timeout=front_end and timeout)]
     if overrides.pop("irc", False):
         endpoints.append(Endpoint(0, irc_front_end, "IRC"))
+    web = overrides.pop("web", None)
+    web_port = overrides.pop("web_port", 0)
+    if web is not None:
+        factory = web_front_end(WebConfig() if web is True else web, metrics)
+        endpoints.append(Endpoint(web_port, factory, "web", registration_timeout=timeout))
     fields = {"host": "127.0.0.1", "endpoints": tuple(endpoints)}
     return ServerConfig(**(NO_FLOOD_CONTROL | fields | overrides))
 
 
 def irc_front_end() -> IrcFrontEnd:
     return IrcFrontEnd(IRC_CONFIG)
+
+
+def web_front_end(config: WebConfig, metrics: Metrics) -> Callable[[], WebFrontEnd]:
+    return partial(WebFrontEnd, config, metrics)
 
 
 @pytest.fixture
@@ -68,8 +85,13 @@ async def start_server(nursery: trio.Nursery) -> AsyncIterator[StartServer]:
     async def start(**overrides: Any) -> RunningServer:
         running = RunningServer(plain_config(**overrides), trio.Event(), trio.Event(), clients)
         addresses = await nursery.start(partial(_serve_tcp, running))
+        ports = {
+            endpoint.name: port
+            for endpoint, (_, port) in zip(running.config.endpoints, addresses, strict=True)
+        }
         running.port = addresses[0][1]
-        running.irc_port = addresses[-1][1]
+        running.irc_port = ports.get("IRC", 0)
+        running.web_port = ports.get("web", 0)
         return running
 
     yield start
@@ -109,7 +131,9 @@ async def _serve_memory(  # noqa: ASYNC128 (serve_listeners() calls started)
 ) -> None:
     assert running.listener is not None
     (endpoint,) = running.config.endpoints
-    listening = Listening(running.listener, endpoint.front_end)
+    listening = Listening(
+        running.listener, endpoint.front_end, registration_timeout=endpoint.registration_timeout
+    )
     await serve_listeners([listening], running.config, stop=running.stop, task_status=task_status)
     running.finished.set()
 

@@ -23,8 +23,10 @@ from trio_chat.core.addresses import parse_networks
 from trio_chat.core.hub import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
+from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.server import Endpoint, ServerConfig, StartupError, serve
 
 logger = logging.getLogger("trio_chat")
@@ -33,6 +35,7 @@ EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 EXIT_CANNOT_LISTEN = 2
 DEFAULT_PORT = 12345  # the plain line protocol
 DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
+DEFAULT_HTTP_REQUEST_TIMEOUT = 10.0  # seconds, from connecting to a request (or a hello)
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 Number = TypeVar("Number", int, float)
@@ -72,12 +75,14 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    if args.no_plain and not args.tls_cert and args.irc_port is None:
+    if args.no_plain and not args.tls_cert and args.irc_port is None and args.http_port is None:
         raise SystemExit("trio-chat server: --no-plain needs --tls-cert (or nothing is served)")
-    if args.irc_tls_port is not None and not args.tls_cert:
-        raise SystemExit("trio-chat server: --irc-tls-port needs --tls-cert")
+    for flag in ("irc_tls_port", "https_port"):
+        if getattr(args, flag) is not None and not args.tls_cert:
+            raise SystemExit(f"trio-chat server: --{flag.replace('_', '-')} needs --tls-cert")
+    metrics = Metrics()
     config = ServerConfig(
-        endpoints=endpoints(args),
+        endpoints=endpoints(args, metrics),
         host=args.host,
         max_clients=args.max_clients,
         mailbox_size=args.mailbox_size,
@@ -100,6 +105,7 @@ def _server(args: argparse.Namespace) -> int:
         ),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
+        metrics=metrics,
     )
     # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
     # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
@@ -111,8 +117,11 @@ def _server(args: argparse.Namespace) -> int:
         return trio.run(run_server, config)
 
 
-def endpoints(args: argparse.Namespace) -> tuple[Endpoint, ...]:
-    """Say what to listen on, according to the command line: each port with its front end."""
+def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...]:
+    """Say what to listen on, according to the command line: each port with its front end.
+
+    ``metrics`` is what the web endpoints show at /metrics and /healthz.
+    """
     line = partial(LineFrontEnd, args.max_line_bytes)
     found = []
     if not args.no_plain:
@@ -124,7 +133,32 @@ def endpoints(args: argparse.Namespace) -> tuple[Endpoint, ...]:
         found.append(Endpoint(args.irc_port, irc, "IRC"))
     if args.irc_tls_port is not None:
         found.append(Endpoint(args.irc_tls_port, irc, "IRC over TLS", tls=True))
+    separate = args.metrics_port is not None  # then the chat's ports show no metrics
+    timeout = args.http_request_timeout
+    web_ports = ((args.http_port, "web", False), (args.https_port, "web over TLS", True))
+    for port, name, tls in web_ports:
+        if port is not None:
+            config = web_config(args, secure=tls, metrics=not separate)
+            web = partial(WebFrontEnd, config, metrics)
+            found.append(Endpoint(port, web, name, tls=tls, registration_timeout=timeout))
+    if separate:
+        only_metrics = partial(WebFrontEnd, WebConfig(chat=False), metrics)
+        found.append(
+            Endpoint(args.metrics_port, only_metrics, "metrics", host=args.metrics_host,
+                     registration_timeout=timeout)
+        )  # fmt: skip
     return tuple(found)
+
+
+def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebConfig:
+    """Make what a web endpoint serves: the page and its WebSocket, and maybe /metrics."""
+    return WebConfig(
+        chat=True,
+        metrics=metrics,
+        secure=secure,
+        origins=tuple(args.web_origin),
+        max_message_bytes=args.max_message_bytes,
+    )
 
 
 def irc_config(args: argparse.Namespace) -> IrcConfig:
@@ -277,6 +311,49 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--ascii-nicks", action="store_true", help="refuse nicknames that are not plain ASCII"
+    )
+    server.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="serve the chat page, its WebSocket, /metrics and /healthz here (e.g. 8080)",
+    )
+    server.add_argument(
+        "--https-port", type=int, metavar="PORT", help="the same over TLS (--tls-cert)"
+    )
+    server.add_argument(
+        "--web-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a page allowed to open the chat's WebSocket, as scheme://host[:port], e.g. "
+        "https://chat.example.org behind a proxy (repeatable; default: the server's own)",
+    )
+    server.add_argument(
+        "--http-request-timeout",
+        type=_positive(float),
+        default=DEFAULT_HTTP_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="an HTTP request, or a WebSocket's hello, must arrive within this "
+        "(default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-message-bytes",
+        type=_positive(int),
+        default=MAX_MESSAGE_BYTES,
+        metavar="N",
+        help="the largest WebSocket message a browser may send (default: %(default)s)",
+    )
+    server.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve /metrics and /healthz on this port only, not on the chat's",
+    )
+    server.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of --metrics-port (default: %(default)s)",
     )
     limits = defaults.limits
     server.add_argument(

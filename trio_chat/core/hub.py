@@ -39,6 +39,7 @@ log's order, instead of what its own members sent.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
@@ -117,6 +118,21 @@ class Outbox(Protocol):
     def evict(self, reason: str) -> None:
         """Stop the member's connection now, without waiting for anything."""
         ...
+
+
+@dataclass(slots=True)
+class HubStats:
+    """What the hub has done since it started, counted as it goes (the metrics read it).
+
+    Counted per request or per turn (deliveries: a local count, added once per turn), so
+    counting costs the fan-out next to nothing.
+    """
+
+    registrations: int = 0
+    messages: int = 0  # said or emoted in a room, or sent privately
+    deliveries: int = 0  # offered to members' outboxes
+    removals: collections.Counter[LeaveReason] = field(default_factory=collections.Counter)
+    refusals: collections.Counter[Reason] = field(default_factory=collections.Counter)
 
 
 @dataclass(eq=False, slots=True)
@@ -205,6 +221,7 @@ class Hub:
         self._skeletons: dict[str, Member] = {}
         self._rooms: dict[str, Room] = {}  # normalized room name -> room
         self._peak = 0  # the most members there ever were at once
+        self.stats = HubStats()
         self.shutting_down = False
         self._sequence = 0  # the global order: every broadcast event's number
         # What the current turn produced, delivered and reset by flush():
@@ -222,6 +239,11 @@ class Hub:
     def room_count(self) -> int:
         """How many rooms exist (each has at least one member)."""
         return len(self._rooms)
+
+    @property
+    def peak(self) -> int:
+        """The most members there ever were at once."""
+        return self._peak
 
     def handle(self, request: Request) -> None:
         """Apply one request."""
@@ -241,12 +263,14 @@ class Hub:
         match command:
             case Say(text, name, notice):
                 if (room := self._room_to_speak_in(member, name, notice=notice)) is not None:
+                    self.stats.messages += 1
                     nick = _nick(member).display
                     self._broadcast(
                         (room,), Said(room.name.display, nick, text, notice, member.user)
                     )
             case Emote(text, name):
                 if (room := self._room_to_speak_in(member, name)) is not None:
+                    self.stats.messages += 1
                     nick = _nick(member).display
                     self._broadcast((room,), Emoted(room.name.display, nick, text, member.user))
             case Rename(nick):
@@ -293,6 +317,7 @@ class Hub:
             if lobby and room is None:
                 room = self._rooms[LOBBY.key] = Room(LOBBY)
             self._peak = max(self._peak, len(self._members))
+            self.stats.registrations += 1
             self._tell(member, Registered(nick.display, len(self._members), len(self._rooms)))
             if lobby and room is not None:
                 self._enter(member, room)
@@ -344,6 +369,7 @@ class Hub:
             if not message.notice:  # a notice is never answered, not even with an error
                 self._tell(member, Refusal(Reason.NO_SUCH_NICK, message.recipient.display))
             return
+        self.stats.messages += 1
         text, action, notice = message.text, message.action, message.notice
         sender = _nick(member).display
         self._tell(target, PrivateFrom(sender, text, action, notice, member.user))
@@ -521,6 +547,7 @@ class Hub:
         member.current = None
         self._release(nick)
         member.left = reason
+        self.stats.removals[reason] += 1
         self._departed.append(member)
         self._broadcast(rooms, Departed(nick.display, reason, message, member.user))
         logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
@@ -533,6 +560,7 @@ class Hub:
             member.rooms.clear()
             member.current = None
             self._departed.append(member)
+        self.stats.removals[LeaveReason.SERVER_SHUTDOWN] += len(self._members)
         logger.info("shutting down: %d members notified", len(self._members))
         self._members.clear()
         self._skeletons.clear()
@@ -563,6 +591,8 @@ class Hub:
 
     def _tell(self, member: Member, event: Event) -> None:
         """Append ``event`` to ``member``'s view of the turn only."""
+        if isinstance(event, Refusal):
+            self.stats.refusals[event.reason] += 1
         self._diverge(member)
         self._personal[member].append(event)
 
@@ -586,6 +616,7 @@ class Hub:
             too_slow: set[Member] = set()
             merged: dict[frozenset[Room], Delivery] = {}
             several: set[Member] = set()  # members of more than one room, already served
+            offered = 0
             for room in active:
                 shared = Delivery([event for _, event in room.events], time=now)
                 for member in room.members:
@@ -597,15 +628,20 @@ class Hub:
                             continue
                         several.add(member)
                         delivery = _merged_view(member, merged, now) or shared
+                    offered += 1
                     if not member.outbox.offer(delivery):
                         too_slow.add(member)
             for room in active:
                 room.events.clear()
             for member, events in personal.items():
+                if not events:
+                    continue
                 delivery = Delivery(events, personal=True, time=now)
+                offered += 1
                 # (A departing member that is full just misses its last words.)
-                if events and not member.outbox.offer(delivery) and member in self:
+                if not member.outbox.offer(delivery) and member in self:
                     too_slow.add(member)
+            self.stats.deliveries += offered
             for member in departed:
                 member.outbox.close()
             # In the hub's order of members, not the order the deliveries happened to be made in.

@@ -32,7 +32,7 @@ KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 3  # seconds, sec
 RESERVED_FILES = 64  # descriptors the process needs besides its clients (listeners, epoll, logs)
 UNLIMITED_FILES = 1 << 20  # the limit to ask for when the hard one is "unlimited" (Linux's nr_open)
 
-Handler = Callable[[trio.abc.Stream, FrontEndFactory], Awaitable[None]]
+Handler = Callable[[trio.abc.Stream, "Listening"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,18 @@ class Listening:
 
     listener: trio.abc.Listener[trio.abc.Stream]
     front_end: FrontEndFactory
-    name: str = "plain"  # for the log: which protocol this port speaks
+    name: str = "plain"  # for the log and the metrics: which protocol this port speaks
     tls: ssl.SSLContext | None = None  # wrap each accepted connection in TLS
+    registration_timeout: float | None = None  # None: the server's
 
 
 async def open_listeners(
-    host: str, port: int, front_end: FrontEndFactory, name: str, tls: ssl.SSLContext | None
+    host: str,
+    port: int,
+    front_end: FrontEndFactory,
+    name: str,
+    tls: ssl.SSLContext | None,
+    registration_timeout: float | None = None,
 ) -> list[Listening]:
     """Open TCP listeners on ``host`` (one per address family it resolves to) and ``port``.
 
@@ -54,7 +60,9 @@ async def open_listeners(
         OSError: if a socket cannot be opened; none is left open then.
     """
     listeners = await trio.open_tcp_listeners(port, host=host)
-    return [Listening(listener, front_end, name, tls) for listener in listeners]
+    return [
+        Listening(listener, front_end, name, tls, registration_timeout) for listener in listeners
+    ]
 
 
 async def accept(listening: Listening, handler: Handler, connections: trio.Nursery) -> None:
@@ -96,7 +104,7 @@ async def _accept_tcp(
             sockets, exhausted = _accept_waiting(listening_socket)
             for sock in sockets:
                 stream = trio.SocketStream(trio.socket.from_stdlib_socket(sock))
-                connections.start_soon(handler, _wrap(stream, listening), listening.front_end)
+                connections.start_soon(handler, _wrap(stream, listening), listening)
             await backing_off.after(exhausted)
 
 
@@ -115,7 +123,7 @@ async def _accept_streams(
                 raise
             await backing_off.after(error if error.errno in ACCEPT_EXHAUSTED else None)
         else:
-            connections.start_soon(handler, _wrap(stream, listening), listening.front_end)
+            connections.start_soon(handler, _wrap(stream, listening), listening)
             await backing_off.after(None)
 
 

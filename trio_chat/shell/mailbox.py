@@ -38,6 +38,17 @@ from trio_chat.core.delivery import Delivery
 Item = Delivery | bytes  # a delivery to render, or bytes the kernel did not take at once
 
 
+class Meter:
+    """What the mailboxes of one server have written, and the most any of them held (metrics)."""
+
+    __slots__ = ("bytes_sent", "most_bytes", "most_queued")
+
+    def __init__(self) -> None:
+        self.bytes_sent = 0  # written to peers, by the fast path and the writers
+        self.most_queued = 0  # deliveries waiting in one mailbox, at the most
+        self.most_bytes = 0  # bytes waiting in one mailbox, at the most
+
+
 class Mailbox:
     """Where the hub leaves a member's deliveries until they are written."""
 
@@ -46,6 +57,7 @@ class Mailbox:
         "_closed",
         "_fd",
         "_hang_up",
+        "_meter",
         "_render",
         "_send",
         "_start_writer",
@@ -57,9 +69,10 @@ class Mailbox:
         "receive",
     )
 
-    def __init__(self, capacity: int, byte_budget: int) -> None:
+    def __init__(self, capacity: int, byte_budget: int, meter: Meter | None = None) -> None:
         self._send, self.receive = trio.open_memory_channel[Item](capacity)
         self.byte_budget = byte_budget
+        self._meter = meter if meter is not None else Meter()
         self.pending_bytes = 0  # accepted by offer() and not yet reported sent
         self.queued = 0  # items accepted into the channel and not yet reported sent
         self.evicted: str | None = None  # why the hub evicted the member, if it did
@@ -122,6 +135,7 @@ class Mailbox:
             self._fd = -1
             self._end("connection lost")
             return True
+        self._meter.bytes_sent += written
         if written == len(data):
             return True
         return self._queue(data[written:], len(data) - written)
@@ -135,10 +149,17 @@ class Mailbox:
             return False
         self.pending_bytes += size
         self.queued += 1
+        meter = self._meter  # the slow path only: a high-water mark costs the fast path nothing
+        meter.most_queued = max(meter.most_queued, self.queued)
+        meter.most_bytes = max(meter.most_bytes, self.pending_bytes)
         if self._start_writer is not None and not self._writer_running:
             self._writer_running = True
             self._start_writer()
         return True
+
+    def count_sent(self, size: int) -> None:
+        """Count ``size`` bytes written to the peer by the session itself (for the metrics)."""
+        self._meter.bytes_sent += size
 
     def sent(self, item: Item) -> None:
         """Report that ``item`` has been written to the peer, releasing its bytes."""

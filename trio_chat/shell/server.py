@@ -19,18 +19,20 @@ import collections
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NoReturn
 
 import trio
+from prometheus_client import Histogram
 
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 from trio_chat.core.events import LeaveReason, Tell
 from trio_chat.core.hub import Act, Hub, Limits, Request, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
-from trio_chat.frontends.base import Farewell, FrontEnd, FrontEndFactory
+from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -40,6 +42,7 @@ from trio_chat.shell.listeners import (
     peer_name,
     socket_stream,
 )
+from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.session import Session, last_words
 
 logger = logging.getLogger(__name__)
@@ -54,8 +57,10 @@ class Endpoint:
 
     port: int
     front_end: FrontEndFactory
-    name: str = "plain"  # for the log
+    name: str = "plain"  # for the log and the metrics
     tls: bool = False  # needs ServerConfig.tls_cert
+    host: str | None = None  # None: ServerConfig.host
+    registration_timeout: float | None = None  # None: ServerConfig.registration_timeout
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class ServerConfig:
     tls_key: str | None = None
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (the web front end)
 
 
 class StartupError(Exception):
@@ -131,12 +137,18 @@ async def _open_all(config: ServerConfig, tls: ssl.SSLContext | None) -> list[Li
     try:
         for endpoint in config.endpoints:
             context = tls if endpoint.tls else None
+            host = endpoint.host or config.host
             try:
                 opened += await open_listeners(
-                    config.host, endpoint.port, endpoint.front_end, endpoint.name, context
+                    host,
+                    endpoint.port,
+                    endpoint.front_end,
+                    endpoint.name,
+                    context,
+                    endpoint.registration_timeout,
                 )
             except OSError as error:
-                where = f"{config.host} port {endpoint.port}"
+                where = f"{host} port {endpoint.port}"
                 raise StartupError(f"cannot listen on {where}: {error}") from None
     except BaseException:
         for listening in opened:  # synchronous: nothing to wait for, whatever stopped us
@@ -166,7 +178,9 @@ async def serve_listeners(
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
         policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
-        server_nursery.start_soon(run_hub, Hub(policy, config.limits), inbox_receive)
+        hub = Hub(policy, config.limits)
+        config.metrics.watch(hub)
+        server_nursery.start_soon(run_hub, hub, inbox_receive, config.metrics.turn_seconds)
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -184,14 +198,19 @@ async def serve_listeners(
                 await server.shut_down(connections.cancel_scope)
 
 
-async def run_hub(hub: Hub, inbox: trio.MemoryReceiveChannel[Request]) -> None:
+async def run_hub(
+    hub: Hub, inbox: trio.MemoryReceiveChannel[Request], turn_seconds: Histogram | None = None
+) -> None:
     """Apply requests from ``inbox`` to ``hub`` a turn at a time, until it is closed and drained.
+
+    ``turn_seconds`` observes how long each turn takes (the metrics' histogram).
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
     task never leaves the hub half-updated. The server closes the inbox rather than cancelling
     the hub, so that the hub can still answer the connections' goodbyes during shutdown.
     """
     async for request in inbox:
+        started = time.perf_counter()
         hub.handle(request)
         # Take everything else already waiting, so one turn (and one delivery each) covers it.
         while True:
@@ -201,6 +220,8 @@ async def run_hub(hub: Hub, inbox: trio.MemoryReceiveChannel[Request]) -> None:
                 break
             hub.handle(request)
         hub.flush()
+        if turn_seconds is not None:
+            turn_seconds.observe(time.perf_counter() - started)
 
 
 class Server:
@@ -264,6 +285,7 @@ class Server:
         """
         logger.info("shutting down")
         self.shutting_down = True
+        self.config.metrics.serving = False  # /healthz says so from now on
         for registration in self._registrations:
             registration.cancel(reason="server shutting down")
         # Members' writers get this long to flush the notice; then whatever is still running
@@ -271,7 +293,7 @@ class Server:
         connections.deadline = trio.current_time() + self.config.shutdown_grace
         await self.inbox.send(Shutdown())
 
-    async def handle(self, stream: trio.abc.Stream, front_end: FrontEndFactory) -> None:
+    async def handle(self, stream: trio.abc.Stream, listening: Listening) -> None:
         """Serve one client, from accept to close.
 
         Resource handling: the stream is always closed on the way out.
@@ -282,6 +304,7 @@ class Server:
         Cancellation: at any point; the hub is told the member left (shielded, bounded).
         """
         peer = "(unknown)"
+        metrics, counted = self.config.metrics, False
         try:
             transport = socket_stream(stream)
             peer = peer_name(transport)
@@ -291,18 +314,23 @@ class Server:
                 except OSError as error:  # some systems refuse options on a reset connection
                     logger.info("%s gone before it was served: %s", peer, error.strerror)
                     return  # noqa: ASYNC910 (the finally below closes the stream: a checkpoint)
-            await self._admit(stream, front_end(), peer, self._limited_group(transport))
+            metrics.connected(listening.name)
+            counted = True
+            await self._admit(stream, listening, peer, self._limited_group(transport))
         except trio.BrokenResourceError:
             pass  # the peer vanished while we wrote to it; the hub has been told
         except Exception:
             logger.exception("%s: connection failed", peer)
         finally:
+            if counted:
+                metrics.disconnected(listening.name)
             await trio.aclose_forcefully(stream)
 
     async def _admit(
-        self, stream: trio.abc.Stream, front_end: FrontEnd, peer: str, group: str | None
+        self, stream: trio.abc.Stream, listening: Listening, peer: str, group: str | None
     ) -> None:
         """Refuse the connection if the server or its address is full; else run its session."""
+        front_end = listening.front_end()
         if self.open_connections >= self.config.max_clients:
             logger.warning("%s refused: server full", peer)
             await last_words(stream, front_end.farewell(Farewell.SERVER_FULL))
@@ -315,7 +343,8 @@ class Server:
         if group is not None:
             self._per_address[group] += 1
         try:
-            await Session(self, stream, front_end, peer).run()
+            timeout = listening.registration_timeout or self.config.registration_timeout
+            await Session(self, stream, front_end, peer, timeout).run()
         finally:
             self.open_connections -= 1
             if group is not None:

@@ -59,20 +59,27 @@ class Session:
         "peer",
         "pinged_at",
         "registration_requested",
+        "registration_timeout",
         "sending_since",
         "server",
         "stream",
     )
 
     def __init__(
-        self, server: Server, stream: trio.abc.Stream, front_end: FrontEnd, peer: str
+        self,
+        server: Server,
+        stream: trio.abc.Stream,
+        front_end: FrontEnd,
+        peer: str,
+        registration_timeout: float,
     ) -> None:
         config = server.config
         self.server = server
         self.stream = stream
         self.front_end = front_end
         self.peer = peer
-        self.mailbox = Mailbox(config.mailbox_size, config.mailbox_bytes)
+        self.registration_timeout = registration_timeout
+        self.mailbox = Mailbox(config.mailbox_size, config.mailbox_bytes, config.metrics.meter)
         self.member = Member(self.mailbox, peer)
         self.flood = TokenBucket.full(config.flood_burst, config.flood_rate, trio.current_time())
         self.flooding_since: float | None = None  # over the rate without a break since then
@@ -118,7 +125,7 @@ class Session:
         try:
             with shutdown:
                 # A peer that never picks a name must not hold a connection slot forever.
-                with trio.move_on_after(self.server.config.registration_timeout) as timer:
+                with trio.move_on_after(self.registration_timeout) as timer:
                     return await self._introduce()
         finally:
             self.server.untrack_registration(shutdown)
@@ -130,10 +137,15 @@ class Session:
             await last_words(self.stream, self.front_end.farewell(Farewell.SHUTTING_DOWN))
         return False
 
+    async def _send_now(self, data: bytes) -> None:
+        """Send while registering (no writer yet): under the registration timeout."""
+        await self.stream.send_all(data)
+        self.mailbox.count_sent(len(data))
+
     async def _introduce(self) -> bool:
         """Hold the front end's registration dialogue: answer what it says, pass on what it asks."""
         if greeting := self.front_end.greeting():
-            await self.stream.send_all(greeting)
+            await self._send_now(greeting)
         while (item := await self._next_input()) is not None:
             if not await self._wait_for_flood_token():
                 logger.info("%s flooded before registering", self.peer)
@@ -141,7 +153,7 @@ class Session:
                 return False
             match item:
                 case Send(data):
-                    await self.stream.send_all(data)
+                    await self._send_now(data)
                 case Hangup(data):
                     await last_words(self.stream, data)
                     return False
@@ -154,7 +166,7 @@ class Session:
                     reply = await self.mailbox.receive.receive()
                     assert isinstance(reply, Delivery), "nothing is written directly yet"
                     self.mailbox.sent(reply)
-                    await self.stream.send_all(self.front_end.render(reply))
+                    await self._send_now(self.front_end.render(reply))
                     if _says(reply, Registered):
                         return True
                     if _says(reply, ShuttingDown):
@@ -303,6 +315,7 @@ class Session:
             return False  # noqa: ASYNC910 (as above)
         # Fakelag: the flooder waits for its own lines, its TCP window closes, and nobody
         # else notices anything. No line is dropped; it arrives late.
+        self.server.config.metrics.flood_delayed(delay)
         await trio.sleep(delay)
         return True
 
@@ -347,6 +360,7 @@ class Session:
         self.sending_since = trio.current_time()
         await self.stream.send_all(data)
         self.sending_since = None
+        self.mailbox.count_sent(len(data))
         for item in batch:
             self.mailbox.sent(item)
 

@@ -1,0 +1,187 @@
+"""A real browser: Debian's chromium, driven by selenium, chatting with a terminal user.
+
+`.ci/run` installs chromium and chromium-driver with apt (no browser is ever downloaded:
+SE_OFFLINE keeps Selenium Manager from trying). Without them (outside CI) the test is skipped;
+in CI it fails. Selenium blocks, so every call to it runs in a thread (trio.to_thread), while
+the server runs in the test's own event loop. Its waits poll the page with a deadline.
+
+Set TRIO_CHAT_SCREENSHOT=path to keep the screenshot (docs/screenshot.png is made that way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import trio
+
+from tests.conftest import StartServer
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+WAIT = 20  # seconds any one thing may take to appear on a page
+
+T = TypeVar("T")
+
+
+async def in_thread(function: Callable[..., T], *args: Any) -> T:
+    return await trio.to_thread.run_sync(partial(function, *args))
+
+
+class Page:
+    """One browser window on the chat page (every method blocks: call it in a thread)."""
+
+    def __init__(self, url: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+
+        options = Options()
+        assert CHROMIUM is not None
+        assert CHROMEDRIVER is not None
+        options.binary_location = CHROMIUM
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--window-size=1100,720"):  # fmt: skip
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        self.driver.get(url)
+
+    def close(self) -> None:
+        self.driver.quit()
+
+    def log_in(self, nick: str) -> None:
+        self.type_into("nick", nick, submit=True)
+        self.wait_for_text("status", f"connected as {nick}")
+
+    def type_into(self, element: str, text: str, *, submit: bool = True) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        field = self.driver.find_element(By.ID, element)
+        field.send_keys(text + (Keys.ENTER if submit else ""))
+
+    def say(self, text: str) -> None:
+        self.type_into("say", text)
+
+    def text_of(self, element: str) -> str:
+        from selenium.webdriver.common.by import By
+
+        return str(self.driver.find_element(By.ID, element).text)
+
+    def wait_for_text(self, element: str, text: str) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, WAIT).until(lambda _: text in self.text_of(element))
+
+    def wait_for_message(self, text: str) -> None:
+        self.wait_for_text("messages", text)
+
+    def show(self, view: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.find_element(By.CSS_SELECTOR, f'#views button[data-view="{view}"]').click()
+
+    def elements_in_messages(self, tag: str) -> int:
+        from selenium.webdriver.common.by import By
+
+        return len(self.driver.find_elements(By.CSS_SELECTOR, f"#messages {tag}"))
+
+    def screenshot(self, path: Path) -> None:
+        self.driver.save_screenshot(str(path))
+
+
+@pytest.fixture
+async def open_page() -> AsyncIterator[Callable[[str], Any]]:
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs chromium, chromium-driver")
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium-driver)")
+    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager download anything
+    pages: list[Page] = []
+
+    async def open_page(url: str) -> Page:
+        page = await in_thread(Page, url)
+        pages.append(page)
+        return page
+
+    yield open_page
+    for page in pages:
+        await in_thread(page.close)
+
+
+async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
+    start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    server = await start_server(web=True)
+    url = f"http://127.0.0.1:{server.web_port}/"
+    nc = await server.join("nc")
+    ana: Page = await open_page(url)
+    bruno: Page = await open_page(url)
+
+    await in_thread(ana.log_in, "ana")
+    await nc.expect("* ana joined")
+    await in_thread(bruno.log_in, "bruno")
+    await nc.expect("* bruno joined")
+    await in_thread(ana.wait_for_text, "members", "bruno")  # the member list follows joins
+
+    await in_thread(bruno.say, "hello from bruno")
+    await nc.expect("<bruno> hello from bruno")
+    await in_thread(ana.wait_for_message, "hello from bruno")
+    await nc.send("hi browsers, from the terminal")
+    await nc.expect("<nc> hi browsers, from the terminal")
+    for page in (ana, bruno):
+        await in_thread(page.wait_for_message, "hi browsers, from the terminal")
+
+    # A peer's HTML is shown as text: no element is made of it, no script runs.
+    await nc.send('<b>bold?</b><img src=x onerror="document.title=1">')
+    await nc.receive_line()
+    await in_thread(ana.wait_for_message, "<b>bold?</b>")
+    assert await in_thread(ana.elements_in_messages, "b") == 0
+    assert await in_thread(ana.elements_in_messages, "img") == 0
+
+    await in_thread(ana.say, "/me waves")
+    await nc.expect("* ana waves")
+    await in_thread(ana.say, "/msg bruno psst, bruno")
+    await in_thread(bruno.wait_for_text, "views", "@ ana")  # a conversation, with its unread
+    await in_thread(bruno.show, "ana")
+    await in_thread(bruno.wait_for_message, "psst, bruno")
+
+    # A second room: ana joins it from the sidebar; nc is there too.
+    await nc.send("/join #second")
+    await nc.expect("* welcome to #second! online (1): nc")
+    await in_thread(ana.type_into, "join-room", "#second")
+    await nc.expect("#second * ana joined")
+    await in_thread(ana.wait_for_text, "room-title", "#second")
+    await in_thread(ana.say, "now in two rooms")
+    await nc.expect("#second <ana> now in two rooms")
+    await nc.send("/switch #lobby")
+    await nc.expect("* now talking in #lobby")
+    await nc.send("back in the lobby")
+    await nc.expect("#lobby <nc> back in the lobby")
+    await in_thread(ana.wait_for_text, "views", "#lobby\n1")  # an unread count in the sidebar
+    await in_thread(ana.show, "#lobby")
+    await in_thread(ana.wait_for_message, "back in the lobby")
+
+    shot = Path(os.environ.get("TRIO_CHAT_SCREENSHOT") or tmp_path / "page.png")
+    await in_thread(ana.screenshot, shot)
+    assert (await trio.Path(shot).stat()).st_size > 10_000
+
+    # The server restarts on the same port: both pages reconnect, with their rooms.
+    port = server.web_port
+    server.stop.set()
+    await server.finished.wait()
+    await in_thread(ana.wait_for_text, "status", "reconnecting")
+    restarted = await start_server(web=True, web_port=port)
+    for page, nick in ((ana, "ana"), (bruno, "bruno")):
+        await in_thread(page.wait_for_text, "status", f"connected as {nick}")
+    watcher = await restarted.join("watcher")
+    await watcher.send("/who #second")
+    assert await watcher.receive_line() == "#second * online (1): ana"
+    await in_thread(bruno.say, "still here after the restart")
+    await watcher.expect("<bruno> still here after the restart")

@@ -1,0 +1,572 @@
+"""The web front end alone: HTTP answers, the WebSocket handshake, JSON in and out (no I/O)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import h11
+import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    Request,
+    TextMessage,
+)
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    Departed,
+    Emote,
+    Goodbye,
+    JoinRoom,
+    LeaveReason,
+    ListRooms,
+    LookUp,
+    PartRoom,
+    PrivateMessage,
+    Quit,
+    Registered,
+    Rename,
+    RoomEntered,
+    RoomList,
+    RoomSummary,
+    Said,
+    Say,
+    SetAway,
+    SetTopic,
+    ShowTopic,
+    ShuttingDown,
+    SwitchRoom,
+    Tell,
+    Who,
+)
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.text import Nickname, RoomName
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Register, Send
+from trio_chat.frontends.web import (
+    CONTENT_SECURITY_POLICY,
+    MAX_HEAD_BYTES,
+    Phase,
+    WebConfig,
+    WebFrontEnd,
+    WsPing,
+    WsPong,
+)
+from trio_chat.frontends.webjson import ErrorCode, Invalid, encode, parse_command, parse_hello
+
+
+class Site:
+    def __init__(self) -> None:
+        self.serving = True
+
+    def healthy(self) -> bool:
+        return self.serving
+
+    def exposition(self) -> tuple[bytes, str]:
+        return b"trio_chat_members 3.0\n", "text/plain; version=1.0.0; charset=utf-8"
+
+
+def http(front_end: WebFrontEnd, request: bytes) -> tuple[h11.Response, bytes]:
+    """Send ``request``; return the response and its body (the front end hangs up after)."""
+    front_end.receive_data(request)
+    data = b""
+    while True:
+        item = front_end.next_input()
+        if isinstance(item, Send):
+            data += item.data
+        elif isinstance(item, Hangup):
+            data += item.data
+            break
+        else:
+            raise AssertionError(f"expected an answer, got {item!r}")
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("host", "x")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    response = client.next_event()
+    assert isinstance(response, h11.Response)
+    body = b""
+    while isinstance(event := client.next_event(), h11.Data):
+        body += event.data
+    return response, body
+
+
+def get(path: str, *headers: str) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: chat.test", *headers, "", ""]
+    return "\r\n".join(lines).encode()
+
+
+def header(response: h11.Response, name: bytes) -> bytes | None:
+    return next((value for key, value in response.headers if key == name), None)
+
+
+class Browser:
+    """A WebSocket client (wsproto), to talk to the front end as a browser would."""
+
+    def __init__(self, front_end: WebFrontEnd, origin: str | None = "http://chat.test") -> None:
+        self.front_end = front_end
+        self.socket = WSConnection(ConnectionType.CLIENT)
+        extra = [(b"Origin", origin.encode())] if origin else []
+        self.front_end.receive_data(
+            self.socket.send(Request(host="chat.test", target="/ws", extra_headers=extra))
+        )
+
+    def accepted(self) -> bool:
+        item = self.front_end.next_input()
+        assert isinstance(item, Send | Hangup)
+        self.socket.receive_data(item.data)
+        return any(isinstance(event, AcceptConnection) for event in self.socket.events())
+
+    def send(self, message: Any) -> None:
+        text = message if isinstance(message, str) else json.dumps(message)
+        self.front_end.receive_data(self.socket.send(TextMessage(text)))
+
+    def read(self, data: bytes) -> list[Any]:
+        """Decode what the server sent: JSON messages, and close frames as ("close", code)."""
+        self.socket.receive_data(data)
+        found: list[Any] = []
+        for event in self.socket.events():
+            if isinstance(event, TextMessage):
+                found.append(json.loads(event.data))
+            elif isinstance(event, CloseConnection):
+                found.append(("close", event.code))
+            elif isinstance(event, Ping | Pong):
+                found.append((type(event).__name__.lower(), bytes(event.payload)))
+        return found
+
+
+def registered(**config: Any) -> tuple[WebFrontEnd, Browser]:
+    """A front end whose browser has said hello and been welcomed."""
+    front_end = WebFrontEnd(WebConfig(**config), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    browser.send({"type": "hello", "nick": "alice"})
+    assert isinstance(front_end.next_input(), Register)
+    browser.read(front_end.render(Delivery([Registered("alice", 1, 1)], personal=True)))
+    return front_end, browser
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+
+def test_the_page_is_served_with_its_security_headers() -> None:
+    response, body = http(WebFrontEnd(WebConfig(), Site()), get("/"))
+    assert response.status_code == 200
+    assert b'<script src="/chat.js"' in body
+    assert header(response, b"content-security-policy") == CONTENT_SECURITY_POLICY.encode()
+    assert header(response, b"x-content-type-options") == b"nosniff"
+    assert header(response, b"connection") == b"close"
+    assert header(response, b"content-type") == b"text/html; charset=utf-8"
+    assert "connect-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY  # no inline script
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/chat.js", b"text/javascript"), ("/chat.css", b"text/css"), ("/favicon.svg", b"image/svg")],
+)
+def test_the_page_files_have_their_types(path: str, content_type: bytes) -> None:
+    response, body = http(WebFrontEnd(WebConfig(), Site()), get(path))
+    assert response.status_code == 200
+    assert (header(response, b"content-type") or b"").startswith(content_type)
+    assert body
+
+
+def test_head_answers_without_a_body() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    send = front_end.next_input()
+    assert isinstance(send, Send)
+    assert send.data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert send.data.endswith(b"\r\n\r\n")  # headers only
+    assert b"content-length: " in send.data
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (get("/../../etc/passwd"), 404),
+        (get("/trio_chat/"), 404),  # no directory listing: only the page's files exist
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413),
+        (get("/ws"), 426),  # not an upgrade
+        (b"GARBAGE\r\n\r\n", 400),
+        # A head that never ends is refused once it is longer than MAX_HEAD_BYTES.
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"y" * MAX_HEAD_BYTES, 431),
+    ],
+)
+def test_bad_requests_get_clear_answers(request_bytes: bytes, status: int) -> None:
+    response, _ = http(WebFrontEnd(WebConfig(), Site()), request_bytes)
+    assert response.status_code == status
+    assert header(response, b"x-content-type-options") == b"nosniff"
+
+
+def test_a_method_not_allowed_says_which_are() -> None:
+    response, _ = http(WebFrontEnd(WebConfig(), Site()), b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert response.status_code == 405
+    assert header(response, b"allow") == b"GET, HEAD"
+
+
+def test_healthz_says_ok_then_503_once_shutting_down() -> None:
+    site = Site()
+    response, body = http(WebFrontEnd(WebConfig(), site), get("/healthz"))
+    assert (response.status_code, body) == (200, b"ok\n")
+    site.serving = False
+    response, _ = http(WebFrontEnd(WebConfig(), site), get("/healthz"))
+    assert response.status_code == 503
+
+
+def test_metrics_are_served_unless_they_have_a_port_of_their_own() -> None:
+    response, body = http(WebFrontEnd(WebConfig(), Site()), get("/metrics"))
+    assert (response.status_code, body) == (200, b"trio_chat_members 3.0\n")
+    assert (header(response, b"content-type") or b"").startswith(b"text/plain; version=")
+    response, _ = http(WebFrontEnd(WebConfig(metrics=False), Site()), get("/metrics"))
+    assert response.status_code == 404
+
+
+def test_a_metrics_only_endpoint_serves_no_chat() -> None:
+    for path in ("/", "/ws", "/chat.js"):
+        response, _ = http(WebFrontEnd(WebConfig(chat=False), Site()), get(path))
+        assert response.status_code == 404
+    response, _ = http(WebFrontEnd(WebConfig(chat=False), Site()), get("/metrics"))
+    assert response.status_code == 200
+
+
+def test_farewells_before_an_upgrade_are_http_errors() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    assert front_end.farewell(Farewell.TIMED_OUT).startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert front_end.farewell(Farewell.SERVER_FULL).startswith(b"HTTP/1.1 503 ")
+    assert front_end.farewell(Farewell.EXCESS_FLOOD).startswith(b"HTTP/1.1 429 ")
+
+
+# --- the WebSocket handshake -----------------------------------------------------------------
+
+
+def test_the_upgrade_is_accepted_from_the_servers_own_origin() -> None:
+    assert Browser(WebFrontEnd(WebConfig(), Site())).accepted()
+
+
+def test_the_upgrade_is_accepted_from_a_client_that_sends_no_origin() -> None:
+    # Only browsers send Origin, and only a browser can be made to open a socket for a page.
+    assert Browser(WebFrontEnd(WebConfig(), Site()), origin=None).accepted()
+
+
+def test_another_sites_page_cannot_open_the_chat() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end, origin="https://evil.example")
+    assert not browser.accepted()
+    response, _ = http(WebFrontEnd(WebConfig(), Site()), get(
+        "/ws", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Origin: https://evil.example",
+    ))  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_configured_origins_replace_the_servers_own() -> None:
+    config = WebConfig(origins=("https://chat.example.org",))
+    assert Browser(WebFrontEnd(config, Site()), origin="https://chat.example.org").accepted()
+    assert not Browser(WebFrontEnd(config, Site()), origin="http://chat.test").accepted()
+
+
+def test_only_websocket_version_13_is_spoken() -> None:
+    response, _ = http(WebFrontEnd(WebConfig(), Site()), get(
+        "/ws", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 8",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    ))  # fmt: skip
+    assert response.status_code == 426
+    assert header(response, b"sec-websocket-version") == b"13"
+
+
+def test_garbage_right_behind_the_upgrade_closes_with_a_protocol_error() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    client = WSConnection(ConnectionType.CLIENT)
+    front_end.receive_data(client.send(Request(host="chat.test", target="/ws")) + b"\x00garbage")
+    upgraded = front_end.next_input()
+    assert isinstance(upgraded, Send)
+    client.receive_data(upgraded.data)
+    assert isinstance(next(client.events()), AcceptConnection)
+    hangup = front_end.next_input()
+    assert isinstance(hangup, Hangup)
+    client.receive_data(hangup.data)
+    (close,) = client.events()
+    assert isinstance(close, CloseConnection)
+    assert close.code == 1002  # protocol error
+
+
+# --- registering ---------------------------------------------------------------------------------
+
+
+def test_a_hello_asks_to_register_in_the_lobby() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    browser.send({"type": "hello", "v": 1, "nick": "José"})
+    assert front_end.next_input() == Register(Nickname("José", "josé"), lobby=True)
+
+
+def test_a_reconnecting_page_gets_its_rooms_back() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    browser.send({"type": "hello", "nick": "alice", "rooms": ["#rust", "#no spaces", "#lobby"]})
+    assert front_end.next_input() == Register(Nickname("alice", "alice"), lobby=False)
+    assert front_end.next_input() is None  # the joins wait for the welcome
+    welcome = browser.read(front_end.render(Delivery([Registered("alice", 1, 0)], personal=True)))
+    assert welcome[0]["type"] == "registered"
+    assert front_end.next_input() == JoinRoom(RoomName("#rust", "#rust"))
+    assert front_end.next_input() == JoinRoom(RoomName("#lobby", "#lobby"))  # the bad one skipped
+
+
+def test_a_refused_nickname_is_answered_and_the_browser_may_try_again() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    browser.send({"type": "hello", "nick": "bad name"})
+    answer = front_end.next_input()
+    assert isinstance(answer, Send)
+    (refusal,) = browser.read(answer.data)
+    assert (refusal["type"], refusal["reason"]) == ("refusal", "nick_invalid")
+    assert refusal["text"].startswith("nicknames use letters")
+    browser.send({"type": "hello", "nick": "good"})
+    assert isinstance(front_end.next_input(), Register)
+
+
+def test_a_command_before_the_hello_is_an_error() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    browser.send({"type": "say", "text": "hi"})
+    answer = front_end.next_input()
+    assert isinstance(answer, Send)
+    assert browser.read(answer.data)[0]["code"] == "register_first"
+
+
+def test_a_ping_while_registering_is_answered_at_once() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    front_end.receive_data(browser.socket.send(Ping(b"are you there")))
+    answer = front_end.next_input()
+    assert isinstance(answer, Send)
+    assert browser.read(answer.data) == [("pong", b"are you there")]
+
+
+def test_closing_while_registering_is_answered_with_a_close() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    front_end.receive_data(browser.socket.send(CloseConnection(1000)))
+    answer = front_end.next_input()
+    assert isinstance(answer, Hangup)
+    assert browser.read(answer.data) == [("close", 1000)]
+
+
+def test_the_end_of_the_connection_is_the_end_of_input() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    front_end.receive_data(b"")
+    assert front_end.next_input() is None
+
+
+# --- chatting ----------------------------------------------------------------------------------
+
+
+def test_messages_become_commands() -> None:
+    front_end, browser = registered()
+    browser.send({"type": "say", "room": "#rust", "text": "hi\nthere"})
+    assert front_end.next_input() == Say("hi there", RoomName("#rust", "#rust"))
+    browser.send('{"type": "quit"}')
+    assert front_end.next_input() == Quit("")
+
+
+@pytest.mark.parametrize(
+    ("message", "command"),
+    [
+        ({"type": "say", "text": "hi"}, Say("hi")),
+        ({"type": "me", "text": "waves"}, Emote("waves")),
+        ({"type": "msg", "to": "bob", "text": "psst"},
+         PrivateMessage(Nickname("bob", "bob"), "psst")),
+        ({"type": "msg", "to": "bob", "text": "nods", "action": True},
+         PrivateMessage(Nickname("bob", "bob"), "nods", action=True)),
+        ({"type": "join", "room": "#a"}, JoinRoom(RoomName("#a", "#a"))),
+        ({"type": "part", "room": "#a", "message": "bye"}, PartRoom(RoomName("#a", "#a"), "bye")),
+        ({"type": "part"}, PartRoom()),
+        ({"type": "switch", "room": "#a"}, SwitchRoom(RoomName("#a", "#a"))),
+        ({"type": "rooms"}, ListRooms()),
+        ({"type": "who", "room": "#a"}, Who(RoomName("#a", "#a"))),
+        ({"type": "topic", "topic": "news"}, SetTopic("news")),
+        ({"type": "topic", "room": "#a"}, ShowTopic(RoomName("#a", "#a"))),
+        ({"type": "away", "message": "lunch"}, SetAway("lunch")),
+        ({"type": "away"}, SetAway("")),
+        ({"type": "nick", "nick": "carol"}, Rename(Nickname("carol", "carol"))),
+        ({"type": "whois", "nick": "bob"}, LookUp((Nickname("bob", "bob"),), label="whois")),
+        ({"type": "quit", "message": "later"}, Quit("later")),
+    ],
+)  # fmt: skip
+def test_every_command_has_its_message(message: dict[str, Any], command: object) -> None:
+    assert parse_command(json.dumps(message)) == command
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("not json", ErrorCode.NOT_JSON),
+        ("[1, 2]", ErrorCode.NOT_JSON),
+        ('{"type": "dance"}', ErrorCode.UNKNOWN_TYPE),
+        ('{"text": "no type"}', ErrorCode.UNKNOWN_TYPE),
+        ('{"type": "say"}', ErrorCode.BAD_FIELD),
+        ('{"type": "say", "text": 3}', ErrorCode.BAD_FIELD),
+        ('{"type": "say", "text": "   "}', ErrorCode.BAD_FIELD),
+        ('{"type": "msg", "to": "bob", "text": "x", "action": "yes"}', ErrorCode.BAD_FIELD),
+        ('{"type": "join"}', ErrorCode.BAD_FIELD),
+    ],
+)
+def test_mistakes_are_answered_in_order_and_lose_nothing(text: str, code: ErrorCode) -> None:
+    command = parse_command(text)
+    assert isinstance(command, Tell)
+    assert isinstance(command.event, Invalid)
+    assert command.event.code is code
+
+
+def test_bad_names_are_refused_like_everywhere_else() -> None:
+    assert parse_command('{"type": "join", "room": "rust"}') == Tell(
+        Refusal(Reason.ROOM_NAME_NO_HASH, "rust")
+    )
+    assert parse_command('{"type": "msg", "to": "a b", "text": "x"}') == Tell(
+        Refusal(Reason.NO_SUCH_NICK, "a b")
+    )
+    # A control character in a name is refused, and not echoed back.
+    assert parse_hello('{"type": "hello", "nick": "x\\u0007y"}') == Refusal(
+        Reason.NICK_INVALID, "xy", "U+0007"
+    )
+
+
+def test_an_oversized_message_closes_with_1009() -> None:
+    front_end, browser = registered(max_message_bytes=100)
+    browser.send({"type": "say", "text": "x" * 200})
+    tell = front_end.next_input()
+    assert tell == Tell(Invalid(ErrorCode.TOO_BIG, "messages up to 100 bytes"))
+    assert front_end.next_input() == Quit("messages up to 100 bytes")
+    assert isinstance(tell, Tell)
+    shown = browser.read(front_end.render(Delivery([tell.event], personal=True)))
+    assert shown == [{"type": "error", "code": "too_big", "text": "messages up to 100 bytes"},
+                     ("close", 1009)]  # fmt: skip
+    # Nothing goes out after our close frame, not even the goodbye.
+    assert front_end.render(Delivery([Goodbye()], personal=True)) == b""
+    assert front_end.phase is Phase.CLOSED
+
+
+def test_a_big_message_in_fragments_counts_as_a_whole() -> None:
+    front_end, browser = registered(max_message_bytes=100)
+    for _ in range(3):
+        front_end.receive_data(browser.socket.send(TextMessage("y" * 40, message_finished=False)))
+    tell = front_end.next_input()
+    assert isinstance(tell, Tell)
+    assert tell.event == Invalid(ErrorCode.TOO_BIG, "messages up to 100 bytes")
+
+
+def test_a_binary_message_closes_with_1003() -> None:
+    front_end, browser = registered()
+    front_end.receive_data(browser.socket.send(BytesMessage(b"\x00\x01")))
+    tell = front_end.next_input()
+    assert isinstance(tell, Tell)
+    assert browser.read(front_end.render(Delivery([tell.event], personal=True)))[-1] == (
+        "close",
+        1003,
+    )
+
+
+def test_the_browsers_ping_is_answered_through_the_hub_and_its_pong_is_input() -> None:
+    front_end, browser = registered()
+    front_end.receive_data(browser.socket.send(Ping(b"1")))
+    pong = front_end.next_input()
+    assert pong == Tell(WsPong(b"1"))
+    assert isinstance(pong, Tell)
+    assert browser.read(front_end.render(Delivery([pong.event], personal=True))) == [("pong", b"1")]
+    keepalive = front_end.keepalive()
+    assert isinstance(keepalive, WsPing)
+    assert browser.read(front_end.render(Delivery([keepalive], personal=True))) == [
+        ("ping", b"trio-chat")
+    ]
+    front_end.receive_data(browser.socket.send(Pong(b"trio-chat")))
+    assert front_end.next_input() is IGNORED
+
+
+def test_the_browser_closing_is_a_quit_and_the_goodbye_completes_the_handshake() -> None:
+    front_end, browser = registered()
+    front_end.receive_data(browser.socket.send(CloseConnection(1001, "tab closed")))
+    assert front_end.next_input() == Quit("tab closed")
+    assert browser.read(front_end.render(Delivery([Goodbye()], personal=True))) == [
+        {"type": "goodbye", "time": 0.0},
+        ("close", 1000),
+    ]
+
+
+def test_shutdown_closes_with_1001_going_away() -> None:
+    front_end, browser = registered()
+    shown = browser.read(front_end.render(Delivery([ShuttingDown()], personal=True, time=5.0)))
+    assert shown == [{"type": "shutting_down", "time": 5.0}, ("close", 1001)]
+
+
+def test_excess_flood_closes_with_1008() -> None:
+    front_end, browser = registered()
+    shown = browser.read(front_end.render(Delivery([Refusal(Reason.EXCESS_FLOOD)], personal=True)))
+    assert shown[-1] == ("close", 1008)
+
+
+def test_farewells_after_the_upgrade_are_close_frames() -> None:
+    front_end, browser = registered()
+    assert browser.read(front_end.farewell(Farewell.SHUTTING_DOWN)) == [("close", 1001)]
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)
+    assert browser.accepted()
+    assert browser.read(front_end.farewell(Farewell.TIMED_OUT)) == [("close", 1008)]
+
+
+def test_a_shared_delivery_is_framed_once_for_every_browser() -> None:
+    first, first_browser = registered()
+    second, _ = registered()
+    delivery = Delivery([Said("#lobby", "bob", "<b>hi</b>")], time=12.5)
+    data = first.render(delivery)
+    assert second.render(delivery) is data  # the same bytes, not a second rendering
+    assert first_browser.read(data) == [
+        {"type": "said", "room": "#lobby", "nick": "bob", "text": "<b>hi</b>", "notice": False,
+         "time": 12.5}
+    ]  # fmt: skip
+
+
+# --- the JSON vocabulary -----------------------------------------------------------------------
+
+
+def test_events_are_encoded_from_their_fields() -> None:
+    assert json.loads(encode(RoomEntered("#a", ("alice", "bob"), "news"), 1.0) or "") == {
+        "type": "room_entered", "room": "#a", "roster": ["alice", "bob"], "topic": "news",
+        "time": 1.0,
+    }  # fmt: skip
+    assert json.loads(encode(Departed("bob", LeaveReason.TOO_SLOW, "", "bob_"), 2.0) or "") == {
+        "type": "departed", "nick": "bob", "reason": "too slow", "message": "", "time": 2.0,
+    }  # fmt: skip
+    rooms = RoomList((RoomSummary("#a", 3, "t"),))
+    assert json.loads(encode(rooms, 0.0) or "")["rooms"] == [
+        {"room": "#a", "members": 3, "topic": "t"}
+    ]
+    registered_event = json.loads(encode(Registered("alice", 1, 1), 0.0) or "")
+    assert registered_event["v"] == 1
+
+
+def test_replies_of_other_front_ends_are_not_shown() -> None:
+    from trio_chat.frontends.irc import Pong as IrcPong
+
+    assert encode(IrcPong("x"), 0.0) is None
+
+
+def test_a_peers_html_is_only_ever_text() -> None:
+    # The page inserts texts with textContent; the server never escapes or interprets them.
+    text = '<img src=x onerror="alert(1)">'
+    assert json.loads(encode(Said("#a", "eve", text), 0.0) or "")["text"] == text

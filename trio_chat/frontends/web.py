@@ -1,0 +1,503 @@
+"""The web front end: an HTTP/1.1 connection (h11) that serves the page, or becomes a WebSocket.
+
+One sans-I/O object per connection, like every front end (see :mod:`trio_chat.frontends.base`):
+it parses the request with h11 and answers it, and if it is the page's WebSocket upgrade it
+hands the rest of the connection to wsproto, whose text messages carry the JSON protocol of
+:mod:`trio_chat.frontends.webjson`. The shell drives it like any other: the HTTP exchange and
+the WebSocket handshake are its registration dialogue (under the endpoint's request timeout),
+the hello message is its registration, and from then on every JSON message is a command.
+
+What a connection can ask for::
+
+    GET /              the chat page (and /chat.js, /chat.css, /favicon.svg)
+    GET /ws            the WebSocket (Origin checked), when the endpoint serves the chat
+    GET /healthz       200 while serving, 503 once shutdown began
+    GET /metrics       Prometheus' text format, when the endpoint serves metrics
+
+Every HTTP answer closes its connection (``Connection: close``): a page is three small files,
+and a connection that stays open is one more thing a client can hold.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import formatdate
+from importlib import resources
+from typing import Protocol
+
+import h11
+from wsproto import ConnectionType
+from wsproto.connection import Connection as WebSocket
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.frame_protocol import CloseReason, FrameProtocol
+from wsproto.utilities import generate_accept_token
+
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    Event,
+    Goodbye,
+    JoinRoom,
+    Quit,
+    Registered,
+    Reply,
+    ShuttingDown,
+    Tell,
+)
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.text import sanitize
+from trio_chat.frontends import webjson
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
+from trio_chat.frontends.webjson import ErrorCode, Hello, Invalid
+
+MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
+MAX_MESSAGE_BYTES = 16 * 1024  # one JSON message from the browser; longer closes with 1009
+PING_PAYLOAD = b"trio-chat"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+
+def _load_page() -> dict[bytes, tuple[bytes, str]]:
+    """Read the page's files from the package, once: nothing else on disk is ever served."""
+    folder = resources.files(__package__) / "page"
+    files = {}
+    for entry in folder.iterdir():
+        suffix = entry.name[entry.name.rfind(".") :]
+        if suffix in _TYPES:
+            files[b"/" + entry.name.encode()] = (entry.read_bytes(), _TYPES[suffix])
+    files[b"/"] = files[b"/index.html"]
+    return files
+
+
+PAGE = _load_page()
+
+
+class Site(Protocol):
+    """What the server says about itself over HTTP (the shell's metrics implement it)."""
+
+    def healthy(self) -> bool:
+        """Say whether the server is serving (False once shutdown began)."""
+        ...
+
+    def exposition(self) -> tuple[bytes, str]:
+        """Return the metrics in Prometheus' text format, and their content type."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """What one HTTP endpoint serves, and to whom."""
+
+    chat: bool = True  # the page and its WebSocket
+    metrics: bool = True  # /metrics
+    secure: bool = False  # behind TLS: the page's own origin is https://
+    origins: tuple[str, ...] = ()  # pages allowed to open the WebSocket (): the server's own
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+
+
+class Phase(enum.Enum):
+    """Where a web connection is in its life."""
+
+    HTTP = "http"  # reading a request
+    WEBSOCKET = "websocket"  # upgraded, no hello yet
+    CHATTING = "chatting"  # registered: every message is a command
+    CLOSED = "closed"  # our close frame is sent: nothing more goes out
+
+
+@dataclass(frozen=True, slots=True)
+class WsPing(Reply):
+    """A WebSocket ping to a quiet browser (see :meth:`WebFrontEnd.keepalive`)."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WsPong(Reply):
+    """The answer to the browser's ping, sent in order through the hub."""
+
+    payload: bytes
+
+
+class WebFrontEnd:
+    """One HTTP connection, and the WebSocket it may become (see the module docstring)."""
+
+    def __init__(self, config: WebConfig, site: Site) -> None:
+        self.config = config
+        self.site = site
+        self.phase = Phase.HTTP
+        self._http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._upgrade: h11.Request | None = None  # a valid upgrade, waiting for its end
+        self._method = b""  # of the request being answered
+        self._socket: WebSocket | None = None
+        self._pending: deque[Input] = deque()  # one message may ask for several things
+        self._message: list[str] = []  # the text message being received, in fragments
+        self._message_bytes = 0
+        self._skipping = False  # the rest of a message already refused
+        self._rejoin: tuple[JoinRoom, ...] = ()  # the rooms a hello asked for
+
+    # --- bytes in ---------------------------------------------------------------------------
+
+    def greeting(self) -> bytes:
+        """Say nothing: HTTP clients speak first."""
+        return b""
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes (``b""``: end of input)."""
+        if self._socket is not None:
+            self._socket.receive_data(data or None)
+        else:
+            self._http.receive_data(data)
+
+    def next_input(self) -> Input | None:
+        """Return the next unit of input, or None when more bytes are needed (or none will come)."""
+        if self._pending:
+            return self._pending.popleft()
+        if self._socket is None:
+            return self._next_request()
+        return self._next_message()
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _next_request(self) -> Input | None:
+        while True:
+            try:
+                event = self._http.next_event()
+            except h11.RemoteProtocolError as error:
+                return self._answer(error.error_status_hint, "bad request\n")
+            match event:
+                case h11.Request():
+                    if (answer := self._route(event)) is not None:
+                        return answer
+                    self._upgrade = event  # answered once the request has ended
+                case h11.EndOfMessage() if self._upgrade is not None:
+                    return self._accept_websocket(self._upgrade)
+                case h11.Data() | h11.EndOfMessage():
+                    continue  # no request we answer has a body: nothing to keep
+                case _:  # NEED_DATA, PAUSED, ConnectionClosed
+                    return None
+
+    def _route(self, request: h11.Request) -> Input | None:
+        """Answer ``request`` now, or return None for a WebSocket upgrade to accept."""
+        path = request.target.partition(b"?")[0]
+        self._method = request.method
+        if request.method not in (b"GET", b"HEAD"):
+            return self._answer(405, "method not allowed\n", [(b"allow", b"GET, HEAD")])
+        if _header(request, b"content-length") not in (None, b"0") or _header(
+            request, b"transfer-encoding"
+        ):
+            return self._answer(413, "requests here have no body\n")
+        if path == b"/healthz":
+            if self.site.healthy():
+                return self._answer(200, "ok\n")
+            return self._answer(503, "shutting down\n")
+        if path == b"/metrics" and self.config.metrics:
+            body, content_type = self.site.exposition()
+            return self._answer(200, body, content_type=content_type)
+        if not self.config.chat:
+            return self._answer(404, "not found\n")
+        if path == b"/ws":
+            return self._check_upgrade(request)
+        if path in PAGE:
+            body, content_type = PAGE[path]
+            return self._answer(200, body, content_type=content_type)
+        return self._answer(404, "not found\n")
+
+    def _check_upgrade(self, request: h11.Request) -> Input | None:
+        if (
+            (_header(request, b"upgrade") or b"").lower() != b"websocket"
+            or b"upgrade" not in (_header(request, b"connection") or b"").lower()
+            or request.method != b"GET"
+        ):
+            return self._answer(426, "this is a WebSocket endpoint\n", [(b"upgrade", b"websocket")])
+        if _header(request, b"sec-websocket-version") != b"13":
+            return self._answer(
+                426, "WebSocket version 13 only\n", [(b"sec-websocket-version", b"13")]
+            )
+        if not _header(request, b"sec-websocket-key"):
+            return self._answer(400, "no Sec-WebSocket-Key\n")
+        origin = _header(request, b"origin")
+        if origin is not None and origin.decode("latin-1") not in self._origins(request):
+            # Another site's page, in a visitor's browser, may not chat in the visitor's name.
+            return self._answer(403, "this page's origin may not open the chat\n")
+        return None
+
+    def _origins(self, request: h11.Request) -> Sequence[str]:
+        if self.config.origins:
+            return self.config.origins
+        host = (_header(request, b"host") or b"").decode("latin-1").lower()
+        return (f"{'https' if self.config.secure else 'http'}://{host}",)
+
+    def _accept_websocket(self, request: h11.Request) -> Input:
+        key = _header(request, b"sec-websocket-key") or b""
+        response = h11.InformationalResponse(
+            status_code=101,
+            reason=b"Switching Protocols",
+            headers=[
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+                (b"sec-websocket-accept", generate_accept_token(key)),
+            ],
+        )
+        data = self._http.send(response) or b""
+        trailing, _ = self._http.trailing_data
+        # No extension is negotiated (no permessage-deflate): a server's frame then holds
+        # nothing of its connection, so a shared delivery is framed once for every browser.
+        self._socket = WebSocket(ConnectionType.SERVER)
+        self.phase = Phase.WEBSOCKET
+        if trailing:
+            self._socket.receive_data(trailing)  # what the browser sent right behind it
+        return Send(data)
+
+    def _answer(
+        self,
+        status: int,
+        body: str | bytes,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        *,
+        content_type: str = "text/plain; charset=utf-8",
+    ) -> Input:
+        """Answer the request with ``status``, then hang up (every answer closes)."""
+        data = body.encode() if isinstance(body, str) else body
+        head = [
+            *_common_headers(),
+            (b"content-type", content_type.encode()),
+            (b"content-length", str(len(data)).encode()),
+            *headers,
+        ]
+        if self._http.our_state is not h11.SEND_RESPONSE:  # no request, or a broken one
+            return Hangup(_raw_response(status, data, head))
+        reason = _REASONS.get(status, "").encode()
+        response = self._http.send(h11.Response(status_code=status, headers=head, reason=reason))
+        response = response or b""
+        if self._method != b"HEAD":
+            response += self._http.send(h11.Data(data=data)) or b""
+        response += self._http.send(h11.EndOfMessage()) or b""
+        # Sent under the request timeout (the shell's Send), not the short last-words one.
+        self._pending.append(Hangup())
+        return Send(response)
+
+    # --- WebSocket --------------------------------------------------------------------------
+
+    def _next_message(self) -> Input | None:
+        assert self._socket is not None
+        while (event := next(self._socket.events(), None)) is not None:
+            if self.phase is Phase.CLOSED:
+                continue  # we closed: whatever the browser still says changes nothing
+            match event:
+                case TextMessage(data, _, finished):
+                    if (item := self._take_text(data, finished)) is not None:
+                        return item
+                case BytesMessage():
+                    return self._refuse(ErrorCode.NOT_TEXT, "text messages only")
+                case Ping(payload):
+                    if self.phase is Phase.CHATTING:
+                        return Tell(WsPong(bytes(payload)))  # in order, through the hub
+                    return Send(self._socket.send(Pong(payload)))
+                case Pong():
+                    return IGNORED  # the browser is there, which the shell has noticed
+                case CloseConnection(code, reason) if (
+                    self._socket.state is not ConnectionState.CLOSED
+                ):
+                    # The browser closes (or sent what wsproto cannot parse: code 1002/1007).
+                    if self.phase is Phase.CHATTING:
+                        return Quit(sanitize(reason or "")[:200])
+                    self.phase = Phase.CLOSED
+                    return Hangup(self._socket.send(CloseConnection(code, reason)))
+                case CloseConnection():  # the connection ended without a close frame
+                    return None
+        return None
+
+    def _take_text(self, data: str, finished: bool) -> Input | None:
+        if not self._skipping:
+            self._message.append(data)
+            self._message_bytes += len(data.encode())
+            if self._message_bytes > self.config.max_message_bytes:
+                self._skipping = True
+                return self._refuse(
+                    ErrorCode.TOO_BIG, f"messages up to {self.config.max_message_bytes} bytes"
+                )
+        if not finished:
+            return None
+        if self._skipping:
+            self._skipping = False
+            return None
+        text = "".join(self._message)
+        self._message, self._message_bytes = [], 0
+        if self.phase is Phase.CHATTING:
+            return webjson.parse_command(text)
+        return self._hello(text)
+
+    def _hello(self, text: str) -> Input:
+        assert self._socket is not None
+        match webjson.parse_hello(text):
+            case Hello(nick, rooms):
+                self._rejoin = tuple(JoinRoom(room) for room in rooms or ())
+                return Register(nick, lobby=rooms is None)
+            case answer:  # a refused nickname, or a message that is not a hello
+                frame = _text_frame(webjson.encode(answer, 0.0) or "")
+                return Send(frame)
+
+    def _refuse(self, code: ErrorCode, why: str) -> Input:
+        """Close the WebSocket over a message it cannot take (1009 too big, 1003 binary)."""
+        assert self._socket is not None
+        refusal = Invalid(code, why)
+        if self.phase is Phase.CHATTING:
+            self._pending.append(Quit(why))  # after the refusal, which closes the socket
+            return Tell(refusal)
+        self.phase = Phase.CLOSED
+        return Hangup(_text_frame(webjson.encode(refusal, 0.0) or "") + self._close(refusal))
+
+    # --- bytes out --------------------------------------------------------------------------
+
+    def render(self, delivery: Delivery) -> bytes:
+        """Frame each event of ``delivery`` as one text message (JSON)."""
+        if self.phase is Phase.CLOSED:
+            return b""  # after our close frame, nothing more may be sent
+        if delivery.personal:
+            return b"".join(
+                self._render_personal(event, delivery.time) for event in delivery.events
+            )
+        # Frames hold nothing of their connection: every browser shares one rendering.
+        return delivery.render(_KIND, lambda events: _frames(events, delivery.time))
+
+    def _render_personal(self, event: Event, time: float) -> bytes:
+        if self.phase is Phase.CLOSED:
+            return b""
+        match event:
+            case WsPing(payload) | WsPong(payload):
+                assert self._socket is not None
+                frame = Ping(payload) if isinstance(event, WsPing) else Pong(payload)
+                return (
+                    self._socket.send(frame) if self._socket.state is ConnectionState.OPEN else b""
+                )
+            case Registered():
+                self.phase = Phase.CHATTING
+                self._pending.extend(self._rejoin)
+        data = _frames((event,), time)
+        if _closes(event):
+            data += self._close(event)
+        return data
+
+    def _close(self, why: Event) -> bytes:
+        """Our close frame, with the code that says why; nothing goes out after it."""
+        assert self._socket is not None
+        self.phase = Phase.CLOSED
+        code, reason = _close_code(why)
+        if self._socket.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            return b""
+        return self._socket.send(CloseConnection(code, reason))
+
+    def farewell(self, why: Farewell) -> bytes:
+        """Return an HTTP error, or a close frame once upgraded, saying why it closes."""
+        if self._socket is None:
+            status = _FAREWELL_STATUS[why]
+            data = f"{why.value}\n".encode()
+            head = [*_common_headers(), (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(data)).encode())]  # fmt: skip
+            return _raw_response(status, data, head)
+        code = (
+            CloseReason.GOING_AWAY
+            if why is Farewell.SHUTTING_DOWN
+            else CloseReason.POLICY_VIOLATION
+        )
+        if self._socket.state is not ConnectionState.OPEN:
+            return b""
+        self.phase = Phase.CLOSED
+        return self._socket.send(CloseConnection(code, why.value))
+
+    def keepalive(self) -> Reply:
+        """Return a WebSocket ping (browsers answer them on their own)."""
+        return WsPing(PING_PAYLOAD)
+
+
+_KIND = "web"
+_FRAMER = FrameProtocol(client=False, extensions=[])  # stateless for whole, unmasked messages
+
+
+def _text_frame(text: str) -> bytes:
+    return bytes(_FRAMER.send_data(text, fin=True))
+
+
+def _frames(events: Sequence[Event], time: float) -> bytes:
+    return b"".join(
+        _text_frame(text) for event in events if (text := webjson.encode(event, time)) is not None
+    )
+
+
+def _closes(event: Event) -> bool:
+    """Say whether the server closes the WebSocket after showing ``event``."""
+    match event:
+        case Goodbye() | ShuttingDown() | Invalid(ErrorCode.TOO_BIG | ErrorCode.NOT_TEXT):
+            return True
+        case Refusal(Reason.EXCESS_FLOOD):
+            return True
+    return False
+
+
+def _close_code(why: Event) -> tuple[int, str]:
+    match why:
+        case Goodbye():
+            return CloseReason.NORMAL_CLOSURE, "bye"
+        case ShuttingDown():
+            return CloseReason.GOING_AWAY, "server shutting down"
+        case Invalid(ErrorCode.TOO_BIG):
+            return CloseReason.MESSAGE_TOO_BIG, "message too big"
+        case Invalid(ErrorCode.NOT_TEXT):
+            return CloseReason.UNSUPPORTED_DATA, "text messages only"
+        case _:
+            return CloseReason.POLICY_VIOLATION, "excess flood"
+
+
+_FAREWELL_STATUS = {
+    Farewell.SERVER_FULL: 503,
+    Farewell.TOO_MANY_FROM_ADDRESS: 503,
+    Farewell.TIMED_OUT: 408,
+    Farewell.EXCESS_FLOOD: 429,
+    Farewell.SHUTTING_DOWN: 503,
+}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",
+            426: "Upgrade Required", 429: "Too Many Requests",
+            431: "Request Header Fields Too Large", 503: "Service Unavailable"}  # fmt: skip
+
+
+def _common_headers() -> list[tuple[bytes, bytes]]:
+    return [
+        (b"date", formatdate(usegmt=True).encode()),
+        (b"server", b"trio-chat"),
+        (b"connection", b"close"),
+        (b"cache-control", b"no-cache"),
+        *SECURITY_HEADERS,
+    ]
+
+
+def _raw_response(status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """Format an answer to no (valid) request by hand: h11 will not make one."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}".encode()]
+    lines += [name + b": " + value for name, value in headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _header(request: h11.Request, name: bytes) -> bytes | None:
+    for key, value in request.headers:
+        if key == name:
+            return bytes(value)
+    return None

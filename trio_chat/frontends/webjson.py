@@ -1,0 +1,293 @@
+"""The browser's protocol: JSON messages that mirror the hub's commands and events.
+
+Pure functions, no I/O: :func:`parse_hello` and :func:`parse_command` turn one JSON text (one
+WebSocket message) into what the hub understands, and :func:`encode` turns one event into one
+JSON text. The WebSocket and HTTP around them live in :mod:`trio_chat.frontends.web`.
+
+Every message is an object with a ``type``. The browser speaks first, once::
+
+    {"type": "hello", "v": 1, "nick": "alice", "rooms": ["#lobby", "#rust"]}
+
+(``rooms`` is optional: without it the newcomer is placed in #lobby, as on the terminal; with
+it, it joins those rooms, which is how a reconnecting page gets its rooms back.) Then commands,
+each mirroring one of :mod:`trio_chat.core.events`' (see :data:`COMMANDS` for the fields)::
+
+    {"type": "say", "room": "#rust", "text": "hi"}
+
+and the server sends events, one per message, each with the time the hub made it (Unix time)::
+
+    {"type": "said", "room": "#rust", "nick": "alice", "text": "hi", "notice": false, "time": ...}
+
+Events are encoded from their dataclass fields (see :data:`EVENT_TYPES` for their names), so the
+JSON vocabulary is the hub's vocabulary: a refusal carries its stable ``reason`` code and the
+English ``text`` a page can show. Mistakes in what the browser sends (not JSON, an unknown
+``type``, a missing field) are answered with ``{"type": "error", "code": ..., "text": ...}``
+and lose nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from trio_chat.core import events
+from trio_chat.core.events import Command, Event, Reply, Tell
+from trio_chat.core.refusals import Reason, Refusal, explain
+from trio_chat.core.text import Nickname, RoomName, sanitize
+
+VERSION = 1  # of this vocabulary; a hello may say which it speaks
+
+EVENT_TYPES: dict[type, str] = {
+    events.Registered: "registered",
+    events.RoomEntered: "room_entered",
+    events.RoomExited: "room_exited",
+    events.CurrentRoom: "current_room",
+    events.Joined: "joined",
+    events.Parted: "parted",
+    events.Said: "said",
+    events.Emoted: "emoted",
+    events.TopicChanged: "topic_changed",
+    events.Renamed: "renamed",
+    events.Departed: "departed",
+    events.AwayChanged: "away_changed",
+    events.PrivateFrom: "private_from",
+    events.PrivateTo: "private_to",
+    events.IsAway: "is_away",
+    events.Roster: "roster",
+    events.Found: "found",
+    events.Counts: "counts",
+    events.RoomList: "room_list",
+    events.TopicIs: "topic_is",
+    events.Goodbye: "goodbye",
+    events.ShuttingDown: "shutting_down",
+    Refusal: "refusal",
+}
+_HIDDEN_FIELDS = frozenset({"user"})  # IRC's user names: the page shows nicknames
+
+
+class ErrorCode(enum.Enum):
+    """What was wrong with a message from the browser."""
+
+    NOT_JSON = "not_json"  # not a JSON object
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_FIELD = "bad_field"  # a field missing, or of the wrong kind
+    REGISTER_FIRST = "register_first"  # a command before the hello
+    NOT_TEXT = "not_text"  # a binary message
+    TOO_BIG = "too_big"  # over the message size limit
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid(Reply):
+    """The answer to a message the server could not use (it loses nothing else)."""
+
+    code: ErrorCode
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The browser's first message: its nickname, and the rooms it wants (None: #lobby)."""
+
+    nick: Nickname
+    rooms: tuple[RoomName, ...] | None = None
+
+
+class _BadField(Exception):
+    """A field of a message is missing or of the wrong kind (never escapes this module)."""
+
+
+class _Refused(Exception):
+    """A name in a message is not valid (never escapes this module)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+
+
+# --- browser -> server ---------------------------------------------------------------------
+
+
+def parse_hello(text: str) -> Hello | Refusal | Invalid:
+    """Read the browser's first message: a :class:`Hello`, a refused nickname, or an error."""
+    message = _object(text)
+    if isinstance(message, Invalid):
+        return message
+    if message.get("type") != "hello":
+        return Invalid(ErrorCode.REGISTER_FIRST, 'say {"type": "hello", "nick": ...} first')
+    try:
+        nick = Nickname.parse(_string(message, "nick"))
+        names = message.get("rooms")
+        if names is not None and not (
+            isinstance(names, list) and all(isinstance(name, str) for name in names)
+        ):
+            raise _BadField("rooms: a list of room names")
+    except _BadField as error:
+        return Invalid(ErrorCode.BAD_FIELD, str(error))
+    if isinstance(nick, Refusal):
+        return _sanitized(nick)
+    if names is None:
+        return Hello(nick)
+    # A reconnecting page asks for the rooms it was in: a name no longer valid is skipped.
+    rooms = (RoomName.parse(name) for name in names)
+    return Hello(nick, tuple(room for room in rooms if isinstance(room, RoomName)))
+
+
+def parse_command(text: str) -> Command:
+    """Turn one message from a registered browser into a command for the hub.
+
+    Mistakes become ``Tell(...)`` (an :class:`Invalid`, or a refused name), so the browser
+    hears about them in order with everything else.
+    """
+    message = _object(text)
+    if isinstance(message, Invalid):
+        return Tell(message)
+    kind = message.get("type")
+    parse = COMMANDS.get(kind) if isinstance(kind, str) else None
+    if parse is None:
+        return Tell(Invalid(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}"[:200]))
+    try:
+        return parse(message)
+    except _BadField as error:
+        return Tell(Invalid(ErrorCode.BAD_FIELD, f"{kind}: {error}"))
+    except _Refused as refused:
+        return Tell(refused.refusal)
+
+
+Message = dict[str, Any]
+
+
+def _object(text: str) -> Message | Invalid:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return Invalid(ErrorCode.NOT_JSON, "messages are JSON objects")
+    if not isinstance(message, dict):
+        return Invalid(ErrorCode.NOT_JSON, "messages are JSON objects")
+    return message
+
+
+def _string(message: Message, key: str, default: str | None = None) -> str:
+    value = message.get(key, default)
+    if not isinstance(value, str):
+        raise _BadField(f"{key}: a string")
+    return value
+
+
+def _text(message: Message, key: str = "text", default: str | None = None) -> str:
+    # A text a person typed: line breaks become spaces, control characters go.
+    return sanitize(_string(message, key, default).replace("\r\n", " ").replace("\n", " "))
+
+
+def _said(message: Message) -> str:
+    text = _text(message)
+    if not text.strip():
+        raise _BadField("text: something to say")
+    return text
+
+
+def _room(message: Message, *, required: bool = False) -> RoomName | None:
+    if not required and message.get("room") is None:
+        return None  # the current room
+    room = RoomName.parse(_string(message, "room"))
+    if isinstance(room, Refusal):
+        raise _Refused(_sanitized(room))
+    return room
+
+
+def _nick(message: Message, key: str = "nick") -> Nickname:
+    nick = Nickname.parse(_string(message, key))
+    if isinstance(nick, Refusal):
+        raise _Refused(_sanitized(nick))
+    return nick
+
+
+def _private(message: Message) -> Command:
+    try:
+        recipient = _nick(message, "to")
+    except _Refused:  # nobody can be online under an invalid name
+        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(_string(message, "to"))))
+    action = message.get("action", False)
+    if not isinstance(action, bool):
+        raise _BadField("action: true or false")
+    return events.PrivateMessage(recipient, _said(message), action=action)
+
+
+def _topic(message: Message) -> Command:
+    room = _room(message)
+    if message.get("topic") is None:
+        return events.ShowTopic(room)
+    return events.SetTopic(_text(message, "topic"), room)
+
+
+COMMANDS: dict[str, Callable[[Message], Command]] = {
+    "say": lambda m: events.Say(_said(m), _room(m)),
+    "me": lambda m: events.Emote(_said(m), _room(m)),
+    "msg": _private,
+    "join": lambda m: events.JoinRoom(_required_room(m)),
+    "part": lambda m: events.PartRoom(_room(m), _text(m, "message", "")),
+    "switch": lambda m: events.SwitchRoom(_required_room(m)),
+    "rooms": lambda m: events.ListRooms(),
+    "who": lambda m: events.Who(_room(m)),
+    "topic": _topic,
+    "away": lambda m: events.SetAway(_text(m, "message", "")),
+    "nick": lambda m: events.Rename(_nick(m)),
+    "whois": lambda m: events.LookUp((_nick(m),), label="whois"),
+    "quit": lambda m: events.Quit(_text(m, "message", "")),
+}
+
+
+def _required_room(message: Message) -> RoomName:
+    room = _room(message, required=True)
+    assert room is not None
+    return room
+
+
+def _sanitized(refusal: Refusal) -> Refusal:
+    # A refused name is echoed to the one who typed it: without its control characters.
+    return Refusal(refusal.reason, sanitize(refusal.subject), refusal.detail)
+
+
+# --- server -> browser ---------------------------------------------------------------------
+
+
+def encode(event: Event, time: float) -> str | None:
+    """Return the JSON text of ``event``, made at ``time``; None for replies of other front ends."""
+    if isinstance(event, Invalid):
+        return _dumps({"type": "error", "code": event.code.value, "text": event.text})
+    name = EVENT_TYPES.get(type(event))
+    if name is None:
+        return None  # a Reply another front end made (it is not ours to show)
+    message: Message = {"type": name}
+    if isinstance(event, events.Registered):
+        message["v"] = VERSION
+    message |= _fields(event)
+    if isinstance(event, Refusal):
+        message["text"] = explain(event)
+    message["time"] = round(time, 3)
+    return _dumps(message)
+
+
+def _fields(value: Any) -> Message:
+    return {
+        field.name: _plain(getattr(value, field.name))
+        for field in dataclasses.fields(value)
+        if field.name not in _HIDDEN_FIELDS
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
+    return value
+
+
+def _dumps(message: Message) -> str:
+    # ensure_ascii=False: names and texts stay readable (and shorter) in UTF-8.
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
