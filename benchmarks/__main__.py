@@ -1,10 +1,12 @@
 """Run the benchmarks: ``python -m benchmarks [SCENARIO ...] [--repeat N]``; see docs/benchmarks.md.
 
 Each scenario runs against trio-chat and against the thread-per-client baseline
-(benchmarks/baseline.py), interleaved, ``--repeat`` times each, every run on a fresh server
-process. The server is pinned to CPU 0 and this process (the load generator) to CPU 1, where
-``os.sched_setaffinity`` exists. Results are appended to a JSON-lines file and printed as a
-Markdown table with medians, min and max, and the trio-chat/baseline ratio.
+(benchmarks/baseline.py) over the plain line protocol, and, where ngIRCd is installed, against
+trio-chat's IRC front end and ngIRCd over IRC; interleaved, ``--repeat`` times each, every run
+on a fresh server process. The server is pinned to CPU 0 and this process (the load generator)
+to CPU 1, where ``os.sched_setaffinity`` exists. Results are appended to a JSON-lines file and
+printed as a Markdown table with medians, min and max, and the trio-chat/baseline and
+trio-chat-irc/ngircd ratios.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import json
 import os
 import platform
 import re
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +31,12 @@ from pathlib import Path
 
 from benchmarks.load import Load, LoadError, percentile
 
-SERVERS = ("trio-chat", "baseline")
+# Compared in pairs, over the same protocol: trio-chat against the baseline (plain), and
+# trio-chat's IRC front end against ngIRCd, a C IRC server (when installed).
+PAIRS = (("trio-chat", "baseline"), ("trio-chat-irc", "ngircd"))
+SERVERS = tuple(kind for pair in PAIRS for kind in pair)
+PROTOCOLS = {"trio-chat": "plain", "baseline": "plain", "trio-chat-irc": "irc", "ngircd": "irc"}
+NGIRCD_MISSING = 'ngIRCd not found: install it with "apt-get install ngircd" to compare with it'
 DEFAULT_SCENARIOS = (
     "fanout-100x10x200",
     "fanout-500x5x100",
@@ -38,10 +48,11 @@ DEFAULT_SCENARIOS = (
     "connect-5000",
     "connect-10000",
 )
-# The full default run must stay under 10 minutes. The baseline's join storms are quadratic
-# in system calls (a sendall per notice per member): connect-5000 takes it about two minutes,
-# so the largest scenarios run once, and connect-10000 (an absolute target: everyone
-# registered and chatting, memory per connection) runs against trio-chat only.
+# The full default run must stay under 10 minutes (with all four servers, 6.5 minutes on
+# 2 vCPUs). The baseline's join storms are quadratic in system calls (a sendall per notice
+# per member): connect-5000 takes it about a minute, so the largest scenarios run once, and
+# connect-10000 (an absolute target: everyone registered and chatting, memory per
+# connection) runs against trio-chat only. ngIRCd's arrive-2000 takes about 18 s a run.
 DEFAULT_REPEAT_CAP = {"connect-5000": 1, "connect-10000": 1}
 DEFAULT_SERVERS: dict[str, tuple[str, ...]] = {"connect-10000": ("trio-chat",)}
 SERVER_CPU, LOAD_CPU = 0, 1
@@ -60,6 +71,8 @@ class Server:
     kind: str
     pid: int
     port: int
+    protocol: str  # what the load generator speaks to it: "plain" or "irc"
+    log: Path | None = None  # where its output goes (ngIRCd logs every connection there)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server process has used so far."""
@@ -83,35 +96,127 @@ def _pin(cpu: int) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
+def ngircd_path() -> str | None:
+    """Where ngIRCd is installed, if it is (Debian puts it in /usr/sbin, often not on PATH)."""
+    found = shutil.which("ngircd")
+    if found is None and os.access("/usr/sbin/ngircd", os.X_OK):
+        found = "/usr/sbin/ngircd"
+    return found
+
+
+def _ngircd_config(directory: Path, port: int) -> Path:
+    """Write ngIRCd's configuration, with the limits meant for the open internet lifted."""
+    include = directory / "conf.d"  # empty: the system's /etc/ngircd/conf.d is not read
+    include.mkdir()
+    config = directory / "ngircd.conf"
+    config.write_text(
+        f"""\
+[Global]
+Name = bench.ngircd
+Info = trio-chat benchmark
+AdminInfo1 = benchmark
+AdminInfo2 = benchmark
+AdminEMail = bench@localhost
+Listen = 127.0.0.1
+Ports = {port}
+MotdPhrase = benchmark
+HelpFile =
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+# ngIRCd's ceiling (it refuses 32).
+MaxNickLength = 31
+# 0: no flood penalties at all, as trio-chat's --flood-rate 0.
+MaxPenaltyTime = 0
+PingTimeout = 3600
+PongTimeout = 3600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+IncludeDir = {include}
+"""
+    )
+    return config
+
+
+def _server_process_setup() -> None:
+    """In the server's process, before it starts: its CPU, and as many open files as allowed."""
+    _pin(SERVER_CPU)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 @contextlib.contextmanager
 def running(kind: str) -> Iterator[Server]:
     """Start a fresh server of ``kind`` on a free port; stop it afterwards."""
     port = _free_port()
-    command = {
-        "trio-chat": [
-            *(sys.executable, "-m", "trio_chat", "server", "--port", str(port)),
-            # Lift the limits meant for the open internet: load generators flood by design.
-            *("--max-clients", "20000", "--log-level", "warning", "--flood-rate", "0"),
-        ],
-        "baseline": [sys.executable, "-m", "benchmarks.baseline", "--port", str(port)],
-    }[kind]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, preexec_fn=lambda: _pin(SERVER_CPU)
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield Server(kind, process.pid, port)
-    finally:
-        process.kill()
-        process.wait()
+    trio_chat = [
+        *(sys.executable, "-m", "trio_chat", "server"),
+        # Lift the limits meant for the open internet: load generators flood by design.
+        *("--max-clients", "20000", "--log-level", "warning", "--flood-rate", "0"),
+    ]
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as scratch:
+        directory = Path(scratch)
+        log = directory / "server.log"
+        if kind == "trio-chat":
+            command = [*trio_chat, "--port", str(port)]
+        elif kind == "trio-chat-irc":
+            # No keepalive PINGs during a run (as ngIRCd's PingTimeout below): the load
+            # generator does not answer them, and one would break the byte-for-byte checks.
+            keepalive = ("--ping-interval", "3600", "--ping-timeout", "3600")
+            command = [*trio_chat, "--no-plain", "--irc-port", str(port), *keepalive]
+        elif kind == "baseline":
+            command = [sys.executable, "-m", "benchmarks.baseline", "--port", str(port)]
+        elif kind == "ngircd":
+            executable = ngircd_path()
+            if executable is None:
+                raise SystemExit(NGIRCD_MISSING)
+            # In the foreground; started as root it switches to "nobody" by itself.
+            command = [executable, "--nodaemon", "--config", str(_ngircd_config(directory, port))]
+            directory.chmod(0o755)  # readable after it switched users (for a REHASH)
+        else:
+            raise SystemExit(f"unknown server {kind!r}")
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_server_process_setup,
+            )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        tail = log.read_text(errors="replace")[-2000:]
+                        raise RuntimeError(f"{kind} did not start: {tail}") from None
+                    time.sleep(0.05)
+            yield Server(kind, process.pid, port, PROTOCOLS[kind], log)
+        finally:
+            process.kill()
+            process.wait()
+
+
+def listen_overflows() -> int:
+    """Count the connections the kernel dropped because an accept queue was full.
+
+    Machine-wide (TcpExt ListenOverflows). A server with a short listen backlog (ngIRCd
+    hard-codes 10) overflows it in a connection storm: the client retries its handshake a
+    second later, or has its connection reset.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            if names.startswith("TcpExt:"):
+                return int(values.split()[names.split().index("ListenOverflows")])
+    return 0
 
 
 def parse_scenario(name: str) -> tuple[str, list[int]]:
@@ -128,10 +233,11 @@ def parse_scenario(name: str) -> tuple[str, list[int]]:
 def run_once(scenario: str, server: Server) -> dict[str, object]:
     """One measurement of ``scenario`` against ``server``."""
     kind, sizes = parse_scenario(scenario)
-    load = Load("127.0.0.1", server.port)
+    load = Load("127.0.0.1", server.port, server.protocol)
     result: dict[str, object] = {}
     cpu_start, wall_start = time.process_time(), time.monotonic()
     server_cpu_start = server.cpu_seconds()
+    overflows_start = listen_overflows()
     try:
         if kind == "fanout":
             members, senders, messages = sizes
@@ -162,15 +268,30 @@ def run_once(scenario: str, server: Server) -> dict[str, object]:
             result["registration_p99_ms"] = percentile(waits, 0.99)
             result["kib_per_connection"] = (server.rss_kib() - rss_before) / count
         result["ok"] = True
-    except LoadError as error:
+    except (LoadError, OSError) as error:
         result["ok"] = False
-        result["error"] = str(error)
+        result["error"] = str(error) or repr(error)
+        result |= _server_complaints(server)
     finally:
         elapsed = max(time.monotonic() - wall_start, 1e-9)
         result["loadgen_cpu"] = (time.process_time() - cpu_start) / elapsed
         result["server_cpu"] = (server.cpu_seconds() - server_cpu_start) / elapsed
+        result["listen_overflows"] = listen_overflows() - overflows_start
         load.close()
     return result
+
+
+def _server_complaints(server: Server) -> dict[str, object]:
+    """Why the server says it dropped connections, if it logs that (ngIRCd does), counted."""
+    if server.log is None or server.kind != "ngircd":
+        return {}
+    reasons: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in server.log.read_text(errors="replace").splitlines():
+            found = re.search(r"Shutting down connection \d+ \((.*?)\) with", line)
+            if found and found[1] != "Client closed connection":
+                reasons[found[1]] = reasons.get(found[1], 0) + 1
+    return {"server_closed": reasons} if reasons else {}
 
 
 def _latency(samples: list[int]) -> dict[str, object]:
@@ -196,35 +317,48 @@ METRICS["arrive"] = METRICS["connect"]
 
 
 def table(results: list[dict[str, object]]) -> str:
-    """Render Markdown: a row per scenario and metric, median (min to max) per server, ratio."""
-    rows = [
-        "| scenario | metric | trio-chat | baseline | trio-chat/baseline |",
-        "|---|---|---|---|---|",
-    ]
+    """Render Markdown: a row per scenario and metric, median (min to max) per server, ratio.
+
+    A pair of columns, and their ratio, for each pair of servers that took part in the run.
+    """
+    present = {r["server"] for r in results}
+    pairs = [pair for pair in PAIRS if present & set(pair)] or [PAIRS[0]]
+    header, rule = ["scenario", "metric"], ["---", "---"]
+    for first, second in pairs:
+        header += [first, second, f"{first}/{second}"]
+        rule += ["---"] * 3
+    rows = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
     for scenario in dict.fromkeys(str(r["scenario"]) for r in results):
         kind, _ = parse_scenario(scenario)
         for key, label, _higher_is_better in METRICS[kind]:
-            cells, medians = [], []
-            for kind_of_server in SERVERS:
-                runs = [
-                    r for r in results if (r["scenario"], r["server"]) == (scenario, kind_of_server)
-                ]
-                values = [float(r[key]) for r in runs if r.get("ok") and key in r]  # type: ignore[arg-type]
-                failed = sum(1 for r in runs if not r.get("ok"))
-                if values:
-                    median = statistics.median(values)
+            cells = [scenario.replace("x", TIMES), label]
+            for pair in pairs:
+                medians = []
+                for kind_of_server in pair:
+                    cell, median = _cell(results, scenario, kind_of_server, key)
+                    cells.append(cell)
                     medians.append(median)
-                    cell = f"{median:,.1f} ({min(values):,.1f}{DASH}{max(values):,.1f})"
-                else:
-                    medians.append(float("nan"))
-                    cell = "—"
-                if failed:
-                    cell += f" **{failed} failed**"
-                cells.append(cell)
-            ratio = medians[0] / medians[1] if medians[1] else float("nan")
-            shown = scenario.replace("x", TIMES)
-            rows.append(f"| {shown} | {label} | {cells[0]} | {cells[1]} | {ratio:.2f} |")
+                ratio = medians[0] / medians[1] if medians[1] else float("nan")
+                cells.append(f"{ratio:.2f}")
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _cell(
+    results: list[dict[str, object]], scenario: str, server: str, key: str
+) -> tuple[str, float]:
+    """One server's cell for one metric: median (min to max), failures; and the median."""
+    runs = [r for r in results if (r["scenario"], r["server"]) == (scenario, server)]
+    values = [float(r[key]) for r in runs if r.get("ok") and key in r]  # type: ignore[arg-type]
+    failed = sum(1 for r in runs if not r.get("ok"))
+    if values:
+        median = statistics.median(values)
+        cell = f"{median:,.1f} ({min(values):,.1f}{DASH}{max(values):,.1f})"
+    else:
+        median, cell = float("nan"), "—"
+    if failed:
+        cell += f" **{failed} failed**"
+    return cell, median
 
 
 def _summary(result: dict[str, object]) -> str:
@@ -233,7 +367,7 @@ def _summary(result: dict[str, object]) -> str:
         for key, value in result.items()
         if key not in ("time", "machine", "cpus")
     }
-    busy = float(result["loadgen_cpu"]) > LOADGEN_CPU_WARNING  # type: ignore[arg-type]
+    busy = float(result.get("loadgen_cpu", 0.0)) > LOADGEN_CPU_WARNING  # type: ignore[arg-type]
     return json.dumps(shown) + ("  (load generator above 85% of a core)" if busy else "")
 
 
@@ -250,26 +384,45 @@ def main() -> None:
         help="fanout-NxSxM, latency-rate, connect-C or arrive-C (default: all)",
     )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--servers", default=None, help="comma-separated (default: both)")
+    parser.add_argument(
+        "--servers",
+        default=None,
+        help=f"comma-separated, from {', '.join(SERVERS)} (default: all, ngircd if installed)",
+    )
     parser.add_argument("--output", type=Path, default=Path("bench-results.jsonl"))
     args = parser.parse_args()
     for scenario in args.scenarios:
         parse_scenario(scenario)  # fail early on a typo
+    available = SERVERS
+    if ngircd_path() is None:
+        # trio-chat-irc is there to be compared with ngIRCd, over the same protocol.
+        available = tuple(kind for kind in SERVERS if kind not in PAIRS[1])
+        if not args.servers:
+            print(NGIRCD_MISSING, flush=True)
+    chosen = tuple(args.servers.split(",")) if args.servers else None
+    for kind in chosen or ():
+        if kind not in SERVERS:
+            raise SystemExit(f"unknown server {kind!r} (choose from {', '.join(SERVERS)})")
+        if kind == "ngircd" and ngircd_path() is None:
+            raise SystemExit(NGIRCD_MISSING)
     _pin(LOAD_CPU)
     results = []
     defaults = tuple(args.scenarios) == DEFAULT_SCENARIOS
     for scenario in args.scenarios:
         repeat = args.repeat
-        servers: tuple[str, ...] = SERVERS
+        servers: tuple[str, ...] = available
         if defaults:
             repeat = min(repeat, DEFAULT_REPEAT_CAP.get(scenario, repeat))
-            servers = DEFAULT_SERVERS.get(scenario, SERVERS)
-        if args.servers:
-            servers = tuple(args.servers.split(","))
+            servers = DEFAULT_SERVERS.get(scenario, available)
+        if chosen:
+            servers = chosen
         for run in range(repeat):
             for kind in servers:
-                with running(kind) as server:
-                    result = run_once(scenario, server)
+                try:
+                    with running(kind) as server:
+                        result = run_once(scenario, server)
+                except (RuntimeError, OSError) as error:  # it did not start, or died
+                    result = {"ok": False, "error": str(error) or repr(error)}
                 result |= {"scenario": scenario, "server": kind, "run": run,
                            "time": time.time(), "machine": platform.node(),
                            "cpus": os.cpu_count()}  # fmt: skip

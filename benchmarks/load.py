@@ -9,6 +9,11 @@ Checking a fanout run costs nothing during it: every member was present for ever
 every member must have received exactly the same bytes. Comparing the receivers' byte strings
 checks one total order, no loss and no duplicate at C speed; parsing one of them then checks
 per-sender FIFO and completeness.
+
+Two protocols: trio-chat's plain line protocol (``protocol="plain"``, which the baseline also
+speaks) and IRC (``protocol="irc"``), where every client joins the channel #bench. IRC servers
+do not echo a message to its sender, so over IRC a sender receives everyone's messages but its
+own, and only the non-senders' streams are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass, field
 RECV_BYTES = 1 << 20
 PROMPT = b"* what is your name?\n"
 LATENCY_SAMPLE = 10  # receivers whose every line is timed (the rest are only counted)
+CHANNEL = b"#bench"  # over IRC, everyone's room
+PRIVMSG = b" PRIVMSG "  # what marks an IRC message line (a PING or a NOTICE is not one)
 
 
 class LoadError(Exception):
@@ -36,10 +43,12 @@ class Client:
     name: str
     sock: socket.socket
     started: float = 0.0  # when connect() was called
-    registered: float = 0.0  # when its welcome arrived
+    registered: float = 0.0  # when its welcome (IRC: the end of #bench's names) arrived
     expected_joins: int = 0  # join notices still to come after its welcome
     inbox: bytearray = field(default_factory=bytearray)  # everything received (fanout)
-    lines: int = 0  # lines received in the current phase
+    lines: int = 0  # message lines received in the current phase
+    expected: int = 0  # message lines it is to receive in the current phase
+    tail: bytes = b""  # over IRC, the end of the last chunk not kept (a token may straddle)
     outbox: bytearray = field(default_factory=bytearray)  # still to send
     timed: list[tuple[int, bytes]] | None = None  # (receive time, chunk) for latency samples
     closed: bool = False
@@ -51,13 +60,29 @@ def now_ns() -> int:
 
 
 class Load:
-    """A set of clients against one server, driven by one selector."""
+    """A set of clients against one server, driven by one selector.
 
-    def __init__(self, host: str, port: int) -> None:
+    ``protocol`` is ``"plain"`` (trio-chat's line protocol, and the baseline's) or ``"irc"``.
+    """
+
+    def __init__(self, host: str, port: int, protocol: str = "plain") -> None:
+        if protocol not in ("plain", "irc"):
+            raise ValueError(f"unknown protocol {protocol!r}")
         self.address = (host, port)
+        self.irc = protocol == "irc"
         self.selector = selectors.DefaultSelector()
         self.clients: list[Client] = []
         self._parked: list[Client] = []  # registered, not read until the join notices are
+        # What a message is sent as, and what marks one received. Over IRC the sender of
+        # a message does not receive it back.
+        if self.irc:
+            self._message = b"PRIVMSG " + CHANNEL + b" :%d %d %d\r\n"
+            self._join_notice = b" JOIN "
+            self._echo = False
+        else:
+            self._message = b"%d %d %d\n"
+            self._join_notice = b" joined\n"
+            self._echo = True
 
     def close(self) -> None:
         """Close every client socket (abruptly: the server sees connections lost)."""
@@ -88,7 +113,8 @@ class Load:
         pending = [f"c{len(self.clients) + n}" for n in range(count)]
         pending.reverse()
         in_progress: dict[Client, bytearray] = {}  # what each has received so far
-        named: set[Client] = set()  # answered the prompt
+        named: set[Client] = set()  # answered the prompt (IRC: sent JOIN after the welcome)
+        advance = self._advance_irc if self.irc else self._advance_plain
         while pending or in_progress:
             while pending and len(in_progress) < window:
                 client = self._connect(pending.pop())
@@ -103,28 +129,66 @@ class Load:
                     if error:
                         raise LoadError(f"{client.name}: connect failed: {errno.errorcode[error]}")
                     self.selector.modify(client.sock, selectors.EVENT_READ, client)
+                    if self.irc:  # IRC has no prompt: the client speaks first
+                        nick = client.name.encode()
+                        self._send(client, b"NICK %s\r\nUSER %s 0 * :%s\r\n" % (nick, nick, nick))
                     continue
                 received = in_progress[client]
-                data = self._recv(client)
-                received += data
-                if received.startswith(PROMPT) and client not in named:
-                    client.sock.sendall(client.name.encode() + b"\n")
-                    named.add(client)
-                end = received.find(b"\n", len(PROMPT))
-                if end >= 0:
-                    welcome = bytes(received[len(PROMPT) : end])
-                    if not welcome.startswith(f"* welcome, {client.name}! online (".encode()):
-                        raise LoadError(f"{client.name}: not welcomed: {welcome[:100]!r}")
+                received += self._recv(client)
+                online = advance(client, received, named)
+                if online is not None:
                     client.registered = time.monotonic()
-                    online = int(welcome.split(b"(", 1)[1].split(b")", 1)[0])
                     client.expected_joins = total - online
-                    client.inbox += received[end + 1 :]
                     del in_progress[client]
                     if park:  # until registration ends
                         self.selector.unregister(client.sock)
                         self._parked.append(client)
             if time.monotonic() > deadline:
                 raise LoadError(f"registration timed out with {len(in_progress)} in progress")
+
+    def _advance_plain(self, client: Client, received: bytearray, named: set[Client]) -> int | None:
+        """Answer the prompt; at the welcome, return how many it says are online."""
+        if client not in named and received.startswith(PROMPT):
+            self._send(client, client.name.encode() + b"\n")
+            named.add(client)
+        end = received.find(b"\n", len(PROMPT))
+        if end < 0:
+            return None
+        welcome = bytes(received[len(PROMPT) : end])
+        if not welcome.startswith(f"* welcome, {client.name}! online (".encode()):
+            raise LoadError(f"{client.name}: not welcomed: {welcome[:100]!r}")
+        client.inbox += received[end + 1 :]
+        return int(welcome.split(b"(", 1)[1].split(b")", 1)[0])
+
+    def _advance_irc(self, client: Client, received: bytearray, named: set[Client]) -> int | None:
+        """JOIN #bench after the welcome (001); at its end of names (366), return the names.
+
+        Everything else a server sends meanwhile (NOTICE, 002 to 005, 251 to 266, the MOTD or
+        422, MODE) is ignored.
+        """
+        nick = client.name.encode()
+        if client not in named:
+            if b" 001 " not in received:
+                if b"ERROR " in received or b" 433 " in received:  # refused, nick in use
+                    raise LoadError(f"{client.name}: not welcomed: {bytes(received[-200:])!r}")
+                return None
+            self._send(client, b"JOIN " + CHANNEL + b"\r\n")
+            named.add(client)
+        marker = b" 366 %s %s " % (nick, CHANNEL)
+        start = received.find(marker)
+        end = received.find(b"\n", start) if start >= 0 else -1
+        if end < 0:
+            if b"ERROR " in received:
+                raise LoadError(f"{client.name}: could not join: {bytes(received[-200:])!r}")
+            return None
+        online = 0
+        names = b" 353 %s " % nick
+        for line in bytes(received[:start]).split(b"\n"):
+            if names in line and b" %s " % CHANNEL in line:
+                listed = line.split(b" %s " % CHANNEL, 1)[1].strip().removeprefix(b":")
+                online += len(listed.split())  # "@op +voiced plain": prefixes do not matter
+        client.inbox += received[end + 1 :]
+        return online
 
     def _connect(self, name: str) -> Client:
         sock = socket.socket()
@@ -143,12 +207,19 @@ class Load:
         for client in self._parked:
             self.selector.register(client.sock, selectors.EVENT_READ, client)
         self._parked.clear()
-        waiting = {c for c in self.clients if c.inbox.count(b" joined\n") < c.expected_joins}
+        notice = self._join_notice
+
+        def done(client: Client) -> bool:  # ...and not in the middle of a line
+            return client.inbox.count(notice) >= client.expected_joins and (
+                not client.inbox or client.inbox.endswith(b"\n")
+            )
+
+        waiting = {c for c in self.clients if not done(c)}
         while waiting:
             for key, _ in self.selector.select(timeout=1):
                 client = key.data
                 self._read_into_inbox(client)
-                if client in waiting and client.inbox.count(b" joined\n") >= client.expected_joins:
+                if client in waiting and done(client):
                     waiting.discard(client)
             if time.monotonic() > deadline:
                 raise LoadError(f"{len(waiting)} clients still waiting for join notices")
@@ -167,20 +238,26 @@ class Load:
 
         Returns the wall time (first send to last delivery) and latency samples in ns.
         """
-        expected = senders * messages
-        for client in self.clients:
+        if not self._echo and senders >= len(self.clients):
+            raise ValueError("over IRC, at least one client must not be a sender")
+        for index, client in enumerate(self.clients):
             client.lines = 0
             client.inbox.clear()
+            client.expected = senders * messages
+            if index < senders and not self._echo:
+                client.expected -= messages  # its own are not sent back to it
         for client in self.clients[:LATENCY_SAMPLE]:
             client.timed = []
         next_seq = dict.fromkeys(range(senders), 0)
+        message = self._message
+        irc = self.irc
 
         def refill(sender: int, client: Client) -> None:
             stamp = now_ns()
             batch = min(256, messages - next_seq[sender])
             first = next_seq[sender]
             client.outbox += b"".join(
-                b"%d %d %d\n" % (sender, seq, stamp) for seq in range(first, first + batch)
+                message % (sender, seq, stamp) for seq in range(first, first + batch)
             )
             next_seq[sender] += batch
 
@@ -199,17 +276,21 @@ class Load:
                     if not client.outbox and next_seq[sender] < messages:
                         refill(sender, client)
                     if client.outbox:
-                        sent = client.sock.send(client.outbox)
+                        sent = self._send_some(client)
                         del client.outbox[:sent]
                     if not client.outbox and next_seq[sender] >= messages:
                         self.selector.modify(client.sock, selectors.EVENT_READ, client)
                 if events & selectors.EVENT_READ:
                     before = client.lines
+                    kept = len(client.inbox)
                     data = self._read_into_inbox(client)
                     if client.timed is not None and data:
                         client.timed.append((now_ns(), data))
-                    client.lines += data.count(b"\n")
-                    if before < expected <= client.lines:
+                    if irc:  # from just before the new data: a token may straddle two reads
+                        client.lines += client.inbox.count(PRIVMSG, max(kept - len(PRIVMSG) + 1, 0))
+                    else:
+                        client.lines += data.count(b"\n")
+                    if before < client.expected <= client.lines:
                         done += 1
             if time.monotonic() > deadline:
                 raise LoadError(f"fanout timed out: {done} of {len(self.clients)} complete")
@@ -218,28 +299,41 @@ class Load:
         return wall, self._latencies()
 
     def _check_fanout(self, senders: int, messages: int) -> None:
-        reference = bytes(self.clients[0].inbox)
-        for client in self.clients[1:]:
+        """Everyone received the same stream (over IRC: every non-sender), complete and FIFO."""
+        reference_client = self.clients[0] if self._echo else self.clients[-1]
+        reference = bytes(reference_client.inbox)
+        compared = self.clients if self._echo else self.clients[senders:]
+        for client in compared:
             if client.inbox != reference:
-                raise LoadError(f"{client.name} received a different stream than c0")
+                raise LoadError(
+                    f"{client.name} received a different stream than {reference_client.name}"
+                )
+        for client in self.clients[: senders if not self._echo else 0]:
+            if client.inbox.count(PRIVMSG) != client.expected:
+                raise LoadError(f"{client.name} received {client.inbox.count(PRIVMSG)} messages")
         seen = dict.fromkeys(range(senders), 0)
         for line in reference.splitlines():
-            if not line.startswith(b"<"):
+            if not self._is_message(line):
                 raise LoadError(f"unexpected line: {line[:100]!r}")
-            _, sender_field, seq_field, _ = line.split(b" ")
-            sender, seq = int(sender_field), int(seq_field)
+            _, sender_field, seq_field, _ = line.rsplit(b" ", 3)
+            sender, seq = int(sender_field.removeprefix(b":")), int(seq_field)
             if seq != seen[sender]:
                 raise LoadError(f"sender {sender}: got {seq}, expected {seen[sender]}")
             seen[sender] += 1
         if any(count != messages for count in seen.values()):
             raise LoadError("messages missing")
 
+    def _is_message(self, line: bytes) -> bool:
+        return PRIVMSG in line if self.irc else line.startswith(b"<")
+
     def _latencies(self) -> list[int]:
         samples = []
         for client in self.clients:
+            partial = b""  # a line is timed when its last byte arrived
             for received, chunk in client.timed or ():
-                for line in chunk.splitlines():
-                    if line.startswith(b"<"):
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    if self._is_message(line):
                         samples.append(received - int(line.rsplit(b" ", 1)[1]))
             client.timed = None
         return samples
@@ -247,16 +341,20 @@ class Load:
     def paced(self, senders: int, rate: float, duration: float) -> list[int]:
         """Send ``rate`` messages/s in total, round-robin over ``senders``; time every delivery."""
         total = int(rate * duration)
-        for client in self.clients:
+        for index, client in enumerate(self.clients):
             client.lines = 0
             client.inbox.clear()
             client.timed = []
+            client.tail = b""
+            client.expected = total
+            if index < senders and not self._echo:
+                client.expected -= len(range(index, total, senders))  # its own
         started = time.monotonic()
         sent = 0
         while True:
             while sent < total and time.monotonic() >= started + sent / rate:
                 sender = self.clients[sent % senders]
-                sender.sock.sendall(b"%d %d %d\n" % (sent % senders, sent, now_ns()))
+                self._send(sender, self._message % (sent % senders, sent, now_ns()))
                 sent += 1
             wait = started + sent / rate - time.monotonic() if sent < total else 1.0
             for key, _ in self.selector.select(timeout=max(wait, 0)):
@@ -264,8 +362,8 @@ class Load:
                 data = self._read_into_inbox(client, keep=False)
                 assert client.timed is not None
                 client.timed.append((now_ns(), data))
-                client.lines += data.count(b"\n")
-            if sent == total and all(client.lines >= total for client in self.clients):
+                client.lines += self._count_messages(client, data)
+            if sent == total and all(client.lines >= client.expected for client in self.clients):
                 break
             if time.monotonic() > started + duration + 30:
                 raise LoadError("paced run: deliveries missing after 30 s")
@@ -276,10 +374,15 @@ class Load:
         for client in self.clients:
             client.lines = 0
             client.inbox.clear()
-        self.clients[0].sock.sendall(b"still here\n")
-        waiting = set(self.clients)
+        first = self.clients[0]
+        if self.irc:
+            self._send(first, b"PRIVMSG " + CHANNEL + b" :still here\r\n")
+            line = b"PRIVMSG " + CHANNEL + b" :still here"
+        else:
+            self._send(first, b"still here\n")
+            line = f"<{first.name}> still here\n".encode()
+        waiting = set(self.clients if self._echo else self.clients[1:])
         deadline = time.monotonic() + timeout
-        line = f"<{self.clients[0].name}> still here\n".encode()
         while waiting:
             for key, _ in self.selector.select(timeout=1):
                 client = key.data
@@ -290,6 +393,29 @@ class Load:
                 raise LoadError(f"{len(waiting)} clients never got the message")
 
     # --- plumbing ----------------------------------------------------------------------------
+
+    def _count_messages(self, client: Client, data: bytes) -> int:
+        """Message lines in ``data``, a chunk not kept in the inbox, that follows the last."""
+        if not self.irc:
+            return data.count(b"\n")  # the plain protocol's servers send nothing else here
+        edge = len(PRIVMSG) - 1
+        count = data.count(PRIVMSG) + (client.tail + data[:edge]).count(PRIVMSG)
+        client.tail = data[-edge:] if len(data) >= edge else (client.tail + data)[-edge:]
+        return count
+
+    def _send(self, client: Client, data: bytes) -> None:
+        try:
+            client.sock.sendall(data)
+        except OSError as error:
+            raise LoadError(f"{client.name}: {error}") from error
+
+    def _send_some(self, client: Client) -> int:
+        try:
+            return client.sock.send(client.outbox)
+        except BlockingIOError:
+            return 0
+        except OSError as error:
+            raise LoadError(f"{client.name}: {error}") from error
 
     def _recv(self, client: Client) -> bytes:
         try:
