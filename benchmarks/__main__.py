@@ -182,6 +182,8 @@ def running(kind: str) -> Iterator[Server]:
         with log.open("wb") as output:
             process = subprocess.Popen(
                 command,
+                # trio-chat keeps rooms' history (as shipped) in the run's own directory.
+                env={**os.environ, "XDG_DATA_HOME": str(directory)},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -15,7 +15,13 @@ from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import WebConfig, WebFrontEnd
 from trio_chat.shell.listeners import Listening
 from trio_chat.shell.metrics import Metrics
-from trio_chat.shell.server import Endpoint, ServerConfig, serve, serve_listeners
+from trio_chat.shell.server import (
+    Endpoint,
+    ServerConfig,
+    open_archive,
+    serve,
+    serve_listeners,
+)
 
 pytest.register_assert_rewrite("tests.chat_client")  # show values when its asserts fail
 from tests.chat_client import ChatClient, MemoryListener, RunningServer  # noqa: E402 (must follow the line above)
@@ -72,6 +78,14 @@ def irc_front_end() -> IrcFrontEnd:
 
 def web_front_end(config: WebConfig, metrics: Metrics) -> Callable[[], WebFrontEnd]:
     return partial(WebFrontEnd, config, metrics)
+
+
+@pytest.fixture(autouse=True)
+def _private_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers started as processes keep their history under a temporary directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture
@@ -134,7 +148,10 @@ async def _serve_memory(  # noqa: ASYNC128 (serve_listeners() calls started)
     listening = Listening(
         running.listener, endpoint.front_end, registration_timeout=endpoint.registration_timeout
     )
-    await serve_listeners([listening], running.config, stop=running.stop, task_status=task_status)
+    archive = await open_archive(running.config)
+    await serve_listeners(
+        [listening], running.config, stop=running.stop, archive=archive, task_status=task_status
+    )
     running.finished.set()
 
 

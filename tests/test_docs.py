@@ -121,6 +121,10 @@ def test_every_excerpt_is_still_in_its_file(excerpt: Excerpt) -> None:
     )
 
 
+def _is_transaction(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "_connection"
+
+
 def cancellation_sites(path: Path) -> list[tuple[int, str]]:
     """Lines of ``path`` that set up cancellation, found in its syntax tree."""
     source = path.read_text()
@@ -133,11 +137,14 @@ def cancellation_sites(path: Path) -> list[tuple[int, str]]:
             or (isinstance(node, ast.keyword) and _is_scope_factory(node.value))
             # shield=True, abandon_on_cancel=True
             or (isinstance(node, ast.keyword) and node.arg in SCOPE_KEYWORDS)
-            # with member.cancel_scope:, with shutdown: (a scope made earlier)
+            # with member.cancel_scope:, with shutdown: (a scope made earlier), but not
+            # with self._connection: (an SQLite transaction)
             or (
                 isinstance(node, ast.With)
                 and any(
-                    isinstance(item.context_expr, ast.Name | ast.Attribute) for item in node.items
+                    isinstance(item.context_expr, ast.Name | ast.Attribute)
+                    and not _is_transaction(item.context_expr)
+                    for item in node.items
                 )
             )
             # scope.deadline = ...

@@ -119,7 +119,8 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
     front_end = IrcFrontEnd(CONFIG)
     (ls,) = feed(front_end, "CAP LS 302")
     assert sent([ls]) == [
-        f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix userhost-in-names"
+        f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix"
+        " userhost-in-names batch"
     ]
     assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
     assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [

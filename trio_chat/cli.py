@@ -24,6 +24,7 @@ from trio_chat.core.hub import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
+from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
 from trio_chat.shell.metrics import Metrics
@@ -36,6 +37,7 @@ EXIT_CANNOT_LISTEN = 2
 DEFAULT_PORT = 12345  # the plain line protocol
 DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
 DEFAULT_HTTP_REQUEST_TIMEOUT = 10.0  # seconds, from connecting to a request (or a hello)
+HISTORY_RING = 100  # entries per room kept in memory: what /history can show
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 Number = TypeVar("Number", int, float)
@@ -102,7 +104,9 @@ def _server(args: argparse.Namespace) -> int:
             rooms_per_member=args.max_rooms_per_member,
             rooms=args.max_rooms,
             topic_bytes=args.max_topic_bytes,
+            history_lines=args.history_lines,
         ),
+        history=history_config(args),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
         metrics=metrics,
@@ -148,6 +152,26 @@ def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...
                      registration_timeout=timeout)
         )  # fmt: skip
     return tuple(found)
+
+
+def history_config(args: argparse.Namespace) -> HistoryConfig | None:
+    """Say where rooms' history is kept, and how much of it (None: ``--no-history``)."""
+    if args.no_history:
+        return None
+    return HistoryConfig(
+        path=args.history_db or str(default_history_path()),
+        lines=args.history_lines,
+        ring=max(HISTORY_RING, args.history_lines),
+        max_per_room=args.history_max_per_room,
+        max_days=args.history_max_days,
+        flush_interval=args.history_flush_interval,
+    )
+
+
+def default_history_path() -> pathlib.Path:
+    """``$XDG_DATA_HOME/trio-chat/history.sqlite3`` (by default under ~/.local/share)."""
+    data = os.environ.get("XDG_DATA_HOME") or pathlib.Path.home() / ".local" / "share"
+    return pathlib.Path(data) / "trio-chat" / "history.sqlite3"
 
 
 def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebConfig:
@@ -355,6 +379,44 @@ def _build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address of --metrics-port (default: %(default)s)",
     )
+    history = HistoryConfig()
+    server.add_argument(
+        "--history-db",
+        metavar="PATH",
+        help="where rooms' history is saved (default: $XDG_DATA_HOME/trio-chat/"
+        "history.sqlite3; :memory: keeps it in memory only)",
+    )
+    server.add_argument(
+        "--no-history", action="store_true", help="keep no history: newcomers see only what follows"
+    )
+    server.add_argument(
+        "--history-lines",
+        type=_not_negative_int,
+        default=history.lines,
+        metavar="N",
+        help="entries of a room's history a newcomer is shown (default: %(default)s)",
+    )
+    server.add_argument(
+        "--history-max-per-room",
+        type=_positive(int),
+        default=history.max_per_room,
+        metavar="N",
+        help="entries kept on disk per room (default: %(default)s)",
+    )
+    server.add_argument(
+        "--history-max-days",
+        type=_not_negative,
+        default=history.max_days,
+        metavar="DAYS",
+        help="delete entries older than this; 0 keeps them (default: %(default)s)",
+    )
+    server.add_argument(
+        "--history-flush-interval",
+        type=_positive(float),
+        default=history.flush_interval,
+        metavar="SECONDS",
+        help="at most one commit per interval: what a crash can lose (default: %(default)s)",
+    )
     limits = defaults.limits
     server.add_argument(
         "--max-rooms-per-member",
@@ -428,6 +490,13 @@ def _not_negative(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
     return value
+
+
+def _not_negative_int(text: str) -> int:
+    number = int(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
+    return number
 
 
 def _network(text: str) -> str:

@@ -250,6 +250,26 @@ class TopicIs:
 
 
 @dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of a room's past (see :mod:`trio_chat.core.history`)."""
+
+    id: int  # unique and increasing within its room
+    time: float  # when the hub recorded it (Unix time)
+    event: Historic
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """What ``room`` said before: after its welcome (``RoomEntered``), or asked for.
+
+    Entries are oldest first; live events of the room follow them without a gap.
+    """
+
+    room: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Goodbye:
     """Last event to a member who quit."""
 
@@ -268,6 +288,10 @@ class Reply:
 
     __slots__ = ()
 
+
+# What a room's history keeps: everything said and done in it, never a private message.
+Historic = Said | Emoted | Joined | Parted | TopicChanged | Renamed | Departed
+HISTORIC = (Said, Emoted, Joined, Parted, TopicChanged, Renamed, Departed)
 
 Event = (
     Registered
@@ -290,6 +314,7 @@ Event = (
     | Counts
     | RoomList
     | TopicIs
+    | Recalled
     | Goodbye
     | ShuttingDown
     | Refusal
@@ -410,6 +435,14 @@ class LookUp:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowHistory:
+    """Show the last ``count`` entries of ``room``'s history (at most what is kept in memory)."""
+
+    count: int
+    room: RoomName | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ShowCounts:
     """Ask how many members and rooms there are."""
 
@@ -448,6 +481,7 @@ Command = (
     | SetAway
     | LookUp
     | ShowCounts
+    | ShowHistory
     | Tell
     | Quit
 )

@@ -52,6 +52,7 @@ from typing import Protocol
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    HISTORIC,
     AwayChanged,
     Command,
     Counts,
@@ -59,6 +60,7 @@ from trio_chat.core.events import (
     Departed,
     Emote,
     Emoted,
+    Entry,
     Event,
     Found,
     Goodbye,
@@ -75,6 +77,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PrivateTo,
     Quit,
+    Recalled,
     Registered,
     Rename,
     Renamed,
@@ -88,6 +91,7 @@ from trio_chat.core.events import (
     SetAway,
     SetTopic,
     ShowCounts,
+    ShowHistory,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -96,6 +100,7 @@ from trio_chat.core.events import (
     TopicIs,
     Who,
 )
+from trio_chat.core.history import History
 from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.rooms import Room
@@ -199,6 +204,7 @@ class Limits:
     topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
     away_bytes: int = 300  # likewise for an away message
     matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
+    history_lines: int = 50  # entries of a room's history a newcomer is shown
 
 
 class Hub:
@@ -212,10 +218,13 @@ class Hub:
         policy: NicknamePolicy | None = None,
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
+        history: History | None = None,
     ) -> None:
         self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
         self.limits = limits or Limits()
         self._clock = clock  # when a turn's deliveries were made (IRC's server-time), in Unix time
+        self._now: float | None = None  # the current turn's time, once something asked for it
+        self.history = history  # rooms' recent past (None: no history is kept)
         self._members: dict[str, Member] = {}  # normalized nickname -> member
         # Confusable skeleton -> member, so nobody takes a name that looks like one online.
         self._skeletons: dict[str, Member] = {}
@@ -295,6 +304,8 @@ class Hub:
                 self._set_away(member, message)
             case LookUp():
                 self._look_up(member, command)
+            case ShowHistory(count, room):
+                self._show_history(member, room, count)
             case ShowCounts():
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
@@ -438,12 +449,15 @@ class Hub:
         self._diverge(member)
         # Told before the newcomer is in: it is welcomed instead, and its view starts after this.
         joined = Joined(room.name.display, nick.display, member.away, member.user)
+        recent = self._recent(room, self.limits.history_lines)  # the past up to its arrival
         self._broadcast((room,), joined)
         room.add(member, nick)
         member.rooms[room.name.key] = room
         member.current = room
         entered = RoomEntered(room.name.display, room.roster(), room.topic)
         self._personal[member].append(entered)
+        if recent:
+            self._personal[member].append(Recalled(room.name.display, recent))
         logger.debug("%s (%r) joined %r", member.peer, nick.display, room.name.display)
 
     def _part(self, member: Member, name: RoomName | None, message: str) -> None:
@@ -468,6 +482,18 @@ class Hub:
         del member.rooms[room.name.key]
         if not room.members:
             del self._rooms[room.name.key]  # a room exists while it has members
+
+    def _recent(self, room: Room, count: int) -> tuple[Entry, ...]:
+        if self.history is None:
+            return ()
+        return self.history.recent(room.name.key, count)
+
+    def _show_history(self, member: Member, name: RoomName | None, count: int) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+        else:
+            self._tell(member, Recalled(room.name.display, self._recent(room, count)))
 
     def _switch(self, member: Member, name: RoomName) -> None:
         room = self._joined_room(member, name)
@@ -578,6 +604,10 @@ class Hub:
             if not room.events:
                 self._active.append(room)
             room.events.append(entry)
+        if self.history is not None and isinstance(event, HISTORIC):
+            now = self._turn_time()
+            for room in rooms:
+                self.history.record(room.name.key, room.name.display, event, now)
         if len(rooms) == 1:  # nearly always: spelled out, as it runs for every personal view
             room = rooms[0]
             key = room.name.key
@@ -603,6 +633,11 @@ class Hub:
             rooms = [room for room in member.rooms.values() if room.events]
             self._personal[member] = _merge(rooms)
 
+    def _turn_time(self) -> float:
+        if self._now is None:
+            self._now = self._clock()
+        return self._now
+
     def flush(self) -> None:
         """Deliver what this turn produced: at most one delivery per member, never waiting.
 
@@ -610,7 +645,7 @@ class Hub:
         the rooms); their departure is news for the others, so deliver again until stable.
         """
         while self._active or self._personal:
-            now = self._clock()
+            now = self._turn_time()
             active, personal, departed = self._active, self._personal, self._departed
             self._active, self._personal, self._departed = [], {}, []
             too_slow: set[Member] = set()
@@ -649,6 +684,7 @@ class Hub:
                 self._remove(member, LeaveReason.TOO_SLOW)
                 # Stop the member's connection now, even if its writer is blocked in a send.
                 member.outbox.evict("too slow")
+        self._now = None  # the next turn has a time of its own
 
 
 def _nick(member: Member) -> Nickname:

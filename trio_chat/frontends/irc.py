@@ -68,6 +68,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PrivateTo,
     Quit,
+    Recalled,
     Registered,
     Rename,
     Renamed,
@@ -81,6 +82,7 @@ from trio_chat.core.events import (
     SetAway,
     SetTopic,
     ShowCounts,
+    ShowHistory,
     ShowTopic,
     ShuttingDown,
     Tell,
@@ -108,6 +110,7 @@ from trio_chat.frontends.ircmessage import (
     split_tags,
     split_text,
 )
+from trio_chat.frontends.line import render as render_plain
 
 MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
 USER_LENGTH = 10  # of the user name given with USER, "~" included
@@ -115,6 +118,7 @@ CTCP = "\x01"
 ACTION = f"{CTCP}ACTION "
 VERSION = f"trio-chat-{metadata.version('trio-chat')}"
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
+CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
 
 
@@ -126,6 +130,7 @@ class Cap(enum.Enum):
     AWAY_NOTIFY = "away-notify"
     MULTI_PREFIX = "multi-prefix"  # trivially: nobody has a prefix here
     USERHOST_IN_NAMES = "userhost-in-names"
+    BATCH = "batch"  # with server-time: a room's history comes as a chathistory batch
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -199,6 +204,15 @@ class _InvalidUtf8(Reply):
 
 
 @dataclass(frozen=True, slots=True)
+class _Fail(Reply):
+    """An IRCv3 standard reply: ``FAIL <command> <code> <context...> :<description>``."""
+
+    command: str
+    code: str
+    params: tuple[str, ...]  # the context, then the description
+
+
+@dataclass(frozen=True, slots=True)
 class _CapLine(Reply):
     """A CAP reply: ``:server CAP <nick or *> <subcommand> :<text>``."""
 
@@ -224,6 +238,7 @@ class IrcFrontEnd:
     """The IRC protocol for one connection (see :class:`~trio_chat.frontends.base.FrontEnd`)."""
 
     __slots__ = (
+        "_batches",
         "_caps",
         "_framer",
         "_me",
@@ -246,6 +261,7 @@ class IrcFrontEnd:
         self._caps: set[Cap] = set()
         self._rooms: list[str] = []  # the rooms the client is in, as displayed
         self._pings = 0
+        self._batches = 0  # chathistory batches sent, to name the next one
 
     # --- bytes in ---------------------------------------------------------------------------
 
@@ -433,6 +449,8 @@ class IrcFrontEnd:
                 yield Tell(Numerics((self._version_numeric(), *self._isupport())))
             case "TIME":
                 yield Tell(TimeReply())
+            case "CHATHISTORY":
+                yield self._chathistory(params)
             case "USER" | "PASS":
                 yield Tell(Numeric("462", ("You may not reregister",)))
             case _:
@@ -492,6 +510,23 @@ class IrcFrontEnd:
                 if isinstance(room, Refusal)
                 else PartRoom(room, message)
             )
+
+    def _chathistory(self, params: tuple[str, ...]) -> Input:
+        """``CHATHISTORY LATEST #room * N``: the room's last N entries (draft/chathistory)."""
+        if len(params) < 4:
+            return Tell(Numeric("461", ("CHATHISTORY", "Not enough parameters")))
+        subcommand, target, _, limit = params[:4]
+        if subcommand.upper() != "LATEST":
+            # Only LATEST (with *: no reference point) is kept in memory to answer from.
+            text = "Only LATEST * is supported"
+            return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(subcommand), text)))
+        room = RoomName.parse(target)
+        if isinstance(room, Refusal):
+            return Tell(_no_such_channel(target))
+        if not limit.isdigit() or not int(limit) > 0:
+            text = "Invalid limit"
+            return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(limit), text)))
+        return ShowHistory(min(int(limit), CHATHISTORY_MAX), room)
 
     def _topic(self, params: tuple[str, ...]) -> Iterator[Input]:
         if not params:
@@ -598,6 +633,7 @@ class IrcFrontEnd:
             f"NICKLEN={MAX_NICKNAME_CHARS}",
             "PREFIX=",
             "SAFELIST",
+            f"CHATHISTORY={CHATHISTORY_MAX}",
             f"TOPICLEN={self.config.topic_bytes}",
             f"USERLEN={USER_LENGTH}",
             "UTF8ONLY",
@@ -632,13 +668,40 @@ class IrcFrontEnd:
         self, events: Iterable[Event], time: float, *, skip_own: bool = False
     ) -> str:
         tags = f"@time={_server_time(time)} " if Cap.SERVER_TIME in self._caps and time else ""
-        lines = []
+        lines: list[str] = []
         for event in events:
+            if isinstance(event, Recalled):
+                lines.extend(self._recalled(event))
+                continue
             for line in self._event(event, time, skip_own=skip_own):
                 lines.append(f"{tags}{line}\r\n")
         return "".join(lines)
 
-    def _event(self, event: Event, time: float, *, skip_own: bool) -> Iterator[str]:
+    def _recalled(self, recalled: Recalled) -> Iterator[str]:
+        # A room's past: a chathistory batch of the lines as they were, each with its time
+        # (with the batch and server-time capabilities), else NOTICEs from the server.
+        server = self.config.server_name
+        if {Cap.BATCH, Cap.SERVER_TIME} <= self._caps:
+            self._batches += 1
+            reference = f"history{self._batches}"
+            yield f":{server} BATCH +{reference} chathistory {recalled.room}\r\n"
+            for entry in recalled.entries:
+                tags = f"@batch={reference};time={_server_time(entry.time)} "
+                for line in self._event(entry.event, entry.time, skip_own=False, past=True):
+                    yield f"{tags}{line}\r\n"
+            yield f":{server} BATCH -{reference}\r\n"
+            return
+        if not recalled.entries:
+            yield f"{_line('NOTICE', recalled.room, 'No history yet', source=server)}\r\n"
+        for entry in recalled.entries:
+            when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%d %H:%M")
+            for text in render_plain(entry.event).splitlines():
+                yield f"{_line('NOTICE', recalled.room, f'[{when}] {text}', source=server)}\r\n"
+
+    def _event(
+        self, event: Event, time: float, *, skip_own: bool, past: bool = False
+    ) -> Iterator[str]:
+        # past: the event is history, which changes nothing we know of the viewer.
         match event:
             case Said(room, nick, text, notice, user):
                 if not (skip_own and nick == self._me):
@@ -656,7 +719,7 @@ class IrcFrontEnd:
                 yield _line("TOPIC", room, topic, source=self._mask(nick, user))
             case Renamed(old, new, user):
                 yield _line("NICK", new, source=self._mask(old, user))
-                if old == self._me:
+                if old == self._me and not past:
                     self._me = new
             case Departed(nick, reason, message, user):
                 yield _line("QUIT", _quit_reason(reason, message), source=self._mask(nick, user))
@@ -727,6 +790,8 @@ class IrcFrontEnd:
                     text,
                     source=self.config.server_name,
                 )
+            case _Fail(command, code, params):
+                yield _line("FAIL", command, code, *params, source=self.config.server_name)
             case _CapLine(subcommand, text):
                 yield _line("CAP", self._me, subcommand, text, source=self.config.server_name)
             case Pong(token):

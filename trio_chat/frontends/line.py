@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
@@ -36,6 +37,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PrivateTo,
     Quit,
+    Recalled,
     Registered,
     Rename,
     Renamed,
@@ -48,6 +50,7 @@ from trio_chat.core.events import (
     Say,
     SetAway,
     SetTopic,
+    ShowHistory,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -64,6 +67,8 @@ from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
 PROMPT = b"* what is your name?\n"
 MAX_LINE_BYTES = 2048  # the longest line accepted by default, and no line sent is longer
 CONTINUATION = "*   "  # starts the lines that continue a long list
+HISTORY_SHOWN = 20  # entries /history shows without a number...
+HISTORY_ASKED_MAX = 1000  # ...and the most it may ask for (the server keeps fewer)
 LISTED_ROOMS = 100  # /rooms names the largest rooms only, and says how many more there are
 
 HELP_LINES = (
@@ -75,6 +80,7 @@ HELP_LINES = (
     "*   /who [#room]        list who is in a room",
     "*   /topic [text]       show or set the current room's topic",
     "*   /away [message]     say you are away (or, without a message, back)",
+    "*   /history [N]        show what was said in the current room before",
     "*   /me <action>        describe what you do",
     "*   /nick <name>        change your nickname",
     "*   /msg <name> <text>  send a private message",
@@ -251,12 +257,22 @@ def parse_line(line: bytes | LineTooLong) -> Command | None:
             return SetTopic(argument) if argument else ShowTopic()
         case "away":
             return SetAway(argument)
+        case "history":
+            return _history(argument)
         case "help":
             return Tell(Help())
         case "exit" | "quit":
             return Quit()
         case _:
             return Tell(Refusal(Reason.UNKNOWN_COMMAND, f"/{name}"))
+
+
+def _history(argument: str) -> Command:
+    if not argument:
+        return ShowHistory(HISTORY_SHOWN)
+    if not argument.isdigit() or not 0 < int(argument) <= HISTORY_ASKED_MAX:
+        return _usage(f"/history [N], N from 1 to {HISTORY_ASKED_MAX}")
+    return ShowHistory(int(argument))
 
 
 def _too_long(line: LineTooLong) -> Refusal:
@@ -367,18 +383,30 @@ def _line(event: Event, prefix: str) -> str:
             return _refusal_line(event)
         case Help():
             return "".join(f"{line}\n" for line in HELP_LINES)
+        case Recalled(room, ()):
+            return f"{prefix}* nothing said in {room} yet\n"
+        case Recalled(_, entries):
+            # Each line of the past starts with "~" and its time (UTC), then as it was shown.
+            return "".join(
+                f"{prefix}~ {_stamp(entry.time)} {_line(entry.event, '')}" for entry in entries
+            )
         case Registered() | AwayChanged():
             return ""  # the welcome line comes with the lobby's roster; others' absences: noise
         case _:
             raise AssertionError(f"not a plain-protocol event: {event!r}")
 
 
-_ROOM_LINES = (Said, Emoted, Joined, TopicChanged, TopicIs, Roster)  # the lines a prefix can start
+# The lines a prefix can start:
+_ROOM_LINES = (Said, Emoted, Joined, TopicChanged, TopicIs, Roster, Recalled)
 
 
 def _room_of(event: Event) -> str | None:
     """Return the room whose name starts this event's lines when the viewer is in several."""
     return event.room if isinstance(event, _ROOM_LINES) else None
+
+
+def _stamp(time: float) -> str:
+    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _topic(topic: str) -> str:

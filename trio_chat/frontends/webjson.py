@@ -40,6 +40,7 @@ from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import Nickname, RoomName, sanitize
 
 VERSION = 1  # of this vocabulary; a hello may say which it speaks
+HISTORY_SHOWN = 50  # entries a history message asks for when it does not say
 
 EVENT_TYPES: dict[type, str] = {
     events.Registered: "registered",
@@ -62,6 +63,7 @@ EVENT_TYPES: dict[type, str] = {
     events.Counts: "counts",
     events.RoomList: "room_list",
     events.TopicIs: "topic_is",
+    events.Recalled: "recalled",
     events.Goodbye: "goodbye",
     events.ShuttingDown: "shutting_down",
     Refusal: "refusal",
@@ -235,8 +237,16 @@ COMMANDS: dict[str, Callable[[Message], Command]] = {
     "away": lambda m: events.SetAway(_text(m, "message", "")),
     "nick": lambda m: events.Rename(_nick(m)),
     "whois": lambda m: events.LookUp((_nick(m),), label="whois"),
+    "history": lambda m: events.ShowHistory(_count(m), _room(m)),
     "quit": lambda m: events.Quit(_text(m, "message", "")),
 }
+
+
+def _count(message: Message) -> int:
+    count = message.get("count", HISTORY_SHOWN)
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 1000:
+        raise _BadField("count: a number from 1 to 1000")
+    return count
 
 
 def _required_room(message: Message) -> RoomName:
@@ -263,11 +273,19 @@ def encode(event: Event, time: float) -> str | None:
     message: Message = {"type": name}
     if isinstance(event, events.Registered):
         message["v"] = VERSION
-    message |= _fields(event)
+    if isinstance(event, events.Recalled):  # each entry's event with its own type
+        entries = [{"id": e.id, "time": e.time, "event": _typed(e.event)} for e in event.entries]
+        message |= {"room": event.room, "entries": entries}
+    else:
+        message |= _fields(event)
     if isinstance(event, Refusal):
         message["text"] = explain(event)
     message["time"] = round(time, 3)
     return _dumps(message)
+
+
+def _typed(event: Event) -> Message:
+    return {"type": EVENT_TYPES[type(event)], **_fields(event)}
 
 
 def _fields(value: Any) -> Message:

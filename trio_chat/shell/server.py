@@ -33,6 +33,7 @@ from trio_chat.core.events import LeaveReason, Tell
 from trio_chat.core.hub import Act, Hub, Limits, Request, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
+from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -88,6 +89,7 @@ class ServerConfig:
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (the web front end)
+    history: HistoryConfig | None = None  # rooms' history, and where it is saved (None: none)
 
 
 class StartupError(Exception):
@@ -110,14 +112,22 @@ async def serve(
     Cancellation: as :func:`serve_listeners`.
 
     Raises:
-        StartupError: if a listener or the certificate cannot be opened (nothing is left open).
+        StartupError: if a listener, the certificate or the history database cannot be opened
+            (nothing is left open).
     """
     tls = _tls_context(config) if any(endpoint.tls for endpoint in config.endpoints) else None
-    listenings = await _open_all(config, tls)
+    archive = await open_archive(config)
+    try:
+        listenings = await _open_all(config, tls)
+    except BaseException:
+        if archive is not None:
+            archive.database.close()  # synchronous: no thread uses it yet
+        raise
     addresses = [bound_address(listening.listener) for listening in listenings]
     # Only here to learn when serve_listeners is ready, so that our caller hears it then.
     async with trio.open_nursery() as nursery:
-        await nursery.start(partial(serve_listeners, listenings, config, stop=stop))
+        serving = partial(serve_listeners, listenings, config, stop=stop, archive=archive)
+        await nursery.start(serving)
         for listening, (host, port) in zip(listenings, addresses, strict=True):
             logger.info("listening on %s port %d (%s)", host, port, listening.name)
         task_status.started(addresses)
@@ -130,6 +140,20 @@ def _tls_context(config: ServerConfig) -> ssl.SSLContext:
     except OSError as error:  # ssl.SSLError is one too
         raise StartupError(f"cannot load the TLS certificate {config.tls_cert}: {error}") from None
     return context
+
+
+async def open_archive(config: ServerConfig) -> Archive | None:
+    """Open the history database of ``config``, if it keeps history, and load it.
+
+    Raises:
+        StartupError: if the database cannot be opened or read.
+    """
+    if config.history is None:
+        return None  # noqa: ASYNC910 (serve() checkpoints next, opening its listeners)
+    try:
+        return await Archive.open(config.history, rooms=config.limits.rooms)
+    except ArchiveError as error:
+        raise StartupError(str(error)) from None
 
 
 async def _open_all(config: ServerConfig, tls: ssl.SSLContext | None) -> list[Listening]:
@@ -163,9 +187,12 @@ async def serve_listeners(
     config: ServerConfig,
     *,
     stop: trio.Event,
+    archive: Archive | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve chat to whoever connects through ``listenings`` until ``stop`` is set, then shut down.
+
+    With ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
 
     Shutting down: stop accepting, tell everyone, give writers ``config.shutdown_grace`` seconds
     to flush, cancel whatever is left, and return. (Tests pass in-memory listeners here.)
@@ -178,9 +205,12 @@ async def serve_listeners(
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
         policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
-        hub = Hub(policy, config.limits)
+        hub = Hub(policy, config.limits, history=archive.history if archive else None)
         config.metrics.watch(hub)
-        server_nursery.start_soon(run_hub, hub, inbox_receive, config.metrics.turn_seconds)
+        if archive is not None:
+            server_nursery.start_soon(archive.run)  # ends once run_hub has closed it
+        turns = config.metrics.turn_seconds
+        server_nursery.start_soon(run_hub, hub, inbox_receive, turns, archive)
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -199,29 +229,39 @@ async def serve_listeners(
 
 
 async def run_hub(
-    hub: Hub, inbox: trio.MemoryReceiveChannel[Request], turn_seconds: Histogram | None = None
+    hub: Hub,
+    inbox: trio.MemoryReceiveChannel[Request],
+    turn_seconds: Histogram | None = None,
+    archive: Archive | None = None,
 ) -> None:
     """Apply requests from ``inbox`` to ``hub`` a turn at a time, until it is closed and drained.
 
-    ``turn_seconds`` observes how long each turn takes (the metrics' histogram).
+    ``turn_seconds`` observes how long each turn takes (the metrics' histogram); ``archive`` is
+    handed the history each turn recorded, and closed when the hub is done.
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
     task never leaves the hub half-updated. The server closes the inbox rather than cancelling
     the hub, so that the hub can still answer the connections' goodbyes during shutdown.
     """
-    async for request in inbox:
-        started = time.perf_counter()
-        hub.handle(request)
-        # Take everything else already waiting, so one turn (and one delivery each) covers it.
-        while True:
-            try:
-                request = inbox.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
+    try:
+        async for request in inbox:
+            started = time.perf_counter()
             hub.handle(request)
-        hub.flush()
-        if turn_seconds is not None:
-            turn_seconds.observe(time.perf_counter() - started)
+            # Take everything else already waiting, so one turn (and one delivery each) covers it.
+            while True:
+                try:
+                    request = inbox.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                hub.handle(request)
+            hub.flush()
+            if archive is not None:
+                archive.offer(archive.history.take_unsaved())  # never waits for the disk
+            if turn_seconds is not None:
+                turn_seconds.observe(time.perf_counter() - started)
+    finally:
+        if archive is not None:
+            archive.close()  # synchronous: the writer saves what is left, within its timeout
 
 
 class Server:

@@ -146,6 +146,9 @@ function handle(event) {
       renderHead();
       break;
     }
+    case "recalled":
+      recalled(view(event.room), event.entries);
+      break;
     case "topic_is":
       view(event.room).topic = event.topic;
       system(view(event.room), event.topic ? `topic: ${event.topic}` : "no topic", "system", time);
@@ -228,6 +231,32 @@ function handle(event) {
   }
 }
 
+// The room's past, shown before anything live, each line with its date.
+function recalled(room, entries) {
+  if (!entries.length) {
+    system(room, "nothing said here yet", "system");
+    return;
+  }
+  for (const { time, event } of entries) {
+    const date = new Date(time * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    const nick = event.type === "said" ? event.nick : null;
+    const text = event.type === "said" ? event.text : describe(event);
+    line(room, time, nick, `${text}`, "history", { mine: true, stamp: date });
+  }
+}
+
+function describe(event) {
+  switch (event.type) {
+    case "emoted": return `* ${event.nick} ${event.text}`;
+    case "joined": return `${event.nick} joined`;
+    case "parted": return `${event.nick} left${event.message ? ` (${event.message})` : ""}`;
+    case "topic_changed": return event.topic ? `${event.nick} set the topic: ${event.topic}` : `${event.nick} cleared the topic`;
+    case "renamed": return `${event.old} is now ${event.new}`;
+    case "departed": return `${event.nick} left (${event.message || event.reason})`;
+    default: return event.type;
+  }
+}
+
 function refused(event) {
   if (state.registered) {
     system(currentView(), event.text, "error", event.time);
@@ -249,8 +278,8 @@ function currentView() {
   return state.current || view("#lobby");
 }
 
-function line(target, time, nick, text, kind = "", { mine = false } = {}) {
-  const item = { time, nick, text, kind };
+function line(target, time, nick, text, kind = "", { mine = false, stamp = null } = {}) {
+  const item = { time, nick, text, kind, stamp };
   target.lines.push(item);
   if (target.lines.length > MAX_LINES) target.lines.shift();
   if (target === state.current) {
@@ -273,7 +302,7 @@ function appendLine(item) {
   const stamp = document.createElement("time");
   const date = new Date(item.time * 1000);
   stamp.dateTime = date.toISOString();
-  stamp.textContent = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  stamp.textContent = item.stamp || date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   entry.append(stamp);
   if (item.nick) {
     const who = document.createElement("span");
@@ -427,10 +456,12 @@ function submitLine(text) {
       return send({ type: "who", room: argument || room });
     case "whois":
       return send({ type: "whois", nick: argument });
+    case "history":
+      return send({ type: "history", room, count: Number(argument) || 50 });
     case "quit":
       return send({ type: "quit", message: argument });
     default:
-      system(current, "commands: /me, /msg nick text, /join #room, /part, /nick, /topic, /away, /rooms, /who, /whois, /quit", "system");
+      system(current, "commands: /me, /msg nick text, /join #room, /part, /nick, /topic, /away, /rooms, /who, /whois, /history [N], /quit", "system");
       return true;
   }
 }

@@ -1,0 +1,438 @@
+"""Rooms' history: in the hub, in every front end, in SQLite, across restarts and bad disks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import trio
+
+from tests.chat_client import PATIENCE, ChatClient
+from tests.conftest import StartServer, plain_config
+from tests.names import nick, room
+from tests.test_hub import join as join_room
+from tests.test_hub import new_member, received, registered, say, turn
+from tests.test_irc_front_end import feed, see
+from tests.test_irc_front_end import registered as irc_registered
+from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
+from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import (
+    Departed,
+    Emote,
+    Emoted,
+    Entry,
+    Joined,
+    LeaveReason,
+    Parted,
+    PartRoom,
+    PrivateMessage,
+    Recalled,
+    Registered,
+    Rename,
+    Renamed,
+    RoomEntered,
+    Said,
+    ShowHistory,
+    Tell,
+    TopicChanged,
+)
+from trio_chat.core.history import History, decode_event, encode_event
+from trio_chat.core.hub import Act, Hub, Limits, Register
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.frontends.webjson import encode
+from trio_chat.shell import archive as archive_module
+from trio_chat.shell.archive import Database, HistoryConfig
+
+T0 = 1_796_000_000.0  # a fixed hub clock: 2026-11-30 00:53:20 UTC
+
+
+def hub_with_history(lines: int = 3, ring: int = 5) -> Hub:
+    return Hub(limits=Limits(history_lines=lines), clock=lambda: T0, history=History(ring, 10))
+
+
+def recalled(events: Sequence[object]) -> list[Recalled]:
+    return [event for event in events if isinstance(event, Recalled)]
+
+
+# --- the hub ---------------------------------------------------------------------------------
+
+
+def test_a_newcomer_sees_the_last_entries_before_its_arrival_then_live() -> None:
+    hub = hub_with_history(lines=3)
+    alice, bob = registered(hub, "alice", "bob")
+    for text in ("one", "two", "three", "four"):
+        turn(hub, say(alice, text))
+    received(alice), received(bob)
+    carol = new_member()
+    turn(hub, Register(carol, nick("carol")))
+    events = received(carol)
+    entered = next(i for i, e in enumerate(events) if isinstance(e, RoomEntered))
+    (history,) = recalled(events)
+    assert events.index(history) == entered + 1  # right after the welcome to the room
+    assert [entry.event for entry in history.entries] == [
+        Said("#lobby", "alice", "two"),
+        Said("#lobby", "alice", "three"),
+        Said("#lobby", "alice", "four"),
+    ]
+    turn(hub, say(bob, "five"))
+    assert received(carol) == [Said("#lobby", "bob", "five")]
+
+
+def test_history_and_live_meet_without_a_gap_in_one_turn() -> None:
+    # A message and a join in the same turn: the newcomer gets the message as history.
+    hub = hub_with_history(lines=10)
+    (alice,) = registered(hub, "alice")
+    received(alice)
+    dave = registered(hub, "dave")[0]  # in the lobby too
+    received(dave)
+    carol = new_member()
+    turn(hub, say(alice, "just before"), Register(carol, nick("carol")), say(alice, "just after"))
+    events = received(carol)
+    (history,) = recalled(events)
+    assert history.entries[-1].event == Said("#lobby", "alice", "just before")
+    assert events[-1] == Said("#lobby", "alice", "just after")
+    texts = [e.event.text for e in history.entries if isinstance(e.event, Said)]
+    assert "just after" not in texts  # no duplicate either
+
+
+def test_what_history_keeps_and_what_it_does_not() -> None:
+    hub = hub_with_history(lines=20, ring=20)
+    alice, bob = registered(hub, "alice", "bob")
+    turn(
+        hub,
+        Act(alice, Emote("waves")),
+        Act(alice, PrivateMessage(nick("bob"), "secret")),
+        join_room(bob, "#rust"),
+    )
+    turn(hub, Act(alice, Rename(nick("alicia"))))
+    received(alice), received(bob)
+    carol = new_member()
+    turn(hub, Register(carol, nick("carol")))
+    (history,) = recalled(received(carol))
+    events = [entry.event for entry in history.entries]
+    assert Emoted("#lobby", "alice", "waves") in events
+    assert Renamed("alice", "alicia") in events
+    assert Joined("#lobby", "bob") in events
+    assert not any("secret" in repr(event) for event in events)  # never a private message
+    ids = [entry.id for entry in history.entries]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(entry.time == T0 for entry in history.entries)
+
+
+def test_a_room_that_emptied_keeps_its_history() -> None:
+    hub = hub_with_history()
+    (alice,) = registered(hub, "alice")
+    turn(hub, join_room(alice, "#tea"), say(alice, "anyone?", "#tea"))
+    turn(hub, Act(alice, PartRoom(room("#tea"))))
+    assert hub.room_count == 1  # #tea is gone...
+    (bob,) = registered(hub, "bob")
+    received(bob)
+    turn(hub, join_room(bob, "#tea"))
+    (history,) = recalled(received(bob))
+    assert [entry.event for entry in history.entries][-2:] == [
+        Said("#tea", "alice", "anyone?"),
+        Parted("#tea", "alice"),
+    ]  # ...but not its past
+
+
+def test_history_can_be_asked_for_up_to_what_is_kept() -> None:
+    hub = hub_with_history(lines=1, ring=4)
+    (alice,) = registered(hub, "alice")
+    for n in range(6):
+        turn(hub, say(alice, str(n)))
+    received(alice)
+    turn(hub, Act(alice, ShowHistory(100)))
+    (history,) = recalled(received(alice))
+    assert [entry.event for entry in history.entries] == [
+        Said("#lobby", "alice", str(n)) for n in range(2, 6)
+    ]
+
+
+def test_the_ring_keeps_the_most_recently_active_rooms() -> None:
+    history = History(ring=2, rooms=2)
+    for key in ("#a", "#b", "#c"):
+        history.record(key, key, Said(key, "x", "hi"), T0)
+    assert history.recent("#a", 5) == ()  # silent the longest: dropped from memory
+    assert [entry.id for entry in history.recent("#c", 5)] == [3]
+    assert len(history.take_unsaved()) == 3
+    assert history.take_unsaved() == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Said("#a", "José", "olá \N{SNOWMAN}", notice=True, user="~jose"),
+        Emoted("#a", "bob", "waves"),
+        Joined("#a", "bob", away="lunch"),
+        Parted("#a", "bob", "bye"),
+        TopicChanged("#a", "bob", "news"),
+        Renamed("bob", "bobby"),
+        Departed("bob", LeaveReason.TOO_SLOW, "", "bob"),
+    ],
+)
+def test_every_kept_event_is_saved_and_read_back_intact(event: object) -> None:
+    kind, payload = encode_event(event)  # type: ignore[arg-type]
+    assert decode_event(kind, payload) == event
+
+
+def test_an_entry_of_an_unknown_kind_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="unknown kind"):
+        decode_event("Shouted", "{}")
+    with pytest.raises(ValueError, match="does not fit"):
+        decode_event("Said", json.dumps({"room": "#a"}))
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+ENTRIES = (
+    Entry(7, T0, Said("#lobby", "alice", "hello")),
+    Entry(8, T0 + 60, Joined("#lobby", "bob")),
+)
+
+
+def test_plain_history_lines_start_with_a_tilde_and_the_time() -> None:
+    front_end = LineFrontEnd()
+    front_end.render(
+        Delivery([Registered("carol", 1, 1), RoomEntered("#lobby", ("carol",), "")], personal=True)
+    )
+    assert front_end.render(Delivery([Recalled("#lobby", ENTRIES)], personal=True)) == (
+        b"~ 2026-11-30 00:53 <alice> hello\n~ 2026-11-30 00:54 * bob joined\n"
+    )
+    assert front_end.render(Delivery([Recalled("#lobby", ())], personal=True)) == (
+        b"* nothing said in #lobby yet\n"
+    )
+
+
+def test_irc_history_is_a_chathistory_batch_with_batch_and_server_time() -> None:
+    front_end = irc_registered("batch server-time", "carol")
+    assert see(front_end, [Recalled("#lobby", ENTRIES)]) == [
+        ":irc.test BATCH +history1 chathistory #lobby",
+        "@batch=history1;time=2026-11-30T00:53:20.000Z :alice!alice@irc.test PRIVMSG #lobby :hello",
+        "@batch=history1;time=2026-11-30T00:54:20.000Z :bob!bob@irc.test JOIN #lobby",
+        ":irc.test BATCH -history1",
+    ]
+
+
+def test_irc_history_without_batch_is_notices_from_the_server() -> None:
+    front_end = irc_registered("server-time", "carol")
+    assert see(front_end, [Recalled("#lobby", ENTRIES)]) == [
+        ":irc.test NOTICE #lobby :[2026-11-30 00:53] <alice> hello",
+        ":irc.test NOTICE #lobby :[2026-11-30 00:54] * bob joined",
+    ]
+
+
+def test_a_past_rename_does_not_rename_the_viewer() -> None:
+    front_end = irc_registered("batch server-time", "carol")
+    past = (Entry(1, T0, Renamed("carol", "carla")),)
+    see(front_end, [Recalled("#lobby", past)])
+    # Still carol: numerics are still addressed to carol.
+    (line,) = see(front_end, [Refusal(Reason.NO_SUCH_NICK, "zed")])
+    assert " 401 carol zed " in line
+
+
+def test_irc_chathistory_latest_asks_for_history() -> None:
+    front_end = irc_registered()
+    assert feed(front_end, "CHATHISTORY LATEST #lobby * 30") == [ShowHistory(30, room("#lobby"))]
+    (refused,) = feed(front_end, "CHATHISTORY BEFORE #lobby timestamp=x 30")
+    assert isinstance(refused, Tell)
+    assert see(front_end, [refused.event]) == [
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BEFORE :Only LATEST * is supported"
+    ]
+
+
+def test_the_page_gets_history_with_each_entrys_event() -> None:
+    message = json.loads(encode(Recalled("#lobby", ENTRIES), T0 + 120) or "")
+    assert message["type"] == "recalled"
+    assert message["entries"][0] == {
+        "id": 7, "time": T0,
+        "event": {"type": "said", "room": "#lobby", "nick": "alice", "text": "hello",
+                  "notice": False},
+    }  # fmt: skip
+    assert message["entries"][1]["event"]["type"] == "joined"
+
+
+# --- the server, with a database -------------------------------------------------------------
+
+
+def history(path: Path, **overrides: object) -> HistoryConfig:
+    return HistoryConfig(path=str(path), **overrides)  # type: ignore[arg-type]
+
+
+async def test_a_newcomer_on_the_plain_protocol_sees_history_lines(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await start_server(history=history(tmp_path / "h.sqlite3"))
+    alice = await server.join("alice")
+    await alice.send("before you came")
+    await alice.expect("<alice> before you came")
+    bob = await server.join("bob")
+    lines = [await bob.receive_line() for _ in range(2)]
+    stamp = r"~ \d{4}-\d\d-\d\d \d\d:\d\d "
+    assert re.fullmatch(stamp + r"\* alice joined", lines[0]), lines
+    assert re.fullmatch(stamp + r"<alice> before you came", lines[1]), lines
+    await alice.send("live now")
+    await bob.expect("<alice> live now")
+
+
+async def test_everything_said_is_saved_by_a_graceful_shutdown(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    first = await start_server(history=history(path, flush_interval=3600))  # no commit before
+    alice = await first.join("alice")
+    for text in ("one", "two", "three"):
+        await alice.send(text)
+        await alice.expect(f"<alice> {text}")
+    first.stop.set()
+    await first.finished.wait()
+    second = await start_server(history=history(path))
+    bob = await second.join("bob")
+    lines = [await bob.receive_line() for _ in range(4)]
+    assert [line.split(" ", 3)[3] for line in lines] == [
+        "* alice joined",
+        "<alice> one",
+        "<alice> two",
+        "<alice> three",
+    ]
+
+
+async def test_kill_9_loses_at_most_the_last_commit(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    command = [
+        sys.executable, "-m", "trio_chat", "server", "--port", "0", "--log-level", "info",
+        "--history-db", str(path), "--history-flush-interval", "0.05",
+    ]  # fmt: skip
+    process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    try:
+        log = b""
+        with trio.fail_after(PATIENCE):
+            while not (port := re.search(rb"listening on 127.0.0.1 port (\d+) \(plain\)", log)):
+                log += await process.stderr.receive_some()
+        alice = ChatClient(await trio.open_tcp_stream("127.0.0.1", int(port[1])))
+        await alice.expect("* what is your name?")
+        await alice.send("alice")
+        await alice.receive_line()
+        for n in range(20):
+            await alice.send(f"message {n}")
+            await alice.expect(f"<alice> message {n}")
+        # Wait (bounded) until the commits have reached the file, as a reader sees it.
+        with trio.fail_after(PATIENCE):
+            # Polling another process's file: there is no event to wait on.
+            while saved_texts(path)[-1:] != ["message 19"]:  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        await alice.send("said just before the crash")
+        await alice.expect("<alice> said just before the crash")
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await alice.stream.aclose()
+    finally:
+        process.kill()
+        with trio.move_on_after(PATIENCE, shield=True):
+            await process.wait()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    connection.close()
+    texts = saved_texts(path)
+    assert texts[:20] == [f"message {n}" for n in range(20)]
+    assert texts[20:] in ([], ["said just before the crash"])  # the last commit, or not
+
+
+def saved_texts(path: Path) -> list[str]:
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = connection.execute(
+            "SELECT payload FROM history WHERE kind = 'Said' ORDER BY id"
+        ).fetchall()
+        connection.close()
+    except sqlite3.Error:
+        return []  # not created yet
+    return [json.loads(payload)["text"] for (payload,) in rows]
+
+
+async def test_a_stuck_disk_never_delays_live_chat(
+    start_memory_server: StartServer,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    unstuck = threading.Event()
+    saving = threading.Event()
+
+    def stuck_save(self: Database, records: object, max_per_room: int) -> None:
+        saving.set()
+        unstuck.wait()  # the disk does not answer (until the test ends)
+
+    monkeypatch.setattr(Database, "save", stuck_save)
+    monkeypatch.setattr(archive_module, "MAX_QUEUED", 10)
+    caplog.set_level(logging.WARNING)
+    try:
+        server = await start_memory_server(history=history(tmp_path / "h.sqlite3"))
+        alice = await server.join("alice")
+        bob = await server.join("bob")
+        assert (await bob.receive_line()).endswith(" * alice joined")  # from memory
+        await alice.expect("* bob joined")
+        # The first commit (their joins) is now stuck in its thread.
+        assert await trio.to_thread.run_sync(saving.wait, PATIENCE)
+        for n in range(30):  # far more than the queue holds while the disk is stuck
+            await alice.send(f"line {n}")
+            await bob.expect(f"<alice> line {n}")
+            await alice.expect(f"<alice> line {n}")
+        assert "history: the disk is not keeping up; dropping entries" in caplog.text
+        start = trio.current_time()
+        server.stop.set()
+        await server.finished.wait()  # the writer gives up at the shutdown timeout
+        assert trio.current_time() - start == pytest.approx(5, abs=0.6)
+        assert "history: saving stopped at the shutdown timeout" in caplog.text
+    finally:
+        unstuck.set()
+
+
+async def test_a_database_that_is_not_one_is_a_clear_error_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"this is not a database, " * 100)
+    config = replace(plain_config(), history=history(corrupt))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert f"cannot use the history database {corrupt}" in caplog.text
+    assert "file is not a database" in caplog.text
+
+
+async def test_an_unwritable_database_path_is_a_clear_error_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = replace(plain_config(), history=history(blocker / "h.sqlite3"))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert "cannot open the history database" in caplog.text
+
+
+def test_retention_keeps_the_last_entries_per_room(tmp_path: Path) -> None:
+    database = Database.open(str(tmp_path / "h.sqlite3"))
+    ring = History(ring=100, rooms=10)
+    for n in range(30):
+        ring.record("#a", "#a", Said("#a", "x", str(n)), T0 + n)
+    database.save(ring.take_unsaved(), max_per_room=10)
+    assert database.prune(before=T0 + 25) == 5  # the 10 kept: 20..29; older than T0+25: 20..24
+    loaded = History(ring=100, rooms=10)
+    assert database.load(loaded) == 5
+    assert [e.event.text for e in loaded.recent("#a", 100) if isinstance(e.event, Said)] == [
+        str(n) for n in range(25, 30)
+    ]
+    assert loaded.last_id == 30  # numbering goes on after the last saved id
+    database.close()

@@ -1,0 +1,132 @@
+"""A room's recent past: what a newcomer is shown, kept in memory and handed out to be saved.
+
+Pure, like the rest of ``core``: the hub records every event of a room that belongs to its
+history (messages, actions, joins, parts, renames, departures, topic changes; never private
+messages) as it broadcasts it, so a room's history is exactly its sequence of events, in the
+hub's order. Each entry gets an id from one sequence for all rooms, so it is unique and
+increasing within its room, across restarts too (numbering resumes after the last saved id),
+and the time of the hub's turn.
+
+A newcomer is shown the last entries before its own arrival, right after its welcome to the
+room and before anything live, so history and live events together are the room's sequence
+without a gap or a duplicate. That read comes from memory: one bounded ring per room, filled
+from the database at start-up. Saving is the shell's business: :meth:`History.take_unsaved`
+hands it what was recorded since it last asked (:mod:`trio_chat.shell.archive` writes it to
+SQLite, off the hub's task).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from trio_chat.core.events import (
+    HISTORIC,
+    Departed,
+    Entry,
+    Event,
+    Historic,
+    LeaveReason,
+)
+
+_KINDS: dict[str, type[Historic]] = {kind.__name__: kind for kind in HISTORIC}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An entry, with the room it belongs to: what the shell saves."""
+
+    room_key: str  # the room's normalized name
+    room: str  # the room's name as displayed
+    entry: Entry
+
+
+class History:
+    """Every room's recent entries: a ring of ``ring`` per room, for at most ``rooms`` rooms.
+
+    The rooms whose history is kept are the ``rooms`` most recently active: a room that has
+    been silent longest loses its ring first (its entries stay in the database).
+    """
+
+    def __init__(self, ring: int, rooms: int) -> None:
+        self.ring = ring
+        self.rooms = rooms
+        self._rings: OrderedDict[str, deque[Entry]] = OrderedDict()  # least recent first
+        self.last_id = 0  # of the last entry recorded, in any room
+        self._unsaved: list[Record] = []
+
+    def load(self, room_key: str, entries: Iterable[Entry]) -> None:
+        """Start ``room_key`` with saved ``entries``, oldest first (ids number on after them)."""
+        ring = self._ring(room_key)
+        ring.extend(entries)
+        if ring:
+            self.last_id = max(self.last_id, ring[-1].id)
+
+    def record(self, room_key: str, room: str, event: Historic, time: float) -> None:
+        """Add ``event`` to the room's history, as of ``time``."""
+        self.last_id += 1
+        entry = Entry(self.last_id, time, event)
+        self._ring(room_key).append(entry)
+        self._rings.move_to_end(room_key)
+        self._unsaved.append(Record(room_key, room, entry))
+
+    def recent(self, room_key: str, count: int) -> tuple[Entry, ...]:
+        """Return the room's last ``count`` entries (at most the ring), oldest first."""
+        ring = self._rings.get(room_key)
+        if ring is None or count <= 0:
+            return ()
+        return tuple(ring)[-count:]
+
+    def take_unsaved(self) -> list[Record]:
+        """Return everything recorded since the last call, in order, to be saved."""
+        unsaved, self._unsaved = self._unsaved, []
+        return unsaved
+
+    def _ring(self, room_key: str) -> deque[Entry]:
+        ring = self._rings.get(room_key)
+        if ring is None:
+            ring = self._rings[room_key] = deque(maxlen=self.ring)
+            while len(self._rings) > self.rooms:
+                self._rings.popitem(last=False)  # the room silent the longest
+        return ring
+
+
+# --- saving an event: a kind and a JSON payload ----------------------------------------------
+
+
+def encode_event(event: Historic) -> tuple[str, str]:
+    """Return ``event`` as (kind, JSON of its fields), for the database."""
+    fields = {field.name: _plain(getattr(event, field.name)) for field in dataclasses.fields(event)}
+    return type(event).__name__, json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_event(kind: str, payload: str) -> Historic:
+    """Rebuild an event saved by :func:`encode_event`.
+
+    Raises:
+        ValueError: if the kind is unknown or the payload does not fit it.
+    """
+    cls = _KINDS.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown kind of history entry {kind!r}")
+    fields: dict[str, Any] = json.loads(payload)
+    if cls is Departed:
+        fields["reason"] = LeaveReason(fields["reason"])
+    try:
+        return cls(**fields)
+    except TypeError as error:
+        raise ValueError(f"a {kind} entry that does not fit: {error}") from None
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def is_historic(event: Event) -> bool:
+    """Say whether ``event`` belongs to its room's history."""
+    return isinstance(event, HISTORIC)

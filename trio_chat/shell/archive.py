@@ -1,0 +1,280 @@
+"""Rooms' history on disk: SQLite, written off the hub's task, read back at start-up.
+
+The hub records history in memory (:mod:`trio_chat.core.history`) and never waits for the
+disk: after each turn, ``run_hub`` hands what was recorded to :meth:`Archive.offer`, which
+queues it without waiting. One task, :meth:`Archive.run`, saves the queue in a worker thread
+(``trio.to_thread.run_sync`` behind a ``CapacityLimiter(1)``: SQLite connections are not for
+concurrent use), at most once per ``flush_interval``, so a busy server costs the disk one
+commit a second, and a ``kill -9`` loses at most the last second or so.
+
+When the disk falls behind, the queue is bounded (``MAX_QUEUED`` entries): what does not fit is
+dropped and counted, and the log says so once per episode. Live chat never waits for history;
+a full or failing disk loses history, never messages. Errors while saving are handled the same
+way: counted, logged once per episode, and the next batch is tried.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from trio_chat.core.events import Entry
+from trio_chat.core.history import History, Record, decode_event, encode_event
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED = 100_000  # entries waiting to be saved, at most; more are dropped (and counted)
+IN_MEMORY = ":memory:"
+PRUNE_EVERY = 3600.0  # seconds between deletions of entries past --history-max-days
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,  -- the entry's id: one sequence for all rooms
+    room_key TEXT NOT NULL,  -- the room's normalized name
+    room TEXT NOT NULL,      -- the room's name as displayed then
+    time REAL NOT NULL,      -- Unix time
+    kind TEXT NOT NULL,      -- the event's class: Said, Joined, ...
+    payload TEXT NOT NULL    -- the event's fields, as JSON
+);
+CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
+"""
+
+
+class ArchiveError(Exception):
+    """The history database cannot be opened or used."""
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """Where history is kept, how much is shown, and for how long it is kept."""
+
+    path: str = IN_MEMORY  # a file, or ":memory:"
+    lines: int = 50  # entries a newcomer to a room is shown
+    ring: int = 100  # entries per room kept in memory (the most /history can show)
+    max_per_room: int = 10_000  # entries per room kept on disk
+    max_days: float = 0.0  # 0: kept until max_per_room pushes them out
+    flush_interval: float = 1.0  # seconds between commits, at most one per interval
+    shutdown_timeout: float = 5.0  # seconds the last commits may take at shutdown
+
+
+class Database:
+    """The SQLite file. Synchronous: used from one worker thread at a time."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._connection = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str) -> Database:
+        """Open (or create) the database, in WAL mode.
+
+        Raises:
+            ArchiveError: if it cannot be created, read or written (a missing directory that
+                cannot be made, no permission, a file that is not a database).
+        """
+        try:
+            if path != IN_MEMORY:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, check_same_thread=False)
+        except (OSError, sqlite3.Error) as error:
+            raise ArchiveError(f"cannot open the history database {path}: {error}") from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no commit's data
+            connection.executescript(SCHEMA)
+            connection.execute("SELECT COUNT(*) FROM history WHERE id < 0").fetchone()
+        except sqlite3.Error as error:
+            connection.close()
+            raise ArchiveError(f"cannot use the history database {path}: {error}") from None
+        return cls(connection, path)
+
+    def load(self, history: History, *, since: float = 0.0) -> int:
+        """Fill ``history``'s rings with the most recently active rooms' last entries.
+
+        Returns the number of entries loaded.
+        """
+        connection = self._connection
+        (last_id,) = connection.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()
+        history.last_id = max(history.last_id, int(last_id))
+        rooms = connection.execute(
+            "SELECT room_key FROM history WHERE time >= ? GROUP BY room_key"
+            " ORDER BY MAX(id) DESC LIMIT ?",
+            (since, history.rooms),
+        ).fetchall()
+        loaded = 0
+        for (room_key,) in reversed(rooms):  # the most recent last: it must not be pushed out
+            rows = connection.execute(
+                "SELECT id, time, kind, payload FROM history WHERE room_key = ? AND time >= ?"
+                " ORDER BY id DESC LIMIT ?",
+                (room_key, since, history.ring),
+            ).fetchall()
+            entries = []
+            for entry_id, when, kind, payload in reversed(rows):
+                try:
+                    entries.append(Entry(entry_id, when, decode_event(kind, payload)))
+                except ValueError as error:  # written by another version: skip, say so
+                    logger.warning("history entry %d of %r skipped: %s", entry_id, room_key, error)
+            history.load(room_key, entries)
+            loaded += len(entries)
+        return loaded
+
+    def save(self, records: Sequence[Record], max_per_room: int) -> None:
+        """Insert ``records`` and keep at most ``max_per_room`` entries per room, in one commit."""
+        rows = [
+            (r.entry.id, r.room_key, r.room, r.entry.time, *encode_event(r.entry.event))
+            for r in records
+        ]
+        with self._connection:  # one transaction: all of it, or (after a crash) none
+            self._connection.executemany(
+                "INSERT OR IGNORE INTO history (id, room_key, room, time, kind, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            for room_key in {r.room_key for r in records}:
+                self._connection.execute(
+                    "DELETE FROM history WHERE room_key = ? AND id <= (SELECT id FROM history"
+                    " WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (room_key, room_key, max_per_room),
+                )
+
+    def prune(self, before: float) -> int:
+        """Delete every entry older than ``before`` (Unix time); return how many."""
+        with self._connection:
+            return self._connection.execute(
+                "DELETE FROM history WHERE time < ?", (before,)
+            ).rowcount
+
+    def close(self) -> None:
+        """Close the database (the WAL is folded back into the file)."""
+        self._connection.close()
+
+
+class Archive:
+    """The history in memory, and the writer that saves it (see the module docstring)."""
+
+    def __init__(self, database: Database, config: HistoryConfig, history: History) -> None:
+        self.database = database
+        self.config = config
+        self.history = history
+        # Unbounded as a channel, bounded by offer(): the bound is in entries, not batches.
+        self._send, self._receive = trio.open_memory_channel[list[Record]](math.inf)
+        self._limiter = trio.CapacityLimiter(1)  # one thread at a time uses the connection
+        self.queued = 0  # entries offered and not yet taken by the writer
+        self.saved = 0
+        self.dropped = 0  # entries lost: the queue was full, or saving failed
+        self._dropping = False  # in an episode of drops (said once per episode)
+        self._pruned_at = -math.inf  # when entries past max_days were last deleted
+        # Cancelled only by its deadline, which close() sets: see run().
+        self._stop = trio.CancelScope()
+        self._closed = trio.Event()
+
+    @classmethod
+    async def open(cls, config: HistoryConfig, *, rooms: int) -> Archive:
+        """Open the database, and load the last entries of up to ``rooms`` rooms.
+
+        Raises:
+            ArchiveError: see :meth:`Database.open`.
+        """
+        database = await trio.to_thread.run_sync(Database.open, config.path)
+        history = History(max(config.ring, config.lines), rooms)
+        since = time.time() - config.max_days * 86400 if config.max_days else 0.0
+        loaded = await trio.to_thread.run_sync(lambda: database.load(history, since=since))
+        logger.info("history: %s, %d entries loaded", config.path, loaded)
+        return cls(database, config, history)
+
+    def offer(self, records: list[Record]) -> None:
+        """Queue ``records`` to be saved, without waiting (the hub's task calls this)."""
+        if not records:
+            return
+        if self.queued + len(records) > MAX_QUEUED:
+            self._drop(len(records), "the disk is not keeping up")
+            return
+        self.queued += len(records)
+        self._send.send_nowait(records)
+
+    def close(self) -> None:
+        """No more records: the writer saves what is queued, within the shutdown timeout."""
+        self._send.close()
+        self._closed.set()
+        # What is still queued gets this long to be saved; then it is dropped (and counted).
+        self._stop.deadline = trio.current_time() + self.config.shutdown_timeout
+
+    async def run(self) -> None:
+        """Save what is offered, a batch per flush interval, until closed and drained.
+
+        Cancellation: by the shutdown timeout (see :meth:`close`), or with the server. A commit
+        in a worker thread is then abandoned, not waited for: SQLite commits atomically, so
+        the entries of an abandoned commit are either all saved or all absent after a
+        restart, and waiting could let a stuck disk hold the process hostage. The database is
+        then left for the process's exit to close.
+        """
+        with self._stop:
+            last_commit = -math.inf
+            async for batch in self._receive:
+                # At most one commit per interval, so a busy server fsyncs once a second;
+                # close() ends the wait at once: shutdown saves without waiting for it.
+                with trio.move_on_at(last_commit + self.config.flush_interval):
+                    await self._closed.wait()
+                records = [*batch, *self._take_waiting()]
+                self.queued -= len(records)
+                await self._save(records)
+                last_commit = trio.current_time()
+                if self._prune_due():
+                    await self._prune()
+            await trio.to_thread.run_sync(self.database.close, limiter=self._limiter)
+            return
+        if self.queued:  # offered, never taken by a commit
+            self._drop(self.queued, "shutdown could not wait for the disk")
+        logger.warning("history: saving stopped at the shutdown timeout")
+
+    def _take_waiting(self) -> list[Record]:
+        records: list[Record] = []
+        while True:
+            try:
+                records += self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return records
+
+    async def _save(self, records: list[Record]) -> None:  # noqa: ASYNC910 (see below)
+        # to_thread.run_sync is a checkpoint, even when the call it made raises.
+        try:
+            await trio.to_thread.run_sync(
+                self.database.save,
+                records,
+                self.config.max_per_room,
+                limiter=self._limiter,
+                abandon_on_cancel=True,  # see run(): never wait on a stuck disk
+            )
+        except sqlite3.Error as error:  # a full disk, a file removed or made read-only
+            self._drop(len(records), f"saving failed: {error}")
+        else:
+            self.saved += len(records)
+            if self._dropping:
+                logger.warning("history: saving again (%d entries lost so far)", self.dropped)
+                self._dropping = False
+
+    def _prune_due(self) -> bool:
+        return bool(self.config.max_days) and time.time() - self._pruned_at >= PRUNE_EVERY
+
+    async def _prune(self) -> None:  # noqa: ASYNC910 (as _save)
+        self._pruned_at = now = time.time()
+        before = now - self.config.max_days * 86400
+        try:
+            await trio.to_thread.run_sync(
+                self.database.prune, before, limiter=self._limiter, abandon_on_cancel=True
+            )
+        except sqlite3.Error as error:
+            logger.warning("history: pruning failed: %s", error)
+
+    def _drop(self, count: int, why: str) -> None:
+        self.dropped += count
+        if not self._dropping:
+            logger.warning("history: %s; dropping entries (live chat goes on)", why)
+            self._dropping = True
