@@ -263,6 +263,15 @@ def test_the_page_gets_history_with_each_entrys_event() -> None:
     assert message["entries"][1]["event"]["type"] == "joined"
 
 
+def test_history_times_are_stamped_as_live_events_are() -> None:
+    # The page skips entries no newer than what it showed live: equal times must compare equal.
+    moment = T0 + 0.0004321
+    entry = Entry(7, moment, Said("#lobby", "alice", "hello"))
+    live = json.loads(encode(Said("#lobby", "alice", "hello"), moment) or "")
+    recalled = json.loads(encode(Recalled("#lobby", (entry,)), moment) or "")
+    assert recalled["entries"][0]["time"] == live["time"]
+
+
 # --- the server, with a database -------------------------------------------------------------
 
 

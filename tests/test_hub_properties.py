@@ -11,6 +11,11 @@ room's welcome, and that nothing reaches anyone outside their rooms. The real hu
 into shared and merged deliveries; the model does not batch, so all of that machinery is
 checked against the obvious semantics.
 
+History is modelled the obvious way too: every event of a room that history keeps is appended
+to the room's log (which outlives the room), and a newcomer is told the last
+``HISTORY_LINES`` entries of that log right after its welcome, so its transcript is the last
+entries of the room's log, then the live log, whatever the batching.
+
 Eviction is modelled too: some members stop reading, and a member whose mailbox already holds
 ``CAPACITY`` deliveries when the hub has something for it must be removed as too slow.
 """
@@ -32,12 +37,14 @@ from hypothesis.stateful import (
 from tests.names import nick, room
 from tests.test_hub import deliveries, is_closed, mailbox
 from trio_chat.core.events import (
+    HISTORIC,
     AwayChanged,
     Command,
     CurrentRoom,
     Departed,
     Emote,
     Emoted,
+    Entry,
     Event,
     Found,
     Goodbye,
@@ -54,6 +61,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PrivateTo,
     Quit,
+    Recalled,
     Registered,
     Rename,
     Renamed,
@@ -66,6 +74,7 @@ from trio_chat.core.events import (
     Say,
     SetAway,
     SetTopic,
+    ShowHistory,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -73,6 +82,7 @@ from trio_chat.core.events import (
     TopicIs,
     Who,
 )
+from trio_chat.core.history import History
 from trio_chat.core.hub import Act, Disconnect, Hub, Limits, Member, Register, Request, Shutdown
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.text import LOBBY, Nickname, RoomName
@@ -80,7 +90,11 @@ from trio_chat.shell.mailbox import Mailbox
 
 CONNECTIONS = 5
 CAPACITY = 3  # deliveries a mailbox holds
-LIMITS = Limits(rooms_per_member=3, rooms=3, topic_bytes=8, away_bytes=8)  # small: reached
+HISTORY_LINES = 2  # entries a newcomer is shown...
+HISTORY_RING = 4  # ...and kept in memory per room: both small, so both are reached
+LIMITS = Limits(
+    rooms_per_member=3, rooms=3, topic_bytes=8, away_bytes=8, history_lines=HISTORY_LINES
+)  # small: reached
 # Few names, many spellings: claims collide often. "dave" and "erin" are online from the start.
 NAMES = ["alice", "Alice", "ａｌｉｃｅ", "Dave", "erin", "Straße", "STRASSE"]  # noqa: RUF001
 ROOMS = ["#a", "#A", "#b", "#c", "#lobby", "#Lobby"]
@@ -115,6 +129,8 @@ class Model:
     this_turn: dict[Member, list[Event]] = field(default_factory=dict)
     shutting_down: bool = False
     gone: set[Member] = field(default_factory=set)  # removed: never to return
+    log: dict[str, list[Entry]] = field(default_factory=dict)  # a room's history, by room key
+    last_id: int = 0
 
     def tell(self, member: Member, event: Event) -> None:
         self.this_turn.setdefault(member, []).append(event)
@@ -124,6 +140,10 @@ class Model:
         for member in self.members.values():
             if member is also or any(key in self.joined[member] for key in keys):
                 self.tell(member, event)
+        if isinstance(event, HISTORIC):
+            for key in keys:
+                self.last_id += 1
+                self.log.setdefault(key, []).append(Entry(self.last_id, 0.0, event))
 
     def is_member(self, member: Member) -> bool:
         return member in self.members.values()
@@ -165,6 +185,7 @@ class Model:
                 pass
 
     def enter(self, member: Member, key: str) -> None:
+        recent = self.log.get(key, [])[-HISTORY_LINES:]  # the room's past up to this arrival
         joined = Joined(self.rooms[key].display, self.nick_of[member].display, self.away[member])
         self.broadcast([key], joined)
         self.rooms[key].members.append(member)
@@ -173,6 +194,8 @@ class Model:
         self.tell(
             member, RoomEntered(self.rooms[key].display, self.roster(key), self.rooms[key].topic)
         )
+        if recent:
+            self.tell(member, Recalled(self.rooms[key].display, tuple(recent)))
 
     def exit(self, member: Member, key: str) -> None:
         self.rooms[key].members.remove(member)
@@ -331,6 +354,13 @@ class Model:
                         found.append(MemberInfo(display, "", self.away[online], rooms))
                 asked_names = tuple(asked.display for asked in nicks)
                 self.tell(member, Found(label, asked_names, tuple(found)))
+            case ShowHistory(count, name):
+                key = self.target(member, name)
+                if isinstance(key, Refusal):
+                    self.tell(member, key)
+                else:
+                    recent = self.log.get(key, [])[-min(count, HISTORY_RING) :]
+                    self.tell(member, Recalled(self.rooms[key].display, tuple(recent)))
             case Quit(message):
                 self.tell(member, Goodbye())
                 self.remove(member, LeaveReason.QUIT, message)
@@ -369,7 +399,8 @@ class HubMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hub = Hub(limits=LIMITS)
+        history = History(ring=HISTORY_RING, rooms=10)
+        self.hub = Hub(limits=LIMITS, clock=lambda: 0.0, history=history)
         self.model = Model()
         self.connections = [
             Member(Mailbox(CAPACITY, byte_budget=1 << 40), peer=f"c{n}") for n in range(CONNECTIONS)
@@ -453,6 +484,10 @@ class HubMachine(RuleBasedStateMachine):
     @rule(connection=connections, where=maybe_rooms)
     def show_topic(self, connection: int, where: RoomName | None) -> None:
         self._act(connection, ShowTopic(where))
+
+    @rule(connection=connections, where=maybe_rooms, count=st.integers(1, HISTORY_RING + 2))
+    def show_history(self, connection: int, where: RoomName | None, count: int) -> None:
+        self._act(connection, ShowHistory(count, where))
 
     @rule(connection=connections)
     def list_rooms(self, connection: int) -> None:

@@ -274,14 +274,22 @@ def encode(event: Event, time: float) -> str | None:
     if isinstance(event, events.Registered):
         message["v"] = VERSION
     if isinstance(event, events.Recalled):  # each entry's event with its own type
-        entries = [{"id": e.id, "time": e.time, "event": _typed(e.event)} for e in event.entries]
+        # Times rounded as live events' are, so the page can tell which entries it showed live.
+        entries = [
+            {"id": e.id, "time": _stamp(e.time), "event": _typed(e.event)} for e in event.entries
+        ]
         message |= {"room": event.room, "entries": entries}
     else:
         message |= _fields(event)
     if isinstance(event, Refusal):
         message["text"] = explain(event)
-    message["time"] = round(time, 3)
+    message["time"] = _stamp(time)
     return _dumps(message)
+
+
+def _stamp(time: float) -> float:
+    """Return a Unix time as sent: to the millisecond."""
+    return round(time, 3)
 
 
 def _typed(event: Event) -> Message:

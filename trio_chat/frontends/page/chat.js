@@ -20,7 +20,7 @@ const state = {
 };
 
 function newView(name, kind) {
-  return { name, kind, lines: [], unread: 0, members: new Map(), topic: "" };
+  return { name, kind, lines: [], unread: 0, members: new Map(), topic: "", seen: 0 };
 }
 
 function view(name, kind = "room") {
@@ -92,8 +92,15 @@ function setStatus(kind, text) {
 
 // --- events from the server ----------------------------------------------------------------
 
+const LIVE_ROOM_EVENTS = new Set(["said", "emoted", "joined", "parted", "topic_changed"]);
+
 function handle(event) {
   const time = event.time;
+  // The newest moment of a room seen live: a reconnection's history skips what came before.
+  if (LIVE_ROOM_EVENTS.has(event.type)) {
+    const room = view(event.room);
+    room.seen = Math.max(room.seen, time);
+  }
   switch (event.type) {
     case "registered":
       state.registered = true;
@@ -233,6 +240,8 @@ function handle(event) {
 
 // The room's past, shown before anything live, each line with its date.
 function recalled(room, entries) {
+  entries = entries.filter((entry) => entry.time > room.seen); // already shown live
+  if (!entries.length && room.seen) return;
   if (!entries.length) {
     system(room, "nothing said here yet", "system");
     return;
@@ -241,7 +250,8 @@ function recalled(room, entries) {
     const date = new Date(time * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
     const nick = event.type === "said" ? event.nick : null;
     const text = event.type === "said" ? event.text : describe(event);
-    line(room, time, nick, `${text}`, "history", { mine: true, stamp: date });
+    line(room, time, nick, text, "history", { mine: true, stamp: date });
+    room.seen = Math.max(room.seen, time);
   }
 }
 
