@@ -25,6 +25,7 @@ from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
 from trio_chat.shell.archive import HistoryConfig
+from trio_chat.shell.backplane import BackplaneConfig
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
 from trio_chat.shell.metrics import Metrics
@@ -107,6 +108,7 @@ def _server(args: argparse.Namespace) -> int:
             history_lines=args.history_lines,
         ),
         history=history_config(args),
+        backplane=backplane_config(args),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
         metrics=metrics,
@@ -152,6 +154,15 @@ def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...
                      registration_timeout=timeout)
         )  # fmt: skip
     return tuple(found)
+
+
+def backplane_config(args: argparse.Namespace) -> BackplaneConfig | None:
+    """Say which Redis this process shares rooms through (None: no ``--backplane``)."""
+    if not args.backplane:
+        return None
+    ttl = args.backplane_ttl
+    # Five beats per ttl: a process is declared gone only after missing several in a row.
+    return BackplaneConfig(args.backplane, name=args.backplane_name, ttl=ttl, heartbeat=ttl / 5)
 
 
 def history_config(args: argparse.Namespace) -> HistoryConfig | None:
@@ -378,6 +389,26 @@ def _build_parser() -> argparse.ArgumentParser:
         "--metrics-host",
         default="127.0.0.1",
         help="address of --metrics-port (default: %(default)s)",
+    )
+    server.add_argument(
+        "--backplane",
+        metavar="URL",
+        help="share nicknames and rooms with the other servers on this Redis "
+        "(redis://HOST:PORT/DB); without it, this process is on its own",
+    )
+    server.add_argument(
+        "--backplane-name",
+        default=BackplaneConfig("").name,
+        help="the prefix of the Redis keys: servers with the same Redis and name share rooms "
+        "(default: %(default)s)",
+    )
+    server.add_argument(
+        "--backplane-ttl",
+        type=_positive(float),
+        default=BackplaneConfig("").ttl,
+        metavar="SECONDS",
+        help="a server silent this long is gone: its members leave, their nicknames free up "
+        "(default: %(default)s)",
     )
     history = HistoryConfig()
     server.add_argument(

@@ -279,6 +279,21 @@ class ShuttingDown:
     """The server is stopping; last event to every member (and to anyone trying to join)."""
 
 
+class Service(enum.Enum):
+    """What changed in the service behind the rooms (processes sharing them through Redis)."""
+
+    UNAVAILABLE = "unavailable"  # Redis cannot be reached: messages are refused until it is back
+    AVAILABLE = "available"  # it is back, and nothing was lost
+    MISSED = "missed"  # it is back, and some of what was said meanwhile is lost
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChanged:
+    """Told to every member of a process when the shared service goes away or comes back."""
+
+    status: Service
+
+
 class Reply:
     """Base of a front end's own answers (its help text, IRC's PONG): see :class:`Tell`.
 
@@ -317,6 +332,7 @@ Event = (
     | Recalled
     | Goodbye
     | ShuttingDown
+    | ServiceChanged
     | Refusal
     | Reply
 )

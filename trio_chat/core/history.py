@@ -82,6 +82,21 @@ class History:
             return ()
         return tuple(ring)[-count:]
 
+    def rings(self) -> list[tuple[str, tuple[Entry, ...]]]:
+        """Return every room's ring, the room silent the longest first (for a late replica)."""
+        return [(key, tuple(ring)) for key, ring in self._rings.items()]
+
+    def restore(self, rings: Iterable[tuple[str, Iterable[Entry]]], last_id: int) -> None:
+        """Replace every ring with ``rings`` (as :meth:`rings` returns them), ids after ``last_id``.
+
+        What was loaded from the database is replaced: the replica that sent ``rings`` has
+        followed the log, so its rings are the rooms' true recent past.
+        """
+        self._rings.clear()
+        for key, entries in rings:
+            self._ring(key).extend(entries)
+        self.last_id = last_id
+
     def take_unsaved(self) -> list[Record]:
         """Return everything recorded since the last call, in order, to be saved."""
         unsaved, self._unsaved = self._unsaved, []

@@ -31,10 +31,14 @@ delivery, which is rendered once per front end. A member whose view of the turn 
 joined a room, was told something privately, renamed itself) gets a personal delivery, built
 as the turn goes.
 
-A room's events are broadcast in one place, :meth:`Hub._broadcast`, and delivered in
-:meth:`Hub.flush`. That is also the seam for a hub whose order is decided elsewhere (several
-processes sharing rooms through a log): such a hub would broadcast what the log says, in the
-log's order, instead of what its own members sent.
+Several processes can share one set of rooms (``--backplane``, :mod:`trio_chat.shell.backplane`)
+without the hub knowing much about it: every process runs a replica of the same hub and applies
+the same requests, in the order of one shared log, so every replica holds the same nicknames
+and rooms at every position of the log. Members of other processes are :class:`Member` objects
+too, with ``local`` False: they count in rosters and nicknames, and the fan-out skips them
+(their own process delivers to them). Such a hub is built with ``remove_too_slow`` False: a
+member too slow for *this* process's fan-out is only evicted here, and its departure goes
+through the log like any other, so that no replica changes on its own.
 """
 
 from __future__ import annotations
@@ -157,6 +161,7 @@ class Member:
     current: Room | None = None  # where the plain protocol's lines go
     away: str = ""  # why it is away ("": it is not)
     left: LeaveReason | None = None
+    local: bool = True  # False: connected to another process (its outbox discards everything)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,37 @@ class Shutdown:
     """Tell everyone the server is stopping, close every outbox, refuse new registrations."""
 
 
-Request = Register | Disconnect | Act | Shutdown
+@dataclass(frozen=True, slots=True)
+class Inform:
+    """Tell ``member`` ``event``, registered or not (the backplane's "unavailable")."""
+
+    member: Member
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Tell every member connected to this process ``event``."""
+
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectAll:
+    """``members`` (another process's, which is gone) leave, in the hub's order of members."""
+
+    members: frozenset[Member]
+    reason: LeaveReason
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """Hand the hub to ``reply`` in its turn, so that it reads the state at this point."""
+
+    reply: Callable[[Hub], None]
+
+
+Request = Register | Disconnect | Act | Shutdown | Inform | Announce | DisconnectAll | Export
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +242,37 @@ class Limits:
     history_lines: int = 50  # entries of a room's history a newcomer is shown
 
 
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """One member, as a replica joining late needs it (see :meth:`Hub.state`)."""
+
+    nick: Nickname
+    peer: str
+    realname: str
+    user: str
+    away: str
+    rooms: tuple[str, ...]  # room keys, in join order
+    current: str | None  # the current room's key
+
+
+@dataclass(frozen=True, slots=True)
+class RoomState:
+    """One room, as a replica joining late needs it."""
+
+    name: RoomName
+    topic: str
+    members: tuple[int, ...]  # positions in HubState.members, in join order
+
+
+@dataclass(frozen=True, slots=True)
+class HubState:
+    """Everything shared that a hub holds: enough to start a replica that then follows the log."""
+
+    members: tuple[MemberState, ...]  # in the hub's order
+    rooms: tuple[RoomState, ...]
+    peak: int
+
+
 class Hub:
     """The hub's state and logic, synchronous and free of I/O (see the module docstring).
 
@@ -219,9 +285,13 @@ class Hub:
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
         history: History | None = None,
+        *,
+        remove_too_slow: bool = True,
     ) -> None:
         self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
         self.limits = limits or Limits()
+        # False for a replica (see the module docstring): a slow member is evicted, not removed.
+        self.remove_too_slow = remove_too_slow
         self._clock = clock  # when a turn's deliveries were made (IRC's server-time), in Unix time
         self._now: float | None = None  # the current turn's time, once something asked for it
         self.history = history  # rooms' recent past (None: no history is kept)
@@ -265,6 +335,17 @@ class Hub:
                 self._remove(member, reason)
             case Shutdown():
                 self._shut_down()
+            case Inform(member, event):
+                self._tell(member, event)
+            case Announce(event):
+                for member in self._members.values():
+                    if member.local:
+                        self._tell(member, event)
+            case DisconnectAll(members, reason):
+                for member in [m for m in self._members.values() if m in members]:
+                    self._remove(member, reason)
+            case Export(reply):
+                reply(self)
             case _:
                 pass  # from someone no longer here (a reader finishing as it was evicted)
 
@@ -592,6 +673,50 @@ class Hub:
         self._skeletons.clear()
         self._rooms.clear()
 
+    # --- replicas: the state a late replica starts from -----------------------------------------
+
+    def state(self) -> tuple[HubState, list[Member]]:
+        """Return the shared state, and the members it describes, in the same order."""
+        members = list(self._members.values())
+        position = {member: n for n, member in enumerate(members)}
+        return HubState(
+            tuple(
+                MemberState(
+                    _nick(m),
+                    m.peer,
+                    m.realname,
+                    m.user,
+                    m.away,
+                    tuple(m.rooms),
+                    m.current.name.key if m.current is not None else None,
+                )
+                for m in members
+            ),
+            tuple(
+                RoomState(room.name, room.topic, tuple(position[m] for m in room.members))
+                for room in self._rooms.values()
+            ),
+            self._peak,
+        ), members
+
+    def restore(self, state: HubState, members: Sequence[Member]) -> None:
+        """Start from ``state`` (an empty hub only): ``members[n]`` is ``state.members[n]``."""
+        assert not self._members, "only an empty hub starts from a state"
+        assert not self._rooms, "only an empty hub starts from a state"
+        for member, saved in zip(members, state.members, strict=True):
+            member.nick, member.away = saved.nick, saved.away
+            self._members[saved.nick.key] = member
+            self._skeletons[skeleton(saved.nick.display)] = member
+        for saved_room in state.rooms:
+            room = self._rooms[saved_room.name.key] = Room(saved_room.name)
+            room.topic = saved_room.topic
+            for n in saved_room.members:
+                room.add(members[n], state.members[n].nick)
+        for member, saved in zip(members, state.members, strict=True):
+            member.rooms = {key: self._rooms[key] for key in saved.rooms}
+            member.current = self._rooms[saved.current] if saved.current is not None else None
+        self._peak = state.peak
+
     # --- the turn: who sees what ---------------------------------------------------------------
 
     def _broadcast(
@@ -654,7 +779,7 @@ class Hub:
             offered = 0
             for room in active:
                 shared = Delivery([event for _, event in room.events], time=now)
-                for member in room.members:
+                for member in room.listeners:  # (members connected to other processes: not ours)
                     if member in personal:
                         continue
                     delivery = shared
@@ -681,9 +806,11 @@ class Hub:
                 member.outbox.close()
             # In the hub's order of members, not the order the deliveries happened to be made in.
             for member in [member for member in self._members.values() if member in too_slow]:
-                self._remove(member, LeaveReason.TOO_SLOW)
+                if self.remove_too_slow:
+                    self._remove(member, LeaveReason.TOO_SLOW)
                 # Stop the member's connection now, even if its writer is blocked in a send.
-                member.outbox.evict("too slow")
+                # (In a replica, its session then sends the departure through the log.)
+                member.outbox.evict(LeaveReason.TOO_SLOW.value)
         self._now = None  # the next turn has a time of its own
 
 

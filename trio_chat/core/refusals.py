@@ -42,6 +42,7 @@ class Reason(enum.Enum):
     USAGE = "usage"  # detail: the command's synopsis
     LINE_TOO_LONG = "line_too_long"  # detail: the limit in bytes
     EXCESS_FLOOD = "excess_flood"
+    UNAVAILABLE = "unavailable"  # the processes' shared service (Redis) cannot be reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ _ENGLISH = {
     Reason.USAGE: "usage: {detail}",
     Reason.LINE_TOO_LONG: "line too long (max {detail} bytes)",
     Reason.EXCESS_FLOOD: "excess flood",
+    Reason.UNAVAILABLE: "not sent: chat is unavailable, retrying",
 }
 
 

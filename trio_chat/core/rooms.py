@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 class Room:
     """A room and who is in it. It exists while it has members."""
 
-    __slots__ = ("_displays", "_keys", "events", "members", "name", "topic")
+    __slots__ = ("_displays", "_keys", "events", "listeners", "members", "name", "topic")
 
     def __init__(self, name: RoomName) -> None:
         self.name = name
         self.topic = ""
         self.members: dict[Member, None] = {}  # an ordered set: join order
+        # The members this process delivers to (all of them, unless processes share rooms).
+        self.listeners: dict[Member, None] = {}
         # The roster, sorted by normalized nickname, and in the same order as displayed:
         self._keys: list[str] = []
         self._displays: list[str] = []
@@ -39,11 +41,14 @@ class Room:
     def add(self, member: Member, nick: Nickname) -> None:
         """Add ``member``, known as ``nick``."""
         self.members[member] = None
+        if member.local:
+            self.listeners[member] = None
         self._insert(nick)
 
     def remove(self, member: Member, nick: Nickname) -> None:
         """Remove ``member``, known as ``nick``."""
         del self.members[member]
+        self.listeners.pop(member, None)
         self._delete(nick)
 
     def rename(self, old: Nickname, new: Nickname) -> None:

@@ -79,6 +79,7 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    ServiceChanged,
     SetAway,
     SetTopic,
     ShowCounts,
@@ -775,6 +776,10 @@ class IrcFrontEnd:
                 yield _line("ERROR", "Closing Link: (Quit)")
             case ShuttingDown():
                 yield _line("ERROR", "Closing Link: (Server shutting down)")
+            case ServiceChanged():
+                # The plain protocol's wording, without its marker: a notice from the server.
+                text = render_plain(event).removesuffix("\n")[2:]
+                yield _line("NOTICE", self._me, text, source=self._host)
             case Refusal():
                 yield from self._refusal(event)
             case Numeric(code, params):

@@ -48,6 +48,8 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    Service,
+    ServiceChanged,
     SetAway,
     SetTopic,
     ShowHistory,
@@ -88,6 +90,12 @@ HELP_LINES = (
     "*   /exit or /quit      leave",
     "*   //text              send a line that starts with /",
 )
+
+_SERVICE_LINES = {
+    Service.UNAVAILABLE: "! chat is unavailable, retrying\n",
+    Service.AVAILABLE: "* chat is available again\n",
+    Service.MISSED: "* some messages were missed\n",
+}
 
 _FAREWELLS = {
     Farewell.SERVER_FULL: b"! server full\n",
@@ -379,6 +387,8 @@ def _line(event: Event, prefix: str) -> str:
             return "* bye\n"
         case ShuttingDown():
             return _FAREWELLS[Farewell.SHUTTING_DOWN].decode()
+        case ServiceChanged(status):
+            return _SERVICE_LINES[status]
         case Refusal():
             return _refusal_line(event)
         case Help():

@@ -66,6 +66,7 @@ EVENT_TYPES: dict[type, str] = {
     events.Recalled: "recalled",
     events.Goodbye: "goodbye",
     events.ShuttingDown: "shutting_down",
+    events.ServiceChanged: "service_changed",
     Refusal: "refusal",
 }
 _HIDDEN_FIELDS = frozenset({"user"})  # IRC's user names: the page shows nicknames

@@ -5,6 +5,7 @@ The task tree, and what each nursery is for::
     serve()                      opens the listeners, then runs serve_listeners()
     serve_listeners()            server nursery: the hub and everything that feeds it
     ├── run_hub()                the hub's task (the logic is trio_chat.core.hub)
+    ├── Backplane.run()          with --backplane: requests to Redis and back to the hub
     └── connections nursery      every client; a crashing connection is logged, not fatal
         ├── accepting nursery    accept() per listener, and the send watchdog: shutdown stops them
         └── Server.handle()      one per client: admission, then a Session (trio_chat.shell.session)
@@ -16,6 +17,7 @@ connection's front end (trio_chat.frontends) does all the parsing and rendering.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import socket
 import ssl
@@ -34,6 +36,7 @@ from trio_chat.core.hub import Act, Hub, Limits, Request, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig
+from trio_chat.shell.backplane import Backplane, BackplaneConfig, BackplaneError, open_backplane
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -90,6 +93,7 @@ class ServerConfig:
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (the web front end)
     history: HistoryConfig | None = None  # rooms' history, and where it is saved (None: none)
+    backplane: BackplaneConfig | None = None  # other processes to share rooms with (None: none)
 
 
 class StartupError(Exception):
@@ -112,25 +116,41 @@ async def serve(
     Cancellation: as :func:`serve_listeners`.
 
     Raises:
-        StartupError: if a listener, the certificate or the history database cannot be opened
-            (nothing is left open).
+        StartupError: if a listener, the certificate, the history database or the backplane
+            cannot be opened (nothing is left open).
     """
     tls = _tls_context(config) if any(endpoint.tls for endpoint in config.endpoints) else None
     archive = await open_archive(config)
+    handed_over = False  # from then on, serve_listeners (and the archive's writer) close it
     try:
-        listenings = await _open_all(config, tls)
+        async with contextlib.AsyncExitStack() as stack:
+            backplane = None
+            if config.backplane is not None:
+                try:
+                    backplane = await stack.enter_async_context(open_backplane(config.backplane))
+                except BackplaneError as error:
+                    raise StartupError(str(error)) from None
+            listenings = await _open_all(config, tls)
+            addresses = [bound_address(listening.listener) for listening in listenings]
+            # Only here to learn when serve_listeners is ready, so that our caller hears it then.
+            async with trio.open_nursery() as nursery:
+                serving = partial(
+                    serve_listeners,
+                    listenings,
+                    config,
+                    stop=stop,
+                    archive=archive,
+                    backplane=backplane,
+                )
+                handed_over = True
+                await nursery.start(serving)
+                for listening, (host, port) in zip(listenings, addresses, strict=True):
+                    logger.info("listening on %s port %d (%s)", host, port, listening.name)
+                task_status.started(addresses)
     except BaseException:
-        if archive is not None:
+        if archive is not None and not handed_over:
             archive.database.close()  # synchronous: no thread uses it yet
         raise
-    addresses = [bound_address(listening.listener) for listening in listenings]
-    # Only here to learn when serve_listeners is ready, so that our caller hears it then.
-    async with trio.open_nursery() as nursery:
-        serving = partial(serve_listeners, listenings, config, stop=stop, archive=archive)
-        await nursery.start(serving)
-        for listening, (host, port) in zip(listenings, addresses, strict=True):
-            logger.info("listening on %s port %d (%s)", host, port, listening.name)
-        task_status.started(addresses)
 
 
 def _tls_context(config: ServerConfig) -> ssl.SSLContext:
@@ -188,11 +208,17 @@ async def serve_listeners(
     *,
     stop: trio.Event,
     archive: Archive | None = None,
+    backplane: Backplane | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve chat to whoever connects through ``listenings`` until ``stop`` is set, then shut down.
 
     With ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
+    With ``backplane``, the hub is a replica that applies the log shared with other processes
+    (see :mod:`trio_chat.shell.backplane`): the sessions' requests go to the log, not the hub.
+
+    Raises:
+        StartupError: if the backplane cannot start (the state never came).
 
     Shutting down: stop accepting, tell everyone, give writers ``config.shutdown_grace`` seconds
     to flush, cancel whatever is left, and return. (Tests pass in-memory listeners here.)
@@ -202,15 +228,24 @@ async def serve_listeners(
     """
     inbox_send, inbox_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
     server = Server(config, inbox_send)
+    policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
+    history = archive.history if archive else None
+    hub = Hub(policy, config.limits, history=history, remove_too_slow=backplane is None)
+    config.metrics.watch(hub)
+    if backplane is not None:
+        await _join(backplane, hub, archive)
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
-        policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
-        hub = Hub(policy, config.limits, history=archive.history if archive else None)
-        config.metrics.watch(hub)
+        turns = config.metrics.turn_seconds
+        if backplane is None:
+            server_nursery.start_soon(run_hub, hub, inbox_receive, turns, archive)
+        else:
+            hub_send, hub_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
+            server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive)
+            # Ends once every connection is done: then it closes the hub's inbox.
+            server_nursery.start_soon(backplane.run, inbox_receive, hub_send)
         if archive is not None:
             server_nursery.start_soon(archive.run)  # ends once run_hub has closed it
-        turns = config.metrics.turn_seconds
-        server_nursery.start_soon(run_hub, hub, inbox_receive, turns, archive)
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -226,6 +261,20 @@ async def serve_listeners(
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
                 await server.shut_down(connections.cancel_scope)
+
+
+async def _join(backplane: Backplane, hub: Hub, archive: Archive | None) -> None:
+    """Start ``hub`` from the state the other processes share.
+
+    Raises:
+        StartupError: if that fails (the database, whose writer has not started, is closed).
+    """
+    try:
+        await backplane.start(hub)
+    except BackplaneError as error:
+        if archive is not None:
+            archive.database.close()  # synchronous: no thread uses it yet
+        raise StartupError(str(error)) from None
 
 
 async def run_hub(

@@ -109,6 +109,10 @@ class Session:
                 await self._chat()
         finally:
             if self.registration_requested and self.member.left is None:
+                if self.mailbox.evicted == LeaveReason.TOO_SLOW.value:
+                    # Evicted by a hub that shares rooms with other processes: its departure
+                    # is for the shared log to decide, so we say why it is leaving.
+                    self.leave_reason = LeaveReason.TOO_SLOW
                 with trio.move_on_after(LEAVE_TIMEOUT, shield=True):
                     await self.server.inbox.send(Disconnect(self.member, self.leave_reason))
             logger.info("%s disconnected", self.peer)

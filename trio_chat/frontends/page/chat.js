@@ -92,6 +92,12 @@ function setStatus(kind, text) {
 
 // --- events from the server ----------------------------------------------------------------
 
+const SERVICE_TEXTS = {
+  unavailable: "chat is unavailable, retrying",
+  available: "chat is available again",
+  missed: "some messages were missed",
+};
+
 const LIVE_ROOM_EVENTS = new Set(["said", "emoted", "joined", "parted", "topic_changed"]);
 
 function handle(event) {
@@ -234,6 +240,9 @@ function handle(event) {
       break;
     case "shutting_down":
       system(currentView(), "the server is shutting down", "error", time);
+      break;
+    case "service_changed":
+      system(currentView(), SERVICE_TEXTS[event.status], event.status === "unavailable" ? "error" : "system", time);
       break;
   }
 }

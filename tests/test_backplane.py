@@ -1,0 +1,280 @@
+"""Several servers, one set of rooms: the backplane, against a real redis-server.
+
+Most tests run two servers in this process, each with its own hub, its own connections to
+Redis and its own listeners: for the backplane they are two processes (nothing is shared but
+Redis). The test of a killed process runs one as a real process, and kills it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from tests.chat_client import PATIENCE, ChatClient, RunningServer
+from tests.conftest import StartServer
+from tests.names import nick, room
+from tests.redis_server import RedisServer, free_port
+from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
+from trio_chat.core import events
+from trio_chat.core.events import Entry, LeaveReason, Said
+from trio_chat.core.history import History
+from trio_chat.core.hub import Act, Hub, Member, Register
+from trio_chat.core.replication import (
+    Acting,
+    Gone,
+    Hello,
+    Leaving,
+    Registering,
+    State,
+    decode,
+    encode,
+    shared,
+)
+from trio_chat.core.text import LOBBY
+from trio_chat.shell.archive import HistoryConfig
+from trio_chat.shell.backplane import ELSEWHERE, BackplaneConfig
+from tests.conftest import plain_config
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; each test has rooms of its own (a key prefix)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def quick(url: str, **overrides: Any) -> BackplaneConfig:
+    """A backplane of rooms no other test shares, with heartbeats and timeouts for tests."""
+    fields: dict[str, Any] = {
+        "name": f"test-{uuid.uuid4().hex[:12]}",
+        "heartbeat": 0.1,
+        "ttl": 1.0,
+        "timeout": 0.5,
+        "retry_first": 0.02,
+        "retry_max": 0.2,
+        "state_timeout": 5.0,
+    }
+    return BackplaneConfig(url, **(fields | overrides))
+
+
+@pytest.fixture
+def backplane(redis_server: RedisServer) -> BackplaneConfig:
+    return quick(redis_server.url)
+
+
+async def two_servers(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> tuple[RunningServer, RunningServer]:
+    first = await start_server(backplane=backplane)
+    second = await start_server(backplane=backplane)
+    return first, second
+
+
+async def receive_until(client: ChatClient, line: str) -> list[str]:
+    """Receive lines up to and including ``line``; return them all."""
+    lines: list[str] = []
+    while not lines or lines[-1] != line:
+        lines.append(await client.receive_line())
+    return lines
+
+
+# --- the log's entries, written and read back -------------------------------------------------
+
+
+COMMANDS: list[events.Command] = [
+    events.Say("hi", room("#rust"), notice=True),
+    events.Say("hi"),
+    events.Emote("waves", room("#rust")),
+    events.Rename(nick("Zoë")),
+    events.PrivateMessage(nick("bob"), "psst", action=True),
+    events.JoinRoom(room("#rust")),
+    events.PartRoom(None, "bye"),
+    events.SwitchRoom(room("#rust")),
+    events.ListRooms((room("#a"), room("#b"))),
+    events.Who(),
+    events.SetTopic("the topic", room("#rust")),
+    events.ShowTopic(),
+    events.SetAway("lunch"),
+    events.LookUp((nick("alice"), nick("bob")), "label", None, "a*"),
+    events.ShowCounts(),
+    events.ShowHistory(20, room("#rust")),
+    events.Quit("done"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: type(c).__name__)
+def test_every_shared_command_is_written_and_read_back_as_it_was(
+    command: events.Command,
+) -> None:
+    assert shared(command)
+    record = Acting("p/1", command)
+    assert decode(encode(record)) == record
+
+
+def test_a_front_ends_own_reply_is_not_shared() -> None:
+    assert not shared(events.Tell(events.Goodbye()))
+
+
+def test_process_records_are_written_and_read_back() -> None:
+    registering = Registering("p/1", nick("Ünï"), True, "127.0.0.1:5", "Real Name", "user")
+    for record in (
+        Hello("p"),
+        Gone("p", LeaveReason.CONNECTION_LOST),
+        Leaving("p/1", LeaveReason.TOO_SLOW),
+        registering,
+    ):
+        assert decode(encode(record)) == record
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"k": "nonsense", "d": "{}"},
+        {"k": "act", "d": "not json"},
+        {"k": "act", "d": '{"member": "p/1", "command": ["Tell", {}]}'},
+        {"k": "act", "d": '{"member": "p/1", "command": ["Say", {"text": ["x"]}]}'},
+        {"k": "leave", "d": '{"member": "p/1", "reason": "bored"}'},
+        {"d": "{}"},
+    ],
+)
+def test_an_entry_this_version_does_not_write_is_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="entry"):
+        decode(fields)
+
+
+def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
+    hub = Hub(history=History(10, 10))
+    alice, bob = Member(ELSEWHERE, "a"), Member(ELSEWHERE, "b")
+    hub.handle(Register(alice, nick("alice")))
+    hub.handle(Register(bob, nick("bob")))
+    hub.handle(Act(bob, events.JoinRoom(room("#rust"))))
+    hub.handle(Act(bob, events.SetTopic("crabs")))
+    hub.handle(Act(alice, events.SetAway("lunch")))
+    hub.handle(Act(alice, events.Rename(nick("Alice2"))))
+    hub.flush()
+    state, members = hub.state()
+    assert hub.history is not None
+    record = State("p", state, ("p/1", "p/2"), tuple(hub.history.rings()), hub.history.last_id)
+    assert decode(encode(record)) == record  # what crosses Redis is the state itself
+
+    replica = Hub(history=History(10, 10))
+    copies = [Member(ELSEWHERE, m.peer) for m in members]
+    replica.restore(state, copies)
+    replica.history.restore(record.rings, record.last_id)  # type: ignore[union-attr]
+    assert replica.state()[0] == state
+    assert replica.history.recent("#rust", 10) == hub.history.recent("#rust", 10)  # type: ignore[union-attr]
+    # And both go on the same way: the same request does the same thing in each.
+    assert [m.nick.display for m in copies if m.nick] == ["bob", "Alice2"]  # a rename: moved
+    for one_hub, bob_there in ((hub, members[0]), (replica, copies[0])):
+        one_hub.handle(Act(bob_there, events.Say("same", room("#rust"))))
+        one_hub.flush()
+    assert replica.state()[0] == hub.state()[0]
+    entry = replica.history.recent("#rust", 1)[0]  # type: ignore[union-attr]
+    assert isinstance(entry, Entry) and entry.event == Said("#rust", "bob", "same")
+    assert entry.id == hub.history.last_id  # ids agree too: processes can share one database
+
+
+# --- two servers, one set of rooms --------------------------------------------------------------
+
+
+async def test_members_of_two_servers_share_rooms_and_private_messages(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    first, second = await two_servers(start_server, backplane)
+    alice = await first.join("alice")
+    bob = await second.connect()
+    await bob.send("bob")
+    assert await bob.receive_line() == "* welcome, bob! online (2): alice, bob"
+    await alice.expect("* bob joined")
+    await alice.send("hi bob")
+    await alice.expect("<alice> hi bob")
+    await bob.expect("<alice> hi bob")
+    await bob.send("/msg alice psst")
+    await bob.expect("[pm to alice] psst")
+    await alice.expect("[pm from bob] psst")
+    await bob.send("/join #rust")
+    await bob.expect("* welcome to #rust! online (1): bob")
+    await bob.send("/topic crabs")
+    await bob.expect("#rust * bob set the topic: crabs")
+    await alice.send("/rooms")
+    assert await alice.receive_line() == "* rooms (2): #lobby (2), #rust (1)"
+    await alice.send("/join #rust")
+    await alice.expect("* welcome to #rust! online (2): alice, bob", "* topic: crabs")
+    await bob.expect("#rust * alice joined")
+
+
+async def test_everyone_sees_one_order_whichever_server_they_are_on(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    first, second = await two_servers(start_server, backplane)
+    members = [await server.join(f"m{n}") for n, server in enumerate([first, second] * 2)]
+    for n, member in enumerate(members):  # each sees the joins after its own
+        for later in range(n + 1, len(members)):
+            while (await member.receive_line()) != f"* m{later} joined":
+                pass
+
+    async def talk(member: ChatClient) -> None:
+        for k in range(10):
+            await member.send(f"{k}")
+
+    async with trio.open_nursery() as nursery:  # all at once, from both servers
+        for member in members:
+            nursery.start_soon(talk, member)
+    seen = [await member.receive_lines(40) for member in members]
+    assert all(lines == seen[0] for lines in seen)
+    for member in members:  # each sender's messages in the order sent
+        said = [line for line in seen[0] if line.startswith(f"<{member.nick}> ")]
+        assert said == [f"<{member.nick}> {k}" for k in range(10)]
+
+
+async def test_a_nickname_is_held_once_across_servers_lookalikes_too(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    first, second = await two_servers(start_server, backplane)
+    await first.join("alice")
+    other = await second.connect()
+    await other.send("ALICE")
+    assert await other.receive_line() == "! nickname ALICE is taken"
+    await other.receive_line()  # asked again
+    await other.send("aIice")  # a capital I
+    assert await other.receive_line() == "! the nickname aIice looks too much like alice, who is online"
+
+
+async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    memory = HistoryConfig(path=":memory:")
+    first = await start_server(backplane=backplane, history=memory)
+    alice = await first.join("alice")
+    await alice.send("/join #rust")
+    await alice.expect("* welcome to #rust! online (1): alice")
+    await alice.send("/topic crabs")
+    await alice.expect("#rust * alice set the topic: crabs")
+    await alice.send("said before the second server started")
+    await alice.expect("#rust <alice> said before the second server started")
+
+    second = await start_server(backplane=backplane, history=memory)  # its database is empty
+    bob = await second.join("bob")
+    assert (await bob.receive_line()).endswith(" * alice joined")  # #lobby's history
+    await bob.send("/join #rust")
+    assert await bob.receive_line() == "* welcome to #rust! online (2): alice, bob"
+    assert await bob.receive_line() == "* topic: crabs"
+    history = [await bob.receive_line() for _ in range(3)]
+    assert all(line.startswith("#rust ~ ") for line in history), history
+    assert [line.split(" ", 4)[4] for line in history] == [
+        "* alice joined",
+        "* alice set the topic: crabs",
+        "<alice> said before the second server started",
+    ]
+    await alice.expect("#lobby * bob joined", "#rust * bob joined")

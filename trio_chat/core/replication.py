@@ -1,0 +1,270 @@
+"""The shared log of several processes: what one entry says, and how it is written. Pure.
+
+Processes that share rooms (``--backplane``) share one log, a Redis stream, and each runs a
+replica of the hub that applies the log's entries in the log's order (see
+:mod:`trio_chat.shell.backplane` for the Trio side). An entry is one of the records below: a
+member's request, stamped with the member's id (its process's id, a slash, a number), or a
+process's own news (it started and needs the state, it is gone). Requests that change nothing
+shared (a front end's own replies, such as IRC's PONG) never go through the log.
+
+Every record is written as two stream fields, its kind and a JSON document, by
+:func:`encode`, and read back by :func:`decode`, which refuses anything it does not know
+rather than guess: a replica must apply exactly what the others apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trio_chat.core import events
+from trio_chat.core.events import Command, Entry, LeaveReason
+from trio_chat.core.history import decode_event, encode_event
+from trio_chat.core.hub import HubState, MemberState, RoomState
+from trio_chat.core.text import Nickname, RoomName
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """A process has started and asks a running one for the state (a :class:`State`)."""
+
+    process: str
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The state after the log's ``Hello`` of ``process``, for that process to start from."""
+
+    process: str
+    hub: HubState
+    members: tuple[str, ...]  # the id of each of hub.members, in order
+    rings: tuple[tuple[str, tuple[Entry, ...]], ...]  # rooms' history, see History.rings
+    last_id: int  # of the last history entry
+
+
+@dataclass(frozen=True, slots=True)
+class Registering:
+    """A member asks for a nickname (and is placed in #lobby if ``lobby``)."""
+
+    member: str
+    nick: Nickname
+    lobby: bool
+    peer: str
+    realname: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """A registered member sent a command."""
+
+    member: str
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Leaving:
+    """A member's connection ended (it did not quit)."""
+
+    member: str
+    reason: LeaveReason
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """A process stopped (or died, and a survivor says so): all of its members leave."""
+
+    process: str
+    reason: LeaveReason
+
+
+Record = Hello | State | Registering | Acting | Leaving | Gone
+
+
+def process_of(member: str) -> str:
+    """Return the id of the process that member id ``member`` belongs to."""
+    return member.partition("/")[0]
+
+
+# --- writing and reading entries ------------------------------------------------------------
+
+# The commands a member's request may carry: every command but Tell (a front end's own reply).
+_COMMANDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        events.Say,
+        events.Emote,
+        events.Rename,
+        events.PrivateMessage,
+        events.JoinRoom,
+        events.PartRoom,
+        events.SwitchRoom,
+        events.ListRooms,
+        events.Who,
+        events.SetTopic,
+        events.ShowTopic,
+        events.SetAway,
+        events.LookUp,
+        events.ShowCounts,
+        events.ShowHistory,
+        events.Quit,
+    )
+}
+
+
+def shared(command: Command) -> bool:
+    """Say whether ``command`` goes through the log (all but a front end's own replies)."""
+    return type(command).__name__ in _COMMANDS
+
+
+def encode(record: Record) -> dict[str, str]:
+    """Return ``record`` as the fields of a stream entry."""
+    document: Any
+    if isinstance(record, Acting):
+        command = record.command
+        document = {"member": record.member, "command": [type(command).__name__, _plain(command)]}
+    elif isinstance(record, State):
+        document = {
+            "process": record.process,
+            "hub": _plain(record.hub),
+            "members": list(record.members),
+            "rings": [[key, [_entry(e) for e in ring]] for key, ring in record.rings],
+            "last_id": record.last_id,
+        }
+    else:
+        document = _plain(record)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return {"k": _KINDS[type(record)], "d": text}
+
+
+def decode(fields: Mapping[str, str]) -> Record:
+    """Rebuild the record of a stream entry written by :func:`encode`.
+
+    Raises:
+        ValueError: if the entry is not one this version writes.
+    """
+    kind = fields.get("k", "")
+    reader = _READERS.get(kind)
+    if reader is None:
+        raise ValueError(f"unknown kind of log entry {kind!r}")
+    try:
+        return reader(json.loads(fields["d"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"a {kind} entry that does not fit: {error!r}") from None
+
+
+def _read_registering(d: Any) -> Registering:
+    nick = _nickname(d["nick"])
+    return Registering(str(d["member"]), nick, bool(d["lobby"]), *_strings(d, REGISTERED_WITH))
+
+
+def _read_state(d: Any) -> State:
+    rings = tuple((str(key), tuple(map(_unentry, ring))) for key, ring in d["rings"])
+    members = tuple(map(str, d["members"]))
+    return State(str(d["process"]), _hub_state(d["hub"]), members, rings, int(d["last_id"]))
+
+
+REGISTERED_WITH = ("peer", "realname", "user")
+_KINDS: dict[type[Any], str] = {
+    Hello: "hello",
+    State: "state",
+    Registering: "register",
+    Acting: "act",
+    Leaving: "leave",
+    Gone: "gone",
+}
+_READERS: dict[str, Callable[[Any], Record]] = {
+    "hello": lambda d: Hello(str(d["process"])),
+    "state": _read_state,
+    "register": _read_registering,
+    "act": lambda d: Acting(str(d["member"]), _command(*d["command"])),
+    "leave": lambda d: Leaving(str(d["member"]), LeaveReason(d["reason"])),
+    "gone": lambda d: Gone(str(d["process"]), LeaveReason(d["reason"])),
+}
+
+
+def _strings(d: Any, names: tuple[str, ...]) -> list[str]:
+    return [str(d[name]) for name in names]
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Return a record's value as JSON: names as their two spellings, tuples as lists."""
+    if isinstance(value, Nickname | RoomName):
+        return [value.display, value.key]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def _nickname(value: Any) -> Nickname:
+    display, key = value
+    return Nickname(str(display), str(key))
+
+
+def _room(value: Any) -> RoomName:
+    display, key = value
+    return RoomName(str(display), str(key))
+
+
+# Fields of commands that hold names; every other field is a str, a bool or an int.
+_NAME_FIELDS = {"nick": _nickname, "recipient": _nickname, "room": _room}
+_NAME_TUPLE_FIELDS = {"nicks": _nickname, "rooms": _room}
+
+
+def _command(name: str, values: dict[str, Any]) -> Command:
+    cls = _COMMANDS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown command {name!r}")
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        value = values[field.name]
+        if field.name in _NAME_FIELDS:
+            value = None if value is None else _NAME_FIELDS[field.name](value)
+        elif field.name in _NAME_TUPLE_FIELDS:
+            value = tuple(map(_NAME_TUPLE_FIELDS[field.name], value))
+        elif not isinstance(value, str | bool | int):
+            raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")
+        fields[field.name] = value
+    command: Command = cls(**fields)
+    return command
+
+
+def _hub_state(value: dict[str, Any]) -> HubState:
+    members = tuple(
+        MemberState(
+            _nickname(m["nick"]),
+            str(m["peer"]),
+            str(m["realname"]),
+            str(m["user"]),
+            str(m["away"]),
+            tuple(map(str, m["rooms"])),
+            None if m["current"] is None else str(m["current"]),
+        )
+        for m in value["members"]
+    )
+    rooms = tuple(
+        RoomState(_room(r["name"]), str(r["topic"]), tuple(map(int, r["members"])))
+        for r in value["rooms"]
+    )
+    return HubState(members, rooms, int(value["peak"]))
+
+
+def _entry(entry: Entry) -> list[Any]:
+    kind, payload = encode_event(entry.event)
+    return [entry.id, entry.time, kind, payload]
+
+
+def _unentry(value: list[Any]) -> Entry:
+    id_, time, kind, payload = value
+    return Entry(int(id_), float(time), decode_event(str(kind), str(payload)))

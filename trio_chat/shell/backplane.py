@@ -1,0 +1,590 @@
+"""Several processes, one set of rooms: the shared log in Redis, and this process's part in it.
+
+Theory of operation
+-------------------
+Inside one process, the hub's task decides the order of everything (see
+:mod:`trio_chat.core.hub`). With ``--backplane redis://...``, that decision moves to one Redis
+stream, the log, and each process runs a *replica* of the hub: its members' requests are not
+applied when they arrive but appended to the log (``XADD``), and every process, the sender's
+included, applies the log's entries in the log's order as it reads them back (``XREAD``). The
+hub is deterministic, so replicas that applied the same entries hold the same nicknames, rooms
+and topics, and every member, on whatever process, sees one order. What each replica delivers
+is what concerns its own members; the others' are :class:`~trio_chat.core.hub.Member` objects
+with ``local`` False, whose outbox discards everything.
+
+What follows from applying a log:
+
+- *One order*: the log's, for every room and for private messages alike, and each sender's
+  requests in the order it sent them, because one task (``_publish``) appends them in order
+  and Redis keeps the order of one connection's commands. A request still in flight is simply
+  not applied yet anywhere, its sender's process included: nobody sees it early.
+- *Nicknames* are unique across processes because a registration is decided by the replicas,
+  all in the same place of the log: the first of two claims wins everywhere.
+- *A process that starts* while others run asks for the state (a ``Hello`` entry); the first
+  running process to claim the question (``SET NX``) answers with the state at exactly that
+  point of the log, and the newcomer applies the log from there.
+- *A process that stops* says so (a ``Gone`` entry); one that dies stops renewing its heartbeat
+  key (``SET ... PX``), and the first survivor to notice posts ``Gone`` for it (``SET NX`` on a
+  key per dead process, so it is posted once). Its members leave every room then, with
+  ``connection lost``, and their nicknames are free.
+
+The tasks, in the server nursery::
+
+    Backplane.run()          its own nursery: ends when the sessions' requests end
+    ├── _publish()           the sessions' requests -> XADD, in order, a batch per round trip
+    ├── _follow()            XREAD BLOCK -> the hub's inbox, in the log's order
+    ├── _keep_alive()        the heartbeat, and noticing processes whose heartbeat expired
+    └── _answer()            the state, for a process that starts (and asked for it)
+
+Backpressure: the hub's inbox is bounded, so when the hub falls behind, ``_follow`` waits and
+the entries wait in Redis; the log is capped (``MAXLEN ~``), and a process that falls further
+behind than the cap tells its members that messages were missed. Sessions wait on the bounded
+requests channel while ``_publish`` waits on a slow Redis, and the peers on their sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import math
+import random
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import coredis
+import trio
+from coredis.exceptions import RedisError, ResponseError
+from coredis.retry import NoRetryPolicy
+from coredis.tokens import PureToken
+
+from trio_chat.core.events import LeaveReason, Quit, Service, ServiceChanged
+from trio_chat.core.hub import (
+    Act,
+    Announce,
+    Disconnect,
+    DisconnectAll,
+    Export,
+    Hub,
+    Inform,
+    Member,
+    Register,
+    Request,
+)
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.replication import (
+    Acting,
+    Gone,
+    Hello,
+    Leaving,
+    Record,
+    Registering,
+    State,
+    decode,
+    encode,
+    process_of,
+    shared,
+)
+
+logger = logging.getLogger(__name__)
+
+# Deletes a key only if it still holds our value: a lock or a heartbeat that expired and was
+# taken by another process since is not ours to delete.
+RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+READ_COUNT = 1000  # entries per XREAD: one hub turn's worth, at most
+PUBLISH_BATCH = 512  # requests per XADD pipeline
+
+
+class BackplaneError(Exception):
+    """The backplane cannot start: Redis cannot be reached, or the state never came."""
+
+
+@dataclass(frozen=True)
+class BackplaneConfig:
+    """Where the shared log is, and how processes tell they are alive."""
+
+    url: str  # redis://host[:port][/db]
+    name: str = "trio-chat"  # the keys' prefix: processes with the same Redis and name share rooms
+    heartbeat: float = 1.0  # seconds between heartbeats...
+    ttl: float = 5.0  # ...and how long a process that stopped beating counts as alive
+    timeout: float = 2.0  # a command that takes longer means Redis is unavailable
+    retry_first: float = 0.1  # seconds before the first reconnection attempt, doubling...
+    retry_max: float = 5.0  # ...up to this (with jitter)
+    max_entries: int = 100_000  # the log's cap (approximate, MAXLEN ~)
+    state_timeout: float = 10.0  # how long a starting process waits for the state
+
+    def address(self) -> tuple[str, int, int]:
+        """Return (host, port, db) of :attr:`url`.
+
+        Raises:
+            ValueError: if it is not a ``redis://`` URL.
+        """
+        parts = urlsplit(self.url)
+        if parts.scheme != "redis" or not parts.hostname:
+            raise ValueError(f"not a redis://host:port/db URL: {self.url!r}")
+        db = parts.path.strip("/") or "0"
+        if not db.isdigit():
+            raise ValueError(f"the database of {self.url!r} is not a number")
+        return parts.hostname, parts.port or 6379, int(db)
+
+
+class _Elsewhere:
+    """The outbox of a member connected to another process: that process delivers to it."""
+
+    def offer(self, delivery: object) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+    def evict(self, reason: str) -> None:
+        pass
+
+
+ELSEWHERE = _Elsewhere()
+
+
+@contextlib.asynccontextmanager
+async def open_backplane(config: BackplaneConfig) -> AsyncIterator[Backplane]:
+    """Connect to the backplane of ``config`` for the duration.
+
+    Raises:
+        BackplaneError: if Redis cannot be reached.
+    """
+    try:
+        host, port, db = config.address()
+    except ValueError as error:
+        raise BackplaneError(str(error)) from None
+    redis = coredis.Redis(
+        host,
+        port,
+        db,
+        decode_responses=True,
+        connect_timeout=config.timeout,
+        retry_policy=NoRetryPolicy(),  # we retry ourselves, and tell members meanwhile
+    )
+    # coredis keeps its connections in a task group; it lives in a task of its own (_hold), so
+    # that our exceptions never cross it. They do cross this nursery, which wraps them in an
+    # ExceptionGroup: with nothing else in it that can fail, we unwrap the body's exception
+    # for our caller (StartupError from serve(), Cancelled), as trio-websocket does.
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_hold, redis)
+            backplane = Backplane(config, redis)
+            try:
+                with trio.fail_after(config.timeout):  # an address that swallows packets
+                    await redis.ping()
+            except (RedisError, trio.TooSlowError) as error:
+                raise BackplaneError(f"cannot reach Redis at {config.url}: {error}") from None
+            yield backplane
+            nursery.cancel_scope.cancel(reason="backplane closed")  # closes the connections
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) != 1:
+            raise
+        inner = group.exceptions[0]
+        # Raised with its own cause and traceback; the group adds nothing worth keeping.
+        raise inner.with_traceback(inner.__traceback__) from inner.__cause__
+
+
+async def _hold(
+    redis: coredis.Redis[str], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Keep ``redis``'s connection pool open until cancelled."""
+    async with redis:
+        task_status.started()
+        await trio.sleep_forever()
+
+
+class Backplane:
+    """One process's part in the shared log (see the module docstring)."""
+
+    def __init__(self, config: BackplaneConfig, redis: coredis.Redis[str]) -> None:
+        self.config = config
+        self.redis = redis
+        self.process = secrets.token_hex(6)  # a new id per start: a restart is a new process
+        self._log = f"{config.name}:log"
+        self._serial = itertools.count(1)
+        # Every member the log names and that has not left yet, by id, ours and the others'.
+        self._members: dict[str, Member] = {}
+        self._ids: dict[Member, str] = {}  # our own members' ids
+        self._last = "0-0"  # the id of the last entry handed to the hub
+        self._epoch = ""  # a token Redis keeps while it keeps its data
+        self.available = True  # whether members were last told the chat is available
+        self._answers_send, self._answers = trio.open_memory_channel[State](4)
+        self._release = redis.register_script(RELEASE)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.config.name, *parts))
+
+    # --- starting: the state, from a running process ------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        """Join the others: start ``hub`` from the state at this point of the log.
+
+        The first process starts empty. Concurrent starts take turns (a lock in Redis), so each
+        one sees whether another is running before it decides to start empty.
+
+        Raises:
+            BackplaneError: if Redis fails meanwhile, or no running process sends the state.
+        """
+        lock = self._key("starting")
+        try:
+            with trio.fail_after(self.config.state_timeout * 2):  # the lock expires by then
+                ttl = int(self.config.state_timeout * 1000)
+                # Polled: the lock is in Redis, and no Trio event can say it was released.
+                while not await self.redis.set(lock, self.process, condition=PureToken.NX, px=ttl):  # noqa: ASYNC110
+                    await trio.sleep(0.05)  # another process is starting
+            try:
+                with trio.fail_after(self.config.state_timeout):  # no answer: a clear error
+                    await self._start(hub)
+            finally:
+                # Shielded: a cancelled start still frees the lock for the next process.
+                with trio.move_on_after(self.config.timeout, shield=True):
+                    await self._release(keys=[lock], args=[self.process])
+        except (RedisError, trio.TooSlowError) as error:
+            raise BackplaneError(f"cannot start with the others: {error!r}") from None
+
+    async def _start(self, hub: Hub) -> None:
+        redis = self.redis
+        epoch = self._key("epoch")
+        await redis.set(epoch, secrets.token_hex(8), condition=PureToken.NX)
+        self._epoch = await redis.get(epoch) or ""
+        others = [key async for key in redis.scan_iter(match=self._key("alive", "*"))]
+        self._last = await self._append(Hello(self.process))
+        await self._beat()
+        if not others:
+            logger.info("backplane: the first process (%s)", self.process)
+            return
+        logger.info("backplane: %d other processes; asking for the state", len(others))
+        records: list[Record] = []  # after our Hello, but for the state
+        state = None
+        while state is None:
+            reply = await redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
+            for id_, fields in _entries(reply, self._log):
+                self._last = id_
+                record = decode(fields)
+                if isinstance(record, State) and record.process == self.process:
+                    state = record
+                else:
+                    records.append(record)
+        members = [
+            self._member_for(id_, saved.peer, saved.realname, saved.user)
+            for id_, saved in zip(state.members, state.hub.members, strict=True)
+        ]
+        hub.restore(state.hub, members)
+        if hub.history is not None:
+            hub.history.restore(state.rings, state.last_id)
+        # The state is as of our Hello: what came after it, the state's own turn aside, follows.
+        for record in records:
+            if (request := self._request(record, serving=False)) is not None:
+                hub.handle(request)
+        hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        requests: trio.MemoryReceiveChannel[Request],
+        hub_inbox: trio.MemorySendChannel[Request],
+    ) -> None:
+        """Append the sessions' ``requests`` to the log, and feed the log to ``hub_inbox``.
+
+        Returns once ``requests`` is closed (every session is done) and the last of them is
+        appended; then ``hub_inbox`` is closed, which ends the hub's task.
+
+        Cancellation: with the server; nothing to undo (the others notice our heartbeat stop).
+        """
+        with hub_inbox:
+            # The backplane nursery: the publisher's end (the server shutting down) ends all.
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._follow, hub_inbox.clone())
+                nursery.start_soon(self._keep_alive)
+                nursery.start_soon(self._answer)
+                await self._publish(requests, hub_inbox)
+                nursery.cancel_scope.cancel(reason="server shut down")
+
+    async def _publish(
+        self,
+        requests: trio.MemoryReceiveChannel[Request],
+        hub_inbox: trio.MemorySendChannel[Request],
+    ) -> None:
+        """Append requests to the log in the order sessions sent them; hand the rest to the hub.
+
+        While Redis is unavailable, a message or a registration is refused (its sender is
+        told); a departure, which must not be lost, waits and is appended once Redis is back.
+
+        Cancellation: by the backplane nursery only after this returns (see :meth:`run`).
+        """
+        waiting: list[Record] = []  # departures that Redis did not take yet
+        async with requests:
+            while True:
+                batch: list[Request] = []
+                # While departures wait, wake up to retry them even if nobody says anything.
+                with trio.move_on_after(self.config.retry_max if waiting else math.inf):  # noqa: ASYNC912 (receive() is a checkpoint)
+                    try:
+                        batch.append(await requests.receive())
+                    except trio.EndOfChannel:
+                        break
+                    batch += _take_waiting(requests, PUBLISH_BATCH - 1)
+                records, senders = list(waiting), [None] * len(waiting)
+                waiting.clear()
+                for request in batch:
+                    record = self._record(request)
+                    if record is None:
+                        await hub_inbox.send(request)  # nothing shared: straight to the hub
+                    else:
+                        records.append(record)
+                        senders.append(getattr(request, "member", None))
+                if records and not await self._append_all(records):
+                    for record, sender in zip(records, senders, strict=True):
+                        if _must_arrive(record):
+                            waiting.append(record)
+                        elif sender is not None:
+                            await hub_inbox.send(Inform(sender, Refusal(Reason.UNAVAILABLE)))
+        # Our members leave everywhere else now (ours were told by the hub's Shutdown).
+        await self._append_all([*waiting, Gone(self.process, LeaveReason.SERVER_SHUTDOWN)])
+
+    def _record(self, request: Request) -> Record | None:
+        """Return the log entry of a session's ``request``; None if it changes nothing shared."""
+        match request:
+            case Register(member, nick, lobby):
+                id_ = self._ids.get(member)
+                if id_ is None:
+                    id_ = self._ids[member] = f"{self.process}/{next(self._serial)}"
+                    self._members[id_] = member
+                return Registering(id_, nick, lobby, member.peer, member.realname, member.user)
+            case Act(member, command) if shared(command) and member in self._ids:
+                return Acting(self._ids[member], command)
+            case Disconnect(member, reason) if member in self._ids:
+                return Leaving(self._ids.pop(member), reason)
+            case _:
+                return None  # a front end's reply, the shutdown, a notice: for the hub only
+
+    async def _follow(self, hub_inbox: trio.MemorySendChannel[Request]) -> NoReturn:
+        """Hand the log's entries to the hub, in order, from where we are.
+
+        When Redis goes away, members are told, and this retries with backoff and jitter;
+        when it is back, reading resumes after the last entry delivered, so members who
+        stayed see no duplicate and no gap, or are told that messages were missed.
+
+        Cancellation: by the backplane nursery; the blocking XREAD is cancelled cleanly (coredis
+        drops that connection), and the entries after ``_last`` are still in Redis.
+        """
+        block = int(self.config.heartbeat * 1000)
+        delay = self.config.retry_first
+        with hub_inbox:
+            while True:
+                try:
+                    # XREAD BLOCK returns by itself after `block`; later than that, Redis stalls.
+                    with trio.fail_after(self.config.heartbeat + self.config.timeout):
+                        reply = await self.redis.xread(
+                            {self._log: self._last}, count=READ_COUNT, block=block
+                        )
+                        if not self.available:
+                            await self._recovered(hub_inbox)
+                except (RedisError, trio.TooSlowError) as error:
+                    if self.available:
+                        logger.warning("backplane: Redis is unavailable: %r", error)
+                        self.available = False
+                        await hub_inbox.send(Announce(ServiceChanged(Service.UNAVAILABLE)))
+                    # Jitter: processes that lost Redis together do not all come back at once.
+                    await trio.sleep(delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 2, self.config.retry_max)
+                    continue
+                delay = self.config.retry_first
+                for id_, fields in _entries(reply, self._log):
+                    self._last = id_
+                    try:
+                        record = decode(fields)
+                    except ValueError as error:
+                        logger.error("backplane: skipping entry %s: %s", id_, error)
+                        continue
+                    if (request := self._request(record, serving=True)) is not None:
+                        await hub_inbox.send(request)
+
+    async def _recovered(self, hub_inbox: trio.MemorySendChannel[Request]) -> None:
+        """Redis answers again: tell members whether anything was lost meanwhile."""
+        epoch = await self.redis.get(self._key("epoch"))
+        lost = epoch != self._epoch  # Redis restarted without its data
+        if lost:
+            await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
+            self._epoch = await self.redis.get(self._key("epoch")) or ""
+        else:
+            try:
+                info = await self.redis.xinfo_stream(self._log)
+            except ResponseError:  # no log at all: nothing was written since
+                lost = False
+            else:  # trimmed past what we read (Redis 7 keeps the newest id it deleted)
+                lost = _later(str(info["max-deleted-entry-id"]), self._last)
+        self.available = True
+        status = Service.MISSED if lost else Service.AVAILABLE
+        logger.warning("backplane: Redis is back (%s)", status.value)
+        await hub_inbox.send(Announce(ServiceChanged(status)))
+
+    def _request(self, record: Record, *, serving: bool) -> Request | None:
+        """Return what the hub must apply for the log's ``record`` (None: nothing)."""
+        match record:
+            case Registering(id_, nick, lobby, peer, realname, user):
+                return Register(self._member_for(id_, peer, realname, user), nick, lobby=lobby)
+            case Acting(id_, command) if id_ in self._members:
+                if isinstance(command, Quit):
+                    return Act(self._members.pop(id_), command)  # its last request
+                return Act(self._members[id_], command)
+            case Leaving(id_, reason) if id_ in self._members:
+                return Disconnect(self._members.pop(id_), reason)
+            case Gone(process, reason):
+                ids = [id_ for id_ in self._members if process_of(id_) == process]
+                return DisconnectAll(frozenset(self._members.pop(id_) for id_ in ids), reason)
+            case Hello(process) if serving and process != self.process:
+                return Export(partial(self._state_for, process))
+            case _:
+                return None  # a state for someone else, an entry about someone already gone
+
+    def _member_for(self, id_: str, peer: str, realname: str, user: str) -> Member:
+        member = self._members.get(id_)
+        if member is None:  # another process's: its outbox is elsewhere
+            member = self._members[id_] = Member(ELSEWHERE, peer, realname, user, local=False)
+        return member
+
+    def _state_for(self, process: str, hub: Hub) -> None:
+        """In the hub's turn: the state a starting ``process`` asked for, to :meth:`_answer`."""
+        state, members = hub.state()
+        ids = {member: id_ for id_, member in self._members.items()}
+        history = hub.history
+        try:
+            self._answers_send.send_nowait(
+                State(
+                    process,
+                    state,
+                    tuple(ids[member] for member in members),
+                    tuple(history.rings()) if history is not None else (),
+                    history.last_id if history is not None else 0,
+                )
+            )
+        except trio.WouldBlock:
+            logger.warning("backplane: too many processes starting at once; one must retry")
+
+    async def _answer(self) -> NoReturn:
+        """Send a starting process its state, unless another running process already does.
+
+        Cancellation: by the backplane nursery; a process left waiting gives up at its timeout.
+        """
+        async for state in self._answers:
+            try:
+                with trio.fail_after(self.config.timeout):
+                    key = self._key("answered", state.process)
+                    ttl = int(self.config.state_timeout * 1000)
+                    if await self.redis.set(key, self.process, condition=PureToken.NX, px=ttl):
+                        await self._append(state)
+            except (RedisError, trio.TooSlowError) as error:
+                logger.warning("backplane: could not send the state: %r", error)
+        raise AssertionError("the answers channel is never closed")
+
+    async def _keep_alive(self) -> NoReturn:
+        """Beat, and post ``Gone`` for other processes whose heartbeat has expired.
+
+        Cancellation: by the backplane nursery, between beats or in a command; the heartbeat
+        key then expires by itself.
+        """
+        quiet_since = trio.current_time()  # after an outage every beat is new: wait a ttl
+        while True:
+            try:
+                with trio.fail_after(self.config.timeout):
+                    await self._beat()
+                    if trio.current_time() - quiet_since >= self.config.ttl:
+                        await self._bury_the_dead()
+            except (RedisError, trio.TooSlowError):
+                quiet_since = trio.current_time()  # _follow tells the members
+            await trio.sleep(self.config.heartbeat)
+
+    async def _beat(self) -> None:
+        key = self._key("alive", self.process)
+        await self.redis.set(key, "1", px=int(self.config.ttl * 1000))
+
+    async def _bury_the_dead(self) -> None:  # noqa: ASYNC910 (after a beat, which checkpoints)
+        processes = {process_of(id_) for id_ in self._members} - {self.process}
+        for process in sorted(processes):
+            if await self.redis.exists([self._key("alive", process)]):
+                continue
+            # The first survivor to notice says so, once: the others see the key taken.
+            key, ttl = self._key("buried", process), int(self.config.ttl * 10_000)
+            if await self.redis.set(key, self.process, condition=PureToken.NX, px=ttl):
+                logger.warning("backplane: process %s stopped beating: its members leave", process)
+                await self._append(Gone(process, LeaveReason.CONNECTION_LOST))
+
+    # --- Redis --------------------------------------------------------------------------------
+
+    async def _append(self, record: Record) -> str:
+        """Append ``record`` to the log; return its id."""
+        return str(
+            await self.redis.xadd(
+                self._log,
+                encode(record),
+                trim_strategy=PureToken.MAXLEN,
+                threshold=self.config.max_entries,
+                trim_operator=PureToken.APPROXIMATELY,
+            )
+        )
+
+    async def _append_all(self, records: Sequence[Record]) -> bool:
+        """Append ``records`` in order, in one round trip; False if Redis did not answer.
+
+        False does not prove that nothing was appended (Redis may have taken some before it
+        went silent): a message refused then may still appear, once; it is never duplicated.
+        """
+        try:
+            with trio.fail_after(self.config.timeout):  # a stalled Redis counts as gone
+                async with self.redis.pipeline(transaction=False) as pipeline:
+                    for record in records:
+                        pipeline.xadd(
+                            self._log,
+                            encode(record),
+                            trim_strategy=PureToken.MAXLEN,
+                            threshold=self.config.max_entries,
+                            trim_operator=PureToken.APPROXIMATELY,
+                        )
+        except (RedisError, trio.TooSlowError) as error:
+            logger.warning("backplane: %d requests not appended: %r", len(records), error)
+            return False  # noqa: ASYNC910 (Redis failing means a connection was tried: awaited)
+        return True
+
+
+def _must_arrive(record: Record) -> bool:
+    """Say whether ``record`` waits for Redis rather than being refused (a departure)."""
+    return isinstance(record, Leaving | Gone) or (
+        isinstance(record, Acting) and isinstance(record.command, Quit)
+    )
+
+
+def _entries(reply: Any, log: str) -> list[tuple[str, dict[str, str]]]:
+    """Return the (id, fields) of each entry of ``log`` in an XREAD ``reply`` (None: none)."""
+    if not reply:
+        return []
+    return [
+        (str(entry.identifier), {str(k): str(v) for k, v in entry.field_values.items()})
+        for entry in reply.get(log, ())
+    ]
+
+
+def _later(first: str, second: str) -> bool:
+    """Say whether stream id ``first`` comes after stream id ``second``."""
+    a, b = (tuple(map(int, id_.split("-"))) for id_ in (first, second))
+    return a > b
+
+
+def _take_waiting(channel: trio.MemoryReceiveChannel[Request], most: int) -> list[Request]:
+    """Return up to ``most`` requests already waiting in ``channel``, without waiting."""
+    taken: list[Request] = []
+    while len(taken) < most:
+        try:
+            taken.append(channel.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            break
+    return taken
