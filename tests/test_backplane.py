@@ -12,15 +12,18 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests import test_concurrency_properties as concurrency
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
-from tests.conftest import StartServer
+from tests.conftest import StartServer, plain_config
 from tests.names import nick, room
 from tests.redis_server import RedisServer, free_port
 from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
@@ -39,10 +42,8 @@ from trio_chat.core.replication import (
     encode,
     shared,
 )
-from trio_chat.core.text import LOBBY
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.backplane import ELSEWHERE, BackplaneConfig
-from tests.conftest import plain_config
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +182,8 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
         one_hub.flush()
     assert replica.state()[0] == hub.state()[0]
     entry = replica.history.recent("#rust", 1)[0]  # type: ignore[union-attr]
-    assert isinstance(entry, Entry) and entry.event == Said("#rust", "bob", "same")
+    assert isinstance(entry, Entry)
+    assert entry.event == Said("#rust", "bob", "same")
     assert entry.id == hub.history.last_id  # ids agree too: processes can share one database
 
 
@@ -248,7 +250,10 @@ async def test_a_nickname_is_held_once_across_servers_lookalikes_too(
     assert await other.receive_line() == "! nickname ALICE is taken"
     await other.receive_line()  # asked again
     await other.send("aIice")  # a capital I
-    assert await other.receive_line() == "! the nickname aIice looks too much like alice, who is online"
+    assert (
+        await other.receive_line()
+        == "! the nickname aIice looks too much like alice, who is online"
+    )
 
 
 async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
@@ -278,3 +283,167 @@ async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
         "<alice> said before the second server started",
     ]
     await alice.expect("#lobby * bob joined", "#rust * bob joined")
+
+
+async def test_a_server_that_stops_tells_the_others_its_members_left(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    first, second = await two_servers(start_server, backplane)
+    alice = await first.join("alice")
+    bob = await second.join("bob")
+    await alice.expect("* bob joined")
+    second.stop.set()
+    assert await bob.expect_closed() == ["* server shutting down"]
+    await alice.expect("* bob left (server shutdown)")
+    carol = await first.join("bob")  # the name is free again
+    await alice.expect("* bob joined")
+    await carol.send("/who")
+    await carol.expect("* online (2): alice, bob")
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+async def test_redis_unreachable_at_start_up_is_a_clear_error_and_exit_code_2(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = plain_config(backplane=quick(f"redis://127.0.0.1:{free_port()}/0"))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert "cannot reach Redis at redis://127.0.0.1:" in caplog.text
+
+
+async def test_a_backplane_url_that_is_not_redis_is_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = plain_config(backplane=quick("http://127.0.0.1:6379/"))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert "not a redis://host:port/db URL" in caplog.text
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server for one test, which it may stop and start: with an append-only file."""
+    server = RedisServer(tmp_path, persistent=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+UNAVAILABLE = "! chat is unavailable, retrying"
+AVAILABLE = "* chat is available again"
+
+
+async def test_redis_restarted_mid_conversation_loses_and_repeats_nothing(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    first, second = await two_servers(start_server, quick(own_redis.url))
+    alice = await first.join("alice")
+    bob = await second.join("bob")
+    await alice.expect("* bob joined")
+    await alice.send("before")
+    for member in (alice, bob):
+        await member.expect("<alice> before")
+
+    own_redis.stop()
+    for member in (alice, bob):
+        await member.expect(UNAVAILABLE)
+    await alice.send("while Redis is away")
+    await alice.expect("! not sent: chat is unavailable, retrying")  # refused, not dropped
+
+    own_redis.start()  # with its data: the log is where it was
+    for member in (alice, bob):
+        await member.expect(AVAILABLE)
+    await bob.send("after")
+    for member in (alice, bob):
+        await member.expect("<bob> after")  # nothing repeated, nothing missing in between
+    await alice.send("/who")
+    await alice.expect("* online (2): alice, bob")
+
+
+async def test_redis_restarted_without_its_data_says_messages_were_missed(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    redis = RedisServer(tmp_path)  # no persistence at all
+    redis.start()
+    try:
+        server = await start_server(backplane=quick(redis.url))
+        alice = await server.join("alice")
+        redis.stop()
+        await alice.expect(UNAVAILABLE)
+        redis.start()
+        await alice.expect("* some messages were missed")
+        await alice.send("still here")
+        await alice.expect("<alice> still here")
+    finally:
+        redis.stop()
+
+
+async def test_a_stalled_redis_refuses_messages_then_recovers(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    server = await start_server(backplane=quick(own_redis.url))
+    alice = await server.join("alice")
+    # Redis answers nobody for 1.5 s: longer than the backplane's timeout (0.5 s).
+    assert own_redis.command("CLIENT", "PAUSE", "1500", "ALL") == "+OK"
+    await alice.expect(UNAVAILABLE)
+    await alice.send("during the stall")
+    lines = await receive_until(alice, AVAILABLE)
+    assert lines[0] == "! not sent: chat is unavailable, retrying"
+    await alice.send("after the stall")
+    lines += await receive_until(alice, "<alice> after the stall")
+    # Redis may have taken the refused message before it stalled: it then shows up, but once.
+    assert lines.count("<alice> during the stall") <= 1
+    assert set(lines) <= {
+        "! not sent: chat is unavailable, retrying",
+        "<alice> during the stall",
+        AVAILABLE,
+        "<alice> after the stall",
+    }
+
+
+async def test_a_killed_server_s_members_leave_and_their_nicknames_free_up(
+    start_server: StartServer, redis_server: RedisServer
+) -> None:
+    backplane = quick(redis_server.url, ttl=1.0, heartbeat=0.2)
+    first = await start_server(backplane=backplane)
+    alice = await first.join("alice")
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "trio_chat", "server", "--port", str(port), "--no-history"),
+        *("--backplane", redis_server.url, "--backplane-name", backplane.name),
+        *("--backplane-ttl", "1"),
+    ]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            partial(trio.run_process, command, stderr=subprocess.PIPE, check=False)
+        )
+        assert process.stderr is not None
+        with trio.fail_after(PATIENCE):  # until it listens
+            log = b""
+            while b"listening on" not in log:
+                log += await process.stderr.receive_some()
+        other = RunningServer(first.config, trio.Event(), trio.Event(), first.clients, port=port)
+        bob = await other.join("bob")
+        await alice.expect("* bob joined")
+        process.send_signal(signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    with trio.fail_after(PATIENCE):  # within the ttl, and a heartbeat of a survivor
+        await alice.expect("* bob left (connection lost)")
+    await bob.expect_closed()
+    await first.join("bob")
+    await alice.expect("* bob joined")
+
+
+# --- the property: one order, one holder per nickname, across processes --------------------------
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(concurrency.scripts, min_size=2, max_size=5), st.integers(2, 3))
+def test_clients_spread_over_servers_see_one_order_and_unique_nicknames(
+    redis_server: RedisServer, scripts: list[concurrency.Script], servers: int
+) -> None:
+    # The scenario of tests/test_concurrency_properties.py, its checks too, with the clients
+    # spread over two or three servers: the observer, on the first, sees the log of them all.
+    backplane = quick(redis_server.url)
+    observed, transcripts = trio.run(concurrency.run_scenario, scripts, backplane, servers)
+    concurrency.check(scripts, observed, transcripts)

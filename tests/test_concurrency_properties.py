@@ -35,6 +35,7 @@ from tests.chat_client import ChatClient
 from tests.conftest import plain_config
 from tests.irc_client import IrcClient
 from tests.names import nick
+from trio_chat.shell.backplane import BackplaneConfig
 from trio_chat.shell.server import serve
 
 CONTESTED = ["shared", "Shared", "SHARED", "c0", "c1", "other"]  # names several clients want
@@ -98,6 +99,11 @@ scripts = st.builds(Script, st.sampled_from(CONTESTED), st.lists(steps, max_size
 @given(st.lists(scripts, min_size=2, max_size=5))
 def test_concurrent_clients_see_one_order_and_unique_nicknames(scripts: list[Script]) -> None:
     observed, transcripts = trio.run(run_scenario, scripts)
+    check(scripts, observed, transcripts)
+
+
+def check(scripts: list[Script], observed: list[str], transcripts: list[Transcript]) -> None:
+    """Check a scenario's outcome (see the module docstring)."""
     check_nicknames_unique(observed)
     check_fifo_and_exactly_once(observed, scripts)
     for number, (script, transcript) in enumerate(zip(scripts, transcripts, strict=True)):
@@ -112,12 +118,22 @@ class Transcript:
     lines: list[str]  # everything after its welcome
 
 
-async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcript]]:
+async def run_scenario(
+    scripts: list[Script], backplane: BackplaneConfig | None = None, servers: int = 1
+) -> tuple[list[str], list[Transcript]]:
+    """Run ``scripts`` at once; return the observer's lines and every client's transcript.
+
+    With ``backplane``, ``servers`` servers share the rooms: the observer is on the first,
+    and the clients are spread over all of them in turn.
+    """
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(partial(serve, plain_config(irc=True), stop=stop))
-        port, irc_port = addresses[0][1], addresses[1][1]
-        observer, observer_lines = await register(port, ["observer"])
+        ports: list[tuple[int, int]] = []  # each server's plain and IRC ports
+        for _ in range(servers):
+            config = plain_config(irc=True, backplane=backplane)
+            addresses = await nursery.start(partial(serve, config, stop=stop))
+            ports.append((addresses[0][1], addresses[1][1]))
+        observer, observer_lines = await register(ports[0][0], ["observer"])
         for room in ROOMS:
             await observer.send(f"/join {room}")
             assert (await observer.receive_line()).startswith(f"* welcome to {room}! ")
@@ -126,6 +142,7 @@ async def run_scenario(scripts: list[Script]) -> tuple[list[str], list[Transcrip
             transcripts: list[Transcript] = [Transcript("", []) for _ in scripts]
             async with trio.open_nursery() as clients:
                 for number, script in enumerate(scripts):
+                    port, irc_port = ports[number % servers]
                     if script.irc:
                         clients.start_soon(run_irc_client, irc_port, number, script, transcripts)
                     else:

@@ -74,6 +74,7 @@ from trio_chat.core.hub import (
     Member,
     Register,
     Request,
+    Shutdown,
 )
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.replication import (
@@ -217,6 +218,7 @@ class Backplane:
         self._last = "0-0"  # the id of the last entry handed to the hub
         self._epoch = ""  # a token Redis keeps while it keeps its data
         self.available = True  # whether members were last told the chat is available
+        self._stopping = False  # the server is shutting down: our members are gone
         self._answers_send, self._answers = trio.open_memory_channel[State](4)
         self._release = redis.register_script(RELEASE)
 
@@ -256,13 +258,13 @@ class Backplane:
         epoch = self._key("epoch")
         await redis.set(epoch, secrets.token_hex(8), condition=PureToken.NX)
         self._epoch = await redis.get(epoch) or ""
-        others = [key async for key in redis.scan_iter(match=self._key("alive", "*"))]
+        others = await self._others_alive()
         self._last = await self._append(Hello(self.process))
         await self._beat()
         if not others:
             logger.info("backplane: the first process (%s)", self.process)
             return
-        logger.info("backplane: %d other processes; asking for the state", len(others))
+        logger.info("backplane: other processes are running; asking for the state")
         records: list[Record] = []  # after our Hello, but for the state
         state = None
         while state is None:
@@ -274,6 +276,10 @@ class Backplane:
                     state = record
                 else:
                     records.append(record)
+            if state is None and not await self._others_alive():
+                # They died without saying so (kill -9), and their heartbeats expired since.
+                logger.info("backplane: nobody else is alive any more: starting empty")
+                return
         members = [
             self._member_for(id_, saved.peer, saved.realname, saved.user)
             for id_, saved in zip(state.members, state.hub.members, strict=True)
@@ -342,18 +348,25 @@ class Backplane:
                     else:
                         records.append(record)
                         senders.append(getattr(request, "member", None))
+                    if isinstance(request, Shutdown):
+                        # Ours were told by the hub; everyone else's replica removes them now.
+                        self._stopping = True
+                        records.append(Gone(self.process, LeaveReason.SERVER_SHUTDOWN))
+                        senders.append(None)
                 if records and not await self._append_all(records):
                     for record, sender in zip(records, senders, strict=True):
                         if _must_arrive(record):
                             waiting.append(record)
                         elif sender is not None:
                             await hub_inbox.send(Inform(sender, Refusal(Reason.UNAVAILABLE)))
-        # Our members leave everywhere else now (ours were told by the hub's Shutdown).
-        await self._append_all([*waiting, Gone(self.process, LeaveReason.SERVER_SHUTDOWN)])
+        if waiting or not self._stopping:  # (cancelled by the server: it says nothing)
+            await self._append_all([*waiting, Gone(self.process, LeaveReason.SERVER_SHUTDOWN)])
 
     def _record(self, request: Request) -> Record | None:
         """Return the log entry of a session's ``request``; None if it changes nothing shared."""
         match request:
+            case Register() if self._stopping:
+                return None  # refused by our hub, which is shutting down: nobody else hears
             case Register(member, nick, lobby):
                 id_ = self._ids.get(member)
                 if id_ is None:
@@ -503,6 +516,16 @@ class Backplane:
             except (RedisError, trio.TooSlowError):
                 quiet_since = trio.current_time()  # _follow tells the members
             await trio.sleep(self.config.heartbeat)
+
+    async def _others_alive(self) -> bool:
+        mine, pattern = self._key("alive", self.process), self._key("alive", "*")
+        cursor = 0
+        while True:
+            cursor, keys = await self.redis.scan(cursor, match=pattern, count=1000)
+            if any(key != mine for key in keys):
+                return True
+            if cursor == 0:  # the scan is complete
+                return False
 
     async def _beat(self) -> None:
         key = self._key("alive", self.process)
