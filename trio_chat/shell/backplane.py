@@ -176,7 +176,7 @@ async def open_backplane(config: BackplaneConfig) -> AsyncIterator[Backplane]:
     # ExceptionGroup: with nothing else in it that can fail, we unwrap the body's exception
     # for our caller (StartupError from serve(), Cancelled), as trio-websocket does.
     try:
-        async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as nursery:  # _hold's, for as long as the backplane
             await nursery.start(_hold, redis)
             backplane = Backplane(config, redis)
             try:
@@ -307,7 +307,7 @@ class Backplane:
 
         Cancellation: with the server; nothing to undo (the others notice our heartbeat stop).
         """
-        with hub_inbox:
+        with hub_inbox:  # closed on the way out, with _follow's clone: the hub's task ends
             # The backplane nursery: the publisher's end (the server shutting down) ends all.
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow, hub_inbox.clone())
@@ -359,8 +359,8 @@ class Backplane:
                             waiting.append(record)
                         elif sender is not None:
                             await hub_inbox.send(Inform(sender, Refusal(Reason.UNAVAILABLE)))
-        if waiting or not self._stopping:  # (cancelled by the server: it says nothing)
-            await self._append_all([*waiting, Gone(self.process, LeaveReason.SERVER_SHUTDOWN)])
+        if waiting:  # a last try; if Redis is still away, the others see our heartbeat expire
+            await self._append_all(waiting)
 
     def _record(self, request: Request) -> Record | None:
         """Return the log entry of a session's ``request``; None if it changes nothing shared."""
@@ -392,7 +392,7 @@ class Backplane:
         """
         block = int(self.config.heartbeat * 1000)
         delay = self.config.retry_first
-        with hub_inbox:
+        with hub_inbox:  # our clone of the hub's inbox, closed when we are cancelled
             while True:
                 try:
                     # XREAD BLOCK returns by itself after `block`; later than that, Redis stalls.
@@ -400,8 +400,13 @@ class Backplane:
                         reply = await self.redis.xread(
                             {self._log: self._last}, count=READ_COUNT, block=block
                         )
-                        if not self.available:
-                            await self._recovered(hub_inbox)
+                    if not self.available:
+                        # Two more commands: if they stall, Redis is not back after all.
+                        with trio.fail_after(self.config.timeout):
+                            status = await self._recovery()
+                        self.available = True
+                        logger.warning("backplane: Redis is back (%s)", status.value)
+                        await hub_inbox.send(Announce(ServiceChanged(status)))
                 except (RedisError, trio.TooSlowError) as error:
                     if self.available:
                         logger.warning("backplane: Redis is unavailable: %r", error)
@@ -422,24 +427,20 @@ class Backplane:
                     if (request := self._request(record, serving=True)) is not None:
                         await hub_inbox.send(request)
 
-    async def _recovered(self, hub_inbox: trio.MemorySendChannel[Request]) -> None:
-        """Redis answers again: tell members whether anything was lost meanwhile."""
+    async def _recovery(self) -> Service:
+        """Redis answers again: say whether anything was lost meanwhile."""
         epoch = await self.redis.get(self._key("epoch"))
-        lost = epoch != self._epoch  # Redis restarted without its data
-        if lost:
+        if epoch != self._epoch:  # Redis restarted without its data: entries may be lost
             await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
             self._epoch = await self.redis.get(self._key("epoch")) or ""
-        else:
-            try:
-                info = await self.redis.xinfo_stream(self._log)
-            except ResponseError:  # no log at all: nothing was written since
-                lost = False
-            else:  # trimmed past what we read (Redis 7 keeps the newest id it deleted)
-                lost = _later(str(info["max-deleted-entry-id"]), self._last)
-        self.available = True
-        status = Service.MISSED if lost else Service.AVAILABLE
-        logger.warning("backplane: Redis is back (%s)", status.value)
-        await hub_inbox.send(Announce(ServiceChanged(status)))
+            return Service.MISSED
+        try:
+            info = await self.redis.xinfo_stream(self._log)
+        except ResponseError:  # no log at all: nothing was written since
+            return Service.AVAILABLE
+        # Trimmed past what we read? (Redis 7 keeps the newest id it deleted.)
+        trimmed = _later(str(info["max-deleted-entry-id"]), self._last)
+        return Service.MISSED if trimmed else Service.AVAILABLE
 
     def _request(self, record: Record, *, serving: bool) -> Request | None:
         """Return what the hub must apply for the log's ``record`` (None: nothing)."""
@@ -491,7 +492,7 @@ class Backplane:
         """
         async for state in self._answers:
             try:
-                with trio.fail_after(self.config.timeout):
+                with trio.fail_after(self.config.timeout):  # stalled: the newcomer gives up
                     key = self._key("answered", state.process)
                     ttl = int(self.config.state_timeout * 1000)
                     if await self.redis.set(key, self.process, condition=PureToken.NX, px=ttl):
@@ -509,7 +510,7 @@ class Backplane:
         quiet_since = trio.current_time()  # after an outage every beat is new: wait a ttl
         while True:
             try:
-                with trio.fail_after(self.config.timeout):
+                with trio.fail_after(self.config.timeout):  # stalled: beat again next round
                     await self._beat()
                     if trio.current_time() - quiet_since >= self.config.ttl:
                         await self._bury_the_dead()
