@@ -158,4 +158,5 @@ async def test_chaos(start_server: StartServer) -> None:
         # The server closes the checker's socket a moment before its task ends: wait for both.
         while task_count() > idle_tasks or open_fds() > idle_fds:  # noqa: ASYNC110 (as above)
             await trio.sleep(0.01)
-    assert (task_count(), open_fds()) == (idle_tasks, idle_fds)
+    # (Descriptors only "at most": another test's garbage may be collected meanwhile.)
+    assert task_count() == idle_tasks
