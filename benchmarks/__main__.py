@@ -27,15 +27,31 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from benchmarks.load import Load, LoadError, percentile
 
 # Compared in pairs, over the same protocol: trio-chat against the baseline (plain), and
 # trio-chat's IRC front end against ngIRCd, a C IRC server (when installed).
-PAIRS = (("trio-chat", "baseline"), ("trio-chat-irc", "ngircd"))
-SERVERS = tuple(kind for pair in PAIRS for kind in pair)
-PROTOCOLS = {"trio-chat": "plain", "baseline": "plain", "trio-chat-irc": "irc", "ngircd": "irc"}
+# And, only when asked for (--servers), trio-chat sharing rooms through Redis: one process
+# with the backplane, and members spread over two processes, each against trio-chat alone.
+PAIRS = (
+    ("trio-chat", "baseline"),
+    ("trio-chat-irc", "ngircd"),
+    ("trio-chat-redis", "trio-chat"),
+    ("trio-chat-2p", "trio-chat"),
+)
+BACKPLANE_KINDS = ("trio-chat-redis", "trio-chat-2p")
+SERVERS = tuple(dict.fromkeys(kind for pair in PAIRS for kind in pair))
+PROTOCOLS = {
+    "trio-chat": "plain",
+    "baseline": "plain",
+    "trio-chat-irc": "irc",
+    "ngircd": "irc",
+    "trio-chat-redis": "plain",
+    "trio-chat-2p": "plain",
+}
 NGIRCD_MISSING = 'ngIRCd not found: install it with "apt-get install ngircd" to compare with it'
 DEFAULT_SCENARIOS = (
     "fanout-100x10x200",
@@ -69,20 +85,26 @@ class Server:
     """A server process under test."""
 
     kind: str
-    pid: int
-    port: int
+    pids: tuple[int, ...]  # its processes (with a backplane: the servers and redis-server)
+    ports: tuple[int, ...]  # where clients connect, in turn
     protocol: str  # what the load generator speaks to it: "plain" or "irc"
     log: Path | None = None  # where its output goes (ngIRCd logs every connection there)
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time (user + system) the server's processes have used so far."""
+        total = 0
+        for pid in self.pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
-        """Resident memory of the server process, in KiB."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])  # type: ignore[index]
+        """Resident memory of the server's processes, in KiB."""
+        total = 0
+        for pid in self.pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])  # type: ignore[index]
+        return total
 
 
 def _free_port() -> int:
@@ -141,9 +163,9 @@ IncludeDir = {include}
     return config
 
 
-def _server_process_setup() -> None:
+def _server_process_setup(cpu: int = SERVER_CPU) -> None:
     """In the server's process, before it starts: its CPU, and as many open files as allowed."""
-    _pin(SERVER_CPU)
+    _pin(cpu)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -158,9 +180,37 @@ def running(kind: str) -> Iterator[Server]:
         # Lift the limits meant for the open internet: load generators flood by design.
         *("--max-clients", "20000", "--log-level", "warning", "--flood-rate", "0"),
     ]
-    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as scratch,
+        contextlib.ExitStack() as processes,
+    ):
         directory = Path(scratch)
         log = directory / "server.log"
+        if kind in BACKPLANE_KINDS:
+            redis, redis_port = _redis_path(), _free_port()
+            redis_command = [redis, "--port", str(redis_port), "--bind", "127.0.0.1"]
+            redis_command += ["--save", "", "--appendonly", "no", "--dir", str(directory)]
+            redis_pid = processes.enter_context(
+                _started(redis_command, directory / "redis.log", redis_port, directory)
+            )
+            backplane = ("--backplane", f"redis://127.0.0.1:{redis_port}/0")
+            # Two processes: one on the server's CPU, one on the load generator's (the
+            # machine has two); each server process is pinned, Redis is not.
+            ports = (port, _free_port()) if kind == "trio-chat-2p" else (port,)
+            pids = [
+                processes.enter_context(
+                    _started(
+                        [*trio_chat, "--port", str(one), *backplane],
+                        directory / f"server{n}.log",
+                        one,
+                        directory,
+                        cpu=(SERVER_CPU, LOAD_CPU)[n],
+                    )
+                )
+                for n, one in enumerate(ports)
+            ]
+            yield Server(kind, (*pids, redis_pid), ports, "plain", directory / "server0.log")
+            return
         if kind == "trio-chat":
             command = [*trio_chat, "--port", str(port)]
         elif kind == "trio-chat-irc":
@@ -179,31 +229,47 @@ def running(kind: str) -> Iterator[Server]:
             directory.chmod(0o755)  # readable after it switched users (for a REHASH)
         else:
             raise SystemExit(f"unknown server {kind!r}")
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                # trio-chat keeps rooms' history (as shipped) in the run's own directory.
-                env={**os.environ, "XDG_DATA_HOME": str(directory)},
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_server_process_setup,
-            )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        tail = log.read_text(errors="replace")[-2000:]
-                        raise RuntimeError(f"{kind} did not start: {tail}") from None
-                    time.sleep(0.05)
-            yield Server(kind, process.pid, port, PROTOCOLS[kind], log)
-        finally:
-            process.kill()
-            process.wait()
+        pid = processes.enter_context(_started(command, log, port, directory))
+        yield Server(kind, (pid,), (port,), PROTOCOLS[kind], log)
+
+
+@contextlib.contextmanager
+def _started(
+    command: list[str], log: Path, port: int, directory: Path, *, cpu: int = SERVER_CPU
+) -> Iterator[int]:
+    """Run ``command`` until it listens on ``port``; yield its pid; kill it afterwards."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            # trio-chat keeps rooms' history (as shipped) in the run's own directory.
+            env={**os.environ, "XDG_DATA_HOME": str(directory)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=partial(_server_process_setup, cpu),
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{command[0]} did not start: {tail}") from None
+                time.sleep(0.05)
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _redis_path() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        raise SystemExit('redis-server not found: install it with "apt-get install redis-server"')
+    return path
 
 
 def listen_overflows() -> int:
@@ -235,7 +301,8 @@ def parse_scenario(name: str) -> tuple[str, list[int]]:
 def run_once(scenario: str, server: Server) -> dict[str, object]:
     """One measurement of ``scenario`` against ``server``."""
     kind, sizes = parse_scenario(scenario)
-    load = Load("127.0.0.1", server.port, server.protocol)
+    first, *more = server.ports
+    load = Load("127.0.0.1", first, server.protocol, more_ports=more)
     result: dict[str, object] = {}
     cpu_start, wall_start = time.process_time(), time.monotonic()
     server_cpu_start = server.cpu_seconds()
@@ -324,7 +391,11 @@ def table(results: list[dict[str, object]]) -> str:
     A pair of columns, and their ratio, for each pair of servers that took part in the run.
     """
     present = {r["server"] for r in results}
-    pairs = [pair for pair in PAIRS if present & set(pair)] or [PAIRS[0]]
+    # A pair shows when the server it is about took part, or its reference did (trio-chat is
+    # the reference of the backplane's pairs, and is about its own pair with the baseline).
+    pairs = [
+        pair for pair in PAIRS if pair[0] in present or pair[1] in present - {"trio-chat"}
+    ] or [PAIRS[0]]
     header, rule = ["scenario", "metric"], ["---", "---"]
     for first, second in pairs:
         header += [first, second, f"{first}/{second}"]
@@ -395,10 +466,10 @@ def main() -> None:
     args = parser.parse_args()
     for scenario in args.scenarios:
         parse_scenario(scenario)  # fail early on a typo
-    available = SERVERS
+    available = tuple(kind for kind in SERVERS if kind not in BACKPLANE_KINDS)  # if asked for
     if ngircd_path() is None:
         # trio-chat-irc is there to be compared with ngIRCd, over the same protocol.
-        available = tuple(kind for kind in SERVERS if kind not in PAIRS[1])
+        available = tuple(kind for kind in available if kind not in PAIRS[1])
         if not args.servers:
             print(NGIRCD_MISSING, flush=True)
     chosen = tuple(args.servers.split(",")) if args.servers else None

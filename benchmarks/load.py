@@ -23,6 +23,7 @@ import errno
 import selectors
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 RECV_BYTES = 1 << 20
@@ -65,10 +66,13 @@ class Load:
     ``protocol`` is ``"plain"`` (trio-chat's line protocol, and the baseline's) or ``"irc"``.
     """
 
-    def __init__(self, host: str, port: int, protocol: str = "plain") -> None:
+    def __init__(
+        self, host: str, port: int, protocol: str = "plain", *, more_ports: Sequence[int] = ()
+    ) -> None:
         if protocol not in ("plain", "irc"):
             raise ValueError(f"unknown protocol {protocol!r}")
-        self.address = (host, port)
+        # With more_ports (servers sharing rooms), clients connect to each port in turn.
+        self.addresses = [(host, one) for one in (port, *more_ports)]
         self.irc = protocol == "irc"
         self.selector = selectors.DefaultSelector()
         self.clients: list[Client] = []
@@ -198,7 +202,7 @@ class Load:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = Client(name, sock, started=time.monotonic())
         with contextlib.suppress(BlockingIOError):  # connecting: selected as writable when done
-            sock.connect(self.address)
+            sock.connect(self.addresses[len(self.clients) % len(self.addresses)])
         self.clients.append(client)
         self.selector.register(sock, selectors.EVENT_WRITE, client)
         return client

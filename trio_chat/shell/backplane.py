@@ -31,7 +31,7 @@ What follows from applying a log:
 The tasks, in the server nursery::
 
     Backplane.run()          its own nursery: ends when the sessions' requests end
-    ├── _publish()           the sessions' requests -> XADD, in order, a batch per round trip
+    ├── _publish()           the sessions' requests -> XADD, in order, a batch per entry
     ├── _follow()            XREAD BLOCK -> the hub's inbox, in the log's order
     ├── _keep_alive()        the heartbeat, and noticing processes whose heartbeat expired
     └── _answer()            the state, for a process that starts (and asked for it)
@@ -100,7 +100,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 READ_COUNT = 1000  # entries per XREAD: one hub turn's worth, at most
-PUBLISH_BATCH = 512  # requests per XADD pipeline
+PUBLISH_BATCH = 512  # requests per entry of the log (one XADD)
 
 
 class BackplaneError(Exception):
@@ -271,11 +271,11 @@ class Backplane:
             reply = await redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
             for id_, fields in _entries(reply, self._log):
                 self._last = id_
-                record = decode(fields)
-                if isinstance(record, State) and record.process == self.process:
-                    state = record
-                else:
-                    records.append(record)
+                for record in decode(fields):
+                    if isinstance(record, State) and record.process == self.process:
+                        state = record
+                    else:
+                        records.append(record)
             if state is None and not await self._others_alive():
                 # They died without saying so (kill -9), and their heartbeats expired since.
                 logger.info("backplane: nobody else is alive any more: starting empty")
@@ -420,12 +420,19 @@ class Backplane:
                 for id_, fields in _entries(reply, self._log):
                     self._last = id_
                     try:
-                        record = decode(fields)
+                        records = decode(fields)
                     except ValueError as error:
                         logger.error("backplane: skipping entry %s: %s", id_, error)
                         continue
-                    if (request := self._request(record, serving=True)) is not None:
-                        await hub_inbox.send(request)
+                    for record in records:
+                        if (request := self._request(record, serving=True)) is None:
+                            continue
+                        try:
+                            # Without a checkpoint, so that the hub takes the whole read in
+                            # one turn (a delivery per member, not one per entry)...
+                            hub_inbox.send_nowait(request)
+                        except trio.WouldBlock:
+                            await hub_inbox.send(request)  # ...unless it is behind: we wait
 
     async def _recovery(self) -> Service:
         """Redis answers again: say whether anything was lost meanwhile."""
@@ -547,10 +554,14 @@ class Backplane:
 
     async def _append(self, record: Record) -> str:
         """Append ``record`` to the log; return its id."""
+        return await self._append_batch([record])
+
+    async def _append_batch(self, records: Sequence[Record]) -> str:
+        """Append ``records``, in order, as one entry of the log; return its id."""
         return str(
             await self.redis.xadd(
                 self._log,
-                encode(record),
+                encode(records),
                 trim_strategy=PureToken.MAXLEN,
                 threshold=self.config.max_entries,
                 trim_operator=PureToken.APPROXIMATELY,
@@ -558,22 +569,14 @@ class Backplane:
         )
 
     async def _append_all(self, records: Sequence[Record]) -> bool:
-        """Append ``records`` in order, in one round trip; False if Redis did not answer.
+        """Append ``records`` in order, in one entry; False if Redis did not answer.
 
-        False does not prove that nothing was appended (Redis may have taken some before it
-        went silent): a message refused then may still appear, once; it is never duplicated.
+        False does not prove that nothing was appended (Redis may have taken the entry before
+        it went silent): a message refused then may still appear, once; it is never duplicated.
         """
         try:
             with trio.fail_after(self.config.timeout):  # a stalled Redis counts as gone
-                async with self.redis.pipeline(transaction=False) as pipeline:
-                    for record in records:
-                        pipeline.xadd(
-                            self._log,
-                            encode(record),
-                            trim_strategy=PureToken.MAXLEN,
-                            threshold=self.config.max_entries,
-                            trim_operator=PureToken.APPROXIMATELY,
-                        )
+                await self._append_batch(records)
         except (RedisError, trio.TooSlowError) as error:
             logger.warning("backplane: %d requests not appended: %r", len(records), error)
             return False  # noqa: ASYNC910 (Redis failing means a connection was tried: awaited)
