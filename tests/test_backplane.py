@@ -303,6 +303,29 @@ async def test_a_server_that_stops_tells_the_others_its_members_left(
     await carol.expect("* online (2): alice, bob")
 
 
+async def test_a_member_too_slow_for_its_server_leaves_everywhere(
+    start_server: StartServer, backplane: BackplaneConfig
+) -> None:
+    first = await start_server(backplane=backplane, mailbox_size=3, mailbox_bytes=8192)
+    second = await start_server(backplane=backplane)
+    alice = await second.join("alice")
+    await first.join("stuck", receive_buffer=4096)  # and never reads again
+    await alice.expect("* stuck joined")
+    padding = "x" * 1000
+    for n in range(1000):  # bounded: kernel buffers and the mailbox fill up long before
+        await alice.send(f"{n} {padding}")
+        line = await alice.receive_line()
+        if line == "* stuck left (too slow)":  # decided by its server, applied by both
+            break
+        assert line == f"<alice> {n} {padding}"
+    else:
+        raise AssertionError("the stuck member was never evicted")
+    await alice.send("/who")
+    while (line := await alice.receive_line()).startswith("<alice> "):
+        pass  # the echo of the last message, if the departure came first
+    assert line == "* online (1): alice"
+
+
 # --- faults -------------------------------------------------------------------------------------
 
 
