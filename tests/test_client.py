@@ -294,3 +294,30 @@ def test_ctrl_d_quits_and_a_refused_nick_is_asked_again(
     client.child.sendcontrol("d")
     assert receive_until(alice, "* carol left (quit)")[-1] == "* carol left (quit)"
     assert client.wait_for_exit() == 0
+
+
+class EagerConsole:
+    """A console (a script's stdin) whose lines are all there at once, before any prompt."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.shown: list[str] = []
+
+    async def read_line(self) -> str | None:
+        await trio.lowlevel.checkpoint()
+        return self.lines.pop(0) if self.lines else None
+
+    def show(self, text: str) -> None:
+        self.shown.append(text)
+
+
+async def test_typed_lines_wait_for_the_nickname_to_be_given(server: RunningServer) -> None:
+    # The line is there before the server's prompt is: without waiting for the nickname to be
+    # queued first, it would be sent first, and taken for the nickname.
+    console = EagerConsole(["hi"])
+    with trio.fail_after(10):
+        code = await session_module.run_client(
+            "127.0.0.1", server.port, nick="dora", console=console, display=Display(color=False)
+        )
+    assert code == 0
+    assert console.shown == ["* welcome, dora! online (1): dora", "<dora> hi", "* bye"]

@@ -213,11 +213,16 @@ async def run_client(
         print(f"trio-chat: cannot connect to {address}: {_reason(error)}", file=sys.stderr)
         return EXIT_CANNOT_CONNECT  # noqa: ASYNC910 (the failed connect was the checkpoint)
     session = Session(stream, console, display)
+    # With a nickname to give, typed (or piped) lines wait until it has been: else a script's
+    # first line could reach the server first and be taken for the nickname.
+    named = trio.Event()
+    if nick is None:
+        named.set()
     # The siblings live and die together: the receiver or the input reader, when it finishes,
     # cancels the rest (the writer, the Ctrl+C watcher). The stream is closed after them.
     async with stream, trio.open_nursery() as nursery:
-        nursery.start_soon(_receive, session, nick, nursery.cancel_scope)
-        nursery.start_soon(_send_input, session, nursery.cancel_scope)
+        nursery.start_soon(_receive, session, nick, named, nursery.cancel_scope)
+        nursery.start_soon(_send_input, session, named, nursery.cancel_scope)
         nursery.start_soon(session.write, nursery.cancel_scope)
         nursery.start_soon(_quit_on_sigint, session, nursery.cancel_scope)
     if session.quitting:
@@ -227,9 +232,12 @@ async def run_client(
 
 
 async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a checkpoint)
-    session: Session, nick: str | None, done: trio.CancelScope
+    session: Session, nick: str | None, named: trio.Event, done: trio.CancelScope
 ) -> None:
-    """Show what the server sends until it closes; answer its first prompt if given a nick."""
+    """Show what the server sends until it closes; answer its first prompt if given a nick.
+
+    ``named`` is set once the nick is queued, ahead of anything typed.
+    """
     framer = LineFramer(MAX_LINE_BYTES)
     while True:
         try:
@@ -247,6 +255,7 @@ async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a
             if nick is not None and line == "* what is your name?":
                 await session.send_line(nick)
                 nick = None  # if it is refused, the person answers the next prompt
+                named.set()
             else:
                 session.console.show(session.display.show(line))
         if not data:
@@ -254,8 +263,9 @@ async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a
     done.cancel(reason="server closed the connection")
 
 
-async def _send_input(session: Session, done: trio.CancelScope) -> None:
-    """Send what the person types; at the end of input, quit."""
+async def _send_input(session: Session, named: trio.Event, done: trio.CancelScope) -> None:
+    """Send what the person types, once the nick (if any) is given; at the end of input, quit."""
+    await named.wait()
     while (line := await session.console.read_line()) is not None:
         if line.strip().lower() in ("/exit", "/quit"):
             break
