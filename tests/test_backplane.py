@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import coredis
 import pytest
 import trio
 from hypothesis import given, settings
@@ -43,7 +44,7 @@ from trio_chat.core.replication import (
     shared,
 )
 from trio_chat.shell.archive import HistoryConfig
-from trio_chat.shell.backplane import ELSEWHERE, BackplaneConfig
+from trio_chat.shell.backplane import ELSEWHERE, Backplane, BackplaneConfig
 
 
 @pytest.fixture(scope="session")
@@ -472,3 +473,25 @@ def test_clients_spread_over_servers_see_one_order_and_unique_nicknames(
     backplane = quick(redis_server.url)
     observed, transcripts = trio.run(concurrency.run_scenario, scripts, backplane, servers)
     concurrency.check(scripts, observed, transcripts)
+
+
+def test_the_state_is_the_hubs_even_when_the_reader_is_ahead_of_it() -> None:
+    # The reader converts a whole XREAD before the hub applies it: here a Hello, then the
+    # departure of a member. The state, taken when the hub reaches the Hello, still has it.
+    redis = coredis.Redis("127.0.0.1", 1, decode_responses=True)  # never connected
+    backplane = Backplane(quick("redis://127.0.0.1:1/0"), redis)
+    hub = Hub()
+    registering = Registering("other/1", nick("bob"), True, "peer", "", "")
+    converted = [
+        backplane._request(record, serving=True)
+        for record in (registering, Hello("newcomer"), Leaving("other/1", LeaveReason.QUIT))
+    ]
+    for request in converted:
+        assert request is not None
+        hub.handle(request)
+    hub.flush()
+    state = backplane._answers.receive_nowait()
+    assert state.process == "newcomer"
+    assert state.members == ("other/1",)
+    assert [m.nick.display for m in state.hub.members] == ["bob"]
+    assert len(hub) == 0  # and then it left

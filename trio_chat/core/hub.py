@@ -161,6 +161,8 @@ class Member:
     current: Room | None = None  # where the plain protocol's lines go
     away: str = ""  # why it is away ("": it is not)
     left: LeaveReason | None = None
+    # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
+    id: str = ""
     local: bool = True  # False: connected to another process (its outbox discards everything)
 
 

@@ -176,7 +176,8 @@ def _document(record: Record) -> Any:
 
 def _read_registering(d: Any) -> Registering:
     nick = _nickname(d["nick"])
-    return Registering(str(d["member"]), nick, bool(d["lobby"]), *_strings(d, REGISTERED_WITH))
+    peer, realname, user = str(d["peer"]), str(d["realname"]), str(d["user"])
+    return Registering(str(d["member"]), nick, bool(d["lobby"]), peer, realname, user)
 
 
 def _read_state(d: Any) -> State:
@@ -185,7 +186,6 @@ def _read_state(d: Any) -> State:
     return State(str(d["process"]), _hub_state(d["hub"]), members, rings, int(d["last_id"]))
 
 
-REGISTERED_WITH = ("peer", "realname", "user")
 _KINDS: dict[type[Any], str] = {
     Hello: "hello",
     State: "state",
@@ -202,10 +202,6 @@ _READERS: dict[str, Callable[[Any], Record]] = {
     "leave": lambda d: Leaving(str(d["member"]), LeaveReason(d["reason"])),
     "gone": lambda d: Gone(str(d["process"]), LeaveReason(d["reason"])),
 }
-
-
-def _strings(d: Any, names: tuple[str, ...]) -> list[str]:
-    return [str(d[name]) for name in names]
 
 
 # --- values ---------------------------------------------------------------------------------

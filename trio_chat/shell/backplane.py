@@ -214,7 +214,6 @@ class Backplane:
         self._serial = itertools.count(1)
         # Every member the log names and that has not left yet, by id, ours and the others'.
         self._members: dict[str, Member] = {}
-        self._ids: dict[Member, str] = {}  # our own members' ids
         self._last = "0-0"  # the id of the last entry handed to the hub
         self._epoch = ""  # a token Redis keeps while it keeps its data
         self.available = True  # whether members were last told the chat is available
@@ -368,15 +367,16 @@ class Backplane:
             case Register() if self._stopping:
                 return None  # refused by our hub, which is shutting down: nobody else hears
             case Register(member, nick, lobby):
-                id_ = self._ids.get(member)
-                if id_ is None:
-                    id_ = self._ids[member] = f"{self.process}/{next(self._serial)}"
-                    self._members[id_] = member
-                return Registering(id_, nick, lobby, member.peer, member.realname, member.user)
-            case Act(member, command) if shared(command) and member in self._ids:
-                return Acting(self._ids[member], command)
-            case Disconnect(member, reason) if member in self._ids:
-                return Leaving(self._ids.pop(member), reason)
+                if not member.id:  # its first try at a nickname
+                    member.id = f"{self.process}/{next(self._serial)}"
+                    self._members[member.id] = member
+                return Registering(
+                    member.id, nick, lobby, member.peer, member.realname, member.user
+                )
+            case Act(member, command) if shared(command) and member.id:
+                return Acting(member.id, command)
+            case Disconnect(member, reason) if member.id:
+                return Leaving(member.id, reason)
             case _:
                 return None  # a front end's reply, the shutdown, a notice: for the hub only
 
@@ -471,20 +471,20 @@ class Backplane:
     def _member_for(self, id_: str, peer: str, realname: str, user: str) -> Member:
         member = self._members.get(id_)
         if member is None:  # another process's: its outbox is elsewhere
-            member = self._members[id_] = Member(ELSEWHERE, peer, realname, user, local=False)
+            member = Member(ELSEWHERE, peer, realname, user, id=id_, local=False)
+            self._members[id_] = member
         return member
 
     def _state_for(self, process: str, hub: Hub) -> None:
         """In the hub's turn: the state a starting ``process`` asked for, to :meth:`_answer`."""
         state, members = hub.state()
-        ids = {member: id_ for id_, member in self._members.items()}
         history = hub.history
         try:
             self._answers_send.send_nowait(
                 State(
                     process,
                     state,
-                    tuple(ids[member] for member in members),
+                    tuple(member.id for member in members),
                     tuple(history.rings()) if history is not None else (),
                     history.last_id if history is not None else 0,
                 )
