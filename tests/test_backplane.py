@@ -31,7 +31,7 @@ from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
 from trio_chat.core import events
 from trio_chat.core.events import Entry, LeaveReason, Said
 from trio_chat.core.history import History
-from trio_chat.core.hub import Act, Hub, Member, Register
+from trio_chat.core.hub import Act, Disconnect, Hub, Member, Register
 from trio_chat.core.replication import (
     Acting,
     Gone,
@@ -495,3 +495,73 @@ def test_the_state_is_the_hubs_even_when_the_reader_is_ahead_of_it() -> None:
     assert state.members == ("other/1",)
     assert [m.nick.display for m in state.hub.members] == ["bob"]
     assert len(hub) == 0  # and then it left
+
+
+# A replica may start anywhere in the log: from the state there, it must then go on exactly as
+# the process it got the state from (the hub is deterministic, and the state is complete).
+NAMES = ["ann", "Ann", "bob", "cy"]
+ROOMS = ["#a", "#b", "#lobby"]
+MEMBERS = 5
+steps = st.one_of(
+    st.tuples(st.just("register"), st.integers(0, MEMBERS - 1), st.sampled_from(NAMES)),
+    st.tuples(st.just("rename"), st.integers(0, MEMBERS - 1), st.sampled_from(NAMES)),
+    st.tuples(st.just("join"), st.integers(0, MEMBERS - 1), st.sampled_from(ROOMS)),
+    st.tuples(st.just("part"), st.integers(0, MEMBERS - 1), st.sampled_from(ROOMS)),
+    st.tuples(st.just("switch"), st.integers(0, MEMBERS - 1), st.sampled_from(ROOMS)),
+    st.tuples(st.just("say"), st.integers(0, MEMBERS - 1), st.sampled_from(["hi", "yo"])),
+    st.tuples(st.just("topic"), st.integers(0, MEMBERS - 1), st.sampled_from(["", "t"])),
+    st.tuples(st.just("away"), st.integers(0, MEMBERS - 1), st.sampled_from(["", "out"])),
+    st.tuples(st.just("leave"), st.integers(0, MEMBERS - 1), st.just("")),
+)
+
+
+def request_for(step: tuple[str, int, str], member: Member) -> Any:
+    kind, _, value = step
+    commands: dict[str, Any] = {
+        "rename": lambda: events.Rename(nick(value)),
+        "join": lambda: events.JoinRoom(room(value)),
+        "part": lambda: events.PartRoom(room(value)),
+        "switch": lambda: events.SwitchRoom(room(value)),
+        "say": lambda: events.Say(value),
+        "topic": lambda: events.SetTopic(value),
+        "away": lambda: events.SetAway(value),
+    }
+    if kind == "register":
+        return Register(member, nick(value))
+    if kind == "leave":
+        return Disconnect(member, LeaveReason.CONNECTION_LOST)
+    return Act(member, commands[kind]())
+
+
+@settings(deadline=None)
+@given(st.lists(steps, max_size=40), st.integers(0, 40))
+def test_a_replica_started_anywhere_goes_on_exactly_as_the_original(
+    script: list[tuple[str, int, str]], cut: int
+) -> None:
+    def new_hub() -> Hub:
+        return Hub(clock=lambda: 0.0, history=History(10, 10))
+
+    original = new_hub()
+    members = [Member(ELSEWHERE, f"peer{n}", id=f"p/{n}") for n in range(MEMBERS)]
+
+    def step(hub: Hub, member: Member, one: tuple[str, int, str]) -> None:
+        hub.handle(request_for(one, member))
+        hub.flush()
+
+    for one in script[:cut]:
+        if members[one[1]].left is None:  # a connection that ended never speaks again
+            step(original, members[one[1]], one)
+    state, named = original.state()
+    replica = new_hub()
+    copies = {m.id: Member(ELSEWHERE, m.peer, id=m.id) for m in members}
+    replica.restore(state, [copies[m.id] for m in named])
+    assert original.history is not None
+    assert replica.history is not None
+    replica.history.restore(original.history.rings(), original.history.last_id)
+    for one in script[cut:]:
+        if members[one[1]].left is None:
+            step(original, members[one[1]], one)
+            step(replica, copies[members[one[1]].id], one)
+    assert replica.state()[0] == original.state()[0]
+    assert replica.history.rings() == original.history.rings()
+    assert replica.history.last_id == original.history.last_id
