@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from trio_chat.core.replication import (
     Gone,
     Hello,
     Leaving,
+    Record,
     Registering,
     State,
     decode,
@@ -169,7 +171,8 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     hub.flush()
     state, members = hub.state()
     assert hub.history is not None
-    record = State("p", state, ("p/1", "p/2"), tuple(hub.history.rings()), hub.history.last_id)
+    rings = tuple(hub.history.rings())
+    record = State("p", "1-0", state, ("p/1", "p/2"), rings, hub.history.last_id)
     assert decode(encode([record])) == [record]  # what crosses Redis is the state itself
 
     replica = Hub(history=History(10, 10))
@@ -482,16 +485,16 @@ def test_the_state_is_the_hubs_even_when_the_reader_is_ahead_of_it() -> None:
     backplane = Backplane(quick("redis://127.0.0.1:1/0"), redis)
     hub = Hub()
     registering = Registering("other/1", nick("bob"), True, "peer", "", "")
+    read: list[Record] = [registering, Hello("newcomer"), Leaving("other/1", LeaveReason.QUIT)]
     converted = [
-        backplane._request(record, serving=True)
-        for record in (registering, Hello("newcomer"), Leaving("other/1", LeaveReason.QUIT))
+        backplane._request(record, serving=True, at=f"{n}-0") for n, record in enumerate(read)
     ]
     for request in converted:
         assert request is not None
         hub.handle(request)
     hub.flush()
     state = backplane._answers.receive_nowait()
-    assert state.process == "newcomer"
+    assert (state.process, state.hello) == ("newcomer", "1-0")
     assert state.members == ("other/1",)
     assert [m.nick.display for m in state.hub.members] == ["bob"]
     assert len(hub) == 0  # and then it left
@@ -565,3 +568,42 @@ def test_a_replica_started_anywhere_goes_on_exactly_as_the_original(
     assert replica.state()[0] == original.state()[0]
     assert replica.history.rings() == original.history.rings()
     assert replica.history.last_id == original.history.last_id
+
+
+def test_a_password_in_the_url_is_never_shown() -> None:
+    config = BackplaneConfig("redis://chat:s3cret@127.0.0.1:6379/2")
+    assert config.shown_url() == "redis://chat:***@127.0.0.1:6379/2"
+    assert BackplaneConfig("redis://127.0.0.1/0").shown_url() == "redis://127.0.0.1/0"
+
+
+async def test_a_server_that_missed_part_of_the_log_adopts_the_state_of_another(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    # The second server logs in as its own Redis user, which the test can lock out: it then
+    # misses what the first server's members do, and the log is trimmed past it meanwhile.
+    assert own_redis.command("ACL", "SETUSER", "second", "on", ">pw", "~*", "&*", "+@all") == "+OK"
+    config = quick(own_redis.url, ttl=30.0)  # nobody is declared gone during the test
+    first = await start_server(backplane=config)
+    locked_out = own_redis.url.replace("redis://", "redis://second:pw@")
+    second = await start_server(backplane=replace(config, url=locked_out))
+    alice = await first.join("alice")
+    bob = await second.join("bob")
+    await alice.expect("* bob joined")
+
+    assert own_redis.command("ACL", "SETUSER", "second", "off") == "+OK"
+    assert own_redis.command("CLIENT", "KILL", "USER", "second").startswith(":")
+    await bob.expect(UNAVAILABLE)
+    carol = await first.join("carol")  # while the second server cannot see it
+    await alice.expect("* carol joined")
+    assert own_redis.command("XTRIM", f"{config.name}:log", "MAXLEN", "0").startswith(":")
+    await carol.send("said while the second server was away")
+    for member in (alice, carol):
+        await member.expect("<carol> said while the second server was away")
+
+    assert own_redis.command("ACL", "SETUSER", "second", "on") == "+OK"
+    await bob.expect("* some messages were missed")
+    await bob.send("/who")
+    await bob.expect("* online (3): alice, bob, carol")  # the other server's state, adopted
+    await carol.send("and after")
+    for member in (alice, bob, carol):
+        await member.expect("<carol> and after")

@@ -701,6 +701,17 @@ class Hub:
             self._peak,
         ), members
 
+    def reset(self) -> None:
+        """Forget every member and room, before :meth:`restore` (a replica that fell behind).
+
+        What the current turn already produced is still delivered.
+        """
+        for member in self._members.values():
+            member.rooms, member.current = {}, None
+        self._members.clear()
+        self._skeletons.clear()
+        self._rooms.clear()
+
     def restore(self, state: HubState, members: Sequence[Member]) -> None:
         """Start from ``state`` (an empty hub only): ``members[n]`` is ``state.members[n]``."""
         assert not self._members, "only an empty hub starts from a state"

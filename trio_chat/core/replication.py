@@ -31,16 +31,17 @@ from trio_chat.core.text import Nickname, RoomName
 
 @dataclass(frozen=True, slots=True)
 class Hello:
-    """A process has started and asks a running one for the state (a :class:`State`)."""
+    """A process asks a running one for the state (a :class:`State`): it starts, or fell behind."""
 
     process: str
 
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """The state after the log's ``Hello`` of ``process``, for that process to start from."""
+    """The state just after the ``Hello`` with stream id ``hello``, for its process to adopt."""
 
     process: str
+    hello: str  # the stream id of the Hello this answers (a process may ask more than once)
     hub: HubState
     members: tuple[str, ...]  # the id of each of hub.members, in order
     rings: tuple[tuple[str, tuple[Entry, ...]], ...]  # rooms' history, see History.rings
@@ -166,6 +167,7 @@ def _document(record: Record) -> Any:
     if isinstance(record, State):
         return {
             "process": record.process,
+            "hello": record.hello,
             "hub": _plain(record.hub),
             "members": list(record.members),
             "rings": [[key, [_entry(e) for e in ring]] for key, ring in record.rings],
@@ -183,7 +185,8 @@ def _read_registering(d: Any) -> Registering:
 def _read_state(d: Any) -> State:
     rings = tuple((str(key), tuple(map(_unentry, ring))) for key, ring in d["rings"])
     members = tuple(map(str, d["members"]))
-    return State(str(d["process"]), _hub_state(d["hub"]), members, rings, int(d["last_id"]))
+    hub, last_id = _hub_state(d["hub"]), int(d["last_id"])
+    return State(str(d["process"]), str(d["hello"]), hub, members, rings, last_id)
 
 
 _KINDS: dict[type[Any], str] = {

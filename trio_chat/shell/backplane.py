@@ -34,12 +34,14 @@ The tasks, in the server nursery::
     ├── _publish()           the sessions' requests -> XADD, in order, a batch per entry
     ├── _follow()            XREAD BLOCK -> the hub's inbox, in the log's order
     ├── _keep_alive()        the heartbeat, and noticing processes whose heartbeat expired
-    └── _answer()            the state, for a process that starts (and asked for it)
+    └── _answer()            the state, for a process that starts or fell behind
 
 Backpressure: the hub's inbox is bounded, so when the hub falls behind, ``_follow`` waits and
 the entries wait in Redis; the log is capped (``MAXLEN ~``), and a process that falls further
-behind than the cap tells its members that messages were missed. Sessions wait on the bounded
-requests channel while ``_publish`` waits on a slow Redis, and the peers on their sockets.
+behind than the cap (or whose Redis lost its data) tells its members that messages were
+missed, and adopts the state of another process, as a starting one does. Sessions wait on
+the bounded requests channel while ``_publish`` waits on a slow Redis, and the peers on their
+sockets.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class BackplaneError(Exception):
 class BackplaneConfig:
     """Where the shared log is, and how processes tell they are alive."""
 
-    url: str  # redis://host[:port][/db]
+    url: str  # redis://[user:password@]host[:port][/db]
     name: str = "trio-chat"  # the keys' prefix: processes with the same Redis and name share rooms
     heartbeat: float = 1.0  # seconds between heartbeats...
     ttl: float = 5.0  # ...and how long a process that stopped beating counts as alive
@@ -121,8 +123,15 @@ class BackplaneConfig:
     max_entries: int = 100_000  # the log's cap (approximate, MAXLEN ~)
     state_timeout: float = 10.0  # how long a starting process waits for the state
 
-    def address(self) -> tuple[str, int, int]:
-        """Return (host, port, db) of :attr:`url`.
+    def shown_url(self) -> str:
+        """Return :attr:`url` as it may be logged: without its password."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+    def client(self) -> coredis.Redis[str]:
+        """Return a client (not yet connected) for :attr:`url`.
 
         Raises:
             ValueError: if it is not a ``redis://`` URL.
@@ -133,7 +142,16 @@ class BackplaneConfig:
         db = parts.path.strip("/") or "0"
         if not db.isdigit():
             raise ValueError(f"the database of {self.url!r} is not a number")
-        return parts.hostname, parts.port or 6379, int(db)
+        return coredis.Redis(
+            parts.hostname,
+            parts.port or 6379,
+            int(db),
+            username=parts.username,  # Redis 6 ACLs: redis://user:password@host
+            password=parts.password,
+            decode_responses=True,
+            connect_timeout=self.timeout,
+            retry_policy=NoRetryPolicy(),  # we retry ourselves, and tell members meanwhile
+        )
 
 
 class _Elsewhere:
@@ -160,17 +178,9 @@ async def open_backplane(config: BackplaneConfig) -> AsyncIterator[Backplane]:
         BackplaneError: if Redis cannot be reached.
     """
     try:
-        host, port, db = config.address()
+        redis = config.client()
     except ValueError as error:
         raise BackplaneError(str(error)) from None
-    redis = coredis.Redis(
-        host,
-        port,
-        db,
-        decode_responses=True,
-        connect_timeout=config.timeout,
-        retry_policy=NoRetryPolicy(),  # we retry ourselves, and tell members meanwhile
-    )
     # coredis keeps its connections in a task group; it lives in a task of its own (_hold), so
     # that our exceptions never cross it. They do cross this nursery, which wraps them in an
     # ExceptionGroup: with nothing else in it that can fail, we unwrap the body's exception
@@ -183,7 +193,8 @@ async def open_backplane(config: BackplaneConfig) -> AsyncIterator[Backplane]:
                 with trio.fail_after(config.timeout):  # an address that swallows packets
                     await redis.ping()
             except (RedisError, trio.TooSlowError) as error:
-                raise BackplaneError(f"cannot reach Redis at {config.url}: {error}") from None
+                where = config.shown_url()
+                raise BackplaneError(f"cannot reach Redis at {where}: {error}") from None
             yield backplane
             nursery.cancel_scope.cancel(reason="backplane closed")  # closes the connections
     except BaseExceptionGroup as group:
@@ -214,6 +225,10 @@ class Backplane:
         self._serial = itertools.count(1)
         # Every member the log names and that has not left yet, by id, ours and the others'.
         self._members: dict[str, Member] = {}
+        # Ours whose connection has not ended (it asked for a nickname, and said nothing since
+        # that ends it): what we keep when we adopt a state after missing part of the log.
+        self._connected: dict[str, Member] = {}
+        self._behind = False  # we missed part of the log and have not adopted a state since
         self._last = "0-0"  # the id of the last entry handed to the hub
         self._epoch = ""  # a token Redis keeps while it keeps its data
         self.available = True  # whether members were last told the chat is available
@@ -258,39 +273,79 @@ class Backplane:
         await redis.set(epoch, secrets.token_hex(8), condition=PureToken.NX)
         self._epoch = await redis.get(epoch) or ""
         others = await self._others_alive()
-        self._last = await self._append(Hello(self.process))
         await self._beat()
         if not others:
+            self._last = await self._append(Hello(self.process))  # where we start reading
             logger.info("backplane: the first process (%s)", self.process)
             return
         logger.info("backplane: other processes are running; asking for the state")
-        records: list[Record] = []  # after our Hello, but for the state
-        state = None
-        while state is None:
-            reply = await redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
+        answer = await self._ask_for_state(starting=True)
+        if answer is None:
+            # They died without saying so (kill -9), and their heartbeats expired since.
+            logger.info("backplane: nobody else is alive any more: starting empty")
+            return
+        self._adopt(hub, *answer)
+        hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
+
+    async def _ask_for_state(self, *, starting: bool) -> tuple[State, list[Record]] | None:
+        """Append a Hello, and read the log until the state that answers it.
+
+        Return the state and the records after the Hello, or None if no other process is
+        alive any more to answer; then reading goes on from the Hello when ``starting``, else
+        from where it was (nothing read meanwhile has reached the hub).
+        """
+        resume = self._last
+        hello = self._last = await self._append(Hello(self.process))
+        records: list[Record] = []
+        while True:
+            reply = await self.redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
+            state = None
             for id_, fields in _entries(reply, self._log):
                 self._last = id_
-                for record in decode(fields):
-                    if isinstance(record, State) and record.process == self.process:
+                for record in _decoded(id_, fields):
+                    if isinstance(record, State) and record.hello == hello:
                         state = record
-                    else:
+                    elif state is None or not isinstance(record, State):
                         records.append(record)
-            if state is None and not await self._others_alive():
-                # They died without saying so (kill -9), and their heartbeats expired since.
-                logger.info("backplane: nobody else is alive any more: starting empty")
-                return
-        members = [
-            self._member_for(id_, saved.peer, saved.realname, saved.user)
-            for id_, saved in zip(state.members, state.hub.members, strict=True)
-        ]
+            if state is not None:
+                return state, records
+            if not await self._others_alive():
+                self._last = hello if starting else resume
+                return None
+
+    def _adopt(self, hub: Hub, state: State, records: Sequence[Record]) -> None:
+        """Start ``hub`` again from ``state``, then apply ``records``, which followed it.
+
+        Our own members keep their connections: those the state knows are theirs again;
+        those it does not (their registration was lost) are disconnected.
+        """
+        ours = {id_: m for id_, m in self._connected.items() if m.left is None}
+        hub.reset()
+        self._members = {}
+        members = []
+        for id_, saved in zip(state.members, state.hub.members, strict=True):
+            member = ours.get(id_)
+            if member is None:
+                member = self._member_for(id_, saved.peer, saved.realname, saved.user)
+            self._members[id_] = member
+            members.append(member)
         hub.restore(state.hub, members)
         if hub.history is not None:
             hub.history.restore(state.rings, state.last_id)
-        # The state is as of our Hello: what came after it, the state's own turn aside, follows.
+        for id_, member in ours.items():
+            if id_ not in self._members:
+                member.outbox.evict(LeaveReason.CONNECTION_LOST.value)
         for record in records:
             if (request := self._request(record, serving=False)) is not None:
                 hub.handle(request)
-        hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
+
+    def _stale(self, state: State) -> list[Record]:
+        """Departures to post: members of ours the state has, whose connection has ended."""
+        return [
+            Leaving(id_, LeaveReason.CONNECTION_LOST)
+            for id_ in state.members
+            if process_of(id_) == self.process and id_ not in self._connected
+        ]
 
     # --- running ------------------------------------------------------------------------------
 
@@ -310,7 +365,7 @@ class Backplane:
             # The backplane nursery: the publisher's end (the server shutting down) ends all.
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow, hub_inbox.clone())
-                nursery.start_soon(self._keep_alive)
+                nursery.start_soon(self._keep_alive, hub_inbox.clone())
                 nursery.start_soon(self._answer)
                 await self._publish(requests, hub_inbox)
                 nursery.cancel_scope.cancel(reason="server shut down")
@@ -370,12 +425,16 @@ class Backplane:
                 if not member.id:  # its first try at a nickname
                     member.id = f"{self.process}/{next(self._serial)}"
                     self._members[member.id] = member
+                    self._connected[member.id] = member
                 return Registering(
                     member.id, nick, lobby, member.peer, member.realname, member.user
                 )
             case Act(member, command) if shared(command) and member.id:
+                if isinstance(command, Quit):
+                    self._connected.pop(member.id, None)
                 return Acting(member.id, command)
             case Disconnect(member, reason) if member.id:
+                self._connected.pop(member.id, None)
                 return Leaving(member.id, reason)
             case _:
                 return None  # a front end's reply, the shutdown, a notice: for the hub only
@@ -395,6 +454,10 @@ class Backplane:
         with hub_inbox:  # our clone of the hub's inbox, closed when we are cancelled
             while True:
                 try:
+                    if self._behind:
+                        # What we missed may have changed who is online: adopt a state first.
+                        with trio.fail_after(self.config.state_timeout):
+                            await self._catch_up(hub_inbox)
                     # XREAD BLOCK returns by itself after `block`; later than that, Redis stalls.
                     with trio.fail_after(self.config.heartbeat + self.config.timeout):
                         reply = await self.redis.xread(
@@ -407,6 +470,9 @@ class Backplane:
                         self.available = True
                         logger.warning("backplane: Redis is back (%s)", status.value)
                         await hub_inbox.send(Announce(ServiceChanged(status)))
+                        if status is Service.MISSED:
+                            self._behind = True
+                            continue  # (what the read brought is older than the state to come)
                 except (RedisError, trio.TooSlowError) as error:
                     if self.available:
                         logger.warning("backplane: Redis is unavailable: %r", error)
@@ -419,13 +485,8 @@ class Backplane:
                 delay = self.config.retry_first
                 for id_, fields in _entries(reply, self._log):
                     self._last = id_
-                    try:
-                        records = decode(fields)
-                    except ValueError as error:
-                        logger.error("backplane: skipping entry %s: %s", id_, error)
-                        continue
-                    for record in records:
-                        if (request := self._request(record, serving=True)) is None:
+                    for record in _decoded(id_, fields):
+                        if (request := self._request(record, serving=True, at=id_)) is None:
                             continue
                         try:
                             # Without a checkpoint, so that the hub takes the whole read in
@@ -434,23 +495,43 @@ class Backplane:
                         except trio.WouldBlock:
                             await hub_inbox.send(request)  # ...unless it is behind: we wait
 
+    async def _catch_up(self, hub_inbox: trio.MemorySendChannel[Request]) -> None:
+        """Adopt the state of a process that did not miss what we did, if one is alive."""
+        answer = await self._ask_for_state(starting=False)
+        if answer is not None:
+            logger.warning("backplane: missed part of the log; adopting the state of another")
+            await hub_inbox.send(Export(partial(self._adopt, state=answer[0], records=answer[1])))
+            await self._append_all(self._stale(answer[0]))
+        self._behind = False  # (alone, our replica is the only one: it stands)
+
     async def _recovery(self) -> Service:
         """Redis answers again: say whether anything was lost meanwhile."""
+        if self._behind:  # a catch-up did not finish
+            return Service.MISSED  # noqa: ASYNC910 (called right after a read: a checkpoint)
         epoch = await self.redis.get(self._key("epoch"))
         if epoch != self._epoch:  # Redis restarted without its data: entries may be lost
             await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
             self._epoch = await self.redis.get(self._key("epoch")) or ""
             return Service.MISSED
+        return Service.MISSED if await self._trimmed_past_us() else Service.AVAILABLE
+
+    async def _trimmed_past_us(self) -> bool:
+        """Say whether the log lost entries we had not read (its cap, or an operator trimmed it).
+
+        The entry we read last is gone, and the log went on after it: what followed it up to
+        the first entry left is lost (a false alarm when nothing did, which costs a catch-up).
+        """
         try:
             info = await self.redis.xinfo_stream(self._log)
         except ResponseError:  # no log at all: nothing was written since
-            return Service.AVAILABLE
-        # Trimmed past what we read? (Redis 7 keeps the newest id it deleted.)
-        trimmed = _later(str(info["max-deleted-entry-id"]), self._last)
-        return Service.MISSED if trimmed else Service.AVAILABLE
+            return False  # noqa: ASYNC910 (the command that failed was the checkpoint)
+        first = info["first-entry"]
+        if first is None:  # empty: trimmed to nothing
+            return _later(str(info["last-generated-id"]), self._last)
+        return _later(str(first.identifier), self._last)
 
-    def _request(self, record: Record, *, serving: bool) -> Request | None:
-        """Return what the hub must apply for the log's ``record`` (None: nothing)."""
+    def _request(self, record: Record, *, serving: bool, at: str = "") -> Request | None:
+        """Return what the hub must apply for ``record``, the log's at ``at`` (None: nothing)."""
         match record:
             case Registering(id_, nick, lobby, peer, realname, user):
                 return Register(self._member_for(id_, peer, realname, user), nick, lobby=lobby)
@@ -463,8 +544,8 @@ class Backplane:
             case Gone(process, reason):
                 ids = [id_ for id_ in self._members if process_of(id_) == process]
                 return DisconnectAll(frozenset(self._members.pop(id_) for id_ in ids), reason)
-            case Hello(process) if serving and process != self.process:
-                return Export(partial(self._state_for, process))
+            case Hello(process) if serving and process != self.process and at:
+                return Export(partial(self._state_for, process, at))
             case _:
                 return None  # a state for someone else, an entry about someone already gone
 
@@ -475,14 +556,15 @@ class Backplane:
             self._members[id_] = member
         return member
 
-    def _state_for(self, process: str, hub: Hub) -> None:
-        """In the hub's turn: the state a starting ``process`` asked for, to :meth:`_answer`."""
+    def _state_for(self, process: str, hello: str, hub: Hub) -> None:
+        """In the hub's turn: the state ``process`` asked for at ``hello``, to :meth:`_answer`."""
         state, members = hub.state()
         history = hub.history
         try:
             self._answers_send.send_nowait(
                 State(
                     process,
+                    hello,
                     state,
                     tuple(member.id for member in members),
                     tuple(history.rings()) if history is not None else (),
@@ -500,7 +582,7 @@ class Backplane:
         async for state in self._answers:
             try:
                 with trio.fail_after(self.config.timeout):  # stalled: the newcomer gives up
-                    key = self._key("answered", state.process)
+                    key = self._key("answered", state.hello)
                     ttl = int(self.config.state_timeout * 1000)
                     if await self.redis.set(key, self.process, condition=PureToken.NX, px=ttl):
                         await self._append(state)
@@ -508,22 +590,32 @@ class Backplane:
                 logger.warning("backplane: could not send the state: %r", error)
         raise AssertionError("the answers channel is never closed")
 
-    async def _keep_alive(self) -> NoReturn:
-        """Beat, and post ``Gone`` for other processes whose heartbeat has expired.
+    async def _keep_alive(self, hub_inbox: trio.MemorySendChannel[Request]) -> NoReturn:
+        """Beat; post ``Gone`` for processes whose heartbeat expired; notice falling behind.
 
         Cancellation: by the backplane nursery, between beats or in a command; the heartbeat
         key then expires by itself.
         """
         quiet_since = trio.current_time()  # after an outage every beat is new: wait a ttl
-        while True:
-            try:
-                with trio.fail_after(self.config.timeout):  # stalled: beat again next round
-                    await self._beat()
-                    if trio.current_time() - quiet_since >= self.config.ttl:
-                        await self._bury_the_dead()
-            except (RedisError, trio.TooSlowError):
-                quiet_since = trio.current_time()  # _follow tells the members
-            await trio.sleep(self.config.heartbeat)
+        with hub_inbox:  # our clone of the hub's inbox, closed when we are cancelled
+            while True:
+                # Members our hub removed (a gone process's, say) end without a departure.
+                self._connected = {k: m for k, m in self._connected.items() if m.left is None}
+                trimmed = False
+                try:
+                    with trio.fail_after(self.config.timeout):  # stalled: beat again next round
+                        await self._beat()
+                        if trio.current_time() - quiet_since >= self.config.ttl:
+                            await self._bury_the_dead()
+                        if self.available and not self._behind:
+                            trimmed = await self._trimmed_past_us()
+                except (RedisError, trio.TooSlowError):
+                    quiet_since = trio.current_time()  # _follow tells the members
+                if trimmed:  # a reader slower than the log's cap: _follow catches up
+                    logger.warning("backplane: the log was trimmed past what we read")
+                    self._behind = True
+                    await hub_inbox.send(Announce(ServiceChanged(Service.MISSED)))
+                await trio.sleep(self.config.heartbeat)
 
     async def _others_alive(self) -> bool:
         mine, pattern = self._key("alive", self.process), self._key("alive", "*")
@@ -598,6 +690,15 @@ def _entries(reply: Any, log: str) -> list[tuple[str, dict[str, str]]]:
         (str(entry.identifier), {str(k): str(v) for k, v in entry.field_values.items()})
         for entry in reply.get(log, ())
     ]
+
+
+def _decoded(id_: str, fields: dict[str, str]) -> list[Record]:
+    """Return the records of the entry ``id_``, or none (logged) if this version cannot read it."""
+    try:
+        return decode(fields)
+    except ValueError as error:
+        logger.error("backplane: skipping entry %s: %s", id_, error)
+        return []
 
 
 def _later(first: str, second: str) -> bool:
