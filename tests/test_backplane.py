@@ -22,6 +22,7 @@ import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import test_concurrency_properties as concurrency
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
@@ -47,6 +48,7 @@ from trio_chat.core.replication import (
 )
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.backplane import ELSEWHERE, Backplane, BackplaneConfig
+from trio_chat.shell.metrics import Metrics
 
 
 @pytest.fixture(scope="session")
@@ -607,3 +609,42 @@ async def test_a_server_that_missed_part_of_the_log_adopts_the_state_of_another(
     await carol.send("and after")
     for member in (alice, bob, carol):
         await member.expect("<carol> and after")
+
+
+def backplane_samples(metrics: Metrics) -> dict[str, float]:
+    body, _ = metrics.exposition()
+    return {
+        sample.name.removeprefix("trio_chat_backplane_"): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name.startswith("trio_chat_backplane_")
+    }
+
+
+async def test_the_metrics_say_whether_redis_answers_and_what_was_refused(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    metrics = Metrics()
+    server = await start_server(backplane=quick(own_redis.url), metrics=metrics)
+    alice = await server.join("alice")
+    await alice.send("hi")
+    await alice.expect("<alice> hi")
+    before = backplane_samples(metrics)
+    assert before["available"] == 1
+    assert before["requests_appended_total"] == 2  # the registration and the message
+    assert before["entries_read_total"] == 2  # one entry per batch appended
+    assert before["outages_total"] == before["requests_refused_total"] == 0
+
+    own_redis.stop()
+    await alice.expect(UNAVAILABLE)
+    await alice.send("lost")
+    await alice.expect("! not sent: chat is unavailable, retrying")
+    during = backplane_samples(metrics)
+    assert (during["available"], during["outages_total"], during["requests_refused_total"]) == (
+        0,
+        1,
+        1,
+    )
+    own_redis.start()
+    await alice.expect(AVAILABLE)
+    assert backplane_samples(metrics)["available"] == 1

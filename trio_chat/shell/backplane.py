@@ -154,6 +154,18 @@ class BackplaneConfig:
         )
 
 
+@dataclass(slots=True)
+class BackplaneStats:
+    """What the backplane has done, counted as it goes (the metrics read it at scrape time)."""
+
+    entries_read: int = 0  # entries of the log handed to the hub (each a batch)
+    entries_appended: int = 0
+    requests_appended: int = 0
+    requests_refused: int = 0  # while Redis was unavailable (their senders were told)
+    outages: int = 0  # times Redis became unavailable
+    catch_ups: int = 0  # states adopted after missing part of the log
+
+
 class _Elsewhere:
     """The outbox of a member connected to another process: that process delivers to it."""
 
@@ -232,6 +244,7 @@ class Backplane:
         self._last = "0-0"  # the id of the last entry handed to the hub
         self._epoch = ""  # a token Redis keeps while it keeps its data
         self.available = True  # whether members were last told the chat is available
+        self.stats = BackplaneStats()
         self._stopping = False  # the server is shutting down: our members are gone
         self._answers_send, self._answers = trio.open_memory_channel[State](4)
         self._release = redis.register_script(RELEASE)
@@ -412,6 +425,7 @@ class Backplane:
                         if _must_arrive(record):
                             waiting.append(record)
                         elif sender is not None:
+                            self.stats.requests_refused += 1
                             await hub_inbox.send(Inform(sender, Refusal(Reason.UNAVAILABLE)))
         if waiting:  # a last try; if Redis is still away, the others see our heartbeat expire
             await self._append_all(waiting)
@@ -477,6 +491,7 @@ class Backplane:
                     if self.available:
                         logger.warning("backplane: Redis is unavailable: %r", error)
                         self.available = False
+                        self.stats.outages += 1
                         await hub_inbox.send(Announce(ServiceChanged(Service.UNAVAILABLE)))
                     # Jitter: processes that lost Redis together do not all come back at once.
                     await trio.sleep(delay * random.uniform(0.5, 1.5))
@@ -485,6 +500,7 @@ class Backplane:
                 delay = self.config.retry_first
                 for id_, fields in _entries(reply, self._log):
                     self._last = id_
+                    self.stats.entries_read += 1
                     for record in _decoded(id_, fields):
                         if (request := self._request(record, serving=True, at=id_)) is None:
                             continue
@@ -500,6 +516,7 @@ class Backplane:
         answer = await self._ask_for_state(starting=False)
         if answer is not None:
             logger.warning("backplane: missed part of the log; adopting the state of another")
+            self.stats.catch_ups += 1
             await hub_inbox.send(Export(partial(self._adopt, state=answer[0], records=answer[1])))
             await self._append_all(self._stale(answer[0]))
         self._behind = False  # (alone, our replica is the only one: it stands)
@@ -672,6 +689,8 @@ class Backplane:
         except (RedisError, trio.TooSlowError) as error:
             logger.warning("backplane: %d requests not appended: %r", len(records), error)
             return False  # noqa: ASYNC910 (Redis failing means a connection was tried: awaited)
+        self.stats.entries_appended += 1
+        self.stats.requests_appended += len(records)
         return True
 
 

@@ -27,6 +27,7 @@ from trio_chat.shell.mailbox import Meter
 
 if TYPE_CHECKING:
     from trio_chat.core.hub import Hub
+    from trio_chat.shell.backplane import Backplane
 
 # A turn is usually tens of microseconds; a join storm's, milliseconds.
 TURN_BUCKETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -64,6 +65,7 @@ class Metrics:
         self.open_connections: collections.Counter[str] = collections.Counter()  # by front end
         self.serving = False  # from startup until shutdown begins
         self._hub: Hub | None = None
+        self.backplane: Backplane | None = None  # with --backplane: read at scrape time too
         self.registry.register(_StateCollector(self))
 
     def watch(self, hub: Hub) -> None:
@@ -163,3 +165,24 @@ class _StateCollector(Collector):
         for why, count in sorted(stats.refusals.items(), key=lambda item: item[0].value):
             refusals.add_metric([why.value], count)
         yield refusals
+        if metrics.backplane is not None:
+            yield from _backplane_metrics(metrics.backplane)
+
+
+def _backplane_metrics(backplane: Backplane) -> Iterator[Metric]:
+    stats = backplane.stats
+    yield GaugeMetricFamily(
+        "trio_chat_backplane_available",
+        "1 while Redis answers (the chat is available), 0 during an outage",
+        value=int(backplane.available),
+    )
+    counters = (
+        ("entries_read", "Entries of the shared log applied (each a batch of requests)"),
+        ("entries_appended", "Entries appended to the shared log"),
+        ("requests_appended", "Requests appended to the shared log"),
+        ("requests_refused", "Requests refused because Redis was unavailable"),
+        ("outages", "Times Redis became unavailable"),
+        ("catch_ups", "States adopted after missing part of the log"),
+    )
+    for name, text in counters:
+        yield CounterMetricFamily(f"trio_chat_backplane_{name}", text, value=getattr(stats, name))

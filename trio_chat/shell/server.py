@@ -233,6 +233,7 @@ async def serve_listeners(
     hub = Hub(policy, config.limits, history=history, remove_too_slow=backplane is None)
     config.metrics.watch(hub)
     if backplane is not None:
+        config.metrics.backplane = backplane
         await _join(backplane, hub, archive)
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
