@@ -224,7 +224,7 @@ class DisconnectAll:
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """Hand the hub to ``reply`` in its turn, so that it reads the state at this point."""
+    """Hand the hub to ``reply`` in its turn: to read the state at this point, or replace it."""
 
     reply: Callable[[Hub], None]
 

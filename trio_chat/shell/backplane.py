@@ -297,7 +297,7 @@ class Backplane:
             # They died without saying so (kill -9), and their heartbeats expired since.
             logger.info("backplane: nobody else is alive any more: starting empty")
             return
-        self._adopt(hub, *answer)
+        hub.handle(self._adopt(*answer))
         hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
 
     async def _ask_for_state(self, *, starting: bool) -> tuple[State, list[Record]] | None:
@@ -318,7 +318,7 @@ class Backplane:
                 for record in _decoded(id_, fields):
                     if isinstance(record, State) and record.hello == hello:
                         state = record
-                    elif state is None or not isinstance(record, State):
+                    else:
                         records.append(record)
             if state is not None:
                 return state, records
@@ -326,14 +326,14 @@ class Backplane:
                 self._last = hello if starting else resume
                 return None
 
-    def _adopt(self, hub: Hub, state: State, records: Sequence[Record]) -> None:
-        """Start ``hub`` again from ``state``, then apply ``records``, which followed it.
+    def _adopt(self, state: State, records: Sequence[Record]) -> Export:
+        """Return the request that starts the hub again from ``state``, then ``records``.
 
-        Our own members keep their connections: those the state knows are theirs again;
-        those it does not (their registration was lost) are disconnected.
+        Our map of members is rebuilt now, in the reader's task, before it reads on; the hub
+        changes in its own turn. Our own members keep their connections: those the state knows
+        are theirs again; those it does not (their registration was lost) are disconnected.
         """
         ours = {id_: m for id_, m in self._connected.items() if m.left is None}
-        hub.reset()
         self._members = {}
         members = []
         for id_, saved in zip(state.members, state.hub.members, strict=True):
@@ -342,15 +342,20 @@ class Backplane:
                 member = self._member_for(id_, saved.peer, saved.realname, saved.user)
             self._members[id_] = member
             members.append(member)
-        hub.restore(state.hub, members)
-        if hub.history is not None:
-            hub.history.restore(state.rings, state.last_id)
-        for id_, member in ours.items():
-            if id_ not in self._members:
+        lost = [member for id_, member in ours.items() if id_ not in self._members]
+        requests = [r for record in records if (r := self._request(record, serving=False))]
+
+        def restore(hub: Hub) -> None:
+            hub.reset()
+            hub.restore(state.hub, members)
+            if hub.history is not None:
+                hub.history.restore(state.rings, state.last_id)
+            for member in lost:
                 member.outbox.evict(LeaveReason.CONNECTION_LOST.value)
-        for record in records:
-            if (request := self._request(record, serving=False)) is not None:
+            for request in requests:
                 hub.handle(request)
+
+        return Export(restore)
 
     def _stale(self, state: State) -> list[Record]:
         """Departures to post: members of ours the state has, whose connection has ended."""
@@ -517,7 +522,7 @@ class Backplane:
         if answer is not None:
             logger.warning("backplane: missed part of the log; adopting the state of another")
             self.stats.catch_ups += 1
-            await hub_inbox.send(Export(partial(self._adopt, state=answer[0], records=answer[1])))
+            await hub_inbox.send(self._adopt(*answer))
             await self._append_all(self._stale(answer[0]))
         self._behind = False  # (alone, our replica is the only one: it stands)
 
