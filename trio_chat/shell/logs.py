@@ -97,6 +97,8 @@ def logging_to(stream: TextIO, level: int | str) -> Iterator[DroppingQueueHandle
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
+    # coredis (the backplane's Redis client) narrates its retries at INFO: only its warnings.
+    logging.getLogger("coredis").setLevel(max(logging.WARNING, root.level))
     writer.start()
     try:
         yield handler
