@@ -648,3 +648,50 @@ async def test_the_metrics_say_whether_redis_answers_and_what_was_refused(
     own_redis.start()
     await alice.expect(AVAILABLE)
     assert backplane_samples(metrics)["available"] == 1
+
+
+async def in_processes(
+    scripts: list[concurrency.Script], redis_url: str, count: int
+) -> tuple[list[str], list[concurrency.Transcript]]:
+    """The same scenario, against ``count`` servers started as processes (and killed after)."""
+    name = quick(redis_url).name
+    async with trio.open_nursery() as nursery:
+        processes, ports = [], []
+        for _ in range(count):
+            port, irc_port = free_port(), free_port()
+            command = [
+                *(sys.executable, "-m", "trio_chat", "server", "--no-history", "--flood-rate", "0"),
+                *("--port", str(port), "--irc-port", str(irc_port)),
+                *("--backplane", redis_url, "--backplane-name", name),
+            ]
+            process = await nursery.start(
+                partial(trio.run_process, command, stderr=subprocess.PIPE, check=False)
+            )
+            assert process.stderr is not None
+            with trio.fail_after(PATIENCE):  # until both of its ports listen
+                log = b""
+                while log.count(b"listening on") < 2:
+                    log += await process.stderr.receive_some()
+            nursery.start_soon(_drain, process.stderr)  # its log goes on: never let it block
+            processes.append(process)
+            ports.append((port, irc_port))
+        try:
+            return await concurrency.run_scenario(scripts, ports=ports)
+        finally:
+            for process in processes:
+                process.kill()
+
+
+async def _drain(stream: trio.abc.ReceiveStream) -> None:
+    while await stream.receive_some():
+        pass
+
+
+@settings(deadline=None, max_examples=8)
+@given(st.lists(concurrency.scripts, min_size=2, max_size=5), st.integers(2, 3))
+def test_clients_spread_over_server_processes_see_one_order_and_unique_nicknames(
+    redis_server: RedisServer, scripts: list[concurrency.Script], servers: int
+) -> None:
+    # The same property with real server processes: nothing is shared but Redis.
+    observed, transcripts = trio.run(in_processes, scripts, redis_server.url, servers)
+    concurrency.check(scripts, observed, transcripts)

@@ -119,20 +119,26 @@ class Transcript:
 
 
 async def run_scenario(
-    scripts: list[Script], backplane: BackplaneConfig | None = None, servers: int = 1
+    scripts: list[Script],
+    backplane: BackplaneConfig | None = None,
+    servers: int = 1,
+    *,
+    ports: list[tuple[int, int]] | None = None,
 ) -> tuple[list[str], list[Transcript]]:
     """Run ``scripts`` at once; return the observer's lines and every client's transcript.
 
-    With ``backplane``, ``servers`` servers share the rooms: the observer is on the first,
-    and the clients are spread over all of them in turn.
+    With ``backplane``, ``servers`` servers share the rooms (with ``ports``, the plain and IRC
+    ports of servers already running): the observer is on the first, and the clients are
+    spread over all of them in turn.
     """
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        ports: list[tuple[int, int]] = []  # each server's plain and IRC ports
-        for _ in range(servers):
-            config = plain_config(irc=True, backplane=backplane)
-            addresses = await nursery.start(partial(serve, config, stop=stop))
-            ports.append((addresses[0][1], addresses[1][1]))
+        if ports is None:
+            ports = []  # each server's plain and IRC ports
+            for _ in range(servers):
+                config = plain_config(irc=True, backplane=backplane)
+                addresses = await nursery.start(partial(serve, config, stop=stop))
+                ports.append((addresses[0][1], addresses[1][1]))
         observer, observer_lines = await register(ports[0][0], ["observer"])
         for room in ROOMS:
             await observer.send(f"/join {room}")
@@ -142,7 +148,7 @@ async def run_scenario(
             transcripts: list[Transcript] = [Transcript("", []) for _ in scripts]
             async with trio.open_nursery() as clients:
                 for number, script in enumerate(scripts):
-                    port, irc_port = ports[number % servers]
+                    port, irc_port = ports[number % len(ports)]
                     if script.irc:
                         clients.start_soon(run_irc_client, irc_port, number, script, transcripts)
                     else:
