@@ -676,10 +676,11 @@ async def in_processes(
             processes.append(process)
             ports.append((port, irc_port))
         try:
-            return await concurrency.run_scenario(scripts, ports=ports)
+            outcome = await concurrency.run_scenario(scripts, ports=ports)
         finally:
             for process in processes:
                 process.kill()
+    return outcome
 
 
 async def _drain(stream: trio.abc.ReceiveStream) -> None:
