@@ -523,7 +523,8 @@ class Backplane:
             logger.warning("backplane: missed part of the log; adopting the state of another")
             self.stats.catch_ups += 1
             await hub_inbox.send(self._adopt(*answer))
-            await self._append_all(self._stale(answer[0]))
+            if stale := self._stale(answer[0]):
+                await self._append_all(stale)
         self._behind = False  # (alone, our replica is the only one: it stands)
 
     async def _recovery(self) -> Service:
