@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests import test_concurrency_properties as concurrency
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import StartServer, plain_config
+from tests.irc_client import IrcClient
 from tests.names import nick, room
 from tests.redis_server import RedisServer, free_port
 from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
@@ -407,6 +408,25 @@ async def test_redis_restarted_without_its_data_says_messages_were_missed(
         await alice.expect("<alice> still here")
     finally:
         redis.stop()
+
+
+async def test_registering_while_redis_is_away_is_refused_with_try_again_later(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    server = await start_server(backplane=quick(own_redis.url), irc=True)
+    own_redis.stop()
+    plain = await server.connect()
+    await plain.send("zoe")
+    assert await plain.expect_closed() == ["! chat is unavailable, try again later"]
+    async with await trio.open_tcp_stream("127.0.0.1", server.irc_port) as stream:
+        irc = IrcClient(stream)
+        await irc.send("NICK zed")
+        await irc.send("USER zed 0 * :Zed")
+        error = await irc.receive()
+    closing = "Closing Link: (Chat unavailable, try again later)"
+    assert (error.command, error.params) == ("ERROR", (closing,))
+    own_redis.start()
+    await server.join("zoe")  # and once Redis is back, in they come
 
 
 async def test_a_stalled_redis_refuses_messages_then_recovers(

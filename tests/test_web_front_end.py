@@ -527,6 +527,14 @@ def test_farewells_after_the_upgrade_are_close_frames() -> None:
     browser = Browser(front_end)
     assert browser.accepted()
     assert browser.read(front_end.farewell(Farewell.TIMED_OUT)) == [("close", 1008)]
+    front_end, browser = registered()
+    assert browser.read(front_end.farewell(Farewell.UNAVAILABLE)) == [("close", 1013)]
+
+
+def test_every_farewell_has_an_http_status() -> None:
+    for why in Farewell:
+        front_end = WebFrontEnd(WebConfig(), Site())
+        assert front_end.farewell(why).startswith(b"HTTP/1.1 ")
 
 
 def test_a_shared_delivery_is_framed_once_for_every_browser() -> None:

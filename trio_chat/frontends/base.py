@@ -80,6 +80,7 @@ class Farewell(enum.Enum):
     TIMED_OUT = "timed out"  # no nickname in time
     EXCESS_FLOOD = "excess flood"  # while registering
     SHUTTING_DOWN = "server shutting down"  # while registering
+    UNAVAILABLE = "chat unavailable, try again later"  # the processes' Redis, while registering
 
 
 class FrontEnd(Protocol):

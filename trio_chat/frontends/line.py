@@ -103,6 +103,7 @@ _FAREWELLS = {
     Farewell.TIMED_OUT: b"! timed out\n",
     Farewell.EXCESS_FLOOD: b"! excess flood\n",
     Farewell.SHUTTING_DOWN: b"* server shutting down\n",
+    Farewell.UNAVAILABLE: b"! chat is unavailable, try again later\n",
 }
 
 # The plain protocol's own hints, where the shared English wording has none.

@@ -413,11 +413,7 @@ class WebFrontEnd:
             head = [*_common_headers(), (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(data)).encode())]  # fmt: skip
             return _raw_response(status, data, head)
-        code = (
-            CloseReason.GOING_AWAY
-            if why is Farewell.SHUTTING_DOWN
-            else CloseReason.POLICY_VIOLATION
-        )
+        code = _FAREWELL_CODE.get(why, CloseReason.POLICY_VIOLATION)
         if self._socket.state is not ConnectionState.OPEN:
             return b""
         self.phase = Phase.CLOSED
@@ -472,6 +468,11 @@ _FAREWELL_STATUS = {
     Farewell.TIMED_OUT: 408,
     Farewell.EXCESS_FLOOD: 429,
     Farewell.SHUTTING_DOWN: 503,
+    Farewell.UNAVAILABLE: 503,
+}
+_FAREWELL_CODE = {  # after the upgrade; the others are the peer's fault (1008)
+    Farewell.SHUTTING_DOWN: CloseReason.GOING_AWAY,
+    Farewell.UNAVAILABLE: CloseReason.TRY_AGAIN_LATER,
 }
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",

@@ -170,6 +170,9 @@ class Session:
                     reply = await self.mailbox.receive.receive()
                     assert isinstance(reply, Delivery), "nothing is written directly yet"
                     self.mailbox.sent(reply)
+                    if _unavailable(reply):  # processes sharing rooms lost Redis: come back later
+                        await last_words(self.stream, self.front_end.farewell(Farewell.UNAVAILABLE))
+                        return False
                     await self._send_now(self.front_end.render(reply))
                     if _says(reply, Registered):
                         return True
@@ -385,6 +388,13 @@ class Session:
 
 def _says(delivery: Delivery, kind: type) -> bool:
     return any(isinstance(event, kind) for event in delivery.events)
+
+
+def _unavailable(delivery: Delivery) -> bool:
+    return any(
+        isinstance(event, Refusal) and event.reason is Reason.UNAVAILABLE
+        for event in delivery.events
+    )
 
 
 async def last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa: ASYNC910
