@@ -716,3 +716,36 @@ def test_clients_spread_over_server_processes_see_one_order_and_unique_nicknames
     # The same property with real server processes: nothing is shared but Redis.
     observed, transcripts = trio.run(in_processes, scripts, redis_server.url, servers)
     concurrency.check(scripts, observed, transcripts)
+
+
+async def test_two_servers_that_missed_the_same_part_of_the_log_agree_again(
+    start_server: StartServer, own_redis: RedisServer
+) -> None:
+    # Both fall behind at once: each asks for the state, and neither may wait for the other.
+    for user in ("one", "two"):
+        assert own_redis.command("ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all") == "+OK"
+    config = quick(own_redis.url, ttl=30.0, state_timeout=30.0)  # no rescue by a timeout
+    url = own_redis.url.replace("redis://", "redis://{}:pw@")
+    first = await start_server(backplane=replace(config, url=url.format("one")))
+    second = await start_server(backplane=replace(config, url=url.format("two")))
+    alice = await first.join("alice")
+    bob = await second.join("bob")
+    await alice.expect("* bob joined")
+
+    for user in ("one", "two"):
+        assert own_redis.command("ACL", "SETUSER", user, "off") == "+OK"
+        assert own_redis.command("CLIENT", "KILL", "USER", user).startswith(":")
+    for member in (alice, bob):
+        await member.expect(UNAVAILABLE)
+    log = f"{config.name}:log"
+    assert own_redis.command("XADD", log, "*", "r", "[]").startswith("$")  # the log goes on...
+    assert own_redis.command("XTRIM", log, "MAXLEN", "0").startswith(":")  # ...and is cut
+    for user in ("one", "two"):
+        assert own_redis.command("ACL", "SETUSER", user, "on") == "+OK"
+    for member in (alice, bob):
+        await member.expect("* some messages were missed")
+    await alice.send("still one chat")
+    for member in (alice, bob):
+        await member.expect("<alice> still one chat")
+    await bob.send("/who")
+    await bob.expect("* online (2): alice, bob")

@@ -55,7 +55,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 from urllib.parse import urlsplit
 
 import coredis
@@ -300,29 +300,39 @@ class Backplane:
         hub.handle(self._adopt(*answer))
         hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
 
-    async def _ask_for_state(self, *, starting: bool) -> tuple[State, list[Record]] | None:
+    async def _ask_for_state(
+        self, *, starting: bool, hub_inbox: trio.MemorySendChannel[Request] | None = None
+    ) -> tuple[State, list[Record]] | None:
         """Append a Hello, and read the log until the state that answers it.
 
         Return the state and the records after the Hello, or None if no other process is
         alive any more to answer; then reading goes on from the Hello when ``starting``, else
         from where it was (nothing read meanwhile has reached the hub).
+
+        With ``hub_inbox`` (a running process catching up), a Hello of another process after
+        ours is answered, with our state, and we stop asking (None): our replica stands. If it
+        fell behind with us, each waiting for the other would be a deadlock; this way the
+        later one adopts the earlier one's state, and they agree again.
         """
         resume = self._last
         hello = self._last = await self._append(Hello(self.process))
         records: list[Record] = []
         while True:
             reply = await self.redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
-            state = None
+            state, answered = None, False
             for id_, fields in _entries(reply, self._log):
                 self._last = id_
                 for record in _decoded(id_, fields):
                     if isinstance(record, State) and record.hello == hello:
                         state = record
+                    elif hub_inbox is not None and _asks(record, self.process, id_, hello):
+                        await hub_inbox.send(Export(partial(self._state_for, record, id_)))
+                        answered = True
                     else:
                         records.append(record)
             if state is not None:
                 return state, records
-            if not await self._others_alive():
+            if answered or not await self._others_alive():
                 self._last = hello if starting else resume
                 return None
 
@@ -489,8 +499,7 @@ class Backplane:
                         self.available = True
                         logger.warning("backplane: Redis is back (%s)", status.value)
                         await hub_inbox.send(Announce(ServiceChanged(status)))
-                        if status is Service.MISSED:
-                            self._behind = True
+                        if self._behind:
                             continue  # (what the read brought is older than the state to come)
                 except (RedisError, trio.TooSlowError) as error:
                     if self.available:
@@ -518,7 +527,7 @@ class Backplane:
 
     async def _catch_up(self, hub_inbox: trio.MemorySendChannel[Request]) -> None:
         """Adopt the state of a process that did not miss what we did, if one is alive."""
-        answer = await self._ask_for_state(starting=False)
+        answer = await self._ask_for_state(starting=False, hub_inbox=hub_inbox)
         if answer is not None:
             logger.warning("backplane: missed part of the log; adopting the state of another")
             self.stats.catch_ups += 1
@@ -532,11 +541,17 @@ class Backplane:
         if self._behind:  # a catch-up did not finish
             return Service.MISSED  # noqa: ASYNC910 (called right after a read: a checkpoint)
         epoch = await self.redis.get(self._key("epoch"))
-        if epoch != self._epoch:  # Redis restarted without its data: entries may be lost
+        if epoch != self._epoch:
+            # Redis restarted without its data: what was in flight is lost for everyone, and
+            # nobody knows better than we do, so we keep our replica (a catch-up would only
+            # have every process wait for the others' answers).
             await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
             self._epoch = await self.redis.get(self._key("epoch")) or ""
             return Service.MISSED
-        return Service.MISSED if await self._trimmed_past_us() else Service.AVAILABLE
+        if await self._trimmed_past_us():  # others may have read what we missed: catch up
+            self._behind = True
+            return Service.MISSED
+        return Service.AVAILABLE
 
     async def _trimmed_past_us(self) -> bool:
         """Say whether the log lost entries we had not read (its cap, or an operator trimmed it).
@@ -568,7 +583,7 @@ class Backplane:
                 ids = [id_ for id_ in self._members if process_of(id_) == process]
                 return DisconnectAll(frozenset(self._members.pop(id_) for id_ in ids), reason)
             case Hello(process) if serving and process != self.process and at:
-                return Export(partial(self._state_for, process, at))
+                return Export(partial(self._state_for, record, at))
             case _:
                 return None  # a state for someone else, an entry about someone already gone
 
@@ -579,14 +594,14 @@ class Backplane:
             self._members[id_] = member
         return member
 
-    def _state_for(self, process: str, hello: str, hub: Hub) -> None:
-        """In the hub's turn: the state ``process`` asked for at ``hello``, to :meth:`_answer`."""
+    def _state_for(self, question: Hello, hello: str, hub: Hub) -> None:
+        """In the hub's turn: the state ``question`` (at ``hello``) asks for, to :meth:`_answer`."""
         state, members = hub.state()
         history = hub.history
         try:
             self._answers_send.send_nowait(
                 State(
-                    process,
+                    question.process,
                     hello,
                     state,
                     tuple(member.id for member in members),
@@ -724,6 +739,11 @@ def _decoded(id_: str, fields: dict[str, str]) -> list[Record]:
     except ValueError as error:
         logger.error("backplane: skipping entry %s: %s", id_, error)
         return []
+
+
+def _asks(record: Record, process: str, at: str, ours: str) -> TypeGuard[Hello]:
+    """Say whether ``record``, at ``at``, is another process's Hello after ours (at ``ours``)."""
+    return isinstance(record, Hello) and record.process != process and _later(at, ours)
 
 
 def _later(first: str, second: str) -> bool:
