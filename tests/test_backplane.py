@@ -398,14 +398,24 @@ async def test_redis_restarted_without_its_data_says_messages_were_missed(
     redis = RedisServer(tmp_path)  # no persistence at all
     redis.start()
     try:
-        server = await start_server(backplane=quick(redis.url))
-        alice = await server.join("alice")
+        first, second = await two_servers(start_server, quick(redis.url))
+        alice = await first.join("alice")
+        bob = await second.join("bob")
+        await alice.expect("* bob joined")
         redis.stop()
-        await alice.expect(UNAVAILABLE)
+        for member in (alice, bob):
+            await member.expect(UNAVAILABLE)
         redis.start()
-        await alice.expect("* some messages were missed")
+        for member in (alice, bob):
+            await member.expect("* some messages were missed")
         await alice.send("still here")
-        await alice.expect("<alice> still here")
+        await bob.send("me too")
+        # The new log is read from its start: each message once, in one order for both.
+        seen = [await member.receive_lines(2) for member in (alice, bob)]
+        assert seen[0] == seen[1]
+        assert set(seen[0]) == {"<alice> still here", "<bob> me too"}
+        await bob.send("/who")
+        await bob.expect("* online (2): alice, bob")
     finally:
         redis.stop()
 

@@ -55,7 +55,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NoReturn, TypeGuard
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import coredis
@@ -102,6 +102,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 READ_COUNT = 1000  # entries per XREAD: one hub turn's worth, at most
+START = "0-0"  # the stream id before every entry
 PUBLISH_BATCH = 512  # requests per entry of the log (one XADD)
 
 
@@ -241,7 +242,7 @@ class Backplane:
         # that ends it): what we keep when we adopt a state after missing part of the log.
         self._connected: dict[str, Member] = {}
         self._behind = False  # we missed part of the log and have not adopted a state since
-        self._last = "0-0"  # the id of the last entry handed to the hub
+        self._last = START  # the id of the last entry handed to the hub
         self._epoch = ""  # a token Redis keeps while it keeps its data
         self.available = True  # whether members were last told the chat is available
         self.stats = BackplaneStats()
@@ -292,7 +293,7 @@ class Backplane:
             logger.info("backplane: the first process (%s)", self.process)
             return
         logger.info("backplane: other processes are running; asking for the state")
-        answer = await self._ask_for_state(starting=True)
+        answer = await self._ask_for_state()
         if answer is None:
             # They died without saying so (kill -9), and their heartbeats expired since.
             logger.info("backplane: nobody else is alive any more: starting empty")
@@ -301,40 +302,55 @@ class Backplane:
         hub.flush()  # nobody of ours to deliver to yet: this only ends the turn
 
     async def _ask_for_state(
-        self, *, starting: bool, hub_inbox: trio.MemorySendChannel[Request] | None = None
+        self, *, catching_up: bool = False
     ) -> tuple[State, list[Record]] | None:
         """Append a Hello, and read the log until the state that answers it.
 
-        Return the state and the records after the Hello, or None if no other process is
-        alive any more to answer; then reading goes on from the Hello when ``starting``, else
-        from where it was (nothing read meanwhile has reached the hub).
-
-        With ``hub_inbox`` (a running process catching up), a Hello of another process after
-        ours is answered, with our state, and we stop asking (None): our replica stands. If it
-        fell behind with us, each waiting for the other would be a deadlock; this way the
-        later one adopts the earlier one's state, and they agree again.
+        Return the state and the records after the Hello; or None, when our replica is to
+        stand: no other process is alive any more to answer (reading then goes on from the
+        Hello at start-up, and, catching up, from the start of what the log still holds: all
+        of it came after what we read, since it was trimmed past us), or, catching up, every
+        other process is catching up too and we asked first (then from the start as well: we
+        answer them once we have read it all). Nothing read meanwhile has reached the hub.
         """
-        resume = self._last
         hello = self._last = await self._append(Hello(self.process))
-        records: list[Record] = []
-        while True:
-            reply = await self.redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
-            state, answered = None, False
-            for id_, fields in _entries(reply, self._log):
-                self._last = id_
-                for record in _decoded(id_, fields):
-                    if isinstance(record, State) and record.hello == hello:
-                        state = record
-                    elif hub_inbox is not None and _asks(record, self.process, id_, hello):
-                        await hub_inbox.send(Export(partial(self._state_for, record, id_)))
-                        answered = True
-                    else:
-                        records.append(record)
-            if state is not None:
-                return state, records
-            if answered or not await self._others_alive():
-                self._last = hello if starting else resume
-                return None
+        # Catching up, we say so: processes that all fell behind must not wait for each other.
+        straggling = self._key("behind", self.process)
+        if catching_up:
+            await self.redis.set(straggling, hello, px=int(self.config.state_timeout * 1000))
+        try:
+            records: list[Record] = []
+            while True:
+                reply = await self.redis.xread({self._log: self._last}, count=READ_COUNT, block=100)
+                state = None
+                for id_, fields in _entries(reply, self._log):
+                    self._last = id_
+                    for record in _decoded(id_, fields):
+                        if isinstance(record, State) and record.hello == hello:
+                            state = record
+                        else:
+                            records.append(record)
+                if state is not None:
+                    return state, records
+                if not await self._others_alive() or (
+                    catching_up and await self._first_of_the_stragglers(hello)
+                ):
+                    self._last = START if catching_up else hello
+                    return None
+        finally:
+            if catching_up:
+                # Shielded and bounded: a cancelled catch-up must not leave us looking behind
+                # (the key would expire by itself, but others might stand on it meanwhile).
+                with trio.move_on_after(self.config.timeout, shield=True):
+                    await self._release(keys=[straggling], args=[hello])
+
+    async def _first_of_the_stragglers(self, hello: str) -> bool:
+        """Say whether every other live process is catching up too, each having asked after us."""
+        for process in await self._others():
+            asked = await self.redis.get(self._key("behind", process))
+            if asked is None or not _later(str(asked), hello):
+                return False  # a process that can answer, or one that asked first
+        return True
 
     def _adopt(self, state: State, records: Sequence[Record]) -> Export:
         """Return the request that starts the hub again from ``state``, then ``records``.
@@ -498,9 +514,11 @@ class Backplane:
                             status = await self._recovery()
                         self.available = True
                         logger.warning("backplane: Redis is back (%s)", status.value)
-                        await hub_inbox.send(Announce(ServiceChanged(status)))
                         if self._behind:
-                            continue  # (what the read brought is older than the state to come)
+                            continue  # the catch-up tells members, and what was read is old
+                        await hub_inbox.send(Announce(ServiceChanged(status)))
+                        if self._last == START:
+                            continue  # a new log: read it again from its start
                 except (RedisError, trio.TooSlowError) as error:
                     if self.available:
                         logger.warning("backplane: Redis is unavailable: %r", error)
@@ -526,15 +544,20 @@ class Backplane:
                             await hub_inbox.send(request)  # ...unless it is behind: we wait
 
     async def _catch_up(self, hub_inbox: trio.MemorySendChannel[Request]) -> None:
-        """Adopt the state of a process that did not miss what we did, if one is alive."""
-        answer = await self._ask_for_state(starting=False, hub_inbox=hub_inbox)
+        """Adopt the state of a process that did not miss what we did, if one is alive.
+
+        Members are told what happened once it is over: from then on, what they say reaches
+        everyone, in one order.
+        """
+        answer = await self._ask_for_state(catching_up=True)
         if answer is not None:
             logger.warning("backplane: missed part of the log; adopting the state of another")
             self.stats.catch_ups += 1
             await hub_inbox.send(self._adopt(*answer))
             if stale := self._stale(answer[0]):
                 await self._append_all(stale)
-        self._behind = False  # (alone, our replica is the only one: it stands)
+        self._behind = False  # (or our replica stands: nobody knows better)
+        await hub_inbox.send(Announce(ServiceChanged(Service.MISSED)))
 
     async def _recovery(self) -> Service:
         """Redis answers again: say whether anything was lost meanwhile."""
@@ -547,6 +570,7 @@ class Backplane:
             # have every process wait for the others' answers).
             await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
             self._epoch = await self.redis.get(self._key("epoch")) or ""
+            self._last = START  # the log is new: all of it came after what we read
             return Service.MISSED
         if await self._trimmed_past_us():  # others may have read what we missed: catch up
             self._behind = True
@@ -559,6 +583,8 @@ class Backplane:
         The entry we read last is gone, and the log went on after it: what followed it up to
         the first entry left is lost (a false alarm when nothing did, which costs a catch-up).
         """
+        if self._last == START:  # reading a new log from its start: nothing can be missing
+            return False  # noqa: ASYNC910 (always after a command, which checkpointed)
         try:
             info = await self.redis.xinfo_stream(self._log)
         except ResponseError:  # no log at all: nothing was written since
@@ -649,21 +675,23 @@ class Backplane:
                             trimmed = await self._trimmed_past_us()
                 except (RedisError, trio.TooSlowError):
                     quiet_since = trio.current_time()  # _follow tells the members
-                if trimmed:  # a reader slower than the log's cap: _follow catches up
+                if trimmed:  # a reader slower than the log's cap: _follow catches up, and says so
                     logger.warning("backplane: the log was trimmed past what we read")
                     self._behind = True
-                    await hub_inbox.send(Announce(ServiceChanged(Service.MISSED)))
                 await trio.sleep(self.config.heartbeat)
 
     async def _others_alive(self) -> bool:
-        mine, pattern = self._key("alive", self.process), self._key("alive", "*")
-        cursor = 0
+        return bool(await self._others())
+
+    async def _others(self) -> list[str]:
+        """Return the ids of the other processes whose heartbeat has not expired."""
+        prefix = self._key("alive", "")
+        cursor, others = 0, []
         while True:
-            cursor, keys = await self.redis.scan(cursor, match=pattern, count=1000)
-            if any(key != mine for key in keys):
-                return True
+            cursor, keys = await self.redis.scan(cursor, match=f"{prefix}*", count=1000)
+            others += [key.removeprefix(prefix) for key in keys]
             if cursor == 0:  # the scan is complete
-                return False
+                return [process for process in others if process != self.process]
 
     async def _beat(self) -> None:
         key = self._key("alive", self.process)
@@ -739,11 +767,6 @@ def _decoded(id_: str, fields: dict[str, str]) -> list[Record]:
     except ValueError as error:
         logger.error("backplane: skipping entry %s: %s", id_, error)
         return []
-
-
-def _asks(record: Record, process: str, at: str, ours: str) -> TypeGuard[Hello]:
-    """Say whether ``record``, at ``at``, is another process's Hello after ours (at ``ours``)."""
-    return isinstance(record, Hello) and record.process != process and _later(at, ours)
 
 
 def _later(first: str, second: str) -> bool:
