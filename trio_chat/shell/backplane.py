@@ -405,7 +405,7 @@ class Backplane:
 
         Cancellation: with the server; nothing to undo (the others notice our heartbeat stop).
         """
-        with hub_inbox:  # closed on the way out, with _follow's clone: the hub's task ends
+        with hub_inbox:  # closed on the way out, with the clones: then the hub's task ends
             # The backplane nursery: the publisher's end (the server shutting down) ends all.
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow, hub_inbox.clone())
