@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import trio
@@ -45,6 +46,16 @@ async def joined(open_web: OpenWeb, server: RunningServer, nick: str) -> WebClie
     assert (await client.hello(nick))["type"] == "registered"
     await client.expect("room_entered")
     return client
+
+
+async def start_web_in_memory(
+    start_memory_server: StartServer, **overrides: Any
+) -> tuple[RunningServer, Metrics]:
+    """A server whose one endpoint is the web front end, over in-memory streams (autojump)."""
+    metrics = Metrics()
+    front_end = web_front_end(WebConfig(), metrics)
+    server = await start_memory_server(front_end=front_end, metrics=metrics, **overrides)
+    return server, metrics
 
 
 async def http_get(port: int, request: bytes) -> bytes:
@@ -260,9 +271,7 @@ async def test_shutdown_closes_browsers_with_1001_and_healthz_says_503(
 async def test_an_http_request_that_never_finishes_times_out(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    metrics = Metrics()
-    front_end = web_front_end(WebConfig(), metrics)
-    server = await start_memory_server(front_end=front_end, metrics=metrics, web_timeout=10)
+    server, _ = await start_web_in_memory(start_memory_server, web_timeout=10)
     assert server.listener is not None
     stream = await server.listener.connect()
     await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
@@ -275,13 +284,10 @@ async def test_an_http_request_that_never_finishes_times_out(
 
 
 async def test_a_websocket_without_a_hello_times_out_with_1008(
-    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+    start_memory_server: StartServer, open_web: OpenWeb, autojump_clock: trio.testing.MockClock
 ) -> None:
-    metrics = Metrics()
-    front_end = web_front_end(WebConfig(), metrics)
-    server = await start_memory_server(front_end=front_end, metrics=metrics, web_timeout=5)
-    assert server.listener is not None
-    web = WebClient(await server.listener.connect())
+    server, _ = await start_web_in_memory(start_memory_server, web_timeout=5)
+    web = await open_web(server)
     assert await web.handshake() == 101
     start = trio.current_time()
     closed = await web.closed()
@@ -290,18 +296,10 @@ async def test_a_websocket_without_a_hello_times_out_with_1008(
 
 
 async def test_a_quiet_browser_is_pinged_and_stays_while_it_answers(
-    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+    start_memory_server: StartServer, open_web: OpenWeb, autojump_clock: trio.testing.MockClock
 ) -> None:
-    metrics = Metrics()
-    front_end = web_front_end(WebConfig(), metrics)
-    server = await start_memory_server(
-        front_end=front_end, metrics=metrics, ping_interval=90, ping_timeout=60
-    )
-    assert server.listener is not None
-    web = WebClient(await server.listener.connect())
-    assert await web.handshake() == 101
-    assert (await web.hello("quiet"))["type"] == "registered"
-    await web.expect("room_entered")
+    server, _ = await start_web_in_memory(start_memory_server, ping_interval=90, ping_timeout=60)
+    web = await joined(open_web, server, "quiet")
     # It answers pings (as browsers do on their own): one every 90 s of silence.
     assert await web.idle(600) == 6
     await web.send({"type": "say", "text": "still here"})
@@ -309,15 +307,12 @@ async def test_a_quiet_browser_is_pinged_and_stays_while_it_answers(
 
 
 async def test_a_quiet_browser_that_does_not_answer_pings_is_removed(
-    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+    start_memory_server: StartServer, open_web: OpenWeb, autojump_clock: trio.testing.MockClock
 ) -> None:
-    metrics = Metrics()
-    front_end = web_front_end(WebConfig(), metrics)
-    server = await start_memory_server(
-        front_end=front_end, metrics=metrics, ping_interval=90, ping_timeout=60
+    server, metrics = await start_web_in_memory(
+        start_memory_server, ping_interval=90, ping_timeout=60
     )
-    assert server.listener is not None
-    web = WebClient(await server.listener.connect())
+    web = await open_web(server)
     assert await web.handshake() == 101
     assert (await web.hello("gone"))["type"] == "registered"
     start = trio.current_time()
