@@ -15,6 +15,7 @@ way: counted, logged once per episode, and the next batch is tried.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import sqlite3
@@ -27,6 +28,7 @@ import trio
 
 from trio_chat.core.events import Entry
 from trio_chat.core.history import History, Record, decode_event, encode_event
+from trio_chat.shell.channels import take_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +224,7 @@ class Archive:
                 # close() ends the wait at once: shutdown saves without waiting for it.
                 with trio.move_on_at(last_commit + self.config.flush_interval):
                     await self._closed.wait()
-                records = [*batch, *self._take_waiting()]
+                records = [*batch, *itertools.chain.from_iterable(take_waiting(self._receive))]
                 self.queued -= len(records)
                 await self._save(records)
                 last_commit = trio.current_time()
@@ -233,14 +235,6 @@ class Archive:
         if self.queued:  # offered, never taken by a commit
             self._drop(self.queued, "shutdown could not wait for the disk")
         logger.warning("history: saving stopped at the shutdown timeout")
-
-    def _take_waiting(self) -> list[Record]:
-        records: list[Record] = []
-        while True:
-            try:
-                records += self._receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return records
 
     async def _save(self, records: list[Record]) -> None:  # noqa: ASYNC910 (see below)
         # to_thread.run_sync is a checkpoint, even when the call it made raises.

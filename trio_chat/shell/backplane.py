@@ -92,6 +92,7 @@ from trio_chat.core.replication import (
     process_of,
     shared,
 )
+from trio_chat.shell.channels import take_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -436,7 +437,7 @@ class Backplane:
                         batch.append(await requests.receive())
                     except trio.EndOfChannel:
                         break
-                    batch += _take_waiting(requests, PUBLISH_BATCH - 1)
+                    batch += take_waiting(requests, PUBLISH_BATCH - 1)
                 records, senders = list(waiting), [None] * len(waiting)
                 waiting.clear()
                 for request in batch:
@@ -773,14 +774,3 @@ def _later(first: str, second: str) -> bool:
     """Say whether stream id ``first`` comes after stream id ``second``."""
     a, b = (tuple(map(int, id_.split("-"))) for id_ in (first, second))
     return a > b
-
-
-def _take_waiting(channel: trio.MemoryReceiveChannel[Request], most: int) -> list[Request]:
-    """Return up to ``most`` requests already waiting in ``channel``, without waiting."""
-    taken: list[Request] = []
-    while len(taken) < most:
-        try:
-            taken.append(channel.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            break
-    return taken

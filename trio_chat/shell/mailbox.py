@@ -34,6 +34,7 @@ from collections.abc import Callable
 import trio
 
 from trio_chat.core.delivery import Delivery
+from trio_chat.shell.channels import take_waiting
 
 Item = Delivery | bytes  # a delivery to render, or bytes the kernel did not take at once
 
@@ -168,12 +169,7 @@ class Mailbox:
 
     def take(self) -> list[Item]:
         """Everything queued, at once and in order, without waiting (maybe nothing)."""
-        items = []
-        while True:
-            try:
-                items.append(self.receive.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return items
+        return take_waiting(self.receive)
 
     def backlog_written(self) -> None:
         """Hear from the backlog writer that all is written and it stops: the fast path resumes."""

@@ -37,6 +37,7 @@ from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig
 from trio_chat.shell.backplane import Backplane, BackplaneConfig, BackplaneError, open_backplane
+from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -298,11 +299,7 @@ async def run_hub(
             started = time.perf_counter()
             hub.handle(request)
             # Take everything else already waiting, so one turn (and one delivery each) covers it.
-            while True:
-                try:
-                    request = inbox.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
+            for request in take_waiting(inbox):
                 hub.handle(request)
             hub.flush()
             if archive is not None:
