@@ -140,11 +140,17 @@ class Browser:
         return found
 
 
-def registered(**config: Any) -> tuple[WebFrontEnd, Browser]:
-    """A front end whose browser has said hello and been welcomed."""
+def upgraded(**config: Any) -> tuple[WebFrontEnd, Browser]:
+    """A front end whose browser's WebSocket upgrade it has accepted."""
     front_end = WebFrontEnd(WebConfig(**config), Site())
     browser = Browser(front_end)
     assert browser.accepted()
+    return front_end, browser
+
+
+def registered(**config: Any) -> tuple[WebFrontEnd, Browser]:
+    """A front end whose browser has said hello and been welcomed."""
+    front_end, browser = upgraded(**config)
     browser.send({"type": "hello", "nick": "alice"})
     assert isinstance(front_end.next_input(), Register)
     browser.read(front_end.render(Delivery([Registered("alice", 1, 1)], personal=True)))
@@ -302,17 +308,13 @@ def test_garbage_right_behind_the_upgrade_closes_with_a_protocol_error() -> None
 
 
 def test_a_hello_asks_to_register_in_the_lobby() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     browser.send({"type": "hello", "v": 1, "nick": "José"})
     assert front_end.next_input() == Register(Nickname("José", "josé"), lobby=True)
 
 
 def test_a_reconnecting_page_gets_its_rooms_back() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     browser.send({"type": "hello", "nick": "alice", "rooms": ["#rust", "#no spaces", "#lobby"]})
     assert front_end.next_input() == Register(Nickname("alice", "alice"), lobby=False)
     assert front_end.next_input() is None  # the joins wait for the welcome
@@ -323,9 +325,7 @@ def test_a_reconnecting_page_gets_its_rooms_back() -> None:
 
 
 def test_a_refused_nickname_is_answered_and_the_browser_may_try_again() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     browser.send({"type": "hello", "nick": "bad name"})
     answer = front_end.next_input()
     assert isinstance(answer, Send)
@@ -337,9 +337,7 @@ def test_a_refused_nickname_is_answered_and_the_browser_may_try_again() -> None:
 
 
 def test_a_command_before_the_hello_is_an_error() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     browser.send({"type": "say", "text": "hi"})
     answer = front_end.next_input()
     assert isinstance(answer, Send)
@@ -347,9 +345,7 @@ def test_a_command_before_the_hello_is_an_error() -> None:
 
 
 def test_a_ping_while_registering_is_answered_at_once() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     front_end.receive_data(browser.socket.send(Ping(b"are you there")))
     answer = front_end.next_input()
     assert isinstance(answer, Send)
@@ -357,9 +353,7 @@ def test_a_ping_while_registering_is_answered_at_once() -> None:
 
 
 def test_closing_while_registering_is_answered_with_a_close() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     front_end.receive_data(browser.socket.send(CloseConnection(1000)))
     answer = front_end.next_input()
     assert isinstance(answer, Hangup)
@@ -367,9 +361,7 @@ def test_closing_while_registering_is_answered_with_a_close() -> None:
 
 
 def test_the_end_of_the_connection_is_the_end_of_input() -> None:
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, _ = upgraded()
     front_end.receive_data(b"")
     assert front_end.next_input() is None
 
@@ -523,9 +515,7 @@ def test_excess_flood_closes_with_1008() -> None:
 def test_farewells_after_the_upgrade_are_close_frames() -> None:
     front_end, browser = registered()
     assert browser.read(front_end.farewell(Farewell.SHUTTING_DOWN)) == [("close", 1001)]
-    front_end = WebFrontEnd(WebConfig(), Site())
-    browser = Browser(front_end)
-    assert browser.accepted()
+    front_end, browser = upgraded()
     assert browser.read(front_end.farewell(Farewell.TIMED_OUT)) == [("close", 1008)]
     front_end, browser = registered()
     assert browser.read(front_end.farewell(Farewell.UNAVAILABLE)) == [("close", 1013)]
