@@ -291,6 +291,9 @@ def test_ctrl_d_quits_and_a_refused_nick_is_asked_again(
     client.wait_for(lambda lines: "! nickname Alice is taken" in lines)
     client.child.send("carol\r")  # the person answers the second prompt
     client.wait_for(lambda lines: "* welcome, carol! online (2): alice, carol" in lines)
+    # Pressed at the prompt, as a person would: between two prompts the terminal is cooked,
+    # and its line discipline consumes a Ctrl+D as end of file: no prompt would ever see it.
+    client.wait_for(lambda lines: lines[-1] == "#lobby>")
     client.child.sendcontrol("d")
     assert receive_until(alice, "* carol left (quit)")[-1] == "* carol left (quit)"
     assert client.wait_for_exit() == 0
