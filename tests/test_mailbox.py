@@ -118,6 +118,29 @@ def test_a_member_that_does_not_read_is_too_slow_on_the_fast_path_too(peer: Peer
     assert mailbox.queued == 4  # the capacity, once the socket was full
 
 
+def test_a_member_that_caught_up_is_held_to_the_same_capacity_again(peer: Peer) -> None:
+    # The channel is dropped once the backlog is written and made again for the next one.
+    mailbox = connected(peer, capacity=4)
+    sent: list[bytes] = []
+    for backlog in range(2):
+        accepted = 0
+        while mailbox.offer(delivery(f"{backlog}.{accepted} " + "y" * 1000)):
+            sent.append(f"{backlog}.{accepted} ".encode() + b"y" * 1000 + b"\n")
+            accepted += 1
+            assert accepted < 100, "never refused"
+        assert mailbox.queued == 4  # the capacity, each time
+        assert peer.read_all() + write_backlog(mailbox, peer) == b"".join(sent)
+        sent.clear()
+    assert peer.writers_started == 2
+
+
+def test_nothing_is_accepted_once_closed(peer: Peer) -> None:
+    for mailbox in (Mailbox(8, 1 << 20), connected(peer)):  # with its channel, and without
+        mailbox.close()
+        assert not mailbox.offer(delivery("too late"))
+        assert mailbox.take() == []
+
+
 def test_what_was_queued_before_the_chat_began_is_written_first(peer: Peer) -> None:
     mailbox = Mailbox(8, 1 << 20)
     mailbox.offer(delivery("while registering"))  # no fast path yet: queued

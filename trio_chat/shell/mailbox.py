@@ -24,6 +24,11 @@ the byte budget and the capacity still say when a member is too slow, and exactl
 writes to the socket at any moment: the hub, when the queue is empty, or the writer, while it
 is not. TLS (whose records only the SSLStream can make) and in-memory streams have no direct
 path: every delivery goes through the channel to a writer that runs for the whole session.
+
+On the fast path the channel exists only while something waits in it: it is made when the
+kernel first refuses bytes and dropped when the backlog writer has written everything, with
+the same capacity each time. Ten thousand members who keep up then hold no channel at all
+(about 1.7 KB each: its state, its deque and its two ends).
 """
 
 from __future__ import annotations
@@ -55,10 +60,12 @@ class Mailbox:
 
     # Ten thousand members hold ten thousand mailboxes: no per-instance __dict__.
     __slots__ = (
+        "_capacity",
         "_closed",
         "_fd",
         "_hang_up",
         "_meter",
+        "_receive",
         "_render",
         "_send",
         "_start_writer",
@@ -67,11 +74,14 @@ class Mailbox:
         "evicted",
         "pending_bytes",
         "queued",
-        "receive",
     )
 
     def __init__(self, capacity: int, byte_budget: int, meter: Meter | None = None) -> None:
-        self._send, self.receive = trio.open_memory_channel[Item](capacity)
+        self._capacity = capacity
+        # The channel: there from the start (registration waits on it), then see _drop().
+        self._send: trio.MemorySendChannel[Item] | None
+        self._receive: trio.MemoryReceiveChannel[Item] | None
+        self._send, self._receive = trio.open_memory_channel[Item](capacity)
         self.byte_budget = byte_budget
         self._meter = meter if meter is not None else Meter()
         self.pending_bytes = 0  # accepted by offer() and not yet reported sent
@@ -110,6 +120,8 @@ class Mailbox:
             start_writer()
         elif start_writer is not None and self._closed:
             self._end("removed by the hub")  # removed between its welcome and now
+        elif start_writer is not None:
+            self._drop()  # nothing waits: the fast path needs no channel until something does
 
     def disconnect(self) -> None:
         """End the session's output: from now on, nothing is written and no writer started.
@@ -125,8 +137,8 @@ class Mailbox:
         A mailbox with nothing pending always accepts one delivery, however large: being slow
         means not keeping up, and a member with nothing pending is keeping up.
         """
-        if self._fd < 0 or self.queued or self._render is None:
-            return self._queue(delivery, delivery.size)
+        if self._fd < 0 or self.queued or self._closed or self._render is None:
+            return self._queue(delivery, delivery.size)  # (which refuses it, once closed)
         data = self._render(delivery)
         try:
             written = os.write(self._fd, data)
@@ -141,12 +153,23 @@ class Mailbox:
             return True
         return self._queue(data[written:], len(data) - written)
 
+    @property
+    def receive(self) -> trio.MemoryReceiveChannel[Item]:
+        """The channel's receiving end: for registration, and for a writer without fast path.
+
+        (Neither ever finds it dropped: only the fast path drops it, and only once chatting.)
+        """
+        assert self._receive is not None, "the channel is dropped only on the fast path"
+        return self._receive
+
     def _queue(self, item: Item, size: int) -> bool:
-        if self.pending_bytes and self.pending_bytes + size > self.byte_budget:
+        if self._closed or (self.pending_bytes and self.pending_bytes + size > self.byte_budget):
             return False
+        if self._send is None:
+            self._send, self._receive = trio.open_memory_channel[Item](self._capacity)
         try:
             self._send.send_nowait(item)
-        except (trio.WouldBlock, trio.ClosedResourceError):
+        except trio.WouldBlock:
             return False
         self.pending_bytes += size
         self.queued += 1
@@ -169,13 +192,20 @@ class Mailbox:
 
     def take(self) -> list[Item]:
         """Everything queued, at once and in order, without waiting (maybe nothing)."""
-        return take_waiting(self.receive)
+        return [] if self._receive is None else take_waiting(self._receive)
 
     def backlog_written(self) -> None:
         """Hear from the backlog writer that all is written and it stops: the fast path resumes."""
         self._writer_running = False
         if self._closed:
             self._end("removed by the hub")
+        else:
+            self._drop()
+
+    def _drop(self) -> None:
+        """Let the channel go while nothing waits in it; _queue() makes a new one when needed."""
+        assert not self.queued, "only an empty channel is dropped"
+        self._send = self._receive = None
 
     def disconnect_broken(self) -> None:
         """Hear from a writer that the connection broke: end it, as lost."""
@@ -187,7 +217,8 @@ class Mailbox:
 
     def close(self) -> None:
         """No more deliveries: what is queued is still written, then the connection ends."""
-        self._send.close()
+        if self._send is not None:
+            self._send.close()
         self._closed = True
         if self._start_writer is not None and not self._writer_running:
             self._end("removed by the hub")  # the fast path had written everything already

@@ -294,15 +294,18 @@ class Session:
         while True:
             try:
                 data = os.read(self._fd, RECEIVE_BYTES)
+                break
             except BlockingIOError:
-                await trio.lowlevel.wait_readable(self._fd)
-                continue
+                pass  # nothing yet: we wait below, since a task parked inside this handler
+                # would keep the exception and its traceback alive while the peer is quiet
             except OSError:
                 data = b""  # reset by the peer: for us, the same as a close
-            # Even when data was waiting: a peer that sends without pause must not starve
-            # the others. (Cancelled here, what was just read is dropped with the connection.)
-            await trio.lowlevel.checkpoint()
-            return data
+                break
+            await trio.lowlevel.wait_readable(self._fd)
+        # Even when data was waiting: a peer that sends without pause must not starve the
+        # others. (Cancelled here, what was just read is dropped with the connection.)
+        await trio.lowlevel.checkpoint()
+        return data
 
     async def _wait_for_flood_token(self) -> bool:
         """Wait until flood control lets the next input through; False once it is excess flood.
