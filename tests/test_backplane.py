@@ -444,8 +444,9 @@ async def test_a_stalled_redis_refuses_messages_then_recovers(
 ) -> None:
     server = await start_server(backplane=quick(own_redis.url))
     alice = await server.join("alice")
-    # Redis answers nobody for 1.5 s: longer than the backplane's timeout (0.5 s).
-    assert own_redis.command("CLIENT", "PAUSE", "1500", "ALL") == "+OK"
+    # Redis answers nobody for 3 s: long enough for the backplane's timeout (0.5 s) to see
+    # the stall, and then the append of alice's line to time out too, even on a busy machine.
+    assert own_redis.command("CLIENT", "PAUSE", "3000", "ALL") == "+OK"
     await alice.expect(UNAVAILABLE)
     await alice.send("during the stall")
     lines = await receive_until(alice, AVAILABLE)
@@ -627,7 +628,10 @@ async def test_a_server_that_missed_part_of_the_log_adopts_the_state_of_another(
     await bob.expect(UNAVAILABLE)
     carol = await first.join("carol")  # while the second server cannot see it
     await alice.expect("* carol joined")
-    assert own_redis.command("XTRIM", f"{config.name}:log", "MAXLEN", "0").startswith(":")
+    # All but carol's arrival, the entry the first server read last: it lost nothing, so it
+    # must not catch up (trimmed to nothing, its next read could race its own heartbeat's
+    # check and see the log gone past it), while the second server lost bob's view of carol.
+    assert own_redis.command("XTRIM", f"{config.name}:log", "MAXLEN", "1").startswith(":")
     await carol.send("said while the second server was away")
     for member in (alice, carol):
         await member.expect("<carol> said while the second server was away")

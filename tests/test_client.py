@@ -260,7 +260,9 @@ def test_incoming_lines_never_garble_a_half_typed_line(
     request.addfinalizer(alice.close)
     alice.sendall(b"alice\n")
     receive_until(alice, "* welcome, alice! online (2): alice, bob")
-    bob.wait_for(lambda lines: "* alice joined" in lines)
+    # Typed at the prompt, once it is redrawn: prompt_toolkit prints a line above the input
+    # with the terminal cooked, and keys pressed meanwhile would be echoed by the tty itself.
+    bob.wait_for(lambda lines: lines[-2:] == ["* alice joined", "#lobby>"])
 
     bob.child.send("hello wor")  # half a line, not sent yet
     bob.wait_for(lambda lines: lines[-1] == "#lobby> hello wor")  # the prompt names the room

@@ -582,7 +582,10 @@ class Backplane:
         """Say whether the log lost entries we had not read (its cap, or an operator trimmed it).
 
         The entry we read last is gone, and the log went on after it: what followed it up to
-        the first entry left is lost (a false alarm when nothing did, which costs a catch-up).
+        the first entry left is lost. A false alarm when nothing did, which costs a catch-up:
+        the log was trimmed past our last entry but not past an entry we were about to read
+        (only a log trimmed to fewer entries than we are behind: the cap keeps 100,000).
+        XINFO cannot tell the two apart: its ``max-deleted-entry-id`` counts XDEL, not trims.
         """
         if self._last == START:  # reading a new log from its start: nothing can be missing
             return False  # noqa: ASYNC910 (always after a command, which checkpointed)
