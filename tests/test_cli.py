@@ -27,6 +27,9 @@ from trio_chat.shell.server import Endpoint, ServerConfig
         ([], "the following arguments are required: COMMAND"),
         (["server", "--max-clients", "0"], "argument --max-clients: must be positive, not 0"),
         (["server", "--shutdown-grace", "soon"], "invalid float value: 'soon'"),
+        (["server", "--flood-rate", "soon"], "argument --flood-rate: invalid float value: 'soon'"),
+        (["server", "--flood-rate", "-1"], "argument --flood-rate: must not be negative, not -1"),
+        (["server", "--history-lines", "all"], "--history-lines: invalid int value: 'all'"),
         (["server", "--log-level", "loud"], "invalid choice: 'loud'"),
     ],
 )

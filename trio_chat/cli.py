@@ -275,7 +275,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--flood-rate",
-        type=_not_negative,
+        type=_not_negative(float),
         default=defaults.flood_rate,
         metavar="R",
         help="lines per second after the burst; 0 turns flood control off (default: %(default)s)",
@@ -422,7 +422,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--history-lines",
-        type=_not_negative_int,
+        type=_not_negative(int),
         default=history.lines,
         metavar="N",
         help="entries of a room's history a newcomer is shown (default: %(default)s)",
@@ -436,7 +436,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--history-max-days",
-        type=_not_negative,
+        type=_not_negative(float),
         default=history.max_days,
         metavar="DAYS",
         help="delete entries older than this; 0 keeps them (default: %(default)s)",
@@ -506,28 +506,24 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
+    return _checked(kind, lambda value: value > 0, "must be positive")
+
+
+def _not_negative(kind: Callable[[str], Number]) -> Callable[[str], Number]:
+    return _checked(kind, lambda value: value >= 0, "must not be negative")
+
+
+def _checked(
+    kind: Callable[[str], Number], accept: Callable[[Number], bool], rule: str
+) -> Callable[[str], Number]:
     def convert(text: str) -> Number:
         value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{rule}, not {text}")
         return value
 
     convert.__name__ = kind.__name__  # argparse names the type in its "invalid ..." message
     return convert
-
-
-def _not_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
-    return value
-
-
-def _not_negative_int(text: str) -> int:
-    number = int(text)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
-    return number
 
 
 def _network(text: str) -> str:
