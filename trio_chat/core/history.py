@@ -29,7 +29,6 @@ from trio_chat.core.events import (
     HISTORIC,
     Departed,
     Entry,
-    Event,
     Historic,
     LeaveReason,
 )
@@ -140,8 +139,3 @@ def decode_event(kind: str, payload: str) -> Historic:
 
 def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
-
-
-def is_historic(event: Event) -> bool:
-    """Say whether ``event`` belongs to its room's history."""
-    return isinstance(event, HISTORIC)

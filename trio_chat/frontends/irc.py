@@ -112,6 +112,7 @@ from trio_chat.frontends.ircmessage import (
     split_text,
 )
 from trio_chat.frontends.line import render as render_plain
+from trio_chat.frontends.line import stamp
 
 MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
 USER_LENGTH = 10  # of the user name given with USER, "~" included
@@ -695,7 +696,7 @@ class IrcFrontEnd:
         if not recalled.entries:
             yield f"{_line('NOTICE', recalled.room, 'No history yet', source=server)}\r\n"
         for entry in recalled.entries:
-            when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%d %H:%M")
+            when = stamp(entry.time)
             for text in render_plain(entry.event).splitlines():
                 yield f"{_line('NOTICE', recalled.room, f'[{when}] {text}', source=server)}\r\n"
 

@@ -399,7 +399,7 @@ def _line(event: Event, prefix: str) -> str:
         case Recalled(_, entries):
             # Each line of the past starts with "~" and its time (UTC), then as it was shown.
             return "".join(
-                f"{prefix}~ {_stamp(entry.time)} {_line(entry.event, '')}" for entry in entries
+                f"{prefix}~ {stamp(entry.time)} {_line(entry.event, '')}" for entry in entries
             )
         case Registered() | AwayChanged():
             return ""  # the welcome line comes with the lobby's roster; others' absences: noise
@@ -416,7 +416,8 @@ def _room_of(event: Event) -> str | None:
     return event.room if isinstance(event, _ROOM_LINES) else None
 
 
-def _stamp(time: float) -> str:
+def stamp(time: float) -> str:
+    """Show a history entry's Unix ``time`` as the plain protocol does: ``2026-12-01 10:00``."""
     return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M")
 
 

@@ -169,7 +169,6 @@ class Archive:
         self._send, self._receive = trio.open_memory_channel[list[Record]](math.inf)
         self._limiter = trio.CapacityLimiter(1)  # one thread at a time uses the connection
         self.queued = 0  # entries offered and not yet taken by the writer
-        self.saved = 0
         self.dropped = 0  # entries lost: the queue was full, or saving failed
         self._dropping = False  # in an episode of drops (said once per episode)
         self._pruned_at = -math.inf  # when entries past max_days were last deleted
@@ -249,7 +248,6 @@ class Archive:
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
             self._drop(len(records), f"saving failed: {error}")
         else:
-            self.saved += len(records)
             if self._dropping:
                 logger.warning("history: saving again (%d entries lost so far)", self.dropped)
                 self._dropping = False
