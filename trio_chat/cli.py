@@ -38,7 +38,6 @@ EXIT_CANNOT_LISTEN = 2
 DEFAULT_PORT = 12345  # the plain line protocol
 DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
 DEFAULT_HTTP_REQUEST_TIMEOUT = 10.0  # seconds, from connecting to a request (or a hello)
-HISTORY_RING = 100  # entries per room kept in memory: what /history can show
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 Number = TypeVar("Number", int, float)
@@ -171,8 +170,6 @@ def history_config(args: argparse.Namespace) -> HistoryConfig | None:
         return None
     return HistoryConfig(
         path=args.history_db or str(default_history_path()),
-        lines=args.history_lines,
-        ring=max(HISTORY_RING, args.history_lines),
         max_per_room=args.history_max_per_room,
         max_days=args.history_max_days,
         flush_interval=args.history_flush_interval,
@@ -423,7 +420,7 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--history-lines",
         type=_not_negative(int),
-        default=history.lines,
+        default=defaults.limits.history_lines,
         metavar="N",
         help="entries of a room's history a newcomer is shown (default: %(default)s)",
     )

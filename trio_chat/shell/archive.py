@@ -55,10 +55,12 @@ class ArchiveError(Exception):
 
 @dataclass(frozen=True)
 class HistoryConfig:
-    """Where history is kept, how much is shown, and for how long it is kept."""
+    """Where history is kept, how much of it in memory, and for how long it is kept.
+
+    (How much a newcomer is shown is the hub's rule: ``Limits.history_lines``.)
+    """
 
     path: str = IN_MEMORY  # a file, or ":memory:"
-    lines: int = 50  # entries a newcomer to a room is shown
     ring: int = 100  # entries per room kept in memory (the most /history can show)
     max_per_room: int = 10_000  # entries per room kept on disk
     max_days: float = 0.0  # 0: kept until max_per_room pushes them out
@@ -177,14 +179,16 @@ class Archive:
         self._closed = trio.Event()
 
     @classmethod
-    async def open(cls, config: HistoryConfig, *, rooms: int) -> Archive:
+    async def open(cls, config: HistoryConfig, *, rooms: int, shown: int) -> Archive:
         """Open the database, and load the last entries of up to ``rooms`` rooms.
+
+        ``shown`` is how many entries a newcomer is shown: the ring keeps at least as many.
 
         Raises:
             ArchiveError: see :meth:`Database.open`.
         """
         database = await trio.to_thread.run_sync(Database.open, config.path)
-        history = History(max(config.ring, config.lines), rooms)
+        history = History(max(config.ring, shown), rooms)
         since = time.time() - config.max_days * 86400 if config.max_days else 0.0
         loaded = await trio.to_thread.run_sync(lambda: database.load(history, since=since))
         logger.info("history: %s, %d entries loaded", config.path, loaded)

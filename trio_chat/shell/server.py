@@ -172,7 +172,8 @@ async def open_archive(config: ServerConfig) -> Archive | None:
     if config.history is None:
         return None  # noqa: ASYNC910 (serve() checkpoints next, opening its listeners)
     try:
-        return await Archive.open(config.history, rooms=config.limits.rooms)
+        limits = config.limits
+        return await Archive.open(config.history, rooms=limits.rooms, shown=limits.history_lines)
     except ArchiveError as error:
         raise StartupError(str(error)) from None
 
