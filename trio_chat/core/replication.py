@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,31 +97,13 @@ def process_of(member: str) -> str:
 
 # The commands a member's request may carry: every command but Tell (a front end's own reply).
 _COMMANDS: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        events.Say,
-        events.Emote,
-        events.Rename,
-        events.PrivateMessage,
-        events.JoinRoom,
-        events.PartRoom,
-        events.SwitchRoom,
-        events.ListRooms,
-        events.Who,
-        events.SetTopic,
-        events.ShowTopic,
-        events.SetAway,
-        events.LookUp,
-        events.ShowCounts,
-        events.ShowHistory,
-        events.Quit,
-    )
+    cls.__name__: cls for cls in typing.get_args(Command) if cls is not events.Tell
 }
 
 
 def shared(command: Command) -> bool:
     """Say whether ``command`` goes through the log (all but a front end's own replies)."""
-    return type(command).__name__ in _COMMANDS
+    return not isinstance(command, events.Tell)
 
 
 def encode(records: Sequence[Record]) -> dict[str, str]:
