@@ -519,9 +519,7 @@ def test_the_state_is_the_hubs_even_when_the_reader_is_ahead_of_it() -> None:
     hub = Hub()
     registering = Registering("other/1", nick("bob"), True, "peer", "", "")
     read: list[Record] = [registering, Hello("newcomer"), Leaving("other/1", LeaveReason.QUIT)]
-    converted = [
-        backplane._request(record, serving=True, at=f"{n}-0") for n, record in enumerate(read)
-    ]
+    converted = [backplane._request(record, at=f"{n}-0") for n, record in enumerate(read)]
     for request in converted:
         assert request is not None
         hub.handle(request)

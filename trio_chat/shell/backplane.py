@@ -283,11 +283,8 @@ class Backplane:
             raise BackplaneError(f"cannot start with the others: {error!r}") from None
 
     async def _start(self, hub: Hub) -> None:
-        redis = self.redis
-        epoch = self._key("epoch")
-        await redis.set(epoch, secrets.token_hex(8), condition=PureToken.NX)
-        self._epoch = await redis.get(epoch) or ""
-        others = await self._others_alive()
+        self._epoch = await self._claim_epoch()
+        others = await self._others()
         await self._beat()
         if not others:
             self._last = await self._append(Hello(self.process))  # where we start reading
@@ -333,8 +330,9 @@ class Backplane:
                             records.append(record)
                 if state is not None:
                     return state, records
-                if not await self._others_alive() or (
-                    catching_up and await self._first_of_the_stragglers(hello)
+                others = await self._others()
+                if not others or (
+                    catching_up and await self._first_of_the_stragglers(hello, others)
                 ):
                     self._last = START if catching_up else hello
                     return None
@@ -345,13 +343,13 @@ class Backplane:
                 with trio.move_on_after(self.config.timeout, shield=True):
                     await self._release(keys=[straggling], args=[hello])
 
-    async def _first_of_the_stragglers(self, hello: str) -> bool:
-        """Say whether every other live process is catching up too, each having asked after us."""
-        for process in await self._others():
+    async def _first_of_the_stragglers(self, hello: str, others: list[str]) -> bool:
+        """Say whether all ``others`` (alive) are catching up too, each having asked after us."""
+        for process in others:
             asked = await self.redis.get(self._key("behind", process))
             if asked is None or not _later(str(asked), hello):
                 return False  # a process that can answer, or one that asked first
-        return True
+        return True  # noqa: ASYNC910 (others is never empty here: the loop awaited)
 
     def _adopt(self, state: State, records: Sequence[Record]) -> Export:
         """Return the request that starts the hub again from ``state``, then ``records``.
@@ -370,7 +368,7 @@ class Backplane:
             self._members[id_] = member
             members.append(member)
         lost = [member for id_, member in ours.items() if id_ not in self._members]
-        requests = [r for record in records if (r := self._request(record, serving=False))]
+        requests = [r for record in records if (r := self._request(record))]
 
         def restore(hub: Hub) -> None:
             hub.reset()
@@ -535,7 +533,7 @@ class Backplane:
                     self._last = id_
                     self.stats.entries_read += 1
                     for record in _decoded(id_, fields):
-                        if (request := self._request(record, serving=True, at=id_)) is None:
+                        if (request := self._request(record, at=id_)) is None:
                             continue
                         try:
                             # Without a checkpoint, so that the hub takes the whole read in
@@ -569,8 +567,7 @@ class Backplane:
             # Redis restarted without its data: what was in flight is lost for everyone, and
             # nobody knows better than we do, so we keep our replica (a catch-up would only
             # have every process wait for the others' answers).
-            await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
-            self._epoch = await self.redis.get(self._key("epoch")) or ""
+            self._epoch = await self._claim_epoch()
             self._last = START  # the log is new: all of it came after what we read
             return Service.MISSED
         if await self._trimmed_past_us():  # others may have read what we missed: catch up
@@ -598,8 +595,12 @@ class Backplane:
             return _later(str(info["last-generated-id"]), self._last)
         return _later(str(first.identifier), self._last)
 
-    def _request(self, record: Record, *, serving: bool, at: str = "") -> Request | None:
-        """Return what the hub must apply for ``record``, the log's at ``at`` (None: nothing)."""
+    def _request(self, record: Record, *, at: str = "") -> Request | None:
+        """Return what the hub must apply for ``record``, the log's at ``at`` (None: nothing).
+
+        Without ``at`` (records that came with a state we adopt, not read from the log), a
+        Hello is old news: nobody waits for our answer to it.
+        """
         match record:
             case Registering(id_, nick, lobby, peer, realname, user):
                 return Register(self._member_for(id_, peer, realname, user), nick, lobby=lobby)
@@ -612,7 +613,7 @@ class Backplane:
             case Gone(process, reason):
                 ids = [id_ for id_ in self._members if process_of(id_) == process]
                 return DisconnectAll(frozenset(self._members.pop(id_) for id_ in ids), reason)
-            case Hello(process) if serving and process != self.process and at:
+            case Hello(process) if at and process != self.process:
                 return Export(partial(self._state_for, record, at))
             case _:
                 return None  # a state for someone else, an entry about someone already gone
@@ -684,8 +685,10 @@ class Backplane:
                     self._behind = True
                 await trio.sleep(self.config.heartbeat)
 
-    async def _others_alive(self) -> bool:
-        return bool(await self._others())
+    async def _claim_epoch(self) -> str:
+        """Return the token Redis keeps while it keeps its data, setting one if it has none."""
+        await self.redis.set(self._key("epoch"), secrets.token_hex(8), condition=PureToken.NX)
+        return await self.redis.get(self._key("epoch")) or ""
 
     async def _others(self) -> list[str]:
         """Return the ids of the other processes whose heartbeat has not expired."""
