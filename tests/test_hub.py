@@ -323,7 +323,7 @@ def test_a_full_mailbox_evicts_its_member_and_only_it() -> None:
     for n in range(2):  # the second turn finds the mailbox full (the welcome is still unread)
         turn(hub, say(alice, str(n)))
     assert slow.left is LeaveReason.TOO_SLOW
-    assert mailbox(slow).evicted == "too slow"
+    assert mailbox(slow).evicted is LeaveReason.TOO_SLOW
     assert slow not in hub
     assert received(alice)[-1] == Departed("slow", LeaveReason.TOO_SLOW)
     # The slow member got what fitted, then its mailbox closed.

@@ -572,7 +572,7 @@ class HubMachine(RuleBasedStateMachine):
                 # Closed: nothing can ever be delivered to it again.
                 assert is_closed(member), f"{member.peer}'s mailbox is still open"
             if member.left is LeaveReason.TOO_SLOW:
-                assert mailbox(member).evicted == "too slow"
+                assert mailbox(member).evicted is LeaveReason.TOO_SLOW
 
 
 TestHub = HubMachine.TestCase

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from trio_chat.core.delivery import Delivery
-from trio_chat.core.events import Said
+from trio_chat.core.events import LeaveReason, Said
 from trio_chat.shell.mailbox import Item, Mailbox
 
 
@@ -174,10 +174,10 @@ def test_closing_hangs_up_once_everything_is_written(peer: Peer) -> None:
 
 def test_eviction_hangs_up_at_once_or_as_soon_as_the_member_connects(peer: Peer) -> None:
     mailbox = connected(peer)
-    mailbox.evict("too slow")
+    mailbox.evict(LeaveReason.TOO_SLOW)
     assert peer.hung_up == ["too slow"]
     early = Mailbox(8, 1 << 20)
-    early.evict("too slow")  # between its welcome and its chat
+    early.evict(LeaveReason.TOO_SLOW)  # between its welcome and its chat
     early.connect(render, peer.hang_up, fd=peer.ours.fileno(), start_writer=peer.start_writer)
     assert peer.hung_up == ["too slow", "too slow"]
     assert peer.writers_started == 0

@@ -124,7 +124,7 @@ class Outbox(Protocol):
         """No more deliveries: what was accepted is still sent, then the member's output ends."""
         ...
 
-    def evict(self, reason: str) -> None:
+    def evict(self, reason: LeaveReason) -> None:
         """Stop the member's connection now, without waiting for anything."""
         ...
 
@@ -823,7 +823,7 @@ class Hub:
                     self._remove(member, LeaveReason.TOO_SLOW)
                 # Stop the member's connection now, even if its writer is blocked in a send.
                 # (In a replica, its session then sends the departure through the log.)
-                member.outbox.evict(LeaveReason.TOO_SLOW.value)
+                member.outbox.evict(LeaveReason.TOO_SLOW)
         self._now = None  # the next turn has a time of its own
 
 

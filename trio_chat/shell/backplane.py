@@ -177,7 +177,7 @@ class _Elsewhere:
     def close(self) -> None:
         pass
 
-    def evict(self, reason: str) -> None:
+    def evict(self, reason: LeaveReason) -> None:
         pass
 
 
@@ -376,7 +376,7 @@ class Backplane:
             if hub.history is not None:
                 hub.history.restore(state.rings, state.last_id)
             for member in lost:
-                member.outbox.evict(LeaveReason.CONNECTION_LOST.value)
+                member.outbox.evict(LeaveReason.CONNECTION_LOST)
             for request in requests:
                 hub.handle(request)
 

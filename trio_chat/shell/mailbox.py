@@ -39,6 +39,7 @@ from collections.abc import Callable
 import trio
 
 from trio_chat.core.delivery import Delivery
+from trio_chat.core.events import LeaveReason
 from trio_chat.shell.channels import take_waiting
 
 Item = Delivery | bytes  # a delivery to render, or bytes the kernel did not take at once
@@ -86,7 +87,7 @@ class Mailbox:
         self._meter = meter if meter is not None else Meter()
         self.pending_bytes = 0  # accepted by offer() and not yet reported sent
         self.queued = 0  # items accepted into the channel and not yet reported sent
-        self.evicted: str | None = None  # why the hub evicted the member, if it did
+        self.evicted: LeaveReason | None = None  # why the hub evicted the member, if it did
         self._closed = False
         # Set by connect(), once the member is chatting:
         self._render: Callable[[Delivery], bytes] | None = None
@@ -113,7 +114,7 @@ class Mailbox:
         self._render, self._hang_up = render, hang_up
         self._fd, self._start_writer = fd, start_writer
         if self.evicted is not None:  # evicted between its welcome and now
-            hang_up(self.evicted)
+            hang_up(self.evicted.value)
         elif start_writer is not None and self.queued:
             # Delivered between the welcome and now: they go first, through the writer.
             self._writer_running = True
@@ -223,7 +224,7 @@ class Mailbox:
         if self._start_writer is not None and not self._writer_running:
             self._end("removed by the hub")  # the fast path had written everything already
 
-    def evict(self, reason: str) -> None:
+    def evict(self, reason: LeaveReason) -> None:
         """Cancel the connection's reader and writer, even a writer blocked in a send.
 
         A synchronous call: it requests the cancellation and returns; the connection's tasks
@@ -231,7 +232,7 @@ class Mailbox:
         member not chatting yet is hung up as soon as it connects.
         """
         self.evicted = reason
-        self._end(reason)
+        self._end(reason.value)
 
     def _end(self, reason: str) -> None:
         if self._hang_up is not None:

@@ -109,7 +109,7 @@ class Session:
                 await self._chat()
         finally:
             if self.registration_requested and self.member.left is None:
-                if self.mailbox.evicted == LeaveReason.TOO_SLOW.value:
+                if self.mailbox.evicted is LeaveReason.TOO_SLOW:
                     # Evicted by a hub that shares rooms with other processes: its departure
                     # is for the shared log to decide, so we say why it is leaving.
                     self.leave_reason = LeaveReason.TOO_SLOW
