@@ -131,6 +131,11 @@ def sanitize(text: str) -> str:
     return text.translate(_REMOVED)
 
 
+def sanitized(refusal: Refusal) -> Refusal:
+    """Return ``refusal`` with its subject sanitized, to echo a refused name to its typist."""
+    return Refusal(refusal.reason, sanitize(refusal.subject), refusal.detail)
+
+
 def decode(raw: bytes) -> str:
     """Decode a line as UTF-8, replacing invalid sequences with U+FFFD, and sanitize it."""
     return sanitize(raw.decode("utf-8", "replace"))

@@ -63,7 +63,7 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.refusals import Reason, Refusal, explain
-from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize
+from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
 from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
 
 PROMPT = b"* what is your name?\n"
@@ -307,7 +307,7 @@ def _private_message(typed: str, text: str) -> Command:
 
 def _with_room(command: type[JoinRoom | SwitchRoom | Who], typed: str) -> Command:
     room = RoomName.parse(typed)
-    return Tell(_sanitized(room)) if isinstance(room, Refusal) else command(room)
+    return Tell(sanitized(room)) if isinstance(room, Refusal) else command(room)
 
 
 def _part(typed: str, argument: str) -> Command:
@@ -316,13 +316,8 @@ def _part(typed: str, argument: str) -> Command:
     name, _, _ = typed.partition(" ")
     room = RoomName.parse(name)
     if isinstance(room, Refusal):
-        return Tell(_sanitized(room))
+        return Tell(sanitized(room))
     return PartRoom(room, argument.partition(" ")[2].strip())
-
-
-def _sanitized(refusal: Refusal) -> Refusal:
-    # A refused name is echoed to the one who typed it: without its control characters.
-    return Refusal(refusal.reason, sanitize(refusal.subject), refusal.detail)
 
 
 def render(event: Event, *, prefixed: bool = False) -> str:

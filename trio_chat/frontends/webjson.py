@@ -37,7 +37,7 @@ from typing import Any
 from trio_chat.core import events
 from trio_chat.core.events import Command, Event, Reply, Tell
 from trio_chat.core.refusals import Reason, Refusal, explain
-from trio_chat.core.text import Nickname, RoomName, sanitize
+from trio_chat.core.text import Nickname, RoomName, sanitize, sanitized
 
 VERSION = 1  # of this vocabulary; a hello may say which it speaks
 HISTORY_SHOWN = 50  # entries a history message asks for when it does not say
@@ -130,7 +130,7 @@ def parse_hello(text: str) -> Hello | Refusal | Invalid:
     except _BadField as error:
         return Invalid(ErrorCode.BAD_FIELD, str(error))
     if isinstance(nick, Refusal):
-        return _sanitized(nick)
+        return sanitized(nick)
     if names is None:
         return Hello(nick)
     # A reconnecting page asks for the rooms it was in: a name no longer valid is skipped.
@@ -196,14 +196,14 @@ def _room(message: Message, *, required: bool = False) -> RoomName | None:
         return None  # the current room
     room = RoomName.parse(_string(message, "room"))
     if isinstance(room, Refusal):
-        raise _Refused(_sanitized(room))
+        raise _Refused(sanitized(room))
     return room
 
 
 def _nick(message: Message, key: str = "nick") -> Nickname:
     nick = Nickname.parse(_string(message, key))
     if isinstance(nick, Refusal):
-        raise _Refused(_sanitized(nick))
+        raise _Refused(sanitized(nick))
     return nick
 
 
@@ -256,11 +256,6 @@ def _required_room(message: Message) -> RoomName:
     return room
 
 
-def _sanitized(refusal: Refusal) -> Refusal:
-    # A refused name is echoed to the one who typed it: without its control characters.
-    return Refusal(refusal.reason, sanitize(refusal.subject), refusal.detail)
-
-
 # --- server -> browser ---------------------------------------------------------------------
 
 
@@ -309,6 +304,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
+        # A roster is thousands of names, already plain: json writes the tuple as it is.
+        if not value or type(value[0]) is str:
+            return value
         return [_plain(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _fields(value)
