@@ -276,12 +276,7 @@ class WebFrontEnd:
     ) -> Input:
         """Answer the request with ``status``, then hang up (every answer closes)."""
         data = body.encode() if isinstance(body, str) else body
-        head = [
-            *_common_headers(),
-            (b"content-type", content_type.encode()),
-            (b"content-length", str(len(data)).encode()),
-            *headers,
-        ]
+        head = [*_head(data, content_type), *headers]
         if self._http.our_state is not h11.SEND_RESPONSE:  # no request, or a broken one
             return Hangup(_raw_response(status, data, head))
         reason = _REASONS.get(status, "").encode()
@@ -363,7 +358,9 @@ class WebFrontEnd:
             self._pending.append(Quit(why))  # after the refusal, which closes the socket
             return Tell(refusal)
         self.phase = Phase.CLOSED
-        return Hangup(_text_frame(webjson.encode(refusal, 0.0) or "") + self._close(refusal))
+        close = _close_code(refusal)
+        assert close is not None, "a message refused closes the WebSocket"
+        return Hangup(_text_frame(webjson.encode(refusal, 0.0) or "") + self._close(*close))
 
     # --- bytes out --------------------------------------------------------------------------
 
@@ -392,15 +389,14 @@ class WebFrontEnd:
                 self.phase = Phase.CHATTING
                 self._pending.extend(self._rejoin)
         data = _frames((event,), time)
-        if _closes(event):
-            data += self._close(event)
+        if (close := _close_code(event)) is not None:
+            data += self._close(*close)
         return data
 
-    def _close(self, why: Event) -> bytes:
+    def _close(self, code: int, reason: str) -> bytes:
         """Our close frame, with the code that says why; nothing goes out after it."""
         assert self._socket is not None
         self.phase = Phase.CLOSED
-        code, reason = _close_code(why)
         if self._socket.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
             return b""
         return self._socket.send(CloseConnection(code, reason))
@@ -410,9 +406,7 @@ class WebFrontEnd:
         if self._socket is None:
             status = _FAREWELL_STATUS[why]
             data = f"{why.value}\n".encode()
-            head = [*_common_headers(), (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(data)).encode())]  # fmt: skip
-            return _raw_response(status, data, head)
+            return _raw_response(status, data, _head(data))
         code = _FAREWELL_CODE.get(why, CloseReason.POLICY_VIOLATION)
         if self._socket.state is not ConnectionState.OPEN:
             return b""
@@ -438,18 +432,9 @@ def _frames(events: Sequence[Event], time: float) -> bytes:
     )
 
 
-def _closes(event: Event) -> bool:
-    """Say whether the server closes the WebSocket after showing ``event``."""
+def _close_code(event: Event) -> tuple[int, str] | None:
+    """Return the code and reason to close the WebSocket with after showing ``event``, if any."""
     match event:
-        case Goodbye() | ShuttingDown() | Invalid(ErrorCode.TOO_BIG | ErrorCode.NOT_TEXT):
-            return True
-        case Refusal(Reason.EXCESS_FLOOD):
-            return True
-    return False
-
-
-def _close_code(why: Event) -> tuple[int, str]:
-    match why:
         case Goodbye():
             return CloseReason.NORMAL_CLOSURE, "bye"
         case ShuttingDown():
@@ -458,8 +443,9 @@ def _close_code(why: Event) -> tuple[int, str]:
             return CloseReason.MESSAGE_TOO_BIG, "message too big"
         case Invalid(ErrorCode.NOT_TEXT):
             return CloseReason.UNSUPPORTED_DATA, "text messages only"
-        case _:
+        case Refusal(Reason.EXCESS_FLOOD):
             return CloseReason.POLICY_VIOLATION, "excess flood"
+    return None
 
 
 _FAREWELL_STATUS = {
@@ -480,13 +466,18 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             431: "Request Header Fields Too Large", 503: "Service Unavailable"}  # fmt: skip
 
 
-def _common_headers() -> list[tuple[bytes, bytes]]:
+def _head(
+    data: bytes, content_type: str = "text/plain; charset=utf-8"
+) -> list[tuple[bytes, bytes]]:
+    """Return the headers of every answer whose body is ``data``."""
     return [
         (b"date", formatdate(usegmt=True).encode()),
         (b"server", b"trio-chat"),
         (b"connection", b"close"),
         (b"cache-control", b"no-cache"),
         *SECURITY_HEADERS,
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(data)).encode()),
     ]
 
 
