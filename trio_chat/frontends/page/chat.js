@@ -134,14 +134,14 @@ function handle(event) {
     case "joined": {
       const room = view(event.room);
       room.members.set(event.nick, event.away);
-      system(room, `${event.nick} joined`, "system", time);
+      system(room, describe(event), "system", time);
       renderMembers();
       break;
     }
     case "parted": {
       const room = view(event.room);
       room.members.delete(event.nick);
-      system(room, `${event.nick} left${event.message ? ` (${event.message})` : ""}`, "system", time);
+      system(room, describe(event), "system", time);
       renderMembers();
       break;
     }
@@ -149,13 +149,12 @@ function handle(event) {
       line(view(event.room), time, event.nick, event.text, event.notice ? "notice" : "");
       break;
     case "emoted":
-      line(view(event.room), time, null, `* ${event.nick} ${event.text}`, "action");
+      line(view(event.room), time, null, describe(event), "action");
       break;
     case "topic_changed": {
       const room = view(event.room);
       room.topic = event.topic;
-      const what = event.topic ? `set the topic: ${event.topic}` : "cleared the topic";
-      system(room, `${event.nick} ${what}`, "system", time);
+      system(room, describe(event), "system", time);
       renderHead();
       break;
     }
@@ -173,7 +172,7 @@ function handle(event) {
         if (each.members.has(event.old)) {
           each.members.set(event.new, each.members.get(event.old));
           each.members.delete(event.old);
-          system(each, `${event.old} is now ${event.new}`, "system", time);
+          system(each, describe(event), "system", time);
         }
       }
       renderMembers();
@@ -181,8 +180,7 @@ function handle(event) {
     case "departed":
       for (const each of state.views.values()) {
         if (each.members.delete(event.nick)) {
-          const why = event.message || event.reason;
-          system(each, `${event.nick} left (${why})`, "system", time);
+          system(each, describe(event), "system", time);
         }
       }
       renderMembers();
@@ -264,6 +262,7 @@ function recalled(room, entries) {
   }
 }
 
+// How an event reads in a room, live or recalled from its history.
 function describe(event) {
   switch (event.type) {
     case "emoted": return `* ${event.nick} ${event.text}`;
@@ -303,8 +302,9 @@ function line(target, time, nick, text, kind = "", { mine = false, stamp = null 
   if (target.lines.length > MAX_LINES) target.lines.shift();
   if (target === state.current) {
     appendLine(item);
-  } else {
-    if (!mine) target.unread += 1; // what we said ourselves is never unread
+  } else if (!mine) {
+    // What we said ourselves (or history) is never unread: the sidebar changes only here.
+    target.unread += 1;
     renderViews();
   }
 }
