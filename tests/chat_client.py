@@ -14,6 +14,13 @@ from trio_chat.shell.server import ServerConfig
 PATIENCE = 10  # seconds any single expectation may take before the test fails instead of hanging
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on (free now: for a process the test starts on it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class ConnectionClosed(Exception):
     """The server closed the connection while the test expected a line."""
 

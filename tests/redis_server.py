@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.chat_client import free_port
+
 REDIS = shutil.which("redis-server")
 STARTUP = 10.0  # seconds redis-server may take to answer PING (it takes well under one)
 
@@ -22,14 +24,6 @@ def need_redis() -> str:
             pytest.fail("redis-server is not installed: .ci/run installs it (apt-get install)")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
     return REDIS
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (free now; redis-server binds it right after)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import trio
 
-from tests.chat_client import RunningServer
+from tests.chat_client import RunningServer, free_port
 from tests.test_chaos import MISBEHAVIOURS
 from trio_chat.shell.server import ServerConfig
 
@@ -64,9 +64,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=2)
     parser.add_argument("--scale", type=int, default=10, help="peers of each kind per round")
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "trio_chat", "server", "--port", str(port)]
     command += ["--registration-timeout", "1", "--log-level", "error"]
     server = subprocess.Popen(command)

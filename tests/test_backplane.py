@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import test_concurrency_properties as concurrency
-from tests.chat_client import PATIENCE, ChatClient, RunningServer
+from tests.chat_client import PATIENCE, ChatClient, RunningServer, free_port
 from tests.conftest import StartServer, plain_config
 from tests.irc_client import IrcClient
 from tests.names import nick, room
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
 from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
 from trio_chat.core import events
 from trio_chat.core.events import Entry, LeaveReason, Said
@@ -232,8 +232,7 @@ async def test_everyone_sees_one_order_whichever_server_they_are_on(
     members = [await server.join(f"m{n}") for n, server in enumerate([first, second] * 2)]
     for n, member in enumerate(members):  # each sees the joins after its own
         for later in range(n + 1, len(members)):
-            while (await member.receive_line()) != f"* m{later} joined":
-                pass
+            await receive_until(member, f"* m{later} joined")
 
     async def talk(member: ChatClient) -> None:
         for k in range(10):

@@ -16,7 +16,7 @@ import pyte
 import pytest
 import trio
 
-from tests.chat_client import RunningServer
+from tests.chat_client import RunningServer, free_port
 from trio_chat.client import session as session_module
 from trio_chat.client.display import Display
 
@@ -173,9 +173,7 @@ async def test_the_server_going_away_is_exit_code_1_without_traceback(
 
 
 async def test_cannot_connect_is_exit_code_2_with_one_line() -> None:
-    with socket.socket() as placeholder:  # a port nobody listens on
-        placeholder.bind(("127.0.0.1", 0))
-        port = placeholder.getsockname()[1]
+    port = free_port()
     result = await trio.run_process(
         [*CLIENT, "--port", str(port)], stdin=b"", capture_stderr=True, check=False
     )

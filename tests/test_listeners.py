@@ -25,7 +25,7 @@ import trio
 import trio.testing
 import trustme
 
-from tests.chat_client import PATIENCE, ChatClient
+from tests.chat_client import PATIENCE, ChatClient, free_port
 from tests.conftest import plain_config
 from trio_chat.frontends.line import LineFrontEnd
 from trio_chat.shell import listeners
@@ -81,12 +81,6 @@ async def test_a_connection_that_refuses_socket_options_ends_alone(
     await alice.send("alice")
     await alice.expect("* welcome, alice! online (1): alice")
     stop.set()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def port_is_free(port: int) -> bool:
