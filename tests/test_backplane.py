@@ -475,14 +475,7 @@ async def test_a_killed_server_s_members_leave_and_their_nicknames_free_up(
         *("--backplane-ttl", "1"),
     ]
     async with trio.open_nursery() as nursery:
-        process = await nursery.start(
-            partial(trio.run_process, command, stderr=subprocess.PIPE, check=False)
-        )
-        assert process.stderr is not None
-        with trio.fail_after(PATIENCE):  # until it listens
-            log = b""
-            while b"listening on" not in log:
-                log += await process.stderr.receive_some()
+        process = await server_process(nursery, command, listeners=1)
         other = RunningServer(first.config, trio.Event(), trio.Event(), first.clients, port=port)
         bob = await other.join("bob")
         await alice.expect("* bob joined")
@@ -698,16 +691,7 @@ async def in_processes(
                 *("--port", str(port), "--irc-port", str(irc_port)),
                 *("--backplane", redis_url, "--backplane-name", name),
             ]
-            process = await nursery.start(
-                partial(trio.run_process, command, stderr=subprocess.PIPE, check=False)
-            )
-            assert process.stderr is not None
-            with trio.fail_after(PATIENCE):  # until both of its ports listen
-                log = b""
-                while log.count(b"listening on") < 2:
-                    log += await process.stderr.receive_some()
-            nursery.start_soon(_drain, process.stderr)  # its log goes on: never let it block
-            processes.append(process)
+            processes.append(await server_process(nursery, command, listeners=2))
             ports.append((port, irc_port))
         try:
             outcome = await concurrency.run_scenario(scripts, ports=ports)
@@ -715,6 +699,22 @@ async def in_processes(
             for process in processes:
                 process.kill()
     return outcome
+
+
+async def server_process(
+    nursery: trio.Nursery, command: list[str], *, listeners: int
+) -> trio.Process:
+    """Start the server ``command`` in ``nursery``; return it once its ``listeners`` listen."""
+    process: trio.Process = await nursery.start(
+        partial(trio.run_process, command, stderr=subprocess.PIPE, check=False)
+    )
+    assert process.stderr is not None
+    with trio.fail_after(PATIENCE):  # until all its ports listen
+        log = b""
+        while log.count(b"listening on") < listeners:
+            log += await process.stderr.receive_some()
+    nursery.start_soon(_drain, process.stderr)  # its log goes on: never let it block
+    return process
 
 
 async def _drain(stream: trio.abc.ReceiveStream) -> None:
