@@ -347,8 +347,7 @@ class WebFrontEnd:
                 self._rejoin = tuple(JoinRoom(room) for room in rooms or ())
                 return Register(nick, lobby=rooms is None)
             case answer:  # a refused nickname, or a message that is not a hello
-                frame = _text_frame(webjson.encode(answer, 0.0) or "")
-                return Send(frame)
+                return Send(_frames((answer,), 0.0))
 
     def _refuse(self, code: ErrorCode, why: str) -> Input:
         """Close the WebSocket over a message it cannot take (1009 too big, 1003 binary)."""
@@ -360,7 +359,7 @@ class WebFrontEnd:
         self.phase = Phase.CLOSED
         close = _close_code(refusal)
         assert close is not None, "a message refused closes the WebSocket"
-        return Hangup(_text_frame(webjson.encode(refusal, 0.0) or "") + self._close(*close))
+        return Hangup(_frames((refusal,), 0.0) + self._close(*close))
 
     # --- bytes out --------------------------------------------------------------------------
 

@@ -208,10 +208,10 @@ def _nick(message: Message, key: str = "nick") -> Nickname:
 
 
 def _private(message: Message) -> Command:
-    try:
-        recipient = _nick(message, "to")
-    except _Refused:  # nobody can be online under an invalid name
-        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(_string(message, "to"))))
+    typed = _string(message, "to")
+    recipient = Nickname.parse(typed)
+    if isinstance(recipient, Refusal):  # nobody can be online under an invalid name
+        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(typed)))
     action = message.get("action", False)
     if not isinstance(action, bool):
         raise _BadField("action: true or false")
