@@ -209,7 +209,8 @@ def running(kind: str) -> Iterator[Server]:
                 )
                 for n, one in enumerate(ports)
             ]
-            yield Server(kind, (*pids, redis_pid), ports, "plain", directory / "server0.log")
+            first_log = directory / "server0.log"
+            yield Server(kind, (*pids, redis_pid), ports, PROTOCOLS[kind], first_log)
             return
         if kind == "trio-chat":
             command = [*trio_chat, "--port", str(port)]
