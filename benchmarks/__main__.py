@@ -494,7 +494,9 @@ def main() -> None:
         if chosen:
             servers = chosen
         for run in range(repeat):
-            for kind in servers:
+            # Each round starts with another server, so that none always takes the first run,
+            # which has measured slower (latency-rate p50 0.40 vs 0.33-0.37 ms in 6 pairs).
+            for kind in servers[run % len(servers) :] + servers[: run % len(servers)]:
                 try:
                     with running(kind) as server:
                         result = run_once(scenario, server)
