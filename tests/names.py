@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trio_chat.core.events import Membership, RosterEntry
 from trio_chat.core.refusals import Refusal
 from trio_chat.core.text import Nickname, RoomName
 
@@ -16,3 +17,13 @@ def room(typed: str) -> RoomName:
     parsed = RoomName.parse(typed)
     assert not isinstance(parsed, Refusal), parsed
     return parsed
+
+
+def roster(*nicks: str) -> tuple[RosterEntry, ...]:
+    """A roster of members who have no roles."""
+    return tuple(RosterEntry(nick) for nick in nicks)
+
+
+def memberships(*rooms: str) -> tuple[Membership, ...]:
+    """A member's rooms, with no roles in any."""
+    return tuple(Membership(room) for room in rooms)

@@ -34,7 +34,8 @@ from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
 from trio_chat.core import events
 from trio_chat.core.events import Entry, LeaveReason, Said
 from trio_chat.core.history import History
-from trio_chat.core.hub import Act, Disconnect, Hub, Member, Register
+from trio_chat.core.hub import Hub
+from trio_chat.core.members import Member
 from trio_chat.core.replication import (
     Acting,
     Gone,
@@ -47,6 +48,8 @@ from trio_chat.core.replication import (
     encode,
     shared,
 )
+from trio_chat.core.requests import Act, Disconnect, Register
+from trio_chat.core.roles import Role
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.backplane import ELSEWHERE, Backplane, BackplaneConfig
 from trio_chat.shell.metrics import Metrics
@@ -172,7 +175,16 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     hub.handle(Act(alice, events.SetAway("lunch")))
     hub.handle(Act(alice, events.Rename(nick("Alice2"))))
     hub.flush()
+    # Roles and kept rooms are state too (nothing sets them yet but the hub's own methods).
+    assert bob.nick is not None
+    bob.rooms["#rust"].set_roles(bob, bob.nick, (Role.OPERATOR, Role.VOICE))
+    hub.keep(room("#kept"))
     state, members = hub.state()
+    assert {saved.name.key: saved.kept for saved in state.rooms} == {
+        "#lobby": False,
+        "#rust": False,
+        "#kept": True,
+    }
     assert hub.history is not None
     rings = tuple(hub.history.rings())
     record = State("p", "1-0", state, ("p/1", "p/2"), rings, hub.history.last_id)
@@ -183,6 +195,8 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     replica.restore(state, copies)
     replica.history.restore(record.rings, record.last_id)  # type: ignore[union-attr]
     assert replica.state()[0] == state
+    operator = events.RosterEntry("bob", (Role.OPERATOR, Role.VOICE))
+    assert copies[0].rooms["#rust"].roster() == (operator,)
     assert replica.history.recent("#rust", 10) == hub.history.recent("#rust", 10)  # type: ignore[union-attr]
     # And both go on the same way: the same request does the same thing in each.
     assert [m.nick.display for m in copies if m.nick] == ["bob", "Alice2"]  # a rename: moved

@@ -19,7 +19,7 @@ import trio
 
 from tests.chat_client import PATIENCE, ChatClient
 from tests.conftest import StartServer, plain_config
-from tests.names import nick, room
+from tests.names import nick, room, roster
 from tests.test_hub import join as join_room
 from tests.test_hub import new_member, received, registered, say, turn
 from tests.test_irc_front_end import feed, see
@@ -47,8 +47,10 @@ from trio_chat.core.events import (
     TopicChanged,
 )
 from trio_chat.core.history import History, decode_event, encode_event
-from trio_chat.core.hub import Act, Hub, Limits, Register
+from trio_chat.core.hub import Hub
+from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act, Register
 from trio_chat.frontends.line import LineFrontEnd
 from trio_chat.frontends.webjson import encode
 from trio_chat.shell import archive as archive_module
@@ -205,7 +207,17 @@ ENTRIES = (
 def test_plain_history_lines_start_with_a_tilde_and_the_time() -> None:
     front_end = LineFrontEnd()
     front_end.render(
-        Delivery([Registered("carol", 1, 1), RoomEntered("#lobby", ("carol",), "")], personal=True)
+        Delivery(
+            [
+                Registered("carol", 1, 1),
+                RoomEntered(
+                    "#lobby",
+                    roster("carol"),
+                    "",
+                ),
+            ],
+            personal=True,
+        )
     )
     assert front_end.render(Delivery([Recalled("#lobby", ENTRIES)], personal=True)) == (
         b"~ 2026-11-30 00:53 <alice> hello\n~ 2026-11-30 00:54 * bob joined\n"

@@ -6,13 +6,14 @@ The outboxes are the shell's real mailboxes (memory channels work without an eve
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
 import pytest
 import trio
 
-from tests.names import nick, room
+from tests.names import memberships, nick, room, roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AwayChanged,
@@ -58,8 +59,15 @@ from trio_chat.core.events import (
     TopicIs,
     Who,
 )
-from trio_chat.core.hub import Act, Disconnect, Hub, Limits, Member, Register, Request, Shutdown
+from trio_chat.core.hub import Hub, Request
+from trio_chat.core.limits import Limits
+from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act, Disconnect, Register, Shutdown
+from trio_chat.core.roles import Role
+from trio_chat.frontends.irc import IrcFrontEnd
+from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.frontends.webjson import encode
 from trio_chat.shell.mailbox import Mailbox
 
 LOBBY = "#lobby"
@@ -133,7 +141,7 @@ def test_registration_welcomes_the_newcomer_into_the_lobby_and_tells_the_others(
     turn(hub, Register(alice, nick("alice")))
     assert received(alice) == [
         Registered("alice", members=2, rooms=1),
-        RoomEntered(LOBBY, ("alice", "bob"), ""),
+        RoomEntered(LOBBY, roster("alice", "bob"), ""),
     ]
     assert received(bob) == [Joined(LOBBY, "alice")]
     assert alice in hub
@@ -144,7 +152,7 @@ def test_roster_is_sorted_by_normalized_nickname() -> None:
     hub = Hub()
     (alice, *_) = registered(hub, "alice", "Zed", "Bob", "carol")
     turn(hub, Act(alice, Who()))
-    assert received(alice) == [Roster(LOBBY, ("alice", "Bob", "carol", "Zed"))]
+    assert received(alice) == [Roster(LOBBY, roster("alice", "Bob", "carol", "Zed"))]
 
 
 def test_a_taken_nickname_is_refused_in_any_case_or_width() -> None:
@@ -169,7 +177,7 @@ def test_a_refused_newcomer_can_retry() -> None:
     assert received(newcomer) == [
         Refusal(Reason.NICK_TAKEN, "Alice"),
         Registered("alicia", 2, 1),
-        RoomEntered(LOBBY, ("alice", "alicia"), ""),
+        RoomEntered(LOBBY, roster("alice", "alicia"), ""),
     ]
 
 
@@ -254,7 +262,12 @@ def test_rename_to_a_different_case_of_ones_own_name() -> None:
     turn(hub, Act(alice, Rename(nick("Alice"))))
     assert received(alice) == [Refusal(Reason.NICK_UNCHANGED, "Alice")]
     turn(hub, Act(alice, Who()))
-    assert received(alice) == [Roster(LOBBY, ("Alice",))]
+    assert received(alice) == [
+        Roster(
+            LOBBY,
+            roster("Alice"),
+        )
+    ]
 
 
 def test_quit_says_goodbye_then_closes_the_mailbox() -> None:
@@ -304,7 +317,7 @@ def test_a_newcomer_sees_nothing_from_before_its_welcome() -> None:
     turn(hub, say(alice, "before"), Register(bob, nick("bob")), say(alice, "after"))
     assert received(bob) == [
         Registered("bob", 2, 1),
-        RoomEntered(LOBBY, ("alice", "bob"), ""),
+        RoomEntered(LOBBY, roster("alice", "bob"), ""),
         Said(LOBBY, "alice", "after"),
     ]
     assert received(alice) == [
@@ -329,7 +342,7 @@ def test_a_full_mailbox_evicts_its_member_and_only_it() -> None:
     # The slow member got what fitted, then its mailbox closed.
     assert received(slow) == [
         Registered("slow", 2, 1),
-        RoomEntered(LOBBY, ("alice", "slow"), ""),
+        RoomEntered(LOBBY, roster("alice", "slow"), ""),
         Said(LOBBY, "alice", "0"),
     ]
     assert is_closed(slow)
@@ -402,7 +415,7 @@ def test_a_refusal_and_a_welcome_in_the_same_turn_both_arrive() -> None:
     assert received(newcomer) == [
         Refusal(Reason.NICK_TAKEN, "alice"),
         Registered("bob", 2, 1),
-        RoomEntered(LOBBY, ("alice", "bob"), ""),
+        RoomEntered(LOBBY, roster("alice", "bob"), ""),
     ]
 
 
@@ -430,7 +443,7 @@ def test_joining_a_room_welcomes_with_roster_and_topic_and_makes_it_current() ->
     turn(hub, join(bob, "#rust"), Act(bob, SetTopic("2.0 is out")))
     received(bob)
     turn(hub, join(alice, "#Rust"))  # the room's own spelling is kept
-    assert received(alice) == [RoomEntered("#rust", ("alice", "bob"), "2.0 is out")]
+    assert received(alice) == [RoomEntered("#rust", roster("alice", "bob"), "2.0 is out")]
     assert received(bob) == [Joined("#rust", "alice")]
     assert received(carol) == []  # not in #rust
     turn(hub, say(alice, "hi"))  # to the current room: the one joined last
@@ -448,7 +461,13 @@ def test_a_room_exists_while_it_has_members() -> None:
     turn(hub, Act(bob, Who(room("#rust"))))
     assert received(bob) == [Refusal(Reason.NO_SUCH_ROOM, "#rust")]
     turn(hub, join(bob, "#RUST"))  # a new room: a new spelling, and no topic
-    assert received(bob) == [RoomEntered("#RUST", ("bob",), "")]
+    assert received(bob) == [
+        RoomEntered(
+            "#RUST",
+            roster("bob"),
+            "",
+        )
+    ]
 
 
 def test_joining_a_room_one_is_in_makes_it_current() -> None:
@@ -491,7 +510,12 @@ def test_a_member_in_no_room_can_still_talk_privately() -> None:
     assert received(alice) == [Renamed("alice", "al")]
     assert received(bob) == []
     turn(hub, Act(bob, Who()))
-    assert received(bob) == [Roster(LOBBY, ("bob",))]
+    assert received(bob) == [
+        Roster(
+            LOBBY,
+            roster("bob"),
+        )
+    ]
 
 
 def test_commands_about_a_room_one_is_not_in() -> None:
@@ -518,7 +542,10 @@ def test_commands_about_a_room_one_is_not_in() -> None:
         not_in,
         not_in,
         not_in,
-        Roster("#rust", ("bob",)),
+        Roster(
+            "#rust",
+            roster("bob"),
+        ),
         TopicIs("#rust", "2.0"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
@@ -575,13 +602,17 @@ def test_room_limits() -> None:
     turn(hub, join(bob, "#b"))  # #lobby and #a exist: the server is full of rooms
     assert received(bob) == [Refusal(Reason.TOO_MANY_ROOMS, "#b", "2")]
     turn(hub, join(bob, "#a"))  # but existing rooms can still be joined
-    assert received(bob)[0] == RoomEntered("#a", ("alice", "bob"), "")
+    assert received(bob)[0] == RoomEntered("#a", roster("alice", "bob"), "")
     # #lobby is never refused: every newcomer must have somewhere to be.
     turn(hub, Act(alice, PartRoom(room("#lobby"))), Act(bob, PartRoom(room("#lobby"))))
     assert hub.room_count == 1
     turn(hub, join(alice, "#c"))
     turn(hub, join(bob, "#lobby"))
-    assert received(bob)[-1] == RoomEntered(LOBBY, ("bob",), "")
+    assert received(bob)[-1] == RoomEntered(
+        LOBBY,
+        roster("bob"),
+        "",
+    )
 
 
 def test_a_member_of_several_busy_rooms_gets_one_delivery_in_the_global_order() -> None:
@@ -659,7 +690,7 @@ def test_joining_mid_turn_sees_the_room_from_its_welcome_on() -> None:
     )
     assert received(alice) == [
         Said(LOBBY, "bob", "lobby before"),  # its other room, earlier in the turn
-        RoomEntered("#a", ("alice", "bob"), ""),
+        RoomEntered("#a", roster("alice", "bob"), ""),
         Said("#a", "bob", "after"),
     ]
 
@@ -695,7 +726,7 @@ def test_away_is_shown_to_those_who_write_and_those_who_share_a_room() -> None:
     assert received(alice) == [
         PrivateTo("bob", "hi"),
         IsAway("bob", "lunch"),
-        Roster(LOBBY, ("alice", "bob"), away=("bob",)),
+        Roster(LOBBY, roster("alice", "bob"), away=("bob",)),
     ]
     assert received(bob) == [PrivateFrom("alice", "hi")]
     turn(hub, Act(bob, SetAway("x" * 11)))
@@ -717,16 +748,32 @@ def test_look_up_and_counts() -> None:
             "whois",
             ("BOB", "nobody", "alice"),
             (
-                MemberInfo("bob", "", "busy", (LOBBY, "#rust")),
-                MemberInfo("alice", "", "", (LOBBY,)),
+                MemberInfo("bob", "", "busy", memberships(LOBBY, "#rust")),
+                MemberInfo(
+                    "alice",
+                    "",
+                    "",
+                    memberships(LOBBY),
+                ),
             ),
         ),
         Counts(members=2, rooms=2, peak=2),
     ]
     turn(hub, Act(alice, LookUp(label="in", room=room("#rust"))), Act(alice, LookUp(mask="A*")))
     assert received(alice) == [
-        Found("in", ("#rust",), (MemberInfo("bob", "", "busy", (LOBBY, "#rust")),)),
-        Found("", ("A*",), (MemberInfo("alice", "", "", (LOBBY,)),)),
+        Found("in", ("#rust",), (MemberInfo("bob", "", "busy", memberships(LOBBY, "#rust")),)),
+        Found(
+            "",
+            ("A*",),
+            (
+                MemberInfo(
+                    "alice",
+                    "",
+                    "",
+                    memberships(LOBBY),
+                ),
+            ),
+        ),
     ]
     turn(hub, Disconnect(bob, LeaveReason.QUIT), Act(alice, ShowCounts()))
     assert received(alice)[-1] == Counts(members=1, rooms=1, peak=2)
@@ -746,3 +793,60 @@ def test_deliveries_are_stamped_with_the_time_of_their_turn() -> None:
     (delivery,) = deliveries(bob)
     assert delivery.time == 1_700_000_000.5
     assert delivery.speakers == {"alice"}
+
+
+# --- roles and kept rooms: what the moderation issue builds on ----------------------------------
+
+
+def test_a_role_given_by_hand_is_shown_by_every_front_end() -> None:
+    # Nobody can give a role yet: the hub's rooms carry roles anyway, and every roster is
+    # rendered from them, each front end in its own way.
+    hub = Hub()
+    alice, bob, carol = new_member(), new_member(), new_member()
+    turn(hub, Register(alice, nick("alice")), Register(bob, nick("bob"), lobby=False))
+    turn(hub, Register(carol, nick("carol")), join(alice, "#rust"))
+    alice.rooms["#rust"].set_roles(alice, nick("alice"), (Role.OPERATOR,))
+    turn(hub, join(bob, "#rust"), join(carol, "#rust"), Act(carol, Who(room("#rust"))))
+
+    irc = b"".join(map(IrcFrontEnd().render, deliveries(bob))).decode()
+    assert ":trio-chat 353 bob = #rust :@alice bob\r\n" in irc
+
+    seen = deliveries(carol)
+    plain = b"".join(map(LineFrontEnd().render, seen)).decode()
+    assert "* welcome to #rust! online (3): @alice, bob, carol\n" in plain
+    assert "#rust * online (3): @alice, bob, carol\n" in plain  # /who, among two rooms
+
+    (who,) = [event for d in seen for event in d.events if isinstance(event, Roster)]
+    page = json.loads(encode(who, 0.0) or "")
+    assert page["roster"] == ["alice", "bob", "carol"]
+    assert page["roles"] == {"alice": ["operator"]}
+
+
+def test_an_empty_room_is_freed_at_once_unless_it_is_kept() -> None:
+    hub = Hub()
+    (alice,) = registered(hub, "alice")
+    turn(hub, join(alice, "#chat"), Act(alice, PartRoom(room("#chat"))))
+    assert hub.room_count == 1  # #lobby only: #chat went with its last member
+
+    hub.keep(room("#kept"))
+    assert hub.room_count == 2  # kept rooms exist with nobody in them
+    turn(hub, join(alice, "#kept"), Act(alice, SetTopic("still here")))
+    turn(hub, Act(alice, PartRoom(room("#kept"))))
+    assert hub.room_count == 2
+    received(alice)
+    turn(hub, Act(alice, ListRooms()))
+    assert received(alice) == [
+        RoomList((RoomSummary("#lobby", 1, ""), RoomSummary("#kept", 0, "still here")))
+    ]
+
+    hub.keep(room("#kept"), kept=False)  # empty and no longer kept: freed
+    assert hub.room_count == 1
+
+
+def test_kept_rooms_count_against_the_room_table() -> None:
+    # Keeping is for rooms that must remember something, not a way around the limit.
+    hub = Hub(limits=Limits(rooms=2))
+    (alice,) = registered(hub, "alice")
+    hub.keep(room("#kept"))
+    turn(hub, join(alice, "#new"))
+    assert received(alice) == [Refusal(Reason.TOO_MANY_ROOMS, "#new", "2")]

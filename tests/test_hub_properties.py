@@ -55,6 +55,7 @@ from trio_chat.core.events import (
     ListRooms,
     LookUp,
     MemberInfo,
+    Membership,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -70,6 +71,7 @@ from trio_chat.core.events import (
     RoomList,
     RoomSummary,
     Roster,
+    RosterEntry,
     Said,
     Say,
     SetAway,
@@ -83,8 +85,11 @@ from trio_chat.core.events import (
     Who,
 )
 from trio_chat.core.history import History
-from trio_chat.core.hub import Act, Disconnect, Hub, Limits, Member, Register, Request, Shutdown
+from trio_chat.core.hub import Hub, Request
+from trio_chat.core.limits import Limits
+from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act, Disconnect, Register, Shutdown
 from trio_chat.core.text import LOBBY, Nickname, RoomName
 from trio_chat.shell.mailbox import Mailbox
 
@@ -148,9 +153,9 @@ class Model:
     def is_member(self, member: Member) -> bool:
         return member in self.members.values()
 
-    def roster(self, key: str) -> tuple[str, ...]:
+    def roster(self, key: str) -> tuple[RosterEntry, ...]:
         nicks = sorted((self.nick_of[member] for member in self.rooms[key].members), key=_key)
-        return tuple(nick.display for nick in nicks)
+        return tuple(RosterEntry(nick.display) for nick in nicks)
 
     def handle(self, request: Request) -> None:
         match request:
@@ -349,7 +354,9 @@ class Model:
                 for asked in nicks:
                     online = self.members.get(asked.key)
                     if online is not None:
-                        rooms = tuple(self.rooms[key].display for key in self.joined[online])
+                        rooms = tuple(
+                            Membership(self.rooms[key].display) for key in self.joined[online]
+                        )
                         display = self.nick_of[online].display
                         found.append(MemberInfo(display, "", self.away[online], rooms))
                 asked_names = tuple(asked.display for asked in nicks)

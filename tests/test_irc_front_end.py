@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from tests.names import nick, room
+from tests.names import memberships, nick, room, roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AwayChanged,
@@ -29,6 +29,7 @@ from trio_chat.core.events import (
     ListRooms,
     LookUp,
     MemberInfo,
+    Membership,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -43,6 +44,7 @@ from trio_chat.core.events import (
     RoomList,
     RoomSummary,
     Roster,
+    RosterEntry,
     Said,
     Say,
     SetAway,
@@ -55,6 +57,7 @@ from trio_chat.core.events import (
     TopicIs,
 )
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.roles import Role
 from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
 from trio_chat.frontends.irc import (
     Cap,
@@ -99,7 +102,13 @@ def registered(caps: str = "", nickname: str = "alice") -> IrcFrontEnd:
     front_end = IrcFrontEnd(CONFIG)
     lines = ["CAP LS 302", f"CAP REQ :{caps}"] if caps else []
     feed(front_end, *lines, f"NICK {nickname}", "USER al 0 * :Alice Liddell", "CAP END")
-    see(front_end, [Registered(nickname, 1, 1), RoomEntered("#lobby", (nickname,), "")])
+    see(
+        front_end,
+        [
+            Registered(nickname, 1, 1),
+            RoomEntered("#lobby", roster(nickname), ""),
+        ],
+    )
     return front_end
 
 
@@ -221,7 +230,8 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
     ]
     assert feed(front_end, "NICK alicia") == [Register(nick("alicia"), "Alice", "~al", lobby=False)]
     burst = see(
-        front_end, [Registered("alicia", 3, 2), RoomEntered("#lobby", ("alicia", "bob"), "hi")]
+        front_end,
+        [Registered("alicia", 3, 2), RoomEntered("#lobby", roster("alicia", "bob"), "hi")],
     )
     numerics = [line.split()[1] for line in burst]
     assert numerics[:4] == ["001", "002", "003", "004"]
@@ -262,7 +272,17 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
 def test_the_motd_when_there_is_one() -> None:
     front_end = IrcFrontEnd(IrcConfig(server_name=SERVER, motd=("Be nice.", "\x1b[31mno")))
     feed(front_end, "NICK alice", "USER al 0 * :Al")
-    burst = see(front_end, [Registered("alice", 1, 1), RoomEntered("#lobby", ("alice",), "")])
+    burst = see(
+        front_end,
+        [
+            Registered("alice", 1, 1),
+            RoomEntered(
+                "#lobby",
+                roster("alice"),
+                "",
+            ),
+        ],
+    )
     assert [line for line in burst if " 37" in line] == [
         f":{SERVER} 375 alice :- {SERVER} Message of the day - ",
         f":{SERVER} 372 alice :- Be nice.",
@@ -368,7 +388,16 @@ def test_registered_commands(line: str, inputs: list[Input]) -> None:
 
 def test_join_0_leaves_every_room() -> None:
     front_end = registered()
-    see(front_end, [RoomEntered("#rust", ("alice",), "")])
+    see(
+        front_end,
+        [
+            RoomEntered(
+                "#rust",
+                roster("alice"),
+                "",
+            )
+        ],
+    )
     assert feed(front_end, "JOIN 0") == [PartRoom(room("#lobby")), PartRoom(room("#rust"))]
 
 
@@ -438,7 +467,7 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
         (IsAway("bob", "lunch"), [f":{SERVER} 301 alice bob lunch"]),
         (CurrentRoom("#a"), []),
         (
-            Roster("#a", ("alice", "bob")),
+            Roster("#a", roster("alice", "bob")),
             [f":{SERVER} 353 alice = #a :alice bob", f":{SERVER} 366 alice #a :End of /NAMES list"],
         ),
         (TopicIs("#a", ""), [f":{SERVER} 331 alice #a :No topic is set"]),
@@ -479,7 +508,11 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [f":{SERVER} 302 alice :bob=+~b@irc.test dave=-dave@irc.test"],
         ),
         (
-            Found("WHOIS Bob", ("Bob",), (MemberInfo("bob", "Bob B", "gone", ("#a", "#b"), "~b"),)),
+            Found(
+                "WHOIS Bob",
+                ("Bob",),
+                (MemberInfo("bob", "Bob B", "gone", memberships("#a", "#b"), "~b"),),
+            ),
             [
                 f":{SERVER} 311 alice bob ~b irc.test * :Bob B",
                 f":{SERVER} 319 alice bob :#a #b",
@@ -496,7 +529,18 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             ],
         ),
         (
-            Found("WHO bob", ("bob",), (MemberInfo("bob", "", "", ("#a",)),)),
+            Found(
+                "WHO bob",
+                ("bob",),
+                (
+                    MemberInfo(
+                        "bob",
+                        "",
+                        "",
+                        memberships("#a"),
+                    ),
+                ),
+            ),
             [
                 f":{SERVER} 352 alice #a bob irc.test irc.test bob H :0 bob",
                 f":{SERVER} 315 alice bob :End of WHO list",
@@ -509,14 +553,27 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [f":{SERVER} 353 alice = #a :al bo", f":{SERVER} 366 alice #a :End of /NAMES list"],
         ),
         (
-            Found("WHO #a", ("#a",), (MemberInfo("bo", "Bo", "zzz", ("#b", "#a"), "~bo"),)),
+            Found(
+                "WHO #a", ("#a",), (MemberInfo("bo", "Bo", "zzz", memberships("#b", "#a"), "~bo"),)
+            ),
             [
                 f":{SERVER} 352 alice #a ~bo irc.test irc.test bo G :0 Bo",
                 f":{SERVER} 315 alice #a :End of WHO list",
             ],
         ),
         (
-            Found("WHO *", ("*",), (MemberInfo("bo", "", "", ("#b",)),)),
+            Found(
+                "WHO *",
+                ("*",),
+                (
+                    MemberInfo(
+                        "bo",
+                        "",
+                        "",
+                        memberships("#b"),
+                    ),
+                ),
+            ),
             [
                 f":{SERVER} 352 alice #b bo irc.test irc.test bo H :0 bo",
                 f":{SERVER} 315 alice * :End of WHO list",
@@ -560,6 +617,30 @@ def test_render(event: Event, lines: list[str]) -> None:
     assert see(registered(), [event]) == lines
 
 
+def test_roles_are_prefixes_and_multi_prefix_shows_them_all() -> None:
+    op_and_voice = (Role.OPERATOR, Role.VOICE)
+    members = (RosterEntry("bob", op_and_voice), RosterEntry("carol", (Role.VOICE,)))
+    where = (Membership("#a", op_and_voice), Membership("#b"))
+    bob = MemberInfo("bob", "", "", where, "~b")
+    for caps, prefix in (("", "@"), ("multi-prefix", "@+")):
+        front_end = registered(caps)
+        assert see(front_end, [Roster("#a", members)])[0] == (
+            f":{SERVER} 353 alice = #a :{prefix}bob +carol"
+        )
+        assert see(front_end, [Found("WHO #a", ("#a",), (bob,))])[0] == (
+            f":{SERVER} 352 alice #a ~b irc.test irc.test bob H{prefix} :0 bob"
+        )
+        assert see(front_end, [Found("WHOIS bob", ("bob",), (bob,))])[1] == (
+            f":{SERVER} 319 alice bob :{prefix}#a #b"
+        )
+        names = see(front_end, [Found("NAMES #A", ("#A",), (bob,))])  # typed in another case
+        assert names[0] == f":{SERVER} 353 alice = #A {prefix}bob"  # (one word: no colon)
+    with_hosts = registered("userhost-in-names")
+    assert see(with_hosts, [Roster("#a", members[:1])])[0] == (
+        f":{SERVER} 353 alice = #a @bob!bob@irc.test"
+    )
+
+
 def test_own_lines_need_echo_message() -> None:
     mine = [Said("#lobby", "alice", "me"), Said("#lobby", "bob", "you")]
     assert see(registered(), mine, personal=False) == [":bob!bob@irc.test PRIVMSG #lobby :you"]
@@ -596,9 +677,15 @@ def test_away_notify() -> None:
 
 
 def test_userhost_in_names() -> None:
-    assert see(registered("userhost-in-names"), [Roster("#a", ("bob",))])[0] == (
-        f":{SERVER} 353 alice = #a bob!bob@irc.test"
-    )
+    assert see(
+        registered("userhost-in-names"),
+        [
+            Roster(
+                "#a",
+                roster("bob"),
+            )
+        ],
+    )[0] == (f":{SERVER} 353 alice = #a bob!bob@irc.test")
 
 
 def test_a_long_message_is_split_never_truncated() -> None:
@@ -612,7 +699,7 @@ def test_a_long_message_is_split_never_truncated() -> None:
 
 def test_a_big_roster_is_split_into_several_names_lines() -> None:
     nicks = tuple(f"member{n:04d}" for n in range(300))
-    lines = see(registered(), [Roster("#a", nicks)])
+    lines = see(registered(), [Roster("#a", roster(*nicks))])
     assert len(lines) > 5
     names = " ".join(line.split(" :", 1)[1] for line in lines[:-1]).split()
     assert tuple(names) == nicks
@@ -665,7 +752,17 @@ def drive(front_end: IrcFrontEnd, chunks: list[bytes]) -> list[Input]:
         while (item := front_end.next_input()) is not None:
             got.append(item)
             if isinstance(item, Register):
-                see(front_end, [Registered("alice", 1, 1), RoomEntered("#lobby", ("alice",), "")])
+                see(
+                    front_end,
+                    [
+                        Registered("alice", 1, 1),
+                        RoomEntered(
+                            "#lobby",
+                            roster("alice"),
+                            "",
+                        ),
+                    ],
+                )
     return got
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from tests.names import nick, room
+from tests.names import nick, room, roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AwayChanged,
@@ -151,7 +151,7 @@ def test_parse_name() -> None:
         (Renamed("alice", "al"), "* alice is now al"),
         (PrivateFrom("alice", "hi"), "[pm from alice] hi"),
         (PrivateTo("bob", "hi"), "[pm to bob] hi"),
-        (Roster("#lobby", ("al", "bob")), "* online (2): al, bob"),
+        (Roster("#lobby", roster("al", "bob")), "* online (2): al, bob"),
         (Goodbye(), "* bye"),
         (Departed("alice", LeaveReason.QUIT), "* alice left (quit)"),
         (Departed("alice", LeaveReason.CONNECTION_LOST), "* alice left (connection lost)"),
@@ -203,7 +203,7 @@ def test_render(event: Event, line: str) -> None:
         (Joined("#rust", "alice"), "#rust * alice joined"),
         (TopicChanged("#rust", "alice", "2.0"), "#rust * alice set the topic: 2.0"),
         (TopicIs("#rust", "2.0"), "#rust * topic: 2.0"),
-        (Roster("#rust", ("al", "bob")), "#rust * online (2): al, bob"),
+        (Roster("#rust", roster("al", "bob")), "#rust * online (2): al, bob"),
         (Parted("#rust", "alice"), "* alice left #rust"),
         (Renamed("alice", "al"), "* alice is now al"),
         (Departed("alice", LeaveReason.QUIT), "* alice left (quit)"),
@@ -231,7 +231,7 @@ def test_encode_joins_lines_as_utf8() -> None:
 
 def test_a_big_roster_is_split_into_lines_under_the_limit() -> None:
     nicks = tuple(f"member{n:05d}_{'x' * 18}" for n in range(10_000))
-    front_end = registered_front_end(roster=nicks, me=nicks[0])
+    front_end = registered_front_end(nicks=nicks, me=nicks[0])
     lines = front_end.rendered
     assert len(lines) > 100
     assert lines[0].startswith(f"* welcome, {nicks[0]}! online (10000): {nicks[0]}, ")
@@ -240,12 +240,12 @@ def test_a_big_roster_is_split_into_lines_under_the_limit() -> None:
     # Every name exactly once, in order: the lines are the one list, cut at its commas.
     joined = lines[0].split(": ", 1)[1] + ", " + ", ".join(line[4:] for line in lines[1:])
     assert tuple(joined.split(", ")) == nicks
-    assert render(Roster("#lobby", nicks)).splitlines()[0].startswith("* online (10000): ")
+    assert render(Roster("#lobby", roster(*nicks))).splitlines()[0].startswith("* online (10000): ")
 
 
 def test_a_big_roster_of_a_room_among_several_keeps_the_prefix_on_every_line() -> None:
     nicks = tuple(f"member{n:05d}_{'x' * 18}" for n in range(1000))
-    lines = render(Roster("#big", nicks), prefixed=True).splitlines()
+    lines = render(Roster("#big", roster(*nicks)), prefixed=True).splitlines()
     assert lines[0].startswith("#big * online (1000): ")
     assert all(line.startswith("#big *   ") for line in lines[1:])
     assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
@@ -253,7 +253,7 @@ def test_a_big_roster_of_a_room_among_several_keeps_the_prefix_on_every_line() -
 
 def test_a_big_roster_of_multibyte_names_is_split_by_bytes() -> None:
     nicks = tuple("李" * 32 + str(n) for n in range(200))  # 96+ bytes each
-    lines = render(Roster("#lobby", nicks)).splitlines()
+    lines = render(Roster("#lobby", roster(*nicks))).splitlines()
     assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
     assert sum(line.count("李" * 32) for line in lines) == 200
 
@@ -283,9 +283,9 @@ class Viewer:
         return lines
 
 
-def registered_front_end(roster: tuple[str, ...] = ("alice",), me: str = "alice") -> Viewer:
+def registered_front_end(nicks: tuple[str, ...] = ("alice",), me: str = "alice") -> Viewer:
     viewer = Viewer()
-    viewer.see([Registered(me, len(roster), 1), RoomEntered("#lobby", roster, "")])
+    viewer.see([Registered(me, len(nicks), 1), RoomEntered("#lobby", roster(*nicks), "")])
     return viewer
 
 
@@ -310,7 +310,7 @@ def test_a_refusal_from_the_hub_asks_again_and_the_welcome_is_one_line() -> None
         "! nickname alice is taken",
         "* what is your name?",
     ]
-    lobby = RoomEntered("#lobby", ("alice", "bob"), "")
+    lobby = RoomEntered("#lobby", roster("alice", "bob"), "")
     assert viewer.see([Registered("bob", 2, 1), lobby]) == [
         "* welcome, bob! online (2): alice, bob"
     ]
@@ -321,7 +321,11 @@ def test_a_refusal_from_the_hub_asks_again_and_the_welcome_is_one_line() -> None
 
 def test_the_lobby_topic_follows_the_welcome() -> None:
     viewer = Viewer()
-    lobby = RoomEntered("#lobby", ("alice",), "be nice")
+    lobby = RoomEntered(
+        "#lobby",
+        roster("alice"),
+        "be nice",
+    )
     assert viewer.see([Registered("alice", 1, 1), lobby]) == [
         "* welcome, alice! online (1): alice",
         "* topic: be nice",
@@ -337,7 +341,7 @@ def test_room_lines_are_prefixed_exactly_while_in_several_rooms() -> None:
     assert viewer.see(
         [
             Said("#lobby", "bob", "before"),
-            RoomEntered("#rust", ("alice", "carol"), "2.0"),
+            RoomEntered("#rust", roster("alice", "carol"), "2.0"),
             Said("#lobby", "bob", "after"),
             Said("#rust", "carol", "welcome"),
         ]
@@ -355,12 +359,27 @@ def test_room_lines_are_prefixed_exactly_while_in_several_rooms() -> None:
     ]
     assert viewer.see([Said("#rust", "carol", "just us")], personal=False) == ["<carol> just us"]
     # A room that is not the viewer's only room is named, even in a reply.
-    assert viewer.see([Roster("#go", ("gopher",))]) == ["#go * online (1): gopher"]
+    assert viewer.see(
+        [
+            Roster(
+                "#go",
+                roster("gopher"),
+            )
+        ]
+    ) == ["#go * online (1): gopher"]
 
 
 def test_a_shared_delivery_is_rendered_once_per_kind_of_viewer() -> None:
     one_room, two_rooms, another_one_room = (registered_front_end() for _ in range(3))
-    two_rooms.see([RoomEntered("#rust", ("alice",), "")])
+    two_rooms.see(
+        [
+            RoomEntered(
+                "#rust",
+                roster("alice"),
+                "",
+            )
+        ]
+    )
     delivery = Delivery([Said("#lobby", "bob", "hi")])
     first = one_room.front_end.render(delivery)
     assert another_one_room.front_end.render(delivery) is first  # the same bytes, not a copy
@@ -392,7 +411,11 @@ def drive(front_end: LineFrontEnd, chunks: list[bytes]) -> list[object]:
             if isinstance(item, Register):
                 welcome: list[Event] = [
                     Registered("alice", 1, 1),
-                    RoomEntered("#lobby", ("alice",), ""),
+                    RoomEntered(
+                        "#lobby",
+                        roster("alice"),
+                        "",
+                    ),
                 ]
                 front_end.render(Delivery(welcome, personal=True))
     return got

@@ -7,9 +7,10 @@ import pytest
 from tests.names import nick
 from tests.test_hub import new_member, received, registered, turn
 from trio_chat.core.events import LeaveReason, Registered, Rename, Renamed
-from trio_chat.core.hub import Act, Disconnect, Hub, Register
+from trio_chat.core.hub import Hub
 from trio_chat.core.lookalikes import mixed_scripts, skeleton
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act, Disconnect, Register
 from trio_chat.core.text import NicknamePolicy
 
 

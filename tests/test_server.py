@@ -14,7 +14,8 @@ from tests.conftest import StartServer
 from tests.test_hub import deliveries, registered
 from trio_chat.core.events import Command, Say
 from trio_chat.core.framing import LineTooLong
-from trio_chat.core.hub import Act, Hub, Request
+from trio_chat.core.hub import Hub, Request
+from trio_chat.core.requests import Act
 from trio_chat.frontends import line as line_protocol
 from trio_chat.frontends.line import HELP_LINES
 from trio_chat.shell.server import run_hub

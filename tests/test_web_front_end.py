@@ -18,15 +18,19 @@ from wsproto.events import (
     TextMessage,
 )
 
+from tests.names import roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     Departed,
     Emote,
+    Found,
     Goodbye,
     JoinRoom,
     LeaveReason,
     ListRooms,
     LookUp,
+    MemberInfo,
+    Membership,
     PartRoom,
     PrivateMessage,
     Quit,
@@ -35,6 +39,8 @@ from trio_chat.core.events import (
     RoomEntered,
     RoomList,
     RoomSummary,
+    Roster,
+    RosterEntry,
     Said,
     Say,
     SetAway,
@@ -46,6 +52,7 @@ from trio_chat.core.events import (
     Who,
 )
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.roles import Role
 from trio_chat.core.text import Nickname, RoomName
 from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Register, Send
 from trio_chat.frontends.web import (
@@ -543,7 +550,7 @@ def test_a_shared_delivery_is_framed_once_for_every_browser() -> None:
 
 
 def test_events_are_encoded_from_their_fields() -> None:
-    assert json.loads(encode(RoomEntered("#a", ("alice", "bob"), "news"), 1.0) or "") == {
+    assert json.loads(encode(RoomEntered("#a", roster("alice", "bob"), "news"), 1.0) or "") == {
         "type": "room_entered", "room": "#a", "roster": ["alice", "bob"], "topic": "news",
         "time": 1.0,
     }  # fmt: skip
@@ -556,6 +563,24 @@ def test_events_are_encoded_from_their_fields() -> None:
     ]
     registered_event = json.loads(encode(Registered("alice", 1, 1), 0.0) or "")
     assert registered_event["v"] == 1
+
+
+def test_roles_are_a_field_of_their_own_beside_the_names() -> None:
+    # Without roles the bytes are those of a plain list of names (no "roles" at all).
+    plain = encode(RoomEntered("#a", roster("alice", "bob"), ""), 1.0)
+    assert plain == (
+        '{"type":"room_entered","room":"#a","roster":["alice","bob"],"topic":"","time":1.0}'
+    )
+    entries = (RosterEntry("alice", (Role.OPERATOR, Role.VOICE)), RosterEntry("bob"))
+    assert json.loads(encode(Roster("#a", entries), 1.0) or "") == {
+        "type": "roster", "room": "#a", "roster": ["alice", "bob"], "away": [],
+        "roles": {"alice": ["operator", "voice"]}, "time": 1.0,
+    }  # fmt: skip
+    where = (Membership("#a", (Role.VOICE,)), Membership("#b"))
+    found = Found("whois", ("bob",), (MemberInfo("bob", "", "", where),))
+    (member,) = json.loads(encode(found, 1.0) or "")["members"]
+    assert member["rooms"] == ["#a", "#b"]
+    assert member["roles"] == {"#a": ["voice"]}
 
 
 def test_replies_of_other_front_ends_are_not_shown() -> None:

@@ -20,7 +20,7 @@ import trio
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.core.addresses import parse_networks
-from trio_chat.core.hub import Limits
+from trio_chat.core.limits import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 
-from trio_chat.core.events import Emoted, Event, Said
+from trio_chat.core.events import Emoted, Event, RosterEntry, Said
 
 Renderer = Callable[[Sequence[Event]], bytes]
 
@@ -74,7 +74,9 @@ def _approximate_size(event: Event) -> int:
         if isinstance(value, str):
             size += len(value)
         elif isinstance(value, tuple) and value and isinstance(value[0], str):
-            size += sum(map(len, value)) + 2 * len(value)  # a roster: no Python loop per name
+            size += sum(map(len, value)) + 2 * len(value)  # names: no Python loop per name
+        elif isinstance(value, tuple) and value and isinstance(value[0], RosterEntry):
+            size += sum(len(entry.nick) + 2 for entry in value)  # a roster
         elif isinstance(value, tuple):
             size += _ITEM_SIZE * len(value)
     return size

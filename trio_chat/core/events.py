@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from trio_chat.core.refusals import Refusal
+from trio_chat.core.roles import NO_ROLES, Roles
 from trio_chat.core.text import Nickname, RoomName
 
 
@@ -26,6 +27,22 @@ class LeaveReason(enum.Enum):
     SERVER_SHUTDOWN = "server shutdown"
     EXCESS_FLOOD = "excess flood"
     PING_TIMEOUT = "ping timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One member as a room's roster shows it: its nickname, and its roles in that room."""
+
+    nick: str
+    roles: Roles = NO_ROLES  # highest first
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A room a member is in, and its roles there (what IRC's WHOIS shows as ``@#rust``)."""
+
+    room: str
+    roles: Roles = NO_ROLES
 
 
 # --- events about you: always in a delivery of your own ----------------------------------------
@@ -48,7 +65,7 @@ class RoomEntered:
     """First event of a room membership: you are in, this is who is here (you too), the topic."""
 
     room: str
-    roster: tuple[str, ...]
+    roster: tuple[RosterEntry, ...]  # sorted by normalized nickname
     topic: str  # "" when none is set
 
 
@@ -189,10 +206,10 @@ class IsAway:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Who is in ``room``, sorted by normalized nickname; ``away``: those of them away."""
+    """Who is in ``room``, sorted by normalized nickname; ``away``: the nicknames of those away."""
 
     room: str
-    nicks: tuple[str, ...]
+    roster: tuple[RosterEntry, ...]
     away: tuple[str, ...] = ()
 
 
@@ -203,7 +220,7 @@ class MemberInfo:
     nick: str
     realname: str  # as the member gave it (IRC's USER), or ""
     away: str  # the away message, or ""
-    rooms: tuple[str, ...]  # in the order joined
+    rooms: tuple[Membership, ...]  # in the order joined
     user: str = ""
 
 

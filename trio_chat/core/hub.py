@@ -52,7 +52,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from operator import itemgetter
-from typing import Protocol
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
@@ -75,6 +74,7 @@ from trio_chat.core.events import (
     ListRooms,
     LookUp,
     MemberInfo,
+    Membership,
     Parted,
     PartRoom,
     PrivateFrom,
@@ -105,28 +105,24 @@ from trio_chat.core.events import (
     Who,
 )
 from trio_chat.core.history import History
+from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
+from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import (
+    Act,
+    Announce,
+    Disconnect,
+    DisconnectAll,
+    Inform,
+    Register,
+    Shutdown,
+)
 from trio_chat.core.rooms import Room
+from trio_chat.core.snapshots import HubState, MemberState, RoomState
 from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName, fold
 
 logger = logging.getLogger(__name__)
-
-
-class Outbox(Protocol):
-    """Where the hub leaves one member's deliveries (the shell's mailbox implements it)."""
-
-    def offer(self, delivery: Delivery) -> bool:
-        """Accept ``delivery`` without waiting, or return False: the member is too slow."""
-        ...
-
-    def close(self) -> None:
-        """No more deliveries: what was accepted is still sent, then the member's output ends."""
-        ...
-
-    def evict(self, reason: LeaveReason) -> None:
-        """Stop the member's connection now, without waiting for anything."""
-        ...
 
 
 @dataclass(slots=True)
@@ -144,84 +140,6 @@ class HubStats:
     refusals: collections.Counter[Reason] = field(default_factory=collections.Counter)
 
 
-@dataclass(eq=False, slots=True)
-class Member:
-    """One connection's identity in the hub. Its nickname is an attribute that changes.
-
-    The shell creates it; the hub sets ``nick`` when it accepts the registration, keeps
-    ``rooms`` and ``current``, and sets ``left`` when it removes the member, for any reason.
-    """
-
-    outbox: Outbox
-    peer: str = "?"  # where the member connects from, for the operator's log
-    realname: str = ""  # as the member gave it (IRC's USER), for whoever looks it up
-    user: str = ""  # its user name, for IRC masks (nick!user@host); "": none given
-    nick: Nickname | None = None
-    rooms: dict[str, Room] = field(default_factory=dict)  # by room key, in join order
-    current: Room | None = None  # where the plain protocol's lines go
-    away: str = ""  # why it is away ("": it is not)
-    left: LeaveReason | None = None
-    # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
-    id: str = ""
-    local: bool = True  # False: connected to another process (its outbox discards everything)
-
-
-@dataclass(frozen=True, slots=True)
-class Register:
-    """``member`` asks to be known as ``nick``; the reply (welcome or refusal) goes to it.
-
-    With ``lobby``, the newcomer is placed in #lobby.
-    """
-
-    member: Member
-    nick: Nickname
-    lobby: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnect:
-    """``member``'s connection ended (it did not quit); ignored if the hub already removed it."""
-
-    member: Member
-    reason: LeaveReason
-
-
-@dataclass(frozen=True, slots=True)
-class Act:
-    """``member`` sent ``command``; ignored unless it is registered."""
-
-    member: Member
-    command: Command
-
-
-@dataclass(frozen=True, slots=True)
-class Shutdown:
-    """Tell everyone the server is stopping, close every outbox, refuse new registrations."""
-
-
-@dataclass(frozen=True, slots=True)
-class Inform:
-    """Tell ``member`` ``event``, registered or not (the backplane's "unavailable")."""
-
-    member: Member
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class Announce:
-    """Tell every member connected to this process ``event``."""
-
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class DisconnectAll:
-    """``members`` (another process's, which is gone) leave, in the hub's order of members."""
-
-    members: frozenset[Member]
-    reason: LeaveReason
-
-
 @dataclass(frozen=True, slots=True)
 class Export:
     """Hand the hub to ``reply`` in its turn: to read the state at this point, or replace it."""
@@ -229,50 +147,8 @@ class Export:
     reply: Callable[[Hub], None]
 
 
+# Everything the hub's inbox carries.
 Request = Register | Disconnect | Act | Shutdown | Inform | Announce | DisconnectAll | Export
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How much of the hub one member, or everyone together, may take."""
-
-    rooms_per_member: int = 20
-    rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
-    topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
-    away_bytes: int = 300  # likewise for an away message
-    matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
-    history_lines: int = 50  # entries of a room's history a newcomer is shown
-
-
-@dataclass(frozen=True, slots=True)
-class MemberState:
-    """One member, as a replica joining late needs it (see :meth:`Hub.state`)."""
-
-    nick: Nickname
-    peer: str
-    realname: str
-    user: str
-    away: str
-    rooms: tuple[str, ...]  # room keys, in join order
-    current: str | None  # the current room's key
-
-
-@dataclass(frozen=True, slots=True)
-class RoomState:
-    """One room, as a replica joining late needs it."""
-
-    name: RoomName
-    topic: str
-    members: tuple[int, ...]  # positions in HubState.members, in join order
-
-
-@dataclass(frozen=True, slots=True)
-class HubState:
-    """Everything shared that a hub holds: enough to start a replica that then follows the log."""
-
-    members: tuple[MemberState, ...]  # in the hub's order
-    rooms: tuple[RoomState, ...]
-    peak: int
 
 
 class Hub:
@@ -300,13 +176,13 @@ class Hub:
         self._members: dict[str, Member] = {}  # normalized nickname -> member
         # Confusable skeleton -> member, so nobody takes a name that looks like one online.
         self._skeletons: dict[str, Member] = {}
-        self._rooms: dict[str, Room] = {}  # normalized room name -> room
+        self._rooms: dict[str, Room[Member]] = {}  # normalized room name -> room
         self._peak = 0  # the most members there ever were at once
         self.stats = HubStats()
         self.shutting_down = False
         self._sequence = 0  # the global order: every broadcast event's number
         # What the current turn produced, delivered and reset by flush():
-        self._active: list[Room] = []  # rooms that have events this turn
+        self._active: list[Room[Member]] = []  # rooms that have events this turn
         self._personal: dict[Member, list[Event]] = {}  # for anyone whose view differs
         self._departed: list[Member] = []  # removed this turn: outbox closes after delivery
 
@@ -318,7 +194,7 @@ class Hub:
 
     @property
     def room_count(self) -> int:
-        """How many rooms exist (each has at least one member)."""
+        """How many rooms exist (each has at least one member, or is kept)."""
         return len(self._rooms)
 
     @property
@@ -428,7 +304,7 @@ class Hub:
             return
         rooms = tuple(member.rooms.values())
         for room in rooms:
-            room.rename(old, new)
+            room.rename(member, old, new)
         self._broadcast(rooms, Renamed(old.display, new.display, member.user), also=member)
         logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
 
@@ -502,7 +378,7 @@ class Hub:
 
     def _room_to_speak_in(
         self, member: Member, name: RoomName | None, *, notice: bool = False
-    ) -> Room | None:
+    ) -> Room[Member] | None:
         """Find the room ``member`` may speak in as ``name``; None (and it is told why) if none."""
         room = self._joined_room(member, name, refusal=Reason.CANNOT_SEND)
         if not isinstance(room, Refusal):
@@ -526,7 +402,23 @@ class Hub:
                 room = self._rooms[name.key] = Room(name)
             self._enter(member, room)
 
-    def _enter(self, member: Member, room: Room) -> None:
+    def keep(self, name: RoomName, *, kept: bool = True) -> None:
+        """Keep the room ``name`` (creating it) while nobody is in it; or, ``kept`` False, no more.
+
+        A room that must remember something of its own while empty (a registered room's modes
+        and bans) is kept; every other room is freed as its last member leaves, so that the
+        room table's limit (``Limits.rooms``) counts rooms in use.
+        """
+        room = self._rooms.get(name.key)
+        if room is None and kept:
+            room = self._rooms[name.key] = Room(name)
+        if room is None:
+            return
+        room.kept = kept
+        if not kept and not room.members:
+            del self._rooms[name.key]
+
+    def _enter(self, member: Member, room: Room[Member]) -> None:
         """Put ``member`` in ``room`` and make it its current room."""
         nick = _nick(member)
         self._diverge(member)
@@ -560,13 +452,13 @@ class Hub:
             self._personal[member].append(CurrentRoom(current))
         logger.debug("%s (%r) left %r", member.peer, nick.display, room.name.display)
 
-    def _exit(self, member: Member, room: Room, nick: Nickname) -> None:
+    def _exit(self, member: Member, room: Room[Member], nick: Nickname) -> None:
         room.remove(member, nick)
         del member.rooms[room.name.key]
-        if not room.members:
-            del self._rooms[room.name.key]  # a room exists while it has members
+        if not room.members and not room.kept:
+            del self._rooms[room.name.key]  # a room exists while it has members, or is kept
 
-    def _recent(self, room: Room, count: int) -> tuple[Entry, ...]:
+    def _recent(self, room: Room[Member], count: int) -> tuple[Entry, ...]:
         if self.history is None:
             return ()
         return self.history.recent(room.name.key, count)
@@ -624,7 +516,7 @@ class Hub:
 
     def _joined_room(
         self, member: Member, name: RoomName | None, refusal: Reason = Reason.NOT_IN_ROOM
-    ) -> Room | Refusal:
+    ) -> Room[Member] | Refusal:
         """Find the room of ``member``'s that ``name`` names (None: its current room).
 
         ``refusal`` says why, when the room exists but the member is not in it.
@@ -638,7 +530,7 @@ class Hub:
             return Refusal(Reason.NO_SUCH_ROOM, name.display)
         return Refusal(refusal, name.display)
 
-    def _existing_room(self, member: Member, name: RoomName | None) -> Room | Refusal:
+    def _existing_room(self, member: Member, name: RoomName | None) -> Room[Member] | Refusal:
         """Find any room ``name`` names (None: ``member``'s current room)."""
         if name is None:
             return self._joined_room(member, None)
@@ -695,7 +587,13 @@ class Hub:
                 for m in members
             ),
             tuple(
-                RoomState(room.name, room.topic, tuple(position[m] for m in room.members))
+                RoomState(
+                    room.name,
+                    room.topic,
+                    tuple(position[m] for m in room.members),
+                    tuple(room.members.values()),
+                    room.kept,
+                )
                 for room in self._rooms.values()
             ),
             self._peak,
@@ -721,10 +619,11 @@ class Hub:
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
         for saved_room in state.rooms:
-            room = self._rooms[saved_room.name.key] = Room(saved_room.name)
+            room = Room[Member](saved_room.name, kept=saved_room.kept)
+            self._rooms[saved_room.name.key] = room
             room.topic = saved_room.topic
-            for n in saved_room.members:
-                room.add(members[n], state.members[n].nick)
+            for n, roles in zip(saved_room.members, saved_room.roles, strict=True):
+                room.add(members[n], state.members[n].nick, roles)
         for member, saved in zip(members, state.members, strict=True):
             member.rooms = {key: self._rooms[key] for key in saved.rooms}
             member.current = self._rooms[saved.current] if saved.current is not None else None
@@ -733,7 +632,7 @@ class Hub:
     # --- the turn: who sees what ---------------------------------------------------------------
 
     def _broadcast(
-        self, rooms: Sequence[Room], event: Event, *, also: Member | None = None
+        self, rooms: Sequence[Room[Member]], event: Event, *, also: Member | None = None
     ) -> None:
         """Append ``event`` to the turn: everyone in ``rooms`` (and ``also``) sees it, once."""
         self._sequence += 1
@@ -787,7 +686,7 @@ class Hub:
             active, personal, departed = self._active, self._personal, self._departed
             self._active, self._personal, self._departed = [], {}, []
             too_slow: set[Member] = set()
-            merged: dict[frozenset[Room], Delivery] = {}
+            merged: dict[frozenset[Room[Member]], Delivery] = {}
             several: set[Member] = set()  # members of more than one room, already served
             offered = 0
             for room in active:
@@ -837,12 +736,14 @@ def _key(member: Member) -> str:
 
 
 def _info(member: Member) -> MemberInfo:
-    rooms = tuple(room.name.display for room in member.rooms.values())
+    rooms = tuple(
+        Membership(room.name.display, room.members[member]) for room in member.rooms.values()
+    )
     return MemberInfo(_nick(member).display, member.realname, member.away, rooms, member.user)
 
 
 def _merged_view(
-    member: Member, merged: dict[frozenset[Room], Delivery], now: float
+    member: Member, merged: dict[frozenset[Room[Member]], Delivery], now: float
 ) -> Delivery | None:
     """Build (or reuse) the delivery of a member of several rooms; None if only one spoke."""
     rooms = frozenset(room for room in member.rooms.values() if room.events)
@@ -854,7 +755,7 @@ def _merged_view(
     return delivery
 
 
-def _merge(rooms: list[Room]) -> list[Event]:
+def _merge(rooms: list[Room[Member]]) -> list[Event]:
     """Return the events of ``rooms`` this turn, in the global order, each once."""
     if len(rooms) == 1:
         return [event for _, event in rooms[0].events]

@@ -26,7 +26,8 @@ from typing import Any
 from trio_chat.core import events
 from trio_chat.core.events import Command, Entry, LeaveReason
 from trio_chat.core.history import decode_event, encode_event
-from trio_chat.core.hub import HubState, MemberState, RoomState
+from trio_chat.core.roles import Role
+from trio_chat.core.snapshots import HubState, MemberState, RoomState
 from trio_chat.core.text import Nickname, RoomName
 
 
@@ -253,7 +254,13 @@ def _hub_state(value: dict[str, Any]) -> HubState:
         for m in value["members"]
     )
     rooms = tuple(
-        RoomState(_room(r["name"]), str(r["topic"]), tuple(map(int, r["members"])))
+        RoomState(
+            _room(r["name"]),
+            str(r["topic"]),
+            tuple(map(int, r["members"])),
+            tuple(tuple(map(Role, roles)) for roles in r["roles"]),
+            bool(r["kept"]),
+        )
         for r in value["rooms"]
     )
     return HubState(members, rooms, int(value["peak"]))

@@ -1,36 +1,53 @@
-"""One room's state: its members in join order, its sorted roster, its topic. Pure.
+"""One room's state: its members in join order with their roles, its sorted roster, its topic. Pure.
 
 Only the hub (:mod:`trio_chat.core.hub`) creates and changes rooms; this module keeps the
 bookkeeping that a room needs to answer fast, whatever its size: every join carries the roster,
 so the roster is kept sorted as members come and go rather than sorted once per newcomer.
+
+A room knows nothing of what a member is beyond whether this process delivers to it
+(:class:`Occupant`): it is generic in its members, so the hub's rooms hold the hub's
+:class:`~trio_chat.core.members.Member` and a test's rooms hold whatever it likes.
 """
 
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
+from typing import Generic, Protocol, TypeVar
 
-from trio_chat.core.events import Event
+from trio_chat.core.events import Event, RosterEntry
+from trio_chat.core.roles import NO_ROLES, Roles
 from trio_chat.core.text import Nickname, RoomName
 
-if TYPE_CHECKING:
-    from trio_chat.core.hub import Member
+
+class Occupant(Hashable, Protocol):
+    """What a room needs to know of a member."""
+
+    @property
+    def local(self) -> bool:
+        """Whether this process delivers to it (False: another process sharing the rooms)."""
+        ...
 
 
-class Room:
-    """A room and who is in it. It exists while it has members."""
+M = TypeVar("M", bound=Occupant)
 
-    __slots__ = ("_displays", "_keys", "events", "listeners", "members", "name", "topic")
 
-    def __init__(self, name: RoomName) -> None:
+class Room(Generic[M]):
+    """A room and who is in it. It exists while it has members, or while it is ``kept``."""
+
+    __slots__ = ("_entries", "_keys", "events", "kept", "listeners", "members", "name", "topic")
+
+    def __init__(self, name: RoomName, *, kept: bool = False) -> None:
         self.name = name
         self.topic = ""
-        self.members: dict[Member, None] = {}  # an ordered set: join order
+        # Kept rooms outlive their last member (the hub frees any other room as it empties).
+        self.kept = kept
+        self.members: dict[M, Roles] = {}  # in join order: each member's roles here
         # The members this process delivers to (all of them, unless processes share rooms).
-        self.listeners: dict[Member, None] = {}
-        # The roster, sorted by normalized nickname, and in the same order as displayed:
+        self.listeners: dict[M, None] = {}
+        # The roster, sorted by normalized nickname: the keys, and the entries as shown.
         self._keys: list[str] = []
-        self._displays: list[str] = []
+        self._entries: list[RosterEntry] = []
         # What the room said in the hub's current turn, numbered by the hub's global sequence
         # (a member in several rooms gets them merged in that order); emptied by every flush.
         self.events: list[tuple[int, Event]] = []
@@ -38,34 +55,39 @@ class Room:
     def __len__(self) -> int:
         return len(self.members)
 
-    def add(self, member: Member, nick: Nickname) -> None:
-        """Add ``member``, known as ``nick``."""
-        self.members[member] = None
+    def add(self, member: M, nick: Nickname, roles: Roles = NO_ROLES) -> None:
+        """Add ``member``, known as ``nick``, with ``roles`` (highest first)."""
+        self.members[member] = roles
         if member.local:
             self.listeners[member] = None
-        self._insert(nick)
+        self._insert(nick, roles)
 
-    def remove(self, member: Member, nick: Nickname) -> None:
+    def remove(self, member: M, nick: Nickname) -> None:
         """Remove ``member``, known as ``nick``."""
         del self.members[member]
         self.listeners.pop(member, None)
         self._delete(nick)
 
-    def rename(self, old: Nickname, new: Nickname) -> None:
+    def rename(self, member: M, old: Nickname, new: Nickname) -> None:
         """Re-sort a member of this room who changed its nickname."""
         self._delete(old)
-        self._insert(new)
+        self._insert(new, self.members[member])
 
-    def roster(self) -> tuple[str, ...]:
-        """Who is here, sorted by normalized nickname."""
-        return tuple(self._displays)
+    def set_roles(self, member: M, nick: Nickname, roles: Roles) -> None:
+        """Give ``member`` (known as ``nick``) exactly ``roles`` here, highest first."""
+        self.members[member] = roles
+        self._entries[bisect.bisect_left(self._keys, nick.key)] = RosterEntry(nick.display, roles)
 
-    def _insert(self, nick: Nickname) -> None:
+    def roster(self) -> tuple[RosterEntry, ...]:
+        """Who is here, sorted by normalized nickname, with their roles."""
+        return tuple(self._entries)
+
+    def _insert(self, nick: Nickname, roles: Roles) -> None:
         position = bisect.bisect(self._keys, nick.key)
         self._keys.insert(position, nick.key)
-        self._displays.insert(position, nick.display)
+        self._entries.insert(position, RosterEntry(nick.display, roles))
 
     def _delete(self, nick: Nickname) -> None:
         position = bisect.bisect_left(self._keys, nick.key)
         del self._keys[position]
-        del self._displays[position]
+        del self._entries[position]

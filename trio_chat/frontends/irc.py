@@ -77,6 +77,7 @@ from trio_chat.core.events import (
     RoomExited,
     RoomList,
     Roster,
+    RosterEntry,
     Said,
     Say,
     ServiceChanged,
@@ -92,6 +93,7 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.refusals import Reason, Refusal, explain
+from trio_chat.core.roles import NO_ROLES, Roles, marks
 from trio_chat.core.text import (
     MAX_NICKNAME_CHARS,
     MAX_ROOM_NAME_CHARS,
@@ -758,8 +760,8 @@ class IrcFrontEnd:
                 yield _line("PART", room, *_optional(message), source=mask)
             case CurrentRoom():
                 pass  # IRC has no current room: every message names its target
-            case Roster(room, nicks):
-                yield from self._names_lines(room, nicks)
+            case Roster(room, roster):
+                yield from self._names_lines(room, roster)
             case RoomList(rooms):
                 yield self._numeric("321", "Channel", "Users  Name")
                 for summary in rooms:
@@ -836,9 +838,12 @@ class IrcFrontEnd:
         yield self._numeric("265", str(members), str(peak), "Current local users")
         yield self._numeric("266", str(members), str(peak), "Current global users")
 
-    def _names_lines(self, room: str, nicks: Sequence[str]) -> Iterator[str]:
+    def _names_lines(self, room: str, roster: Sequence[RosterEntry]) -> Iterator[str]:
+        every = Cap.MULTI_PREFIX in self._caps
         if Cap.USERHOST_IN_NAMES in self._caps:
-            nicks = [self._mask(nick, "") for nick in nicks]
+            nicks = [marks(e.roles, every=every) + self._mask(e.nick, "") for e in roster]
+        else:
+            nicks = [marks(e.roles, every=every) + e.nick for e in roster]
         line: list[str] = []
         size = 0
         for nick in nicks:
@@ -879,29 +884,31 @@ class IrcFrontEnd:
                     user, realname = _user(info.user, info.nick), info.realname or info.nick
                     yield self._numeric("311", info.nick, user, self._host, "*", realname)
                     if info.rooms:
-                        yield self._numeric("319", info.nick, " ".join(info.rooms))
+                        every = Cap.MULTI_PREFIX in self._caps
+                        rooms = (marks(m.roles, every=every) + m.room for m in info.rooms)
+                        yield self._numeric("319", info.nick, " ".join(rooms))
                     yield self._numeric("312", info.nick, self.config.server_name, VERSION)
                     if info.away:
                         yield self._numeric("301", info.nick, info.away)
                 yield self._numeric("318", argument, "End of /WHOIS list")
             case "NAMES":
-                yield from self._names_lines(argument, [info.nick for info in infos])
+                roster = [RosterEntry(info.nick, _roles_in(info, argument)) for info in infos]
+                yield from self._names_lines(argument, roster)
             case _:  # WHO <channel, nick or mask>
                 for info in infos:
                     if argument.startswith(ROOM_PREFIX):
                         where = argument
                     else:
-                        where = info.rooms[-1] if info.rooms else "*"
-                    yield self._who_line(where, info.nick, info.user, info.away, info.realname)
+                        where = info.rooms[-1].room if info.rooms else "*"
+                    yield self._who_line(where, info, _roles_in(info, where))
                 yield self._numeric("315", argument, "End of WHO list")
 
-    def _who_line(self, room: str, nick: str, user: str, away: str, realname: str) -> str:
-        flags = "G" if away else "H"
-        server = self.config.server_name
-        hops_and_name = f"0 {realname or nick}"
-        return self._numeric(
-            "352", room, _user(user, nick), self._host, server, nick, flags, hops_and_name
-        )
+    def _who_line(self, room: str, info: MemberInfo, roles: Roles) -> str:
+        flags = ("G" if info.away else "H") + marks(roles, every=Cap.MULTI_PREFIX in self._caps)
+        server, nick = self.config.server_name, info.nick
+        hops_and_name = f"0 {info.realname or nick}"
+        user = _user(info.user, nick)
+        return self._numeric("352", room, user, self._host, server, nick, flags, hops_and_name)
 
     def _refusal(self, refusal: Refusal) -> Iterator[str]:
         """Word a refusal from the hub as its numeric (none, for a rename to one's own name)."""
@@ -1003,6 +1010,17 @@ def _user_name(typed: str) -> str:
     """Make the user name a client gave safe for masks, marked unverified with "~"."""
     safe = "".join(char for char in sanitize(typed) if char.isalnum() or char in "_-.")
     return "~" + (safe or "user")[: USER_LENGTH - 1]
+
+
+def _roles_in(info: MemberInfo, room: str) -> Roles:
+    """Return the roles ``info``'s member has in ``room`` (as a client typed it): none if absent."""
+    key = _fold_room(room)
+    return next((m.roles for m in info.rooms if _fold_room(m.room) == key), NO_ROLES)
+
+
+def _fold_room(name: str) -> str:
+    parsed = RoomName.parse(name)
+    return parsed.key if isinstance(parsed, RoomName) else name
 
 
 def _fold(nick: str) -> str:

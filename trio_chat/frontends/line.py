@@ -46,6 +46,7 @@ from trio_chat.core.events import (
     RoomExited,
     RoomList,
     Roster,
+    RosterEntry,
     Said,
     Say,
     Service,
@@ -63,6 +64,7 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.refusals import Reason, Refusal, explain
+from trio_chat.core.roles import marks
 from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
 from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
 
@@ -192,7 +194,7 @@ class LineFrontEnd:
                     continue
                 case RoomEntered(room, roster, topic) if self._welcome is not None:
                     # The first room of a session: the one welcome a one-room chat would give.
-                    lines.append(_list(f"* welcome, {self._welcome}! online", roster))
+                    lines.append(_list(f"* welcome, {self._welcome}! online", _names(roster)))
                     lines.append(_topic(topic))
                     self._welcome = None
                     self._rooms.append(room)
@@ -346,8 +348,9 @@ def _line(event: Event, prefix: str) -> str:
             return f"{prefix}* no topic is set\n"
         case TopicIs(_, topic):
             return f"{prefix}* topic: {topic}\n"
-        case Roster(_, nicks):
-            return _list(f"{prefix}* online", nicks, continuation=prefix + CONTINUATION)
+        case Roster(_, roster):
+            names = _names(roster)
+            return _list(f"{prefix}* online", names, continuation=prefix + CONTINUATION)
         case Parted(room, nick, message):  # names its room: never prefixed
             return f"* {nick} left {room}{_parenthesized(message)}\n"
         case Departed(nick, reason, ""):
@@ -378,7 +381,7 @@ def _line(event: Event, prefix: str) -> str:
         case RoomExited(room):
             return f"* you left {room}\n"
         case RoomEntered(room, roster, topic):
-            return _list(f"* welcome to {room}! online", roster) + _topic(topic)
+            return _list(f"* welcome to {room}! online", _names(roster)) + _topic(topic)
         case Goodbye():
             return "* bye\n"
         case ShuttingDown():
@@ -414,6 +417,11 @@ def _room_of(event: Event) -> str | None:
 def stamp(time: float) -> str:
     """Show a history entry's Unix ``time`` as the plain protocol does: ``2026-12-01 10:00``."""
     return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _names(roster: Sequence[RosterEntry]) -> list[str]:
+    """Return the names of a roster as shown: each with its highest role's mark (``@alice``)."""
+    return [marks(entry.roles) + entry.nick for entry in roster]
 
 
 def _topic(topic: str) -> str:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_chat.core import events
-from trio_chat.core.events import Command, Event, Reply, Tell
+from trio_chat.core.events import Command, Event, Membership, Reply, RosterEntry, Tell
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import Nickname, RoomName, sanitize, sanitized
 
@@ -293,11 +293,35 @@ def _typed(event: Event) -> Message:
 
 
 def _fields(value: Any) -> Message:
-    return {
-        field.name: _plain(getattr(value, field.name))
-        for field in dataclasses.fields(value)
-        if field.name not in _HIDDEN_FIELDS
+    message: Message = {}
+    for field in dataclasses.fields(value):
+        if field.name in _HIDDEN_FIELDS:
+            continue
+        item = getattr(value, field.name)
+        if isinstance(item, tuple) and item and type(item[0]) in _NAMED:
+            message[field.name], roles = _named(item)
+            if roles:  # nobody has a role: the message is as it was before roles existed
+                message["roles"] = roles
+        else:
+            message[field.name] = _plain(item)
+    return message
+
+
+def _named(items: tuple[Any, ...]) -> tuple[list[str], dict[str, list[str]]]:
+    """Return a roster, or a member's rooms, as the page reads them: names, and who has roles.
+
+    ``["alice", "bob"]`` and ``{"alice": ["operator"]}``: a list of names stays a list of
+    names, whoever has a role.
+    """
+    name = _NAMED[type(items[0])]
+    names = [getattr(item, name) for item in items]
+    roles = {
+        getattr(item, name): [role.value for role in item.roles] for item in items if item.roles
     }
+    return names, roles
+
+
+_NAMED: dict[type, str] = {RosterEntry: "nick", Membership: "room"}  # what names each entry
 
 
 def _plain(value: Any) -> Any:

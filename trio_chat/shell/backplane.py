@@ -65,19 +65,8 @@ from coredis.retry import NoRetryPolicy
 from coredis.tokens import PureToken
 
 from trio_chat.core.events import LeaveReason, Quit, Service, ServiceChanged
-from trio_chat.core.hub import (
-    Act,
-    Announce,
-    Disconnect,
-    DisconnectAll,
-    Export,
-    Hub,
-    Inform,
-    Member,
-    Register,
-    Request,
-    Shutdown,
-)
+from trio_chat.core.hub import Export, Hub, Request
+from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.replication import (
     Acting,
@@ -91,6 +80,15 @@ from trio_chat.core.replication import (
     encode,
     process_of,
     shared,
+)
+from trio_chat.core.requests import (
+    Act,
+    Announce,
+    Disconnect,
+    DisconnectAll,
+    Inform,
+    Register,
+    Shutdown,
 )
 from trio_chat.shell.channels import take_waiting
 

@@ -32,7 +32,9 @@ from prometheus_client import Histogram
 
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 from trio_chat.core.events import LeaveReason, Tell
-from trio_chat.core.hub import Act, Hub, Limits, Request, Shutdown
+from trio_chat.core.hub import Hub, Request
+from trio_chat.core.limits import Limits
+from trio_chat.core.requests import Act, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig

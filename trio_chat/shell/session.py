@@ -23,8 +23,9 @@ import trio
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import LeaveReason, Quit, Registered, Reply, ShuttingDown, Tell
 from trio_chat.core.flood import TokenBucket
-from trio_chat.core.hub import Act, Disconnect, Member, Register
+from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act, Disconnect, Register
 from trio_chat.frontends import base
 from trio_chat.frontends.base import Farewell, FrontEnd, Hangup, Ignored, Input, Send
 from trio_chat.shell.listeners import socket_stream

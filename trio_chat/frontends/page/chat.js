@@ -20,7 +20,15 @@ const state = {
 };
 
 function newView(name, kind) {
-  return { name, kind, lines: [], unread: 0, members: new Map(), topic: "", seen: 0 };
+  // members: nick -> away message ("": here); roles: nick -> its roles there, if it has any.
+  return { name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", seen: 0 };
+}
+
+const MARKS = { operator: "@", voice: "+" }; // the server lists roles highest first
+
+function marked(nick, roles) {
+  const highest = roles && roles.length ? MARKS[roles[0]] || "" : "";
+  return highest + nick;
 }
 
 function view(name, kind = "room") {
@@ -119,6 +127,7 @@ function handle(event) {
     case "room_entered": {
       const room = view(event.room);
       room.members = new Map(event.roster.map((nick) => [nick, ""]));
+      room.roles = new Map(Object.entries(event.roles || {}));
       room.topic = event.topic;
       system(room, `you joined ${event.room}`, "system", time);
       if (!state.current || state.current.kind !== "room" || state.switchTo === event.room) {
@@ -141,6 +150,7 @@ function handle(event) {
     case "parted": {
       const room = view(event.room);
       room.members.delete(event.nick);
+      room.roles.delete(event.nick);
       system(room, describe(event), "system", time);
       renderMembers();
       break;
@@ -172,6 +182,8 @@ function handle(event) {
         if (each.members.has(event.old)) {
           each.members.set(event.new, each.members.get(event.old));
           each.members.delete(event.old);
+          if (each.roles.has(event.old)) each.roles.set(event.new, each.roles.get(event.old));
+          each.roles.delete(event.old);
           system(each, describe(event), "system", time);
         }
       }
@@ -179,6 +191,7 @@ function handle(event) {
       break;
     case "departed":
       for (const each of state.views.values()) {
+        each.roles.delete(event.nick);
         if (each.members.delete(event.nick)) {
           system(each, describe(event), "system", time);
         }
@@ -208,8 +221,10 @@ function handle(event) {
       break;
     case "roster": {
       const room = view(event.room);
-      room.members = new Map(event.nicks.map((nick) => [nick, event.away.includes(nick) ? "away" : ""]));
-      system(room, `online (${event.nicks.length}): ${event.nicks.join(", ")}`, "system", time);
+      room.members = new Map(event.roster.map((nick) => [nick, event.away.includes(nick) ? "away" : ""]));
+      room.roles = new Map(Object.entries(event.roles || {}));
+      const shown = event.roster.map((nick) => marked(nick, room.roles.get(nick)));
+      system(room, `online (${shown.length}): ${shown.join(", ")}`, "system", time);
       renderMembers();
       break;
     }
@@ -221,7 +236,9 @@ function handle(event) {
       break;
     case "found":
       for (const member of event.members) {
-        const rooms = member.rooms.length ? ` in ${member.rooms.join(", ")}` : "";
+        const roles = member.roles || {};
+        const shown = member.rooms.map((room) => marked(room, roles[room]));
+        const rooms = shown.length ? ` in ${shown.join(", ")}` : "";
         const away = member.away ? `, away: ${member.away}` : "";
         system(currentView(), `${member.nick}${rooms}${away}`, "system", time);
       }
@@ -413,8 +430,18 @@ function renderMembers() {
   members.sort(([a], [b]) => a.localeCompare(b));
   for (const [nick, away] of members) {
     const item = document.createElement("li");
-    item.textContent = nick;
-    item.style.color = colour(nick);
+    const roles = current.roles.get(nick) || [];
+    if (roles.length) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = MARKS[roles[0]] || "";
+      badge.title = roles.join(", ");
+      item.append(badge);
+    }
+    const name = document.createElement("span");
+    name.textContent = nick;
+    name.style.color = colour(nick);
+    item.append(name);
     if (away) {
       item.className = "away";
       item.title = `away: ${away}`;

@@ -1,0 +1,36 @@
+"""How much of the server one member, or everyone together, may take: one set of limits.
+
+The hub enforces these, and every front end advertises them from the same object (IRC's
+``AWAYLEN``, ``TOPICLEN``, ``CHANLIMIT``, ``NICKLEN``, ``CHANNELLEN``), so what a client is told
+is what the hub does: a limit written in two places drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trio_chat.core.text import MAX_NICKNAME_CHARS, MAX_ROOM_NAME_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one server applies (``trio-chat server``'s ``--max-...`` options)."""
+
+    rooms_per_member: int = 20
+    rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
+    topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
+    away_bytes: int = 300  # UTF-8 bytes of an away message
+    matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
+    history_lines: int = 50  # entries of a room's history a newcomer is shown
+
+    # Names are checked as they are parsed, before any hub sees them, so these two are fixed:
+    # they are here so that whoever advertises limits reads them all from one place.
+    @property
+    def nick_chars(self) -> int:
+        """The longest nickname, in characters (NFKC)."""
+        return MAX_NICKNAME_CHARS
+
+    @property
+    def room_name_chars(self) -> int:
+        """The longest room name, in characters, its ``#`` included."""
+        return MAX_ROOM_NAME_CHARS + 1

@@ -1,0 +1,45 @@
+"""The hub's shared state as a value: what a replica that starts late begins from. Pure.
+
+:meth:`trio_chat.core.hub.Hub.state` takes it and :meth:`~trio_chat.core.hub.Hub.restore`
+starts from it; :mod:`trio_chat.core.replication` writes it into the shared log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trio_chat.core.roles import Roles
+from trio_chat.core.text import Nickname, RoomName
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """One member, as a replica joining late needs it."""
+
+    nick: Nickname
+    peer: str
+    realname: str
+    user: str
+    away: str
+    rooms: tuple[str, ...]  # room keys, in join order
+    current: str | None  # the current room's key
+
+
+@dataclass(frozen=True, slots=True)
+class RoomState:
+    """One room, as a replica joining late needs it."""
+
+    name: RoomName
+    topic: str
+    members: tuple[int, ...]  # positions in HubState.members, in join order
+    roles: tuple[Roles, ...]  # each member's roles, in the same order
+    kept: bool = False  # outlives its last member
+
+
+@dataclass(frozen=True, slots=True)
+class HubState:
+    """Everything shared that a hub holds: enough to start a replica that then follows the log."""
+
+    members: tuple[MemberState, ...]  # in the hub's order
+    rooms: tuple[RoomState, ...]
+    peak: int
