@@ -19,8 +19,8 @@ import trio.testing
 
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
-from trio_chat.shell.server import WATCH_INTERVAL
 from trio_chat.shell.session import LAST_WORDS_TIMEOUT
+from trio_chat.shell.watchdog import WATCH_INTERVAL
 
 STUCK_LINE = "<alice> stuck's writer blocks sending this"
 
@@ -180,7 +180,7 @@ async def test_shutdown_grace_period_ends_a_writer_stuck_on_a_client_that_never_
 async def test_a_send_blocked_too_long_removes_the_member_as_timed_out(
     start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Scope: the member nursery, cancelled by the send watchdog (Server.watch).
+    """Scope: the member nursery, cancelled by the send watchdog (Watchdog.run).
 
     In a quiet room the stuck member's mailbox never fills, so only the send timeout notices
     that its peer takes nothing: the watchdog cancels the connection, which leaves "timed out".

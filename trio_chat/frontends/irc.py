@@ -102,6 +102,7 @@ from trio_chat.core.text import (
     RoomName,
     sanitize,
 )
+from trio_chat.core.wording import describe, service_news, stamp
 from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
 from trio_chat.frontends.ircmessage import (
     MAX_LINE_BYTES,
@@ -113,8 +114,6 @@ from trio_chat.frontends.ircmessage import (
     split_tags,
     split_text,
 )
-from trio_chat.frontends.line import render as render_plain
-from trio_chat.frontends.line import stamp
 
 MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
 USER_LENGTH = 10  # of the user name given with USER, "~" included
@@ -699,8 +698,8 @@ class IrcFrontEnd:
             yield f"{_line('NOTICE', recalled.room, 'No history yet', source=server)}\r\n"
         for entry in recalled.entries:
             when = stamp(entry.time)
-            for text in render_plain(entry.event).splitlines():
-                yield f"{_line('NOTICE', recalled.room, f'[{when}] {text}', source=server)}\r\n"
+            text = f"[{when}] {describe(entry.event)}"
+            yield f"{_line('NOTICE', recalled.room, text, source=server)}\r\n"
 
     def _event(
         self, event: Event, time: float, *, skip_own: bool, past: bool = False
@@ -779,10 +778,8 @@ class IrcFrontEnd:
                 yield _line("ERROR", "Closing Link: (Quit)")
             case ShuttingDown():
                 yield _line("ERROR", "Closing Link: (Server shutting down)")
-            case ServiceChanged():
-                # The plain protocol's wording, without its marker: a notice from the server.
-                text = render_plain(event).removesuffix("\n")[2:]
-                yield _line("NOTICE", self._me, text, source=self._host)
+            case ServiceChanged(status):
+                yield _line("NOTICE", self._me, service_news(status), source=self._host)
             case Refusal():
                 yield from self._refusal(event)
             case Numeric(code, params):

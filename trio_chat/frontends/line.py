@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
@@ -66,6 +65,7 @@ from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import marks
 from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
+from trio_chat.core.wording import describe, service_news, stamp
 from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
 
 PROMPT = b"* what is your name?\n"
@@ -92,12 +92,6 @@ HELP_LINES = (
     "*   /exit or /quit      leave",
     "*   //text              send a line that starts with /",
 )
-
-_SERVICE_LINES = {
-    Service.UNAVAILABLE: "! chat is unavailable, retrying\n",
-    Service.AVAILABLE: "* chat is available again\n",
-    Service.MISSED: "* some messages were missed\n",
-}
 
 _FAREWELLS = {
     Farewell.SERVER_FULL: b"! server full\n",
@@ -334,16 +328,10 @@ def render(event: Event, *, prefixed: bool = False) -> str:
 
 def _line(event: Event, prefix: str) -> str:
     match event:
-        case Said(_, nick, text):
-            return f"{prefix}<{nick}> {text}\n"
-        case Emoted(_, nick, text):
-            return f"{prefix}* {nick} {text}\n"
-        case Joined(_, nick):
-            return f"{prefix}* {nick} joined\n"
-        case TopicChanged(_, nick, ""):
-            return f"{prefix}* {nick} cleared the topic\n"
-        case TopicChanged(_, nick, topic):
-            return f"{prefix}* {nick} set the topic: {topic}\n"
+        case Said() | Emoted() | Joined() | TopicChanged():
+            return f"{prefix}{describe(event)}\n"
+        case Parted() | Departed() | Renamed():  # they name their room, or are in several
+            return f"{describe(event)}\n"
         case TopicIs(_, ""):
             return f"{prefix}* no topic is set\n"
         case TopicIs(_, topic):
@@ -351,14 +339,6 @@ def _line(event: Event, prefix: str) -> str:
         case Roster(_, roster):
             names = _names(roster)
             return _list(f"{prefix}* online", names, continuation=prefix + CONTINUATION)
-        case Parted(room, nick, message):  # names its room: never prefixed
-            return f"* {nick} left {room}{_parenthesized(message)}\n"
-        case Departed(nick, reason, ""):
-            return f"* {nick} left ({reason.value})\n"
-        case Departed(nick, reason, message):
-            return f"* {nick} left ({reason.value}: {message})\n"
-        case Renamed(old, new):
-            return f"* {old} is now {new}\n"
         case PrivateFrom(sender, text, action=True):
             return f"[pm from {sender}] * {sender} {text}\n"
         case PrivateFrom(sender, text):
@@ -386,8 +366,10 @@ def _line(event: Event, prefix: str) -> str:
             return "* bye\n"
         case ShuttingDown():
             return _FAREWELLS[Farewell.SHUTTING_DOWN].decode()
+        case ServiceChanged(Service.UNAVAILABLE):
+            return f"! {service_news(Service.UNAVAILABLE)}\n"
         case ServiceChanged(status):
-            return _SERVICE_LINES[status]
+            return f"* {service_news(status)}\n"
         case Refusal():
             return _refusal_line(event)
         case Help():
@@ -414,11 +396,6 @@ def _room_of(event: Event) -> str | None:
     return event.room if isinstance(event, _ROOM_LINES) else None
 
 
-def stamp(time: float) -> str:
-    """Show a history entry's Unix ``time`` as the plain protocol does: ``2026-12-01 10:00``."""
-    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M")
-
-
 def _names(roster: Sequence[RosterEntry]) -> list[str]:
     """Return the names of a roster as shown: each with its highest role's mark (``@alice``)."""
     return [marks(entry.roles) + entry.nick for entry in roster]
@@ -430,10 +407,6 @@ def _topic(topic: str) -> str:
 
 def _refusal_line(refusal: Refusal) -> str:
     return f"! {explain(refusal)}{_HINTS.get(refusal.reason, '')}\n"
-
-
-def _parenthesized(message: str) -> str:
-    return f" ({message})" if message else ""
 
 
 def encode(events: Iterable[Event], *, prefixed: bool = False) -> bytes:

@@ -7,7 +7,7 @@ The task tree, and what each nursery is for::
     ├── run_hub()                the hub's task (the logic is trio_chat.core.hub)
     ├── Backplane.run()          with --backplane: requests to Redis and back to the hub
     └── connections nursery      every client; a crashing connection is logged, not fatal
-        ├── accepting nursery    accept() per listener, and the send watchdog: shutdown stops them
+        ├── accepting nursery    accept() per listener, and the watchdog: shutdown stops them
         └── Server.handle()      one per client: admission, then a Session (trio_chat.shell.session)
 
 Nothing here knows a wire format: each listener comes with a front-end factory, and a
@@ -25,16 +25,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NoReturn
 
 import trio
 from prometheus_client import Histogram
 
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
-from trio_chat.core.events import LeaveReason, Tell
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
-from trio_chat.core.requests import Act, Shutdown
+from trio_chat.core.requests import Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig
@@ -50,12 +48,12 @@ from trio_chat.shell.listeners import (
     socket_stream,
 )
 from trio_chat.shell.metrics import Metrics
-from trio_chat.shell.session import Session, last_words
+from trio_chat.shell.session import Session, SessionSettings, last_words
+from trio_chat.shell.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
 HUB_INBOX_SIZE = 1024  # requests queued for the hub; when full, readers (and peers) wait
-WATCH_INTERVAL = 0.5  # seconds between the watchdog's rounds (the precision of its timeouts)
 
 
 @dataclass(frozen=True)
@@ -261,7 +259,7 @@ async def serve_listeners(
                 async with trio.open_nursery() as accepting:
                     for listening in listenings:
                         accepting.start_soon(accept, listening, server.handle, connections)
-                    accepting.start_soon(server.watch)
+                    accepting.start_soon(server.watchdog.run)
                     task_status.started()
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
@@ -320,52 +318,26 @@ class Server:
     def __init__(self, config: ServerConfig, inbox: trio.MemorySendChannel[Request]) -> None:
         self.config = config
         self.inbox = inbox  # the hub's inbox: every connection sends its requests here
+        self.settings = SessionSettings(
+            mailbox_size=config.mailbox_size,
+            mailbox_bytes=config.mailbox_bytes,
+            flood_burst=config.flood_burst,
+            flood_rate=config.flood_rate,
+            flood_kick_after=config.flood_kick_after,
+            meter=config.metrics.meter,
+        )
+        self.watchdog = Watchdog(
+            inbox,
+            send_timeout=config.send_timeout,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+        )
         self.open_connections = 0
         self._per_address: collections.Counter[str] = collections.Counter()
         self._exempt = parse_networks(config.limit_exempt)
         self.shutting_down = False
         # One scope per connection still registering; shutdown cancels them all.
         self._registrations: set[trio.CancelScope] = set()
-        self.chatting: set[Session] = set()  # registered connections, for the send watchdog
-
-    async def watch(self) -> NoReturn:
-        """Time out stuck writes, ping quiet peers, and remove those that do not answer.
-
-        A peer that takes nothing for ``config.send_timeout`` seconds has vanished (or is
-        stalling us on purpose); in a quiet room its mailbox would never fill up to tell us.
-        A peer that sends nothing for ``config.ping_interval`` seconds is sent its protocol's
-        keepalive (IRC's PING), and removed as "ping timeout" if it still sends nothing
-        ``config.ping_timeout`` seconds later. One task checks every session each
-        WATCH_INTERVAL, instead of a timeout per write or per read: arming and disarming a
-        deadline around each of the hub's deliveries (a cancel scope's deadline lives in
-        Trio's timer heap) doubled the latency-rate benchmark's p99.
-
-        Cancellation: at shutdown, with the accept loops; nothing to clean up.
-        """
-        config = self.config
-        while True:
-            await trio.sleep(WATCH_INTERVAL)
-            now = trio.current_time()
-            for session in list(self.chatting):
-                started = session.sending_since
-                if started is not None and now - started >= config.send_timeout:
-                    session.time_out(LeaveReason.TIMED_OUT, "send timed out")
-                elif session.pinged_at is not None:
-                    if now - session.pinged_at >= config.ping_timeout:
-                        session.time_out(LeaveReason.PING_TIMEOUT, "ping timeout")
-                elif now - session.heard_at >= config.ping_interval:
-                    self._ping(session, now)
-
-    def _ping(self, session: Session, now: float) -> None:
-        ping = session.keepalive()
-        if ping is None:
-            return  # its protocol has no keepalive
-        try:
-            # Through the hub, like every reply, so that it stays in order with them.
-            self.inbox.send_nowait(Act(session.member, Tell(ping)))
-        except trio.WouldBlock:
-            return  # the hub is busy: the next round will try again
-        session.pinged_at = now
 
     async def shut_down(self, connections: trio.CancelScope) -> None:
         """Tell everyone, and cancel what is still running after the grace period.
@@ -463,3 +435,15 @@ class Server:
     def untrack_registration(self, scope: trio.CancelScope) -> None:
         """Forget ``scope``: its registration is over."""
         self._registrations.discard(scope)
+
+    def watch(self, session: Session) -> None:
+        """Put a chatting session under the watchdog's eye."""
+        self.watchdog.watched.add(session)
+
+    def unwatch(self, session: Session) -> None:
+        """Stop watching ``session``."""
+        self.watchdog.watched.discard(session)
+
+    def flood_delayed(self, seconds: float) -> None:
+        """Count a line that flood control held back ``seconds`` (the metrics)."""
+        self.config.metrics.flood_delayed(seconds)

@@ -6,9 +6,19 @@ bytes; the session moves the bytes, applies flood control and the timeouts, and 
 happens when something stops: the peer, a timer, the hub, or the operator. ::
 
     Session.run()            registration (the front end's dialogue, under a timeout), then...
-    └── member nursery       ...a reader and a writer that live and die together
+    └── member nursery       ...a reader, and a writer while one is needed
         ├── _read()          peer -> front end -> flood control -> the hub's inbox
-        └── _write()         mailbox -> front end -> peer (the only task writing to the stream)
+        └── _write...()      mailbox -> front end -> peer, when the hub cannot write at once
+
+Exactly one party writes to the stream at any moment: on plain TCP the hub's own task, through
+the mailbox's fast path, while nothing is queued; a backlog writer while something is
+(:meth:`Session._write_backlog`); on TLS and in-memory streams, a writer for the whole session
+(:meth:`Session._write`). See :mod:`trio_chat.shell.mailbox`.
+
+A session knows its server only as a :class:`Host`: the hub's inbox, its settings, and three
+things the server keeps for every session (shutdown cancels registrations; the watchdog watches
+chatting sessions; the metrics count flood delays). So this module imports nothing from
+:mod:`trio_chat.shell.server`, and a test can run a session with a host of its own.
 """
 
 from __future__ import annotations
@@ -16,29 +26,74 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 import trio
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import LeaveReason, Quit, Registered, Reply, ShuttingDown, Tell
 from trio_chat.core.flood import TokenBucket
+from trio_chat.core.hub import Request
 from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Act, Disconnect, Register
 from trio_chat.frontends import base
 from trio_chat.frontends.base import Farewell, FrontEnd, Hangup, Ignored, Input, Send
 from trio_chat.shell.listeners import socket_stream
-from trio_chat.shell.mailbox import Item, Mailbox
-
-if TYPE_CHECKING:
-    from trio_chat.shell.server import Server
+from trio_chat.shell.mailbox import Item, Mailbox, Meter
 
 logger = logging.getLogger(__name__)
 
 RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
 LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What every session of one server is told: its mailbox's size, and its flood control."""
+
+    mailbox_size: int = 256  # deliveries waiting for one member before it counts as too slow
+    mailbox_bytes: int = 1 << 20  # bytes waiting for one member before it counts as too slow
+    flood_burst: int = 10  # lines a member may send at once...
+    flood_rate: float = 5.0  # ...then this many per second (0: no flood control)
+    flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
+    meter: Meter | None = None  # what the mailboxes write, for the metrics (None: not counted)
+
+
+class Host(Protocol):
+    """What a session needs from the server that runs it (the shell's ``Server``)."""
+
+    @property
+    def inbox(self) -> trio.MemorySendChannel[Request]:
+        """Where the session's requests go: the hub's inbox (or the shared log's)."""
+        ...
+
+    @property
+    def settings(self) -> SessionSettings:
+        """What the session is told."""
+        ...
+
+    def track_registration(self, scope: trio.CancelScope) -> None:
+        """Let shutdown cancel ``scope``, the registration's (at once if it has begun)."""
+        ...
+
+    def untrack_registration(self, scope: trio.CancelScope) -> None:
+        """Forget ``scope``: the registration is over."""
+        ...
+
+    def watch(self, session: Session) -> None:
+        """Put a chatting ``session`` under the watchdog's eye (send timeout, pings)."""
+        ...
+
+    def unwatch(self, session: Session) -> None:
+        """Stop watching ``session``: it no longer chats."""
+        ...
+
+    def flood_delayed(self, seconds: float) -> None:
+        """Count a line held back ``seconds`` by flood control (the metrics)."""
+        ...
 
 
 class Session:
@@ -54,6 +109,7 @@ class Session:
         "flooding_since",
         "front_end",
         "heard_at",
+        "host",
         "leave_reason",
         "mailbox",
         "member",
@@ -62,31 +118,31 @@ class Session:
         "registration_requested",
         "registration_timeout",
         "sending_since",
-        "server",
         "stream",
     )
 
     def __init__(
         self,
-        server: Server,
+        host: Host,
         stream: trio.abc.Stream,
         front_end: FrontEnd,
         peer: str,
         registration_timeout: float,
     ) -> None:
-        config = server.config
-        self.server = server
+        settings = host.settings
+        self.host = host
         self.stream = stream
         self.front_end = front_end
         self.peer = peer
         self.registration_timeout = registration_timeout
-        self.mailbox = Mailbox(config.mailbox_size, config.mailbox_bytes, config.metrics.meter)
+        self.mailbox = Mailbox(settings.mailbox_size, settings.mailbox_bytes, settings.meter)
         self.member = Member(self.mailbox, peer)
-        self.flood = TokenBucket.full(config.flood_burst, config.flood_rate, trio.current_time())
+        now = trio.current_time()
+        self.flood = TokenBucket.full(settings.flood_burst, settings.flood_rate, now)
         self.flooding_since: float | None = None  # over the rate without a break since then
         self.registration_requested = False  # from then on the hub may count us as a member
         self.sending_since: float | None = None  # when the write in progress began
-        self.heard_at = trio.current_time()  # when the peer last sent something
+        self.heard_at = now  # when the peer last sent something
         self.pinged_at: float | None = None  # when it was pinged, if it has not answered since
         self._can_ping = True  # until its front end says its protocol has no keepalive
         self._nursery: trio.Nursery | None = None  # the reader and writer's, once chatting
@@ -115,7 +171,7 @@ class Session:
                     # is for the shared log to decide, so we say why it is leaving.
                     self.leave_reason = LeaveReason.TOO_SLOW
                 with trio.move_on_after(LEAVE_TIMEOUT, shield=True):
-                    await self.server.inbox.send(Disconnect(self.member, self.leave_reason))
+                    await self.host.inbox.send(Disconnect(self.member, self.leave_reason))
             logger.info("%s disconnected", self.peer)
 
     async def _register(self) -> bool:
@@ -126,14 +182,14 @@ class Session:
         """
         # Cancelled by shutdown: someone still choosing a name is told, then disconnected.
         shutdown = trio.CancelScope()
-        self.server.track_registration(shutdown)
+        self.host.track_registration(shutdown)
         try:
             with shutdown:
                 # A peer that never picks a name must not hold a connection slot forever.
                 with trio.move_on_after(self.registration_timeout) as timer:
                     return await self._introduce()
         finally:
-            self.server.untrack_registration(shutdown)
+            self.host.untrack_registration(shutdown)
         if timer.cancelled_caught:
             logger.info("%s timed out before registering", self.peer)
             self.leave_reason = LeaveReason.TIMED_OUT
@@ -167,7 +223,7 @@ class Session:
                 case base.Register(nick, realname, user, lobby):
                     self.member.realname, self.member.user = realname, user
                     self.registration_requested = True
-                    await self.server.inbox.send(Register(self.member, nick, lobby=lobby))
+                    await self.host.inbox.send(Register(self.member, nick, lobby=lobby))
                     reply = await self.mailbox.receive.receive()
                     assert isinstance(reply, Delivery), "nothing is written directly yet"
                     self.mailbox.sent(reply)
@@ -189,7 +245,7 @@ class Session:
         Cancellation: by the hub (eviction, or its mailbox closed and written), the watchdog,
         shutdown; the reader and any writer stop together.
         """
-        self.server.chatting.add(self)  # under the watchdog's eye
+        self.host.watch(self)  # under the watchdog's eye
         try:
             # The reader (this task) and the writer, if any, live and die together: the
             # mailbox cancels this nursery to end the chat (see _hang_up), and so does the
@@ -208,7 +264,7 @@ class Session:
                     # that is about to close. A writer already running finishes its batch.
                     self.mailbox.disconnect()
         finally:
-            self.server.chatting.discard(self)
+            self.host.unwatch(self)
 
     def _connect_output(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -242,7 +298,7 @@ class Session:
         while (item := await self._next_input()) is not None:
             if not await self._wait_for_flood_token():
                 excess = Tell(Refusal(Reason.EXCESS_FLOOD))
-                await self.server.inbox.send(Act(self.member, excess))
+                await self.host.inbox.send(Act(self.member, excess))
                 leave = LeaveReason.EXCESS_FLOOD
                 break
             match item:
@@ -251,12 +307,12 @@ class Session:
                 case base.Register() | Send() | Hangup():
                     raise AssertionError(f"registration input after registering: {item!r}")
                 case command:
-                    await self.server.inbox.send(Act(self.member, command))
+                    await self.host.inbox.send(Act(self.member, command))
                     if isinstance(command, Quit):
                         leave = None  # the hub has the quit, and answers it
                         break
         if leave is not None:
-            await self.server.inbox.send(Disconnect(self.member, leave))
+            await self.host.inbox.send(Disconnect(self.member, leave))
         # The hub now closes our mailbox; what is in it (the goodbye) gets this long to be
         # delivered. A peer that does not read cannot keep the connection open longer.
         done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT
@@ -322,11 +378,11 @@ class Session:
             return True  # noqa: ASYNC910 (the caller checkpoints next, acting on the input)
         if self.flooding_since is None:
             self.flooding_since = now
-        elif now - self.flooding_since >= self.server.config.flood_kick_after:
+        elif now - self.flooding_since >= self.host.settings.flood_kick_after:
             return False  # noqa: ASYNC910 (as above)
         # Fakelag: the flooder waits for its own lines, its TCP window closes, and nobody
         # else notices anything. No line is dropped; it arrives late.
-        self.server.config.metrics.flood_delayed(delay)
+        self.host.flood_delayed(delay)
         await trio.sleep(delay)
         return True
 
@@ -367,7 +423,7 @@ class Session:
     async def _send(self, batch: list[Item]) -> None:
         render = self.front_end.render
         data = b"".join(item if isinstance(item, bytes) else render(item) for item in batch)
-        # The watchdog (Server.watch) times out a write stuck this long.
+        # The watchdog (trio_chat.shell.watchdog) times out a write stuck this long.
         self.sending_since = trio.current_time()
         await self.stream.send_all(data)
         self.sending_since = None
