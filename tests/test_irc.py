@@ -16,6 +16,7 @@ import trustme
 from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer, irc_front_end, plain_config
 from tests.irc_client import IrcClient
+from trio_chat.cli import arguments, server_config
 from trio_chat.frontends.ircmessage import Message
 from trio_chat.shell.server import Endpoint, serve
 
@@ -197,3 +198,46 @@ async def test_irc_over_tls(tls_server: tuple[int, ssl.SSLContext]) -> None:
     await client.send("QUIT")
     assert await client.expect_closed() == ["ERROR :Closing Link: (Quit)"]
     await stream.aclose()
+
+
+async def test_what_irc_advertises_is_what_the_hub_enforces(nursery: trio.Nursery) -> None:
+    # The configuration the command line makes, with limits that are not the defaults: the
+    # IRC front end and the hub read the same Limits, so each advertised limit holds exactly.
+    argv = ["server", "--port", "0", "--irc-port", "0", "--no-history", "--flood-rate", "0"]
+    argv += ["--max-topic-bytes", "40", "--max-away-bytes", "25", "--max-rooms-per-member", "3"]
+    config = server_config(arguments(argv))
+    addresses = await nursery.start(partial(serve, config, stop=trio.Event()))
+    irc = IrcClient(await trio.open_tcp_stream("127.0.0.1", addresses[1][1]))
+    burst = await irc.register("limited", lobby=False)
+    tokens = dict(
+        token.partition("=")[::2]
+        for message in burst
+        if message.command == "005"
+        for token in message.params[1:-1]
+    )
+    away, topic = int(tokens["AWAYLEN"]), int(tokens["TOPICLEN"])
+    rooms = int(tokens["CHANLIMIT"].removeprefix("#:"))
+    assert (away, topic, rooms) == (25, 40, 3)
+    assert (tokens["NICKLEN"], tokens["CHANNELLEN"]) == ("32", "51")
+
+    await irc.send(f"AWAY :{'a' * away}")
+    assert [m.command for m in await irc.sync()] == ["306"]  # marked away
+    await irc.send(f"AWAY :{'a' * (away + 1)}")
+    assert [m.params[-1] for m in await irc.sync()] == ["away message too long (max 25 bytes)"]
+
+    for n in range(rooms):
+        await irc.send(f"JOIN #room{n}")
+    await irc.sync()
+    await irc.send("JOIN #one-too-many")
+    assert [m.command for m in await irc.sync()] == ["405"]
+
+    await irc.send(f"TOPIC #room0 :{'t' * topic}")
+    assert [m.command for m in await irc.sync()] == ["TOPIC"]
+    await irc.send(f"TOPIC #room0 :{'t' * (topic + 1)}")
+    assert [m.params[-1] for m in await irc.sync()] == ["topic too long (max 40 bytes)"]
+    # And a nickname as long as NICKLEN is one, one character more is refused.
+    await irc.send(f"NICK {'n' * 32}")
+    assert [m.command for m in await irc.sync()] == ["NICK"]
+    await irc.send(f"NICK {'n' * 33}")
+    assert [m.command for m in await irc.sync()] == ["432"]
+    await trio.aclose_forcefully(irc.stream)

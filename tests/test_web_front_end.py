@@ -51,6 +51,7 @@ from trio_chat.core.events import (
     Tell,
     Who,
 )
+from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
 from trio_chat.core.text import Nickname, RoomName
@@ -58,6 +59,7 @@ from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Register, Send
 from trio_chat.frontends.web import (
     CONTENT_SECURITY_POLICY,
     MAX_HEAD_BYTES,
+    PAGE,
     Phase,
     WebConfig,
     WebFrontEnd,
@@ -593,3 +595,10 @@ def test_a_peers_html_is_only_ever_text() -> None:
     # The page inserts texts with textContent; the server never escapes or interprets them.
     text = '<img src=x onerror="alert(1)">'
     assert json.loads(encode(Said("#a", "eve", text), 0.0) or "")["text"] == text
+
+
+def test_the_pages_name_fields_are_as_long_as_the_hub_allows() -> None:
+    page = PAGE[b"/"][0].decode()
+    limits = Limits()
+    assert f'id="nick" name="nick" maxlength="{limits.nick_chars}"' in page
+    assert f'id="join-room" placeholder="#room" maxlength="{limits.room_name_chars}"' in page

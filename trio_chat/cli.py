@@ -45,13 +45,18 @@ Number = TypeVar("Number", int, float)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``trio-chat`` with ``argv`` (default: the process's arguments); return the exit code."""
-    args = _build_parser().parse_args(argv)
+    args = arguments(argv)
     try:
         if args.command == "client":
             return _client(args)
         return _server(args)
     except KeyboardInterrupt:  # Ctrl+C before a signal receiver is open (starting up)
         return EXIT_INTERRUPTED
+
+
+def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse a ``trio-chat`` command line (exits with a usage message if it is wrong)."""
+    return _build_parser().parse_args(argv)
 
 
 def _client(args: argparse.Namespace) -> int:
@@ -82,9 +87,23 @@ def _server(args: argparse.Namespace) -> int:
     for flag in ("irc_tls_port", "https_port"):
         if getattr(args, flag) is not None and not args.tls_cert:
             raise SystemExit(f"trio-chat server: --{flag.replace('_', '-')} needs --tls-cert")
+    config = server_config(args)
+    # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
+    # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
+    # which costs a busy server about a sixth of its time (measured with connect-5000). The
+    # hub and the connections create few reference cycles, so collecting less often is safe.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
+    with logging_to(sys.stderr, args.log_level.upper()):
+        raise_open_files_limit(args.max_clients)
+        return trio.run(run_server, config)
+
+
+def server_config(args: argparse.Namespace) -> ServerConfig:
+    """Make the server's configuration from its command line."""
     metrics = Metrics()
-    config = ServerConfig(
-        endpoints=endpoints(args, metrics),
+    limits = server_limits(args)
+    return ServerConfig(
+        endpoints=endpoints(args, metrics, limits),
         host=args.host,
         max_clients=args.max_clients,
         mailbox_size=args.mailbox_size,
@@ -100,32 +119,20 @@ def _server(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         reserved_nicks=tuple(args.reserved_nicks),
         ascii_nicks=args.ascii_nicks,
-        limits=Limits(
-            rooms_per_member=args.max_rooms_per_member,
-            rooms=args.max_rooms,
-            topic_bytes=args.max_topic_bytes,
-            history_lines=args.history_lines,
-        ),
+        limits=limits,
         history=history_config(args),
         backplane=backplane_config(args),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
         metrics=metrics,
     )
-    # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
-    # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
-    # which costs a busy server about a sixth of its time (measured with connect-5000). The
-    # hub and the connections create few reference cycles, so collecting less often is safe.
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
-    with logging_to(sys.stderr, args.log_level.upper()):
-        raise_open_files_limit(args.max_clients)
-        return trio.run(run_server, config)
 
 
-def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...]:
+def endpoints(args: argparse.Namespace, metrics: Metrics, limits: Limits) -> tuple[Endpoint, ...]:
     """Say what to listen on, according to the command line: each port with its front end.
 
-    ``metrics`` is what the web endpoints show at /metrics and /healthz.
+    ``metrics`` is what the web endpoints show at /metrics and /healthz; ``limits`` are the
+    hub's, which the front ends advertise.
     """
     line = partial(LineFrontEnd, args.max_line_bytes)
     found = []
@@ -133,7 +140,7 @@ def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...
         found.append(Endpoint(args.port, line, "plain"))
     if args.tls_cert:
         found.append(Endpoint(args.tls_port, line, "plain over TLS", tls=True))
-    irc = partial(IrcFrontEnd, irc_config(args))
+    irc = partial(IrcFrontEnd, irc_config(args, limits))
     if args.irc_port is not None:
         found.append(Endpoint(args.irc_port, irc, "IRC"))
     if args.irc_tls_port is not None:
@@ -153,6 +160,17 @@ def endpoints(args: argparse.Namespace, metrics: Metrics) -> tuple[Endpoint, ...
                      registration_timeout=timeout)
         )  # fmt: skip
     return tuple(found)
+
+
+def server_limits(args: argparse.Namespace) -> Limits:
+    """Make the one set of limits the hub enforces and every front end advertises."""
+    return Limits(
+        rooms_per_member=args.max_rooms_per_member,
+        rooms=args.max_rooms,
+        topic_bytes=args.max_topic_bytes,
+        away_bytes=args.max_away_bytes,
+        history_lines=args.history_lines,
+    )
 
 
 def backplane_config(args: argparse.Namespace) -> BackplaneConfig | None:
@@ -193,7 +211,7 @@ def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebC
     )
 
 
-def irc_config(args: argparse.Namespace) -> IrcConfig:
+def irc_config(args: argparse.Namespace, limits: Limits) -> IrcConfig:
     """Make what the IRC front end tells clients about this server."""
     motd = tuple(args.irc_motd.read_text().splitlines()) if args.irc_motd else ()
     return IrcConfig(
@@ -202,9 +220,7 @@ def irc_config(args: argparse.Namespace) -> IrcConfig:
         motd=motd,
         password=args.irc_password,
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        rooms_per_member=args.max_rooms_per_member,
-        topic_bytes=args.max_topic_bytes,
-        away_bytes=args.max_topic_bytes,
+        limits=limits,
     )
 
 
@@ -466,6 +482,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=limits.topic_bytes,
         metavar="N",
         help="the longest topic, in UTF-8 bytes (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-away-bytes",
+        type=_positive(int),
+        default=limits.away_bytes,
+        metavar="N",
+        help="the longest away message, in UTF-8 bytes (default: %(default)s)",
     )
     server.add_argument(
         "--max-per-ip",

@@ -40,7 +40,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -92,11 +92,10 @@ from trio_chat.core.events import (
     TopicIs,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import NO_ROLES, Roles, marks
 from trio_chat.core.text import (
-    MAX_NICKNAME_CHARS,
-    MAX_ROOM_NAME_CHARS,
     ROOM_PREFIX,
     Nickname,
     RoomName,
@@ -148,9 +147,7 @@ class IrcConfig:
     motd: tuple[str, ...] = ()  # lines of the message of the day (none: 422)
     password: str | None = None  # required with PASS if set
     created: str = ""  # when the server started, for RPL_CREATED
-    rooms_per_member: int = 20
-    topic_bytes: int = 300
-    away_bytes: int = 300
+    limits: Limits = field(default_factory=Limits)  # the hub's, which ISUPPORT advertises
 
 
 # --- the front end's own replies, handed back by the hub in order (see Tell) -----------------
@@ -624,20 +621,21 @@ class IrcFrontEnd:
         return Numeric("351", (VERSION, self.config.server_name, "trio-chat, on Trio"))
 
     def _isupport(self) -> tuple[Numeric, ...]:
+        limits = self.config.limits
         tokens = [
-            f"AWAYLEN={self.config.away_bytes}",
+            f"AWAYLEN={limits.away_bytes}",
             "CASEMAPPING=rfc8265",
-            f"CHANLIMIT=#:{self.config.rooms_per_member}",
+            f"CHANLIMIT=#:{limits.rooms_per_member}",
             "CHANMODES=,,,n",
-            f"CHANNELLEN={MAX_ROOM_NAME_CHARS + 1}",
+            f"CHANNELLEN={limits.room_name_chars}",
             "CHANTYPES=#",
             f"MAXTARGETS={MAX_TARGETS}",
             f"NETWORK={self.config.network}",
-            f"NICKLEN={MAX_NICKNAME_CHARS}",
+            f"NICKLEN={limits.nick_chars}",
             "PREFIX=",
             "SAFELIST",
             f"CHATHISTORY={CHATHISTORY_MAX}",
-            f"TOPICLEN={self.config.topic_bytes}",
+            f"TOPICLEN={limits.topic_bytes}",
             f"USERLEN={USER_LENGTH}",
             "UTF8ONLY",
         ]
