@@ -11,7 +11,7 @@ import trio
 from hypothesis import HealthCheck, settings
 
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
-from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import WebConfig, WebFrontEnd
 from trio_chat.shell.listeners import Listening
 from trio_chat.shell.metrics import Metrics
@@ -57,7 +57,7 @@ def plain_config(**overrides: Any) -> ServerConfig:
     server).
     """
     metrics = overrides.setdefault("metrics", Metrics())
-    line = partial(LineFrontEnd, overrides.pop("max_line_bytes", MAX_LINE_BYTES))
+    line = partial(LineFrontEnd, overrides.pop("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
     timeout = overrides.pop("web_timeout", None)
     front_end = overrides.pop("front_end", None)
     endpoints = [Endpoint(0, front_end or line, registration_timeout=front_end and timeout)]

@@ -3,12 +3,13 @@
 Excerpts in the guide are copied from the code, so they can drift; these tests catch it. An
 excerpt is a ```python block whose caption (the text line before it) links its source file:
 
-    *[trio_chat/shell/server.py](../trio_chat/shell/server.py), `Connection._register`:*
+    *[trio_chat/shell/session.py](../trio_chat/shell/session.py), `Session._register`:*
 
 Its lines must appear in that file, in order and consecutively (a line of just ``...`` marks an
-elision). Tests are cited as ``tests/test_x.py::test_name`` and must exist. And every place in
-trio_chat/ where cancellation is set up (a nursery, a cancel scope, a timeout, a deadline, a
-shield, a cancel() call, a thread that may be abandoned) must appear in some excerpt.
+elision), and inside the function or class the caption names, if it names one. Tests are cited
+as ``tests/test_x.py::test_name`` and must exist. And every place in trio_chat/ where
+cancellation is set up (a nursery, a cancel scope, a timeout, a deadline, a shield, a cancel()
+call, a thread that may be abandoned) must appear in some excerpt.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = [ROOT / "docs" / "cancellation.md", ROOT / "docs" / "architecture.md"]
-CAPTION = re.compile(r"^\*\[(?P<path>[\w/.]+)\]\(\.\./(?P=path)\)")
+CAPTION = re.compile(r"^\*\[(?P<path>[\w/.]+)\]\(\.\./(?P=path)\)(?:, `(?P<name>[\w.]+)`:\*)?")
 TEST_CITATION = re.compile(r"(?P<path>tests/\w+\.py)::(?P<name>\w+)")
 FILE_CITATION = re.compile(r"\b(?:trio_chat|tests|docs)/[\w/]+\.(?:py|md)\b")
 SCOPE_FACTORIES = {
@@ -42,6 +43,7 @@ class Excerpt:
     guide: str
     path: str
     lines: list[str]
+    name: str | None = None  # the function or class it comes from, as the caption says
 
 
 def excerpts(guide: Path) -> list[Excerpt]:
@@ -55,7 +57,7 @@ def excerpts(guide: Path) -> list[Excerpt]:
         if caption is None:
             continue
         end = lines.index("```", number + 1)
-        found.append(Excerpt(guide.name, caption["path"], lines[number + 1 : end]))
+        found.append(Excerpt(guide.name, caption["path"], lines[number + 1 : end], caption["name"]))
     return found
 
 
@@ -115,10 +117,38 @@ def test_the_guide_cites_tests() -> None:
 )
 def test_every_excerpt_is_still_in_its_file(excerpt: Excerpt) -> None:
     source = (ROOT / excerpt.path).read_text()
+    if excerpt.name is not None:
+        definition = defined(source, excerpt.name)
+        assert definition is not None, f"{excerpt.guide}: no {excerpt.name} in {excerpt.path}"
+        source = definition
     assert appears_in(excerpt, source), (
-        f"{excerpt.guide}: this excerpt no longer matches {excerpt.path}:\n"
+        f"{excerpt.guide}: this excerpt no longer matches {excerpt.name or excerpt.path}:\n"
         + "\n".join(excerpt.lines)
     )
+
+
+def defined(source: str, name: str) -> str | None:
+    """The source of the function or class ``name`` (``Class.method`` for a method), if any."""
+    scope: list[ast.stmt] = ast.parse(source).body
+    node: ast.stmt | None = None
+    for part in name.split("."):
+        kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        node = next((n for n in scope if isinstance(n, kinds) and n.name == part), None)
+        if node is None:
+            return None
+        scope = node.body if isinstance(node, ast.ClassDef) else []
+    assert node is not None
+    return ast.get_source_segment(source, node)
+
+
+def test_a_caption_that_names_the_wrong_function_is_caught() -> None:
+    excerpt = Excerpt("x.md", "trio_chat/shell/session.py", ["self.host.watch(self)"], "last_words")
+    source = (ROOT / excerpt.path).read_text()
+    segment = defined(source, "last_words")
+    assert segment is not None
+    assert not appears_in(excerpt, segment)
+    assert defined(source, "Session._chat") is not None
+    assert defined(source, "Session.nothing") is None
 
 
 def _is_transaction(node: ast.expr) -> bool:

@@ -58,7 +58,7 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
 from trio_chat.frontends.irc import (
     Cap,
     CapAcknowledged,
@@ -120,7 +120,7 @@ def test_registration_without_cap() -> None:
     assert front_end.greeting() == b""
     assert feed(front_end, "NICK alice") == [IGNORED]
     assert feed(front_end, "USER al 0 * :Alice Liddell") == [
-        Register(nick("alice"), "Alice Liddell", "~al", lobby=False)  # IRC users choose
+        Introduce(nick("alice"), "Alice Liddell", "~al", lobby=False)  # IRC users choose
     ]
 
 
@@ -136,7 +136,7 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
         f":{SERVER} CAP * ACK :server-time echo-message"
     ]
     assert sent(feed(front_end, "CAP LIST")) == [f":{SERVER} CAP * LIST :server-time echo-message"]
-    assert feed(front_end, "CAP END") == [Register(nick("alice"), "Alice", "~al", lobby=False)]
+    assert feed(front_end, "CAP END") == [Introduce(nick("alice"), "Alice", "~al", lobby=False)]
 
 
 @pytest.mark.parametrize(
@@ -201,20 +201,20 @@ def test_a_password_is_required_when_configured() -> None:
     missing = IrcFrontEnd(config)
     assert isinstance(feed(missing, "NICK alice", "USER al 0 * :Al")[-1], Hangup)
     right = IrcFrontEnd(config)
-    assert feed(right, "PASS secret", "NICK alice", "USER al 0 * :Al")[-1] == Register(
+    assert feed(right, "PASS secret", "NICK alice", "USER al 0 * :Al")[-1] == Introduce(
         nick("alice"), "Al", "~al", lobby=False
     )
 
 
 def test_passwords_are_ignored_unless_configured() -> None:
     assert feed(IrcFrontEnd(CONFIG), "PASS whatever", "NICK alice", "USER al 0 * :Al")[-1] == (
-        Register(nick("alice"), "Al", "~al", lobby=False)
+        Introduce(nick("alice"), "Al", "~al", lobby=False)
     )
 
 
 def test_user_names_are_made_safe_for_masks() -> None:
     (register,) = feed(IrcFrontEnd(CONFIG), "NICK alice", "USER we!rd@name:123456 0 * :A")[1:]
-    assert isinstance(register, Register)
+    assert isinstance(register, Introduce)
     assert register.user == "~werdname1"  # 9 characters and the "~"
 
 
@@ -228,7 +228,9 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
         f":{SERVER} 432 * aIice :Erroneous nickname: the nickname aIice looks too much like "
         "alice, who is online"
     ]
-    assert feed(front_end, "NICK alicia") == [Register(nick("alicia"), "Alice", "~al", lobby=False)]
+    assert feed(front_end, "NICK alicia") == [
+        Introduce(nick("alicia"), "Alice", "~al", lobby=False)
+    ]
     burst = see(
         front_end,
         [Registered("alicia", 3, 2), RoomEntered("#lobby", roster("alicia", "bob"), "hi")],
@@ -745,13 +747,13 @@ def test_keepalive_pings() -> None:
 
 
 def drive(front_end: IrcFrontEnd, chunks: list[bytes]) -> list[Input]:
-    """Feed ``chunks`` as the shell does: after a Register, the hub's welcome comes first."""
+    """Feed ``chunks`` as the shell does: after a Introduce, the hub's welcome comes first."""
     got: list[Input] = []
     for chunk in chunks:
         front_end.receive_data(chunk)
         while (item := front_end.next_input()) is not None:
             got.append(item)
-            if isinstance(item, Register):
+            if isinstance(item, Introduce):
                 see(
                     front_end,
                     [
@@ -770,7 +772,7 @@ def test_input_is_framed_however_it_is_chunked() -> None:
     data = b"NICK alice\r\nUSER al 0 * :Alice\nPRIVMSG #a :hi\r\nPRIVMSG #a :end"
     expected = [
         IGNORED,
-        Register(nick("alice"), "Alice", "~al", lobby=False),
+        Introduce(nick("alice"), "Alice", "~al", lobby=False),
         Say("hi", room("#a")),
     ]
     for chunks in ([data], [bytes([byte]) for byte in data]):

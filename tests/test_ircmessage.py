@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from parser_tests import data  # the irc-parser-tests package: ircdocs' test vectors
 
 from trio_chat.frontends.ircmessage import (
-    MAX_LINE_BYTES,
+    MAX_IRC_LINE_BYTES,
     Malformed,
     Message,
     parse,
@@ -84,7 +84,7 @@ def test_split_text_never_drops_and_never_cuts_a_character(text: str, room: int)
 
 def test_split_text_prefers_word_boundaries() -> None:
     text = "word " * 200
-    pieces = split_text(text, MAX_LINE_BYTES - 100)
+    pieces = split_text(text, MAX_IRC_LINE_BYTES - 100)
     assert len(pieces) > 1
     assert all(piece.endswith(" ") for piece in pieces[:-1])
 

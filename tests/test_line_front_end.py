@@ -54,11 +54,11 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.framing import LineTooLong
 from trio_chat.core.refusals import Reason, Refusal
-from trio_chat.frontends.base import IGNORED, Farewell, Register, Send
+from trio_chat.frontends.base import IGNORED, Farewell, Introduce, Send
 from trio_chat.frontends.line import (
     HELP_LINES,
+    LIST_LINE_BYTES,
     LISTED_ROOMS,
-    MAX_LINE_BYTES,
     PROMPT,
     Help,
     LineFrontEnd,
@@ -236,7 +236,7 @@ def test_a_big_roster_is_split_into_lines_under_the_limit() -> None:
     assert len(lines) > 100
     assert lines[0].startswith(f"* welcome, {nicks[0]}! online (10000): {nicks[0]}, ")
     assert all(line.startswith("*   ") for line in lines[1:])
-    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+    assert all(len(line.encode()) <= LIST_LINE_BYTES for line in lines)
     # Every name exactly once, in order: the lines are the one list, cut at its commas.
     joined = lines[0].split(": ", 1)[1] + ", " + ", ".join(line[4:] for line in lines[1:])
     assert tuple(joined.split(", ")) == nicks
@@ -248,13 +248,13 @@ def test_a_big_roster_of_a_room_among_several_keeps_the_prefix_on_every_line() -
     lines = render(Roster("#big", roster(*nicks)), prefixed=True).splitlines()
     assert lines[0].startswith("#big * online (1000): ")
     assert all(line.startswith("#big *   ") for line in lines[1:])
-    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+    assert all(len(line.encode()) <= LIST_LINE_BYTES for line in lines)
 
 
 def test_a_big_roster_of_multibyte_names_is_split_by_bytes() -> None:
     nicks = tuple("李" * 32 + str(n) for n in range(200))  # 96+ bytes each
     lines = render(Roster("#lobby", roster(*nicks))).splitlines()
-    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+    assert all(len(line.encode()) <= LIST_LINE_BYTES for line in lines)
     assert sum(line.count("李" * 32) for line in lines) == 200
 
 
@@ -264,7 +264,7 @@ def test_the_room_list_names_the_largest_rooms_and_counts_the_rest() -> None:
     assert text.startswith(f"* rooms ({LISTED_ROOMS + 7}): #room0000 (1000), #room0001 (999)")
     assert text.rstrip().endswith(", and 7 more")
     assert f"#room{LISTED_ROOMS:04d}" not in text
-    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in text.splitlines())
+    assert all(len(line.encode()) <= LIST_LINE_BYTES for line in text.splitlines())
 
 
 # --- the front-end object: registration dialogue, and rendering for its viewer ---------------
@@ -300,7 +300,7 @@ def test_registration_prompts_refuses_with_a_reason_and_registers() -> None:
     assert inputs(front_end, b"al ice\n\nalice\n") == [
         Send(b"! nicknames use letters, digits, _ and - only (not spaces)\n" + PROMPT),
         Send(b"! a nickname needs at least one character\n" + PROMPT),
-        Register(nick("alice")),
+        Introduce(nick("alice")),
     ]
 
 
@@ -402,13 +402,13 @@ def test_farewells(why: Farewell, line: bytes) -> None:
 
 
 def drive(front_end: LineFrontEnd, chunks: list[bytes]) -> list[object]:
-    """Feed ``chunks`` as the shell does: after a Register, the hub's welcome comes first."""
+    """Feed ``chunks`` as the shell does: after a Introduce, the hub's welcome comes first."""
     got: list[object] = []
     for chunk in chunks:
         front_end.receive_data(chunk)
         while (item := front_end.next_input()) is not None:
             got.append(item)
-            if isinstance(item, Register):
+            if isinstance(item, Introduce):
                 welcome: list[Event] = [
                     Registered("alice", 1, 1),
                     RoomEntered(
@@ -424,7 +424,7 @@ def drive(front_end: LineFrontEnd, chunks: list[bytes]) -> list[object]:
 def test_input_is_framed_however_it_is_chunked() -> None:
     # Fed whole, a byte at a time, and with the end of input in the middle of a line.
     data = b"alice\r\nhello\n/me waves\nlast words without a newline"
-    expected = [Register(nick("alice")), Say("hello"), Emote("waves")]
+    expected = [Introduce(nick("alice")), Say("hello"), Emote("waves")]
     for chunks in ([data], [bytes([byte]) for byte in data]):
         front_end = LineFrontEnd()
         assert drive(front_end, chunks) == expected
@@ -435,7 +435,7 @@ def test_a_line_over_the_limit_is_refused_and_discarded() -> None:
     front_end = LineFrontEnd(max_line_bytes=10)
     assert inputs(front_end, b"x" * 11 + b"\nalice\n") == [
         Send(b"! line too long (max 10 bytes)\n" + PROMPT),
-        Register(nick("alice")),
+        Introduce(nick("alice")),
     ]
 
 

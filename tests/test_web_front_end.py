@@ -55,7 +55,7 @@ from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
 from trio_chat.core.text import Nickname, RoomName
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Register, Send
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Introduce, Send
 from trio_chat.frontends.web import (
     CONTENT_SECURITY_POLICY,
     MAX_HEAD_BYTES,
@@ -161,7 +161,7 @@ def registered(**config: Any) -> tuple[WebFrontEnd, Browser]:
     """A front end whose browser has said hello and been welcomed."""
     front_end, browser = upgraded(**config)
     browser.send({"type": "hello", "nick": "alice"})
-    assert isinstance(front_end.next_input(), Register)
+    assert isinstance(front_end.next_input(), Introduce)
     browser.read(front_end.render(Delivery([Registered("alice", 1, 1)], personal=True)))
     return front_end, browser
 
@@ -319,13 +319,13 @@ def test_garbage_right_behind_the_upgrade_closes_with_a_protocol_error() -> None
 def test_a_hello_asks_to_register_in_the_lobby() -> None:
     front_end, browser = upgraded()
     browser.send({"type": "hello", "v": 1, "nick": "José"})
-    assert front_end.next_input() == Register(Nickname("José", "josé"), lobby=True)
+    assert front_end.next_input() == Introduce(Nickname("José", "josé"), lobby=True)
 
 
 def test_a_reconnecting_page_gets_its_rooms_back() -> None:
     front_end, browser = upgraded()
     browser.send({"type": "hello", "nick": "alice", "rooms": ["#rust", "#no spaces", "#lobby"]})
-    assert front_end.next_input() == Register(Nickname("alice", "alice"), lobby=False)
+    assert front_end.next_input() == Introduce(Nickname("alice", "alice"), lobby=False)
     assert front_end.next_input() is None  # the joins wait for the welcome
     welcome = browser.read(front_end.render(Delivery([Registered("alice", 1, 0)], personal=True)))
     assert welcome[0]["type"] == "registered"
@@ -342,7 +342,7 @@ def test_a_refused_nickname_is_answered_and_the_browser_may_try_again() -> None:
     assert (refusal["type"], refusal["reason"]) == ("refusal", "nick_invalid")
     assert refusal["text"].startswith("nicknames use letters")
     browser.send({"type": "hello", "nick": "good"})
-    assert isinstance(front_end.next_input(), Register)
+    assert isinstance(front_end.next_input(), Introduce)
 
 
 def test_a_command_before_the_hello_is_an_error() -> None:

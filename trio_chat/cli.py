@@ -22,7 +22,7 @@ from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
-from trio_chat.frontends.line import MAX_LINE_BYTES, LineFrontEnd
+from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.backplane import BackplaneConfig
@@ -255,7 +255,7 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--max-line-bytes",
         type=_positive(int),
-        default=MAX_LINE_BYTES,
+        default=DEFAULT_MAX_LINE_BYTES,
         help="longest line accepted from a client (default: %(default)s)",
     )
     server.add_argument(

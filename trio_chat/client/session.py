@@ -40,7 +40,9 @@ EXIT_CANNOT_CONNECT = 2
 
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server's "* bye" after we quit
 OUTGOING_LINES = 16  # lines queued for the writer; typing waits if the server does not take them
-MAX_LINE_BYTES = 1 << 20  # from the server; its lines are short, this only bounds a rogue one
+MAX_SERVER_LINE_BYTES = (
+    1 << 20
+)  # from the server; its lines are short, this only bounds a rogue one
 TERMINAL_RESTORE_TIMEOUT = 1.0  # seconds the keyboard thread gets to give the terminal back
 
 
@@ -122,7 +124,7 @@ class Terminal:
         await trio.to_thread.run_sync(self._idle.wait, abandon_on_cancel=True)
 
 
-class Session:
+class Connection:
     """One connection to the server, and how it ended."""
 
     def __init__(self, stream: trio.abc.Stream, console: Console, display: Display) -> None:
@@ -140,10 +142,10 @@ class Session:
     async def write(self, done: trio.CancelScope) -> None:  # noqa: ASYNC910 (see below)
         """Send the queued lines, in order: the only task that writes to the stream.
 
-        The queue is never closed: this ends when the session is cancelled, or the server is
+        The queue is never closed: this ends when the connection is cancelled, or the server is
         gone (a failed send, which is a checkpoint).
 
-        Cancellation: with the session; a line cut short by it is of no use to anyone then.
+        Cancellation: with the connection; a line cut short by it is of no use to anyone then.
         """
         try:
             async for line in self._to_send:
@@ -158,7 +160,7 @@ class Session:
             return  # noqa: ASYNC910 (said already: nothing to do, nothing to wait for)
         self.quitting = True
         await self.send_line("/exit")
-        # The receiver ends the session when the server closes after "* bye"; if that takes
+        # The receiver ends the connection when the server closes after "* bye"; if that takes
         # too long (a server that no longer answers), this deadline ends it instead.
         done.deadline = trio.current_time() + GOODBYE_TIMEOUT
 
@@ -212,7 +214,7 @@ async def run_client(
     except OSError as error:
         print(f"trio-chat: cannot connect to {address}: {_reason(error)}", file=sys.stderr)
         return EXIT_CANNOT_CONNECT  # noqa: ASYNC910 (the failed connect was the checkpoint)
-    session = Session(stream, console, display)
+    connection = Connection(stream, console, display)
     # With a nickname to give, typed (or piped) lines wait until it has been: else a script's
     # first line could reach the server first and be taken for the nickname.
     named = trio.Event()
@@ -221,27 +223,27 @@ async def run_client(
     # The siblings live and die together: the receiver or the input reader, when it finishes,
     # cancels the rest (the writer, the Ctrl+C watcher). The stream is closed after them.
     async with stream, trio.open_nursery() as nursery:
-        nursery.start_soon(_receive, session, nick, named, nursery.cancel_scope)
-        nursery.start_soon(_send_input, session, named, nursery.cancel_scope)
-        nursery.start_soon(session.write, nursery.cancel_scope)
-        nursery.start_soon(_quit_on_sigint, session, nursery.cancel_scope)
-    if session.quitting:
+        nursery.start_soon(_receive, connection, nick, named, nursery.cancel_scope)
+        nursery.start_soon(_send_input, connection, named, nursery.cancel_scope)
+        nursery.start_soon(connection.write, nursery.cancel_scope)
+        nursery.start_soon(_quit_on_sigint, connection, nursery.cancel_scope)
+    if connection.quitting:
         return EXIT_OK
     print(f"disconnected from {address}", file=sys.stderr)
     return EXIT_DISCONNECTED
 
 
 async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a checkpoint)
-    session: Session, nick: str | None, named: trio.Event, done: trio.CancelScope
+    connection: Connection, nick: str | None, named: trio.Event, done: trio.CancelScope
 ) -> None:
     """Show what the server sends until it closes; answer its first prompt if given a nick.
 
     ``named`` is set once the nick is queued, ahead of anything typed.
     """
-    framer = LineFramer(MAX_LINE_BYTES)
+    framer = LineFramer(MAX_SERVER_LINE_BYTES)
     while True:
         try:
-            data = await session.stream.receive_some()
+            data = await connection.stream.receive_some()
         except trio.BrokenResourceError:
             data = b""  # reset: the same, for us, as a close
         if data:
@@ -253,32 +255,32 @@ async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a
                 continue  # not from a trio-chat server; nothing worth showing
             line = decode(raw)
             if nick is not None and line == "* what is your name?":
-                await session.send_line(nick)
+                await connection.send_line(nick)
                 nick = None  # if it is refused, the person answers the next prompt
                 named.set()
             else:
-                session.console.show(session.display.show(line))
+                connection.console.show(connection.display.show(line))
         if not data:
             break
     done.cancel(reason="server closed the connection")
 
 
-async def _send_input(session: Session, named: trio.Event, done: trio.CancelScope) -> None:
+async def _send_input(connection: Connection, named: trio.Event, done: trio.CancelScope) -> None:
     """Send what the person types, once the nick (if any) is given; at the end of input, quit."""
     await named.wait()
-    while (line := await session.console.read_line()) is not None:
+    while (line := await connection.console.read_line()) is not None:
         if line.strip().lower() in ("/exit", "/quit"):
             break
-        await session.send_line(line)
-    await session.quit(done)
+        await connection.send_line(line)
+    await connection.quit(done)
 
 
-async def _quit_on_sigint(session: Session, done: trio.CancelScope) -> None:
+async def _quit_on_sigint(connection: Connection, done: trio.CancelScope) -> None:
     # Ctrl+C arrives as a key press while prompt_toolkit holds the terminal in raw mode, but as
     # SIGINT in piped mode or between two prompts. Either way it means "leave cleanly".
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
-            await session.quit(done)
+            await connection.quit(done)
 
 
 def _reason(error: OSError) -> str:

@@ -1,8 +1,9 @@
 """A delivery: the events one member receives in one turn of the hub, rendered once per viewer kind.
 
 Members who saw exactly the same events in a turn share one :class:`Delivery`, so a broadcast
-is rendered once per (front end, kind of viewer) however many members receive it: the first
-writer to render it pays, the others reuse the bytes.
+is rendered once per (front end, kind of viewer) however many members receive it: whoever
+renders it first for a kind pays (the hub's task, on the mailbox's fast path; a writer task
+otherwise), and every other viewer of that kind reuses the bytes.
 
 A delivery is either *shared* or *personal*. Only a personal one (made for a single member)
 carries events about its viewer's own state: its registration, its nickname changing, its

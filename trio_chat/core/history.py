@@ -37,7 +37,7 @@ _KINDS: dict[str, type[Historic]] = {kind.__name__: kind for kind in HISTORIC}
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
+class RoomEntry:
     """An entry, with the room it belongs to: what the shell saves."""
 
     room_key: str  # the room's normalized name
@@ -57,7 +57,7 @@ class History:
         self.rooms = rooms
         self._rings: OrderedDict[str, deque[Entry]] = OrderedDict()  # least recent first
         self.last_id = 0  # of the last entry recorded, in any room
-        self._unsaved: list[Record] = []
+        self._unsaved: list[RoomEntry] = []
 
     def load(self, room_key: str, entries: Iterable[Entry]) -> None:
         """Start ``room_key`` with saved ``entries``, oldest first (ids number on after them)."""
@@ -72,7 +72,7 @@ class History:
         entry = Entry(self.last_id, time, event)
         self._ring(room_key).append(entry)
         self._rings.move_to_end(room_key)
-        self._unsaved.append(Record(room_key, room, entry))
+        self._unsaved.append(RoomEntry(room_key, room, entry))
 
     def recent(self, room_key: str, count: int) -> tuple[Entry, ...]:
         """Return the room's last ``count`` entries (at most the ring), oldest first."""
@@ -96,7 +96,7 @@ class History:
             self._ring(key).extend(entries)
         self.last_id = last_id
 
-    def take_unsaved(self) -> list[Record]:
+    def take_unsaved(self) -> list[RoomEntry]:
         """Return everything recorded since the last call, in order, to be saved."""
         unsaved, self._unsaved = self._unsaved, []
         return unsaved

@@ -9,9 +9,10 @@ time, tasks and sockets: it knows nothing of any wire format, only these types.
 A session has two phases:
 
 - **Registering.** The front end may answer the peer directly (:class:`Send`: a prompt, a
-  refusal, IRC's capability negotiation) and eventually asks for a nickname
-  (:class:`Register`). The shell passes that to the hub and renders the hub's reply, which
-  says whether the nickname was accepted.
+  refusal, IRC's capability negotiation) and eventually introduces the peer
+  (:class:`Introduce`: the nickname it asks for). The shell passes that to the hub as a
+  :class:`~trio_chat.core.requests.Register` and renders the hub's reply, which says whether
+  the nickname was accepted.
 - **Registered.** Every unit of input is a :data:`~trio_chat.core.events.Command` for the hub,
   or :data:`IGNORED`. A front end no longer answers anything itself: its own replies
   (help, usage errors) go to the hub as :class:`~trio_chat.core.events.Tell`, so they reach
@@ -33,8 +34,8 @@ from trio_chat.core.text import Nickname
 
 
 @dataclass(frozen=True, slots=True)
-class Register:
-    """The peer asks to be known as ``nick`` (registering phase only).
+class Introduce:
+    """The peer introduces itself: it asks to be known as ``nick`` (registering phase only).
 
     ``realname`` is what the peer says of itself, and ``user`` its user name: shown to
     whoever looks it up, and in IRC masks (IRC's USER command gives both). ``lobby``: place
@@ -69,7 +70,7 @@ class Ignored:
 
 IGNORED = Ignored()
 
-Input = Register | Send | Hangup | Ignored | Command
+Input = Introduce | Send | Hangup | Ignored | Command
 
 
 class Farewell(enum.Enum):

@@ -10,7 +10,7 @@ Theory of operation
 *Registration* is the front end's own dialogue: ``CAP`` negotiation (``LS 302``, ``REQ``,
 ``LIST``, ``END``), ``PASS``, ``NICK`` and ``USER``, answered directly (``Send``). Once it has
 a nickname and a user, and capability negotiation (if it began) has ended, it asks the hub for
-the nickname (``Register``): IRC users and everyone else share one namespace, with the same
+the nickname (``Introduce``): IRC users and everyone else share one namespace, with the same
 rules. The hub's answer is rendered as the welcome burst (001 to 005, LUSERS, MOTD). IRC users
 are not placed in ``#lobby`` as plain users are: like on any IRC network, they join the
 channels they choose (their clients have auto-join lists for that).
@@ -102,9 +102,9 @@ from trio_chat.core.text import (
     sanitize,
 )
 from trio_chat.core.wording import describe, service_news, stamp
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
 from trio_chat.frontends.ircmessage import (
-    MAX_LINE_BYTES,
+    MAX_IRC_LINE_BYTES,
     MAX_TAGS_BYTES,
     Malformed,
     Message,
@@ -253,7 +253,7 @@ class IrcFrontEnd:
     def __init__(self, config: IrcConfig | None = None) -> None:
         self.config = config or IrcConfig()
         # A line is 512 bytes with its CR LF, and tags may add MAX_TAGS_BYTES in front of it.
-        self._framer = LineFramer(MAX_LINE_BYTES + MAX_TAGS_BYTES)
+        self._framer = LineFramer(MAX_IRC_LINE_BYTES + MAX_TAGS_BYTES)
         self._pending: deque[Input] = deque()  # one line may ask for several things
         self._registration: _Registration | None = _Registration()  # None once registered
         self._me = "*"  # the nickname numerics are addressed to ("*" before registration)
@@ -351,14 +351,14 @@ class IrcFrontEnd:
                 yield self._reply(Numeric("451", ("You have not registered",)))
 
     def _ready(self, state: _Registration) -> Input:
-        """Register, if the client has said all it must (and negotiated all it wanted)."""
+        """Introduce, if the client has said all it must (and negotiated all it wanted)."""
         if state.nick is None or state.user is None or state.negotiating:
             return IGNORED
         if self.config.password is not None and state.password != self.config.password:
             wrong = self._render_events([Numeric("464", ("Password incorrect",))], 0.0)
             return Hangup(wrong.encode() + _error("Closing Link: (Bad password)"))
         self._user = state.user
-        return Register(state.nick, state.realname, state.user, lobby=False)
+        return Introduce(state.nick, state.realname, state.user, lobby=False)
 
     def _cap(self, params: tuple[str, ...]) -> Iterator[Input]:
         state = self._registration
@@ -981,7 +981,7 @@ def _privmsg(
 ) -> Iterator[str]:
     """PRIVMSG (or NOTICE) lines carrying ``text``, split so that each fits in 512 bytes."""
     frame = f":{source} {verb} {target} :"
-    room = MAX_LINE_BYTES - 2 - len(frame.encode()) - (len(ACTION) + 1 if action else 0)
+    room = MAX_IRC_LINE_BYTES - 2 - len(frame.encode()) - (len(ACTION) + 1 if action else 0)
     for piece in split_text(text, room):
         yield frame + (f"{ACTION}{piece}{CTCP}" if action else piece)
 
@@ -1031,7 +1031,7 @@ def _room(display: str) -> RoomName:
 
 def _too_long(line: bytes) -> bool:
     tags, rest = split_tags(line)
-    return len(tags) > MAX_TAGS_BYTES or len(rest) > MAX_LINE_BYTES - 2
+    return len(tags) > MAX_TAGS_BYTES or len(rest) > MAX_IRC_LINE_BYTES - 2
 
 
 def _erroneous(typed: str, refusal: Refusal) -> Numeric:

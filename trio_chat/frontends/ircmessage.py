@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-MAX_LINE_BYTES = 512  # a line without its tags, CR LF included (RFC 1459, Modern IRC)
+MAX_IRC_LINE_BYTES = 512  # a line without its tags, CR LF included (RFC 1459, Modern IRC)
 MAX_TAGS_BYTES = 8191  # the tags part, "@" and the space after it included (message-tags)
 
 _UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}

@@ -5,10 +5,12 @@ peer become :mod:`trio_chat.core.events` commands, deliveries from the hub becom
 
 Every line the server sends starts with a marker, so people and scripts can tell them apart:
 ``<nick>`` a chat message, ``*`` a notice, ``!`` an error for you alone, ``[pm`` a private
-message, and ``#`` a line of a room: a line that belongs to a room starts with the room's name
-(``#rust <alice> hi``) unless that room is the only one you are in, so that someone who never
-types a room command sees exactly the lines of a one-room chat. Lines about joining and leaving
-a room name the room in their text instead (``* alice left #rust``).
+message, ``~`` a line of a room's past (with its time), and ``#`` a line of a room: a line
+that belongs to a room starts with the room's name (``#rust <alice> hi``) unless that room is
+the only one you are in, so that someone who never types a room command sees exactly the
+lines of a one-room chat. Lines about joining and leaving a room name the room in their text
+instead (``* alice left #rust``). A chat line is as long as what was said plus its markers;
+lists (rosters, the rooms) are cut into lines of at most ``LIST_LINE_BYTES``.
 """
 
 from __future__ import annotations
@@ -66,10 +68,11 @@ from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import marks
 from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
 from trio_chat.core.wording import describe, service_news, stamp
-from trio_chat.frontends.base import IGNORED, Farewell, Input, Register, Send
+from trio_chat.frontends.base import IGNORED, Farewell, Input, Introduce, Send
 
 PROMPT = b"* what is your name?\n"
-MAX_LINE_BYTES = 2048  # the longest line accepted by default, and no line sent is longer
+DEFAULT_MAX_LINE_BYTES = 2048  # the longest line accepted from a peer, unless configured
+LIST_LINE_BYTES = 2048  # lists (rosters, rooms) are cut into lines of at most this many bytes
 CONTINUATION = "*   "  # starts the lines that continue a long list
 HISTORY_SHOWN = 20  # entries /history shows without a number...
 HISTORY_ASKED_MAX = 1000  # ...and the most it may ask for (the server keeps fewer)
@@ -123,7 +126,7 @@ class LineFrontEnd:
 
     __slots__ = ("_eof", "_framer", "_nick", "_registered", "_rooms", "_welcome")
 
-    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._framer = LineFramer(max_line_bytes)
         self._eof = False
         self._registered = False
@@ -151,7 +154,7 @@ class LineFrontEnd:
             nick = parse_name(line)
             if isinstance(nick, Refusal):
                 return Send(_refusal_line(nick).encode() + PROMPT)
-            return Register(nick)
+            return Introduce(nick)
         command = parse_line(line)
         return IGNORED if command is None else command
 
@@ -433,7 +436,7 @@ def _list(
     count: int | None = None,
     continuation: str = CONTINUATION,
 ) -> str:
-    """``head`` + " (N): a, b, ...", in lines of at most MAX_LINE_BYTES.
+    """``head`` + " (N): a, b, ...", in lines of at most LIST_LINE_BYTES.
 
     A room of 10,000 lists them all; clients (and IRC servers' own rules) choke on a line of
     100 kB, so a long list continues on lines starting with ``continuation``. The split is done
@@ -442,14 +445,14 @@ def _list(
     """
     line = f"{head} ({len(items) if count is None else count}): {', '.join(items)}"
     data = line.encode()
-    if len(data) <= MAX_LINE_BYTES:
+    if len(data) <= LIST_LINE_BYTES:
         return line + "\n"
     prefix = continuation.encode()
     lines = []
     start, lead = 0, b""
-    while len(data) - start > MAX_LINE_BYTES - len(lead):
+    while len(data) - start > LIST_LINE_BYTES - len(lead):
         # Cut after the last ", " that fits (names are short, so there always is one).
-        end = data.rfind(b", ", start, start + MAX_LINE_BYTES - len(lead) + 2)
+        end = data.rfind(b", ", start, start + LIST_LINE_BYTES - len(lead) + 2)
         lines.append(lead + data[start:end])
         start, lead = end + 2, prefix
     lines.append(lead + data[start:])

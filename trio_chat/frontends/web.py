@@ -50,8 +50,8 @@ from trio_chat.core.events import (
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.text import sanitize
 from trio_chat.frontends import webjson
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Register, Send
-from trio_chat.frontends.webjson import ErrorCode, Hello, Invalid
+from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
+from trio_chat.frontends.webjson import ErrorCode, Greeting, Invalid
 
 MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
 MAX_MESSAGE_BYTES = 16 * 1024  # one JSON message from the browser; longer closes with 1009
@@ -343,9 +343,9 @@ class WebFrontEnd:
     def _hello(self, text: str) -> Input:
         assert self._socket is not None
         match webjson.parse_hello(text):
-            case Hello(nick, rooms):
+            case Greeting(nick, rooms):
                 self._rejoin = tuple(JoinRoom(room) for room in rooms or ())
-                return Register(nick, lobby=rooms is None)
+                return Introduce(nick, lobby=rooms is None)
             case answer:  # a refused nickname, or a message that is not a hello
                 return Send(_frames((answer,), 0.0))
 

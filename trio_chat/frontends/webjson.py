@@ -92,7 +92,7 @@ class Invalid(Reply):
 
 
 @dataclass(frozen=True, slots=True)
-class Hello:
+class Greeting:
     """The browser's first message: its nickname, and the rooms it wants (None: #lobby)."""
 
     nick: Nickname
@@ -113,8 +113,8 @@ class _Refused(Exception):
 # --- browser -> server ---------------------------------------------------------------------
 
 
-def parse_hello(text: str) -> Hello | Refusal | Invalid:
-    """Read the browser's first message: a :class:`Hello`, a refused nickname, or an error."""
+def parse_hello(text: str) -> Greeting | Refusal | Invalid:
+    """Read the browser's first message: a :class:`Greeting`, a refused nickname, or an error."""
     message = _object(text)
     if isinstance(message, Invalid):
         return message
@@ -132,10 +132,10 @@ def parse_hello(text: str) -> Hello | Refusal | Invalid:
     if isinstance(nick, Refusal):
         return sanitized(nick)
     if names is None:
-        return Hello(nick)
+        return Greeting(nick)
     # A reconnecting page asks for the rooms it was in: a name no longer valid is skipped.
     rooms = (RoomName.parse(name) for name in names)
-    return Hello(nick, tuple(room for room in rooms if isinstance(room, RoomName)))
+    return Greeting(nick, tuple(room for room in rooms if isinstance(room, RoomName)))
 
 
 def parse_command(text: str) -> Command:

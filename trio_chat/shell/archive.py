@@ -27,7 +27,7 @@ from pathlib import Path
 import trio
 
 from trio_chat.core.events import Entry
-from trio_chat.core.history import History, Record, decode_event, encode_event
+from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
 from trio_chat.shell.channels import take_waiting
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class Database:
             loaded += len(entries)
         return loaded
 
-    def save(self, records: Sequence[Record], max_per_room: int) -> None:
+    def save(self, records: Sequence[RoomEntry], max_per_room: int) -> None:
         """Insert ``records`` and keep at most ``max_per_room`` entries per room, in one commit."""
         rows = [
             (r.entry.id, r.room_key, r.room, r.entry.time, *encode_event(r.entry.event))
@@ -168,7 +168,7 @@ class Archive:
         self.config = config
         self.history = history
         # Unbounded as a channel, bounded by offer(): the bound is in entries, not batches.
-        self._send, self._receive = trio.open_memory_channel[list[Record]](math.inf)
+        self._send, self._receive = trio.open_memory_channel[list[RoomEntry]](math.inf)
         self._limiter = trio.CapacityLimiter(1)  # one thread at a time uses the connection
         self.queued = 0  # entries offered and not yet taken by the writer
         self.dropped = 0  # entries lost: the queue was full, or saving failed
@@ -194,7 +194,7 @@ class Archive:
         logger.info("history: %s, %d entries loaded", config.path, loaded)
         return cls(database, config, history)
 
-    def offer(self, records: list[Record]) -> None:
+    def offer(self, records: list[RoomEntry]) -> None:
         """Queue ``records`` to be saved, without waiting (the hub's task calls this)."""
         if not records:
             return
@@ -239,7 +239,7 @@ class Archive:
             self._drop(self.queued, "shutdown could not wait for the disk")
         logger.warning("history: saving stopped at the shutdown timeout")
 
-    async def _save(self, records: list[Record]) -> None:  # noqa: ASYNC910 (see below)
+    async def _save(self, records: list[RoomEntry]) -> None:  # noqa: ASYNC910 (see below)
         # to_thread.run_sync is a checkpoint, even when the call it made raises.
         try:
             await trio.to_thread.run_sync(

@@ -220,7 +220,7 @@ class Session:
                     return False
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Register(nick, realname, user, lobby):
+                case base.Introduce(nick, realname, user, lobby):
                     self.member.realname, self.member.user = realname, user
                     self.registration_requested = True
                     await self.host.inbox.send(Register(self.member, nick, lobby=lobby))
@@ -304,7 +304,7 @@ class Session:
             match item:
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Register() | Send() | Hangup():
+                case base.Introduce() | Send() | Hangup():
                     raise AssertionError(f"registration input after registering: {item!r}")
                 case command:
                     await self.host.inbox.send(Act(self.member, command))
