@@ -22,8 +22,8 @@ from tests.conftest import StartServer, plain_config
 from tests.names import nick, room, roster
 from tests.test_hub import join as join_room
 from tests.test_hub import new_member, received, registered, say, turn
-from tests.test_irc_front_end import feed, see
-from tests.test_irc_front_end import registered as irc_registered
+from tests.test_irc import feed, see
+from tests.test_irc import registered as irc_registered
 from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
