@@ -46,6 +46,8 @@ NO_FLOOD_CONTROL: dict[str, Any] = {"flood_rate": 0}
 
 IRC_CONFIG = IrcConfig(server_name="irc.test", network="TestNet")
 
+T0 = 1_796_000_000.0  # a fixed hub clock: 2026-11-30 00:53:20 UTC
+
 
 def plain_config(**overrides: Any) -> ServerConfig:
     """A ServerConfig with one plain endpoint on port 0, any field overridden.

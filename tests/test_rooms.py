@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from tests.names import nick, room
 from trio_chat.core.events import RosterEntry
-from trio_chat.core.roles import Role, marks, ranked
+from trio_chat.core.roles import Role
 from trio_chat.core.rooms import Room
 
 
@@ -58,12 +58,3 @@ def test_only_local_members_are_listeners() -> None:
     rust.remove(here, nick("here"))
     assert not rust.listeners
     assert rust.roster() == (RosterEntry("there"),)
-
-
-def test_roles_are_ranked_highest_first_and_marked_as_irc_does() -> None:
-    both = ranked([Role.VOICE, Role.OPERATOR, Role.VOICE])
-    assert both == (Role.OPERATOR, Role.VOICE)
-    assert marks(both) == "@"
-    assert marks(both, every=True) == "@+"
-    assert marks(ranked([Role.VOICE])) == "+"
-    assert marks(()) == ""

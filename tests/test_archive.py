@@ -1,0 +1,187 @@
+"""Rooms' history on disk: SQLite in a worker thread, across restarts, kill -9 and bad disks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import trio
+
+from tests.chat_client import PATIENCE, ChatClient
+from tests.conftest import T0, StartServer, plain_config
+from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
+from trio_chat.core.events import Said
+from trio_chat.core.history import History
+from trio_chat.shell import archive as archive_module
+from trio_chat.shell.archive import Database, HistoryConfig
+
+
+def history(path: Path, **overrides: object) -> HistoryConfig:
+    return HistoryConfig(path=str(path), **overrides)  # type: ignore[arg-type]
+
+
+# --- the database alone ----------------------------------------------------------------------
+
+
+def test_retention_keeps_the_last_entries_per_room(tmp_path: Path) -> None:
+    database = Database.open(str(tmp_path / "h.sqlite3"))
+    ring = History(ring=100, rooms=10)
+    for n in range(30):
+        ring.record("#a", "#a", Said("#a", "x", str(n)), T0 + n)
+    database.save(ring.take_unsaved(), max_per_room=10)
+    assert database.prune(before=T0 + 25) == 5  # the 10 kept: 20..29; older than T0+25: 20..24
+    loaded = History(ring=100, rooms=10)
+    assert database.load(loaded) == 5
+    assert [e.event.text for e in loaded.recent("#a", 100) if isinstance(e.event, Said)] == [
+        str(n) for n in range(25, 30)
+    ]
+    assert loaded.last_id == 30  # numbering goes on after the last saved id
+    database.close()
+
+
+# --- the server, with a database -------------------------------------------------------------
+
+
+async def test_everything_said_is_saved_by_a_graceful_shutdown(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    first = await start_server(history=history(path, flush_interval=3600))  # no commit before
+    alice = await first.join("alice")
+    for text in ("one", "two", "three"):
+        await alice.send(text)
+        await alice.expect(f"<alice> {text}")
+    first.stop.set()
+    await first.finished.wait()
+    second = await start_server(history=history(path))
+    bob = await second.join("bob")
+    lines = [await bob.receive_line() for _ in range(4)]
+    assert [line.split(" ", 3)[3] for line in lines] == [
+        "* alice joined",
+        "<alice> one",
+        "<alice> two",
+        "<alice> three",
+    ]
+
+
+async def test_kill_9_loses_at_most_the_last_commit(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    command = [
+        sys.executable, "-m", "trio_chat", "server", "--port", "0", "--log-level", "info",
+        "--history-db", str(path), "--history-flush-interval", "0.05",
+    ]  # fmt: skip
+    process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    try:
+        log = b""
+        with trio.fail_after(PATIENCE):
+            while not (port := re.search(rb"listening on 127.0.0.1 port (\d+) \(plain\)", log)):
+                log += await process.stderr.receive_some()
+        alice = ChatClient(await trio.open_tcp_stream("127.0.0.1", int(port[1])))
+        await alice.expect("* what is your name?")
+        await alice.send("alice")
+        await alice.receive_line()
+        for n in range(20):
+            await alice.send(f"message {n}")
+            await alice.expect(f"<alice> message {n}")
+        # Wait (bounded) until the commits have reached the file, as a reader sees it.
+        with trio.fail_after(PATIENCE):
+            # Polling another process's file: there is no event to wait on.
+            while saved_texts(path)[-1:] != ["message 19"]:  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        await alice.send("said just before the crash")
+        await alice.expect("<alice> said just before the crash")
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await alice.stream.aclose()
+    finally:
+        process.kill()
+        with trio.move_on_after(PATIENCE, shield=True):
+            await process.wait()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    connection.close()
+    texts = saved_texts(path)
+    assert texts[:20] == [f"message {n}" for n in range(20)]
+    assert texts[20:] in ([], ["said just before the crash"])  # the last commit, or not
+
+
+def saved_texts(path: Path) -> list[str]:
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = connection.execute(
+            "SELECT payload FROM history WHERE kind = 'Said' ORDER BY id"
+        ).fetchall()
+        connection.close()
+    except sqlite3.Error:
+        return []  # not created yet
+    return [json.loads(payload)["text"] for (payload,) in rows]
+
+
+async def test_a_stuck_disk_never_delays_live_chat(
+    start_memory_server: StartServer,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    unstuck = threading.Event()
+    saving = threading.Event()
+
+    def stuck_save(self: Database, records: object, max_per_room: int) -> None:
+        saving.set()
+        unstuck.wait()  # the disk does not answer (until the test ends)
+
+    monkeypatch.setattr(Database, "save", stuck_save)
+    monkeypatch.setattr(archive_module, "MAX_QUEUED", 10)
+    caplog.set_level(logging.WARNING)
+    try:
+        server = await start_memory_server(history=history(tmp_path / "h.sqlite3"))
+        alice = await server.join("alice")
+        bob = await server.join("bob")
+        assert (await bob.receive_line()).endswith(" * alice joined")  # from memory
+        await alice.expect("* bob joined")
+        # The first commit (their joins) is now stuck in its thread.
+        assert await trio.to_thread.run_sync(saving.wait, PATIENCE)
+        for n in range(30):  # far more than the queue holds while the disk is stuck
+            await alice.send(f"line {n}")
+            await bob.expect(f"<alice> line {n}")
+            await alice.expect(f"<alice> line {n}")
+        assert "history: the disk is not keeping up; dropping entries" in caplog.text
+        start = trio.current_time()
+        server.stop.set()
+        await server.finished.wait()  # the writer gives up at the shutdown timeout
+        assert trio.current_time() - start == pytest.approx(5, abs=0.6)
+        assert "history: saving stopped at the shutdown timeout" in caplog.text
+    finally:
+        unstuck.set()
+
+
+async def test_a_database_that_is_not_one_is_a_clear_error_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"this is not a database, " * 100)
+    config = replace(plain_config(), history=history(corrupt))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert f"cannot use the history database {corrupt}" in caplog.text
+    assert "file is not a database" in caplog.text
+
+
+async def test_an_unwritable_database_path_is_a_clear_error_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = replace(plain_config(), history=history(blocker / "h.sqlite3"))
+    assert await run_server(config) == EXIT_CANNOT_LISTEN
+    assert "cannot open the history database" in caplog.text
