@@ -16,11 +16,13 @@ updating what it knows about its viewer as it goes.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from operator import attrgetter
 
 from trio_chat.core.events import Emoted, Event, RosterEntry, Said
 
 Renderer = Callable[[Sequence[Event]], bytes]
 
+_NICK = attrgetter("nick")
 _EVENT_OVERHEAD = 16  # rough bytes per event beyond its text: markers, punctuation, newline
 _ITEM_SIZE = 32  # rough bytes per entry of a list that is not of strings (the room list)
 
@@ -77,7 +79,7 @@ def _approximate_size(event: Event) -> int:
         elif isinstance(value, tuple) and value and isinstance(value[0], str):
             size += sum(map(len, value)) + 2 * len(value)  # names: no Python loop per name
         elif isinstance(value, tuple) and value and isinstance(value[0], RosterEntry):
-            size += sum(len(entry.nick) + 2 for entry in value)  # a roster
+            size += sum(map(len, map(_NICK, value))) + 2 * len(value)  # a roster, in C loops
         elif isinstance(value, tuple):
             size += _ITEM_SIZE * len(value)
     return size

@@ -837,8 +837,8 @@ class IrcFrontEnd:
         every = Cap.MULTI_PREFIX in self._caps
         if Cap.USERHOST_IN_NAMES in self._caps:
             nicks = [marks(e.roles, every=every) + self._mask(e.nick, "") for e in roster]
-        else:
-            nicks = [marks(e.roles, every=every) + e.nick for e in roster]
+        else:  # (most have no role: no call for them)
+            nicks = [marks(e.roles, every=every) + e.nick if e.roles else e.nick for e in roster]
         line: list[str] = []
         size = 0
         for nick in nicks:

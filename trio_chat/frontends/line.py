@@ -401,7 +401,7 @@ def _room_of(event: Event) -> str | None:
 
 def _names(roster: Sequence[RosterEntry]) -> list[str]:
     """Return the names of a roster as shown: each with its highest role's mark (``@alice``)."""
-    return [marks(entry.roles) + entry.nick for entry in roster]
+    return [marks(entry.roles) + entry.nick if entry.roles else entry.nick for entry in roster]
 
 
 def _topic(topic: str) -> str:
