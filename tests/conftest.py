@@ -19,6 +19,7 @@ from trio_chat.shell.server import (
     Endpoint,
     ServerConfig,
     open_archive,
+    open_database,
     serve,
     serve_listeners,
 )
@@ -150,10 +151,18 @@ async def _serve_memory(  # noqa: ASYNC128 (serve_listeners() calls started)
     listening = Listening(
         running.listener, endpoint.front_end, registration_timeout=endpoint.registration_timeout
     )
-    archive = await open_archive(running.config)
+    database = await open_database(running.config)
+    archive = await open_archive(database, running.config)
     await serve_listeners(
-        [listening], running.config, stop=running.stop, archive=archive, task_status=task_status
+        [listening],
+        running.config,
+        stop=running.stop,
+        database=database,
+        archive=archive,
+        task_status=task_status,
     )
+    if database is not None and not (archive is not None and archive.gave_up):
+        database.close()
     running.finished.set()
 
 

@@ -42,10 +42,10 @@ class IrcClient:
         assert isinstance(message, Message), message
         return message
 
-    async def receive_until(self, command: str) -> list[Message]:
-        """Messages up to and including the first ``command``."""
+    async def receive_until(self, *commands: str) -> list[Message]:
+        """Messages up to and including the first of ``commands``."""
         messages = [await self.receive()]
-        while messages[-1].command != command:
+        while messages[-1].command not in commands:
             messages.append(await self.receive())
         return messages
 

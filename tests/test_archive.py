@@ -12,6 +12,7 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -22,11 +23,13 @@ from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
 from trio_chat.core.events import Said
 from trio_chat.core.history import History
 from trio_chat.shell import archive as archive_module
-from trio_chat.shell.archive import Database, HistoryConfig
+from trio_chat.shell.archive import HistoryConfig
+from trio_chat.shell.database import Database
 
 
-def history(path: Path, **overrides: object) -> HistoryConfig:
-    return HistoryConfig(path=str(path), **overrides)  # type: ignore[arg-type]
+def saved(path: Path, **overrides: Any) -> dict[str, Any]:
+    """The ServerConfig fields of a server that saves history (with ``overrides``) in ``path``."""
+    return {"database": str(path), "history": HistoryConfig(**overrides)}
 
 
 # --- the database alone ----------------------------------------------------------------------
@@ -55,14 +58,14 @@ async def test_everything_said_is_saved_by_a_graceful_shutdown(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     path = tmp_path / "h.sqlite3"
-    first = await start_server(history=history(path, flush_interval=3600))  # no commit before
+    first = await start_server(**saved(path, flush_interval=3600))  # no commit before
     alice = await first.join("alice")
     for text in ("one", "two", "three"):
         await alice.send(text)
         await alice.expect(f"<alice> {text}")
     first.stop.set()
     await first.finished.wait()
-    second = await start_server(history=history(path))
+    second = await start_server(**saved(path))
     bob = await second.join("bob")
     lines = [await bob.receive_line() for _ in range(4)]
     assert [line.split(" ", 3)[3] for line in lines] == [
@@ -145,7 +148,7 @@ async def test_a_stuck_disk_never_delays_live_chat(
     monkeypatch.setattr(archive_module, "MAX_QUEUED", 10)
     caplog.set_level(logging.WARNING)
     try:
-        server = await start_memory_server(history=history(tmp_path / "h.sqlite3"))
+        server = await start_memory_server(**saved(tmp_path / "h.sqlite3"))
         alice = await server.join("alice")
         bob = await server.join("bob")
         assert (await bob.receive_line()).endswith(" * alice joined")  # from memory
@@ -171,9 +174,9 @@ async def test_a_database_that_is_not_one_is_a_clear_error_at_start_up(
 ) -> None:
     corrupt = tmp_path / "corrupt.sqlite3"
     corrupt.write_bytes(b"this is not a database, " * 100)
-    config = replace(plain_config(), history=history(corrupt))
+    config = replace(plain_config(), **saved(corrupt))
     assert await run_server(config) == EXIT_CANNOT_LISTEN
-    assert f"cannot use the history database {corrupt}" in caplog.text
+    assert f"cannot use the database {corrupt}" in caplog.text
     assert "file is not a database" in caplog.text
 
 
@@ -182,6 +185,6 @@ async def test_an_unwritable_database_path_is_a_clear_error_at_start_up(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    config = replace(plain_config(), history=history(blocker / "h.sqlite3"))
+    config = replace(plain_config(), **saved(blocker / "h.sqlite3"))
     assert await run_server(config) == EXIT_CANNOT_LISTEN
-    assert "cannot open the history database" in caplog.text
+    assert "cannot open the database" in caplog.text

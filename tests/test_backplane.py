@@ -161,8 +161,8 @@ async def test_a_nickname_is_held_once_across_servers_lookalikes_too(
 async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
     start_server: StartServer, backplane: BackplaneConfig
 ) -> None:
-    memory = HistoryConfig(path=":memory:")
-    first = await start_server(backplane=backplane, history=memory)
+    memory = {"database": ":memory:", "history": HistoryConfig()}
+    first = await start_server(backplane=backplane, **memory)
     alice = await first.join("alice")
     await alice.send("/join #rust")
     await alice.expect("* welcome to #rust! online (1): alice")
@@ -171,7 +171,7 @@ async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
     await alice.send("said before the second server started")
     await alice.expect("#rust <alice> said before the second server started")
 
-    second = await start_server(backplane=backplane, history=memory)  # its database is empty
+    second = await start_server(backplane=backplane, **memory)  # its database is empty
     bob = await second.join("bob")
     assert (await bob.receive_line()).endswith(" * alice joined")  # #lobby's history
     await bob.send("/join #rust")

@@ -119,8 +119,8 @@ async def open_page() -> AsyncIterator[Callable[[str], Any]]:
 async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
     start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    saved = HistoryConfig(path=str(tmp_path / "history.sqlite3"))
-    server = await start_server(web=True, history=saved)
+    saved = {"database": str(tmp_path / "history.sqlite3"), "history": HistoryConfig()}
+    server = await start_server(web=True, **saved)
     url = f"http://127.0.0.1:{server.web_port}/"
     nc = await server.join("nc")
     ana: Page = await open_page(url)
@@ -182,7 +182,7 @@ async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
     server.stop.set()
     await server.finished.wait()
     await in_thread(ana.wait_for_text, "status", "reconnecting")
-    restarted = await start_server(web=True, web_port=port, history=saved)
+    restarted = await start_server(web=True, web_port=port, **saved)
     for page, nick in ((ana, "ana"), (bruno, "bruno")):
         await in_thread(page.wait_for_text, "status", f"connected as {nick}")
     # The history the new server sends the reconnected pages holds nothing they showed already.

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import T0, StartServer
 from tests.names import nick, room, roster
-from tests.test_archive import history
+from tests.test_archive import saved
 from tests.test_hub import join as join_room
 from tests.test_hub import new_member, received, registered, say, turn
 from tests.test_irc import feed, see
@@ -277,7 +277,7 @@ def test_history_times_are_stamped_as_live_events_are() -> None:
 async def test_a_newcomer_on_the_plain_protocol_sees_history_lines(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    server = await start_server(history=history(tmp_path / "h.sqlite3"))
+    server = await start_server(**saved(tmp_path / "h.sqlite3"))
     alice = await server.join("alice")
     await alice.send("before you came")
     await alice.expect("<alice> before you came")

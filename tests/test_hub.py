@@ -14,8 +14,11 @@ import pytest
 import trio
 
 from tests.names import memberships, nick, room, roster
+from trio_chat.core.accounts import Credentials
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Counts,
     CurrentRoom,
@@ -30,10 +33,13 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LoggedIn,
+    LogOut,
     LookUp,
     MemberInfo,
     Parted,
     PartRoom,
+    PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -61,9 +67,20 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
-from trio_chat.core.members import Member
+from trio_chat.core.members import Held, Member
 from trio_chat.core.refusals import Reason, Refusal
-from trio_chat.core.requests import Act, Disconnect, Register, Shutdown
+from trio_chat.core.requests import (
+    Act,
+    Change,
+    ChangePassword,
+    CreateAccount,
+    Disconnect,
+    LogIn,
+    Login,
+    Register,
+    Saved,
+    Shutdown,
+)
 from trio_chat.core.roles import Role
 from trio_chat.frontends.irc import IrcFrontEnd
 from trio_chat.frontends.line import LineFrontEnd
@@ -78,8 +95,9 @@ def new_member(capacity: int = 16, byte_budget: int = 1 << 20) -> Member:
 
 
 def mailbox(member: Member) -> Mailbox:
-    assert isinstance(member.outbox, Mailbox)
-    return member.outbox
+    outbox = member.outbox.outbox if isinstance(member.outbox, Held) else member.outbox
+    assert isinstance(outbox, Mailbox)
+    return outbox
 
 
 def deliveries(member: Member) -> list[Delivery]:
@@ -850,3 +868,171 @@ def test_kept_rooms_count_against_the_room_table() -> None:
     hub.keep(room("#kept"))
     turn(hub, join(alice, "#new"))
     assert received(alice) == [Refusal(Reason.TOO_MANY_ROOMS, "#new", "2")]
+
+
+# --- accounts: a nickname only its owner uses ---------------------------------------------------
+
+KEYS = Credentials("$argon2id$not-a-real-hash", b"salt", b"stored", b"server", 4096)
+NEW_KEYS = Credentials("$argon2id$another-hash", b"salt2", b"stored2", b"server2", 4096)
+
+
+def saved(hub: Hub) -> None:
+    """Play the account store: every change saved, its member told (the next turn)."""
+    for unsaved in hub.take_unsaved_accounts():
+        if unsaved.change is not None and unsaved.member is not None:
+            hub.handle(Saved(unsaved.account.name.key, unsaved.change, unsaved.member))
+    hub.flush()
+
+
+def with_account(hub: Hub, name: str) -> Member:
+    (member,) = registered(hub, name)
+    turn(hub, CreateAccount(member, None, KEYS))
+    saved(hub)
+    received(member)
+    return member
+
+
+def test_an_account_is_told_once_saved_and_its_name_is_then_refused_to_others() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, CreateAccount(alice, None, KEYS), say(bob, "meanwhile"))
+    assert received(alice) == []  # not saved yet: nothing, so that the answer comes first
+    assert received(bob) == [AccountChanged("alice", "alice"), Said(LOBBY, "bob", "meanwhile")]
+    (unsaved,) = hub.take_unsaved_accounts()
+    assert unsaved.account.name == nick("alice")
+    assert unsaved.change is Change.CREATED
+    turn(hub, Saved("alice", Change.CREATED, alice))
+    assert received(alice) == [
+        AccountCreated("alice"),
+        AccountChanged("alice", "alice"),
+        Said(LOBBY, "bob", "meanwhile"),
+    ]
+
+    turn(hub, Act(alice, Quit()))
+    received(bob)
+    for typed, refusal in (
+        ("alice", Refusal(Reason.NICK_REGISTERED, "alice")),
+        ("ALICE", Refusal(Reason.NICK_REGISTERED, "ALICE")),
+        ("aIice", Refusal(Reason.NICK_LOOKS_REGISTERED, "aIice", "alice")),
+    ):
+        stranger = new_member()
+        turn(hub, Register(stranger, nick(typed)))
+        assert received(stranger) == [refusal]
+    turn(hub, Act(bob, Rename(nick("Alice"))))
+    assert received(bob) == [Refusal(Reason.NICK_REGISTERED, "Alice")]
+
+
+def test_a_login_comes_with_the_nickname_it_was_for() -> None:
+    hub = Hub()
+    with_account(hub, "alice")
+    turn(hub, Act(hub_member(hub, "alice"), Quit()))
+    again = new_member()
+    turn(hub, Register(again, nick("alice"), login=Login(nick("alice"), KEYS)))
+    events = received(again)
+    assert events[:2] == [LoggedIn("alice"), Registered("alice", 1, 1)]
+    assert again.account == nick("alice")
+
+
+def test_a_login_checked_against_a_password_since_changed_is_refused() -> None:
+    hub = Hub()
+    alice = with_account(hub, "alice")
+    turn(hub, ChangePassword(alice, KEYS, NEW_KEYS))
+    saved(hub)
+    assert received(alice) == [PasswordChanged("alice")]
+    turn(hub, Act(alice, Quit()))
+    late = new_member()
+    turn(hub, Register(late, nick("alice"), login=Login(nick("alice"), KEYS)))
+    assert received(late) == [Refusal(Reason.WRONG_PASSWORD, "alice")]
+    assert late.account is None
+
+
+def test_a_password_change_checked_against_old_credentials_is_refused() -> None:
+    hub = Hub()
+    alice = with_account(hub, "alice")
+    turn(hub, ChangePassword(alice, NEW_KEYS, KEYS))  # "old" is not what the account has
+    assert received(alice) == [Refusal(Reason.WRONG_PASSWORD, "alice")]
+    assert not [u for u in hub.take_unsaved_accounts() if u.change is not None]
+
+
+def test_what_cannot_be_registered() -> None:
+    hub = Hub()
+    with_account(hub, "alice")
+    bob, _carol = registered(hub, "bob", "carol")
+    cases = [
+        (CreateAccount(bob, nick("alice"), KEYS), Refusal(Reason.ACCOUNT_EXISTS, "alice")),
+        (CreateAccount(bob, nick("aIice"), KEYS), Refusal(Reason.ACCOUNT_EXISTS, "alice")),
+        (CreateAccount(bob, nick("carol"), KEYS), Refusal(Reason.ACCOUNT_NAME_IN_USE, "carol")),
+        (CreateAccount(bob, nick("admin"), KEYS), Refusal(Reason.NICK_RESERVED, "admin")),
+    ]
+    for request, refusal in cases:
+        turn(hub, request)
+        assert received(bob) == [refusal]
+    turn(hub, CreateAccount(bob, None, KEYS))
+    turn(hub, CreateAccount(bob, nick("bob2"), KEYS))
+    saved(hub)
+    assert received(bob) == [
+        AccountCreated("bob"),
+        AccountChanged("bob", "bob"),  # its rooms hear (it is in one)
+        Refusal(Reason.ALREADY_LOGGED_IN, "bob"),
+    ]
+
+
+def test_an_account_registered_before_the_nickname_lets_its_member_have_it() -> None:
+    # IRC's REGISTER before connection registration: the member is logged in, not yet a member.
+    hub = Hub()
+    early = new_member()
+    turn(hub, CreateAccount(early, nick("early"), KEYS))
+    saved(hub)
+    assert received(early) == [AccountCreated("early")]
+    turn(hub, Register(early, nick("early"), lobby=False))
+    assert received(early) == [Registered("early", 1, 0)]
+
+
+def test_logging_in_and_out_while_connected() -> None:
+    hub = Hub()
+    alice = with_account(hub, "alice")
+    turn(hub, Act(alice, Rename(nick("alice_away"))))
+    turn(hub, Act(alice, LogOut()))
+    (bob,) = registered(hub, "bob")
+    received(alice)
+    turn(hub, Act(bob, LogOut()))
+    assert received(bob) == [Refusal(Reason.NOT_LOGGED_IN)]
+    turn(hub, LogIn(bob, Login(nick("alice"), KEYS)))
+    assert received(bob) == [LoggedIn("alice"), AccountChanged("bob", "alice")]
+    assert received(alice) == [AccountChanged("bob", "alice")]  # both in #lobby
+    turn(hub, LogIn(bob, Login(nick("alice"), KEYS)))
+    assert received(bob) == [Refusal(Reason.ALREADY_LOGGED_IN, "alice")]
+    turn(hub, Act(bob, Rename(nick("alice"))))  # its own account's name: its to take
+    assert received(bob) == [Renamed("bob", "alice")]
+    turn(hub, Act(bob, LogOut()))
+    assert received(bob) == [Refusal(Reason.LOGOUT_USING_NAME, "alice")]
+
+
+def test_a_members_account_is_on_what_it_says_and_what_is_known_of_it() -> None:
+    hub = Hub()
+    alice = with_account(hub, "alice")
+    (bob,) = registered(hub, "bob")
+    received(alice)
+    turn(hub, say(alice, "signed"), Act(bob, LookUp((nick("alice"),), "whois")))
+    assert received(bob) == [
+        Said(LOBBY, "alice", "signed", account="alice"),
+        Found("whois", ("alice",), (MemberInfo("alice", "", "", memberships(LOBBY), "", "alice"),)),
+    ]
+
+
+def test_a_change_the_store_could_not_save_is_said_to_its_member() -> None:
+    hub = Hub()
+    (alice,) = registered(hub, "alice")
+    turn(hub, CreateAccount(alice, None, KEYS))
+    hub.take_unsaved_accounts()
+    turn(hub, Saved("alice", Change.CREATED, alice, ok=False))
+    assert received(alice) == [
+        Refusal(Reason.NOT_SAVED, "alice"),
+        AccountChanged("alice", "alice"),
+    ]
+    assert hub.account("ALICE") is not None  # it holds in memory
+
+
+def hub_member(hub: Hub, name: str) -> Member:
+    found = hub._members[nick(name).key]
+    return found

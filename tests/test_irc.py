@@ -6,6 +6,7 @@ and what it asks of the hub and what it writes are compared with what the specif
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from tests.names import memberships, nick, room, roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Counts,
     CurrentRoom,
@@ -27,6 +30,7 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LoggedIn,
     LookUp,
     MemberInfo,
     Membership,
@@ -46,6 +50,9 @@ from trio_chat.core.events import (
     Roster,
     RosterEntry,
     Said,
+    SaslChallenge,
+    SaslFailed,
+    SaslSucceeded,
     Say,
     SetAway,
     SetTopic,
@@ -58,7 +65,19 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
+from trio_chat.core.sasl import Mechanism
+from trio_chat.frontends.base import (
+    IGNORED,
+    Farewell,
+    Hangup,
+    Input,
+    Introduce,
+    RegisterAccount,
+    SaslAbort,
+    SaslResponse,
+    SaslStart,
+    Send,
+)
 from trio_chat.frontends.irc import (
     Cap,
     CapAcknowledged,
@@ -129,7 +148,8 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
     (ls,) = feed(front_end, "CAP LS 302")
     assert sent([ls]) == [
         f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix"
-        " userhost-in-names batch"
+        " userhost-in-names batch sasl=PLAIN,SCRAM-SHA-256,EXTERNAL account-notify account-tag"
+        " extended-join draft/account-registration=before-connect"
     ]
     assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
     assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [
@@ -206,9 +226,11 @@ def test_a_password_is_required_when_configured() -> None:
     )
 
 
-def test_passwords_are_ignored_unless_configured() -> None:
-    assert feed(IrcFrontEnd(CONFIG), "PASS whatever", "NICK alice", "USER al 0 * :Al")[-1] == (
-        Introduce(nick("alice"), "Al", "~al", lobby=False)
+def test_without_a_server_password_pass_is_an_accounts() -> None:
+    # (PASS account:password, or a password for the nickname's account: see the accounts tests.)
+    introduce = feed(IrcFrontEnd(CONFIG), "PASS whatever", "NICK alice", "USER al 0 * :Al")[-1]
+    assert introduce == Introduce(
+        nick("alice"), "Al", "~al", lobby=False, account=nick("alice"), password="whatever"
     )
 
 
@@ -786,3 +808,154 @@ def test_a_line_that_is_not_utf8_is_refused() -> None:
     assert see(registered(), [_InvalidUtf8("PRIVMSG")]) == [
         f":{SERVER} FAIL PRIVMSG INVALID_UTF8 :Message rejected: this network uses UTF-8 only"
     ]
+
+
+# --- accounts: SASL, PASS, REGISTER ------------------------------------------------------------
+
+
+def test_cap_ls_without_302_lists_names_only() -> None:
+    (ls,) = feed(IrcFrontEnd(CONFIG), "CAP LS")
+    assert "sasl " in sent([ls])[0]
+    assert "=" not in sent([ls])[0]
+
+
+def test_authenticate_reassembles_chunks_and_decodes_them() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    assert feed(front_end, "AUTHENTICATE plain") == [SaslStart(Mechanism.PLAIN)]
+    message = b"\0jilles\0" + b"x" * 590  # 600 bytes: 800 in base64, two full chunks
+    encoded = base64.b64encode(message).decode()
+    assert feed(front_end, f"AUTHENTICATE {encoded[:400]}") == [IGNORED]
+    assert feed(front_end, f"AUTHENTICATE {encoded[400:]}") == [IGNORED]
+    assert feed(front_end, "AUTHENTICATE +") == [SaslResponse(message)]
+    # The next message of the same exchange; "+" alone is an empty one.
+    assert feed(front_end, "AUTHENTICATE +") == [SaslResponse(b"")]
+    assert feed(front_end, "AUTHENTICATE *") == [SaslAbort()]
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("AUTHENTICATE " + "A" * 401, f":{SERVER} 905 * :SASL message too long"),
+        ("AUTHENTICATE !!!", f":{SERVER} 904 * :SASL authentication failed"),
+    ],
+)
+def test_a_sasl_message_the_front_end_cannot_take_ends_the_exchange(line: str, reply: str) -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    feed(front_end, "AUTHENTICATE PLAIN")
+    answer, abort = feed(front_end, line)
+    assert sent([answer]) == [reply]
+    assert abort == SaslAbort(told=True)
+    assert feed(front_end, "AUTHENTICATE PLAIN") == [SaslStart(Mechanism.PLAIN)]  # anew
+
+
+def test_an_endless_sasl_message_is_refused() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    feed(front_end, "AUTHENTICATE PLAIN")
+    chunk = "A" * 400
+    for _ in range(30):
+        (item, *_) = feed(front_end, f"AUTHENTICATE {chunk}")
+        if item != IGNORED:
+            break
+    assert sent([item]) == [f":{SERVER} 904 * :SASL authentication failed"]
+
+
+def test_an_unknown_mechanism_is_told_with_the_list() -> None:
+    assert sent(feed(IrcFrontEnd(CONFIG), "AUTHENTICATE FOO")) == [
+        f":{SERVER} 908 * PLAIN,SCRAM-SHA-256,EXTERNAL :are available SASL mechanisms",
+        f":{SERVER} 904 * :SASL authentication failed",
+    ]
+
+
+def test_pass_account_password_logs_in_when_the_server_has_no_password() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    inputs = feed(front_end, "PASS :alice:open sesame", "NICK al", "USER al 0 * :Al")
+    assert inputs[-1] == Introduce(
+        nick("al"), "Al", "~al", lobby=False, account=nick("alice"), password="open sesame"
+    )
+    bare = feed(IrcFrontEnd(CONFIG), "PASS open-sesame", "NICK al", "USER al 0 * :Al")[-1]
+    assert bare == Introduce(
+        nick("al"), "Al", "~al", lobby=False, account=nick("al"), password="open-sesame"
+    )
+
+
+def test_register_names_the_nickname_and_needs_one() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    assert sent(feed(front_end, "REGISTER * * pw")) == [
+        f":{SERVER} FAIL REGISTER NEED_NICK * :Send NICK first"
+    ]
+    feed(front_end, "NICK bar")
+    assert feed(front_end, "REGISTER * * :a passphrase") == [
+        RegisterAccount("a passphrase", nick("bar"))
+    ]
+    assert feed(front_end, "REGISTER BAR * pw") == [RegisterAccount("pw", nick("bar"))]
+    assert sent(feed(front_end, "REGISTER foo * pw")) == [
+        f":{SERVER} FAIL REGISTER ACCOUNT_NAME_MUST_BE_NICK foo"
+        " :The account's name is your nickname"
+    ]
+
+
+def test_sasl_and_account_news_are_numerics() -> None:
+    front_end = IrcFrontEnd(CONFIG)
+    feed(front_end, "NICK alice", "USER al 0 * :Al")
+    assert see(front_end, [SaslChallenge(b"")]) == ["AUTHENTICATE +"]
+    assert see(front_end, [SaslSucceeded("alice")]) == [
+        f":{SERVER} 900 * alice!~al@irc.test alice :You are now logged in as alice",
+        f":{SERVER} 903 * :SASL authentication successful",
+    ]
+    assert see(front_end, [LoggedIn("alice")]) == []  # said already
+    assert see(front_end, [SaslFailed(already=True)]) == [
+        f":{SERVER} 907 * :You have already authenticated using SASL"
+    ]
+    assert see(front_end, [SaslFailed(aborted=True)]) == [
+        f":{SERVER} 906 * :SASL authentication aborted"
+    ]
+    long = bytes(range(256)) * 2  # 512 bytes: 684 in base64
+    lines = see(front_end, [SaslChallenge(long)])
+    assert [len(line) for line in lines] == [len("AUTHENTICATE ") + 400, len("AUTHENTICATE ") + 284]
+    exactly = b"x" * 300  # 400 in base64: a "+" says it ended
+    assert see(front_end, [SaslChallenge(exactly)])[-1] == "AUTHENTICATE +"
+
+
+def test_registered_names_and_registration_refusals() -> None:
+    front_end = registered()
+    assert see(front_end, [Refusal(Reason.NICK_REGISTERED, "bob")]) == [
+        f":{SERVER} 433 alice bob :bob is registered: log in to use it: log in with SASL,"
+        " or PASS bob:password"
+    ]
+    assert see(front_end, [Refusal(Reason.ACCOUNT_EXISTS, "bob")]) == [
+        f":{SERVER} FAIL REGISTER ACCOUNT_EXISTS bob :bob is registered already"
+    ]
+    assert see(front_end, [Refusal(Reason.PASSWORD_TOO_SHORT, detail="8")]) == [
+        f":{SERVER} FAIL REGISTER WEAK_PASSWORD * :a password needs at least 8 bytes"
+    ]
+    assert see(front_end, [AccountCreated("alice")]) == [
+        f":{SERVER} REGISTER SUCCESS alice :Account created",
+        f":{SERVER} 900 alice alice!~al@irc.test alice :You are now logged in as alice",
+    ]
+
+
+def test_accounts_on_messages_joins_and_whois_with_their_caps() -> None:
+    said = Said("#lobby", "bob", "hi", account="bob")
+    assert see(registered(), [said], personal=False) == [":bob!bob@irc.test PRIVMSG #lobby :hi"]
+    tagged = see(registered("account-tag server-time"), [said], personal=False)
+    assert tagged == [
+        "@time=2023-11-14T22:13:20.250Z;account=bob :bob!bob@irc.test PRIVMSG #lobby :hi"
+    ]
+    assert see(registered("account-tag"), [said], personal=False) == [
+        "@account=bob :bob!bob@irc.test PRIVMSG #lobby :hi"
+    ]
+    joined = Joined("#lobby", "bob", "", "~b", "bob", "Bob B")
+    assert see(registered("extended-join"), [joined], personal=False) == [
+        ":bob!~b@irc.test JOIN #lobby bob :Bob B"
+    ]
+    anonymous = Joined("#lobby", "carol", "", "", "", "")
+    assert see(registered("extended-join"), [anonymous], personal=False) == [
+        ":carol!carol@irc.test JOIN #lobby * carol"
+    ]
+    change = AccountChanged("bob", "", "~b")
+    assert see(registered("account-notify"), [change], personal=False) == [
+        ":bob!~b@irc.test ACCOUNT *"
+    ]
+    assert see(registered(), [change], personal=False) == []
+    whois = Found("WHOIS bob", ("bob",), (MemberInfo("bob", "", "", (), "~b", "bob"),))
+    assert f":{SERVER} 330 alice bob bob :is logged in as" in see(registered(), [whois])

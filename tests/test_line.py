@@ -13,6 +13,8 @@ import pytest
 from tests.names import nick, room, roster
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Command,
     CurrentRoom,
@@ -26,8 +28,12 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LoggedIn,
+    LoggedOut,
+    LogOut,
     Parted,
     PartRoom,
+    PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -54,7 +60,15 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.framing import LineTooLong
 from trio_chat.core.refusals import Reason, Refusal
-from trio_chat.frontends.base import IGNORED, Farewell, Introduce, Send
+from trio_chat.frontends.base import (
+    IGNORED,
+    Authenticate,
+    ChangeOwnPassword,
+    Farewell,
+    Introduce,
+    RegisterAccount,
+    Send,
+)
 from trio_chat.frontends.line import (
     HELP_LINES,
     LIST_LINE_BYTES,
@@ -444,3 +458,60 @@ def test_own_absence_is_acknowledged_and_others_are_not_announced() -> None:
     assert viewer.see([AwayChanged("alice", "lunch")]) == ["* you are away: lunch"]
     assert viewer.see([AwayChanged("alice", "")]) == ["* you are back"]
     assert viewer.see([AwayChanged("bob", "lunch")], personal=False) == []
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def test_a_registered_name_asks_for_its_password_then_registers_with_it() -> None:
+    viewer = Viewer()
+    assert inputs(viewer.front_end, b"alice\n") == [Introduce(nick("alice"))]
+    assert viewer.see([Refusal(Reason.NICK_REGISTERED, "alice")]) == [
+        "* alice is registered: password?"
+    ]
+    # The next line is the password, as typed: spaces and all, never sanitized.
+    (answer,) = inputs(viewer.front_end, b"  my \x07secret \n")
+    assert answer == Introduce(nick("alice"), account=nick("alice"), password="  my \x07secret ")
+    assert "secret" not in repr(answer)
+    # A wrong one asks for the name again, as the seed did.
+    assert viewer.see([Refusal(Reason.WRONG_PASSWORD, "alice")]) == [
+        "! wrong password for alice",
+        "* what is your name?",
+    ]
+    assert inputs(viewer.front_end, b"bob\n") == [Introduce(nick("bob"))]
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        (b"/register open sesame", RegisterAccount("open sesame")),
+        (b"/register", usage("/register PASSWORD")),
+        (b"/login Alice open sesame", Authenticate(nick("Alice"), "open sesame")),
+        (b"/login alice", usage("/login NAME PASSWORD")),
+        (b"/login al ice pw", Authenticate(nick("al"), "ice pw")),
+        (b"/passwd old new one", ChangeOwnPassword("old", "new one")),
+        (b"/passwd onlyone", usage("/passwd OLD NEW")),
+        (b"/logout", LogOut()),
+    ],
+)
+def test_account_commands(line: bytes, command: object) -> None:
+    assert parse_line(line) == command
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        (LoggedIn("alice"), "* you are logged in as alice"),
+        (LoggedOut("alice"), "* you are logged out of alice"),
+        (AccountCreated("alice"), "* alice is registered: it is yours, with this password"),
+        (PasswordChanged("alice"), "* the password of alice is changed"),
+        (Refusal(Reason.LOGINS_THROTTLED, "alice", "60"),
+         "! too many wrong passwords: try again in 60 seconds"),
+    ],
+)  # fmt: skip
+def test_account_news(event: Event, line: str) -> None:
+    assert registered_front_end().see([event]) == [line]
+
+
+def test_someone_elses_account_news_is_not_shown() -> None:
+    assert registered_front_end().see([AccountChanged("bob", "bob")], personal=False) == []

@@ -17,6 +17,7 @@ from trio_chat.core.framing import LineTooLong
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.requests import Act
 from trio_chat.frontends import line as line_protocol
+from trio_chat.frontends.base import AccountInput
 from trio_chat.frontends.line import HELP_LINES
 from trio_chat.shell.server import run_hub
 
@@ -262,7 +263,7 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
     # `except Exception` at the connection boundary logs it, and the hub hears it left.
     original = line_protocol.parse_line
 
-    def parse_line(line: bytes | LineTooLong) -> Command | None:
+    def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
         if line == b"boom":
             raise RuntimeError("simulated bug")
         return original(line)

@@ -8,9 +8,10 @@ import trio.testing
 from tests.names import nick
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import Goodbye, Quit, Registered, Said, Say
-from trio_chat.core.hub import Request
+from trio_chat.core.hub import Hub, Request
 from trio_chat.core.requests import Act, Register
 from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.shell.credentials import Authenticator
 from trio_chat.shell.session import Session, SessionSettings
 
 
@@ -20,6 +21,7 @@ class Host:
     def __init__(self, inbox: trio.MemorySendChannel[Request]) -> None:
         self.inbox = inbox
         self.settings = SessionSettings(flood_rate=0)
+        self.authenticator = Authenticator(Hub())  # no account here: nobody to check
         self.registrations: set[trio.CancelScope] = set()
         self.watched: set[Session] = set()
         self.ever_watched: list[Session] = []

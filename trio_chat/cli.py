@@ -19,6 +19,7 @@ import trio
 
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
+from trio_chat.core.accounts import PasswordRules
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
@@ -26,6 +27,7 @@ from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.credentials import AccountRules
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
 from trio_chat.shell.metrics import Metrics
@@ -120,7 +122,14 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         reserved_nicks=tuple(args.reserved_nicks),
         ascii_nicks=args.ascii_nicks,
         limits=limits,
+        database=args.db or str(default_database_path()),
         history=history_config(args),
+        accounts=AccountRules(
+            PasswordRules(min_bytes=args.min_password_bytes, max_bytes=args.max_password_bytes),
+            login_attempts=args.login_attempts,
+            login_window=args.login_window,
+            registrations_per_hour=args.registrations_per_hour,
+        ),
         backplane=backplane_config(args),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
@@ -183,21 +192,26 @@ def backplane_config(args: argparse.Namespace) -> BackplaneConfig | None:
 
 
 def history_config(args: argparse.Namespace) -> HistoryConfig | None:
-    """Say where rooms' history is kept, and how much of it (None: ``--no-history``)."""
+    """Say how much of rooms' history is kept (None: ``--no-history``)."""
     if args.no_history:
         return None
     return HistoryConfig(
-        path=args.history_db or str(default_history_path()),
         max_per_room=args.history_max_per_room,
         max_days=args.history_max_days,
         flush_interval=args.history_flush_interval,
     )
 
 
-def default_history_path() -> pathlib.Path:
-    """``$XDG_DATA_HOME/trio-chat/history.sqlite3`` (by default under ~/.local/share)."""
+def default_database_path() -> pathlib.Path:
+    """``$XDG_DATA_HOME/trio-chat/trio-chat.sqlite3`` (by default under ~/.local/share).
+
+    A server that kept only history used ``history.sqlite3`` there: if that file exists and
+    the new one does not, it is the database still.
+    """
     data = os.environ.get("XDG_DATA_HOME") or pathlib.Path.home() / ".local" / "share"
-    return pathlib.Path(data) / "trio-chat" / "history.sqlite3"
+    folder = pathlib.Path(data) / "trio-chat"
+    database, before = folder / "trio-chat.sqlite3", folder / "history.sqlite3"
+    return before if before.exists() and not database.exists() else database
 
 
 def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebConfig:
@@ -425,13 +439,51 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     history = HistoryConfig()
     server.add_argument(
+        "--db",
         "--history-db",
         metavar="PATH",
-        help="where rooms' history is saved (default: $XDG_DATA_HOME/trio-chat/"
-        "history.sqlite3; :memory: keeps it in memory only)",
+        help="where accounts and rooms' history are saved (default: $XDG_DATA_HOME/trio-chat/"
+        "trio-chat.sqlite3; :memory: keeps them in memory only)",
     )
     server.add_argument(
         "--no-history", action="store_true", help="keep no history: newcomers see only what follows"
+    )
+    rules = defaults.accounts
+    server.add_argument(
+        "--min-password-bytes",
+        type=_positive(int),
+        default=rules.passwords.min_bytes,
+        metavar="N",
+        help="the shortest account password, in UTF-8 bytes (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-password-bytes",
+        type=_positive(int),
+        default=rules.passwords.max_bytes,
+        metavar="N",
+        help="the longest account password, in UTF-8 bytes (default: %(default)s)",
+    )
+    server.add_argument(
+        "--login-attempts",
+        type=_positive(int),
+        default=rules.login_attempts,
+        metavar="N",
+        help="wrong passwords per account, and per address, before logins wait "
+        "(default: %(default)s)",
+    )
+    server.add_argument(
+        "--login-window",
+        type=_positive(float),
+        default=rules.login_window,
+        metavar="SECONDS",
+        help="...in this long; the next try waits until it has passed (default: %(default)s)",
+    )
+    server.add_argument(
+        "--registrations-per-hour",
+        type=_positive(int),
+        default=rules.registrations_per_hour,
+        metavar="N",
+        help="accounts one address may register in an hour (default: %(default)s)",
     )
     server.add_argument(
         "--history-lines",

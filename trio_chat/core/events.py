@@ -78,6 +78,59 @@ class RoomExited:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """You are logged in to ``account``: its name is yours to use, on every front end."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """You are no longer logged in to ``account``."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreated:
+    """``account`` is registered, saved, and you are logged in to it."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChanged:
+    """The password of ``account`` is the new one (saved)."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaslChallenge:
+    """The next message of a SASL exchange, for the client (IRC's ``AUTHENTICATE``)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SaslSucceeded:
+    """A SASL exchange proved the client is ``account`` (IRC's 900 and 903)."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaslFailed:
+    """A SASL exchange proved nothing (IRC's 904).
+
+    ``aborted``: the client gave up (906); ``already``: it is logged in already (907).
+    """
+
+    aborted: bool = False
+    already: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CurrentRoom:
     """Plain lines now go to ``room`` (None: to no room, until you join or switch)."""
 
@@ -95,6 +148,8 @@ class Joined:
     nick: str
     away: str = ""
     user: str = ""  # the member's user name, for an IRC mask ("": none given, the nickname)
+    account: str = ""  # the account it is logged in to ("": none)
+    realname: str = ""  # as it gave it (IRC's extended-join shows it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +174,7 @@ class Said:
     text: str
     notice: bool = False
     user: str = ""
+    account: str = ""  # the sender's account ("": none), for IRC's account-tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +185,7 @@ class Emoted:
     nick: str
     text: str
     user: str = ""
+    account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +221,15 @@ class Departed:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountChanged:
+    """A member logged in to ``account``, or out (""): IRC's account-notify."""
+
+    nick: str
+    account: str
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AwayChanged:
     """A member is now away, with ``message``, or back ("")."""
 
@@ -184,6 +250,7 @@ class PrivateFrom:
     action: bool = False
     notice: bool = False
     user: str = ""
+    account: str = ""  # the sender's account ("": none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +289,7 @@ class MemberInfo:
     away: str  # the away message, or ""
     rooms: tuple[Membership, ...]  # in the order joined
     user: str = ""
+    account: str = ""  # the account it is logged in to ("": none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +406,14 @@ Event = (
     | Renamed
     | Departed
     | AwayChanged
+    | AccountChanged
+    | LoggedIn
+    | LoggedOut
+    | AccountCreated
+    | PasswordChanged
+    | SaslChallenge
+    | SaslSucceeded
+    | SaslFailed
     | PrivateFrom
     | PrivateTo
     | IsAway
@@ -493,6 +569,11 @@ class Tell:
 
 
 @dataclass(frozen=True, slots=True)
+class LogOut:
+    """Stop being logged in to my account (refused while I use its name)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Leave the server (``message``: a word for those who stay)."""
 
@@ -516,5 +597,6 @@ Command = (
     | ShowCounts
     | ShowHistory
     | Tell
+    | LogOut
     | Quit
 )

@@ -49,13 +49,16 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from operator import itemgetter
 
+from trio_chat.core.accounts import Account, Credentials
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     HISTORIC,
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Command,
     Counts,
@@ -72,11 +75,15 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LoggedIn,
+    LoggedOut,
+    LogOut,
     LookUp,
     MemberInfo,
     Membership,
     Parted,
     PartRoom,
+    PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -107,15 +114,21 @@ from trio_chat.core.events import (
 from trio_chat.core.history import History
 from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
-from trio_chat.core.members import Member
+from trio_chat.core.members import Held, Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import (
     Act,
     Announce,
+    Change,
+    ChangePassword,
+    CreateAccount,
     Disconnect,
     DisconnectAll,
     Inform,
+    LogIn,
+    Login,
     Register,
+    Saved,
     Shutdown,
 )
 from trio_chat.core.rooms import Room
@@ -123,6 +136,8 @@ from trio_chat.core.snapshots import HubState, MemberState, RoomState
 from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName, fold
 
 logger = logging.getLogger(__name__)
+
+HOLD_LIMIT = 256  # deliveries held for a member whose account change is being saved
 
 
 @dataclass(slots=True)
@@ -134,10 +149,20 @@ class HubStats:
     """
 
     registrations: int = 0
+    accounts: int = 0  # accounts registered
     messages: int = 0  # said or emoted in a room, or sent privately
     deliveries: int = 0  # offered to members' outboxes
     removals: collections.Counter[LeaveReason] = field(default_factory=collections.Counter)
     refusals: collections.Counter[Reason] = field(default_factory=collections.Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Unsaved:
+    """An account as it now is, for the store to save; ``member`` is told once it is."""
+
+    account: Account
+    change: Change | None  # None: nobody is told (a hash made again, an account from a state)
+    member: Member | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +173,20 @@ class Export:
 
 
 # Everything the hub's inbox carries.
-Request = Register | Disconnect | Act | Shutdown | Inform | Announce | DisconnectAll | Export
+Request = (
+    Register
+    | Disconnect
+    | Act
+    | Shutdown
+    | Inform
+    | Announce
+    | DisconnectAll
+    | LogIn
+    | CreateAccount
+    | ChangePassword
+    | Saved
+    | Export
+)
 
 
 class Hub:
@@ -177,6 +215,10 @@ class Hub:
         # Confusable skeleton -> member, so nobody takes a name that looks like one online.
         self._skeletons: dict[str, Member] = {}
         self._rooms: dict[str, Room[Member]] = {}  # normalized room name -> room
+        # Registered names: a nickname (or a look-alike of one) only its account's member uses.
+        self._accounts: dict[str, Account] = {}  # normalized name -> account
+        self._account_shapes: dict[str, Account] = {}  # confusable skeleton -> account
+        self._unsaved: list[Unsaved] = []  # account changes for the store (take_unsaved_accounts)
         self._peak = 0  # the most members there ever were at once
         self.stats = HubStats()
         self.shutting_down = False
@@ -198,6 +240,11 @@ class Hub:
         return len(self._rooms)
 
     @property
+    def account_count(self) -> int:
+        """How many accounts are registered."""
+        return len(self._accounts)
+
+    @property
     def peak(self) -> int:
         """The most members there ever were at once."""
         return self._peak
@@ -207,8 +254,16 @@ class Hub:
         match request:
             case Act(member, command) if member in self:
                 self._act(member, command)
-            case Register(member, nick, lobby) if member.left is None:
-                self._register(member, nick, lobby=lobby)
+            case Register(member, nick, lobby, login) if member.left is None:
+                self._register(member, nick, lobby=lobby, login=login)
+            case LogIn(member, login) if member in self:
+                self._log_in(member, login)
+            case CreateAccount(member, name, credentials) if member.left is None:
+                self._create_account(member, name, credentials)
+            case ChangePassword(member, old, new) if member in self:
+                self._change_password(member, old, new)
+            case Saved(key, change, member, ok) if member.left is None:
+                self._saved(self._accounts[key], change, member, ok=ok)
             case Disconnect(member, reason) if member in self:
                 self._remove(member, reason)
             case Shutdown():
@@ -233,14 +288,16 @@ class Hub:
                 if (room := self._room_to_speak_in(member, name, notice=notice)) is not None:
                     self.stats.messages += 1
                     nick = _nick(member).display
-                    self._broadcast(
-                        (room,), Said(room.name.display, nick, text, notice, member.user)
+                    said = Said(
+                        room.name.display, nick, text, notice, member.user, _account(member)
                     )
+                    self._broadcast((room,), said)
             case Emote(text, name):
                 if (room := self._room_to_speak_in(member, name)) is not None:
                     self.stats.messages += 1
                     nick = _nick(member).display
-                    self._broadcast((room,), Emoted(room.name.display, nick, text, member.user))
+                    emoted = Emoted(room.name.display, nick, text, member.user, _account(member))
+                    self._broadcast((room,), emoted)
             case Rename(nick):
                 self._rename(member, nick)
             case PrivateMessage():
@@ -269,20 +326,30 @@ class Hub:
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
                 self._tell(member, event)
+            case LogOut():
+                self._log_out(member)
             case Quit(message):
                 self._tell(member, Goodbye())
                 self._remove(member, LeaveReason.QUIT, message)
 
     # --- registration and nicknames -----------------------------------------------------------
 
-    def _register(self, member: Member, nick: Nickname, *, lobby: bool) -> None:
+    def _register(
+        self, member: Member, nick: Nickname, *, lobby: bool, login: Login | None
+    ) -> None:
         if self.shutting_down:
             self._tell(member, ShuttingDown())
         elif member in self:
             self._tell(member, Refusal(Reason.ALREADY_REGISTERED))
+        elif login is not None and (refusal := self._proven(member, login)):
+            self._tell(member, refusal)
         elif refusal := self._claim(member, nick):
+            if login is not None:
+                member.account = None  # logged in only with the nickname it came for
             self._tell(member, refusal)
         else:
+            if login is not None:
+                self._tell(member, LoggedIn(login.account.display))
             room = self._rooms.get(LOBBY.key)
             if lobby and room is None:
                 room = self._rooms[LOBBY.key] = Room(LOBBY)
@@ -316,6 +383,11 @@ class Hub:
         if holder is not None and holder is not member:
             return Refusal(Reason.NICK_TAKEN, nick.display)
         shape = skeleton(nick.display)
+        owner = self._accounts.get(nick.key) or self._account_shapes.get(shape)
+        if owner is not None and not _logged_in_to(member, owner):
+            if owner.name.key == nick.key:
+                return Refusal(Reason.NICK_REGISTERED, nick.display)
+            return Refusal(Reason.NICK_LOOKS_REGISTERED, nick.display, owner.name.display)
         holder = self._skeletons.get(shape)
         if holder is not None and holder is not member:
             return Refusal(Reason.NICK_LOOKALIKE, nick.display, _nick(holder).display)
@@ -342,7 +414,8 @@ class Hub:
         self.stats.messages += 1
         text, action, notice = message.text, message.action, message.notice
         sender = _nick(member).display
-        self._tell(target, PrivateFrom(sender, text, action, notice, member.user))
+        private = PrivateFrom(sender, text, action, notice, member.user, _account(member))
+        self._tell(target, private)
         self._tell(member, PrivateTo(_nick(target).display, text, action, notice))
         if target.away and not notice:
             self._tell(member, IsAway(_nick(target).display, target.away))
@@ -373,6 +446,146 @@ class Hub:
             asked = tuple(nick.display for nick in query.nicks)
         infos = tuple(map(_info, members))
         self._tell(member, Found(query.label, asked, infos))
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def account(self, name: str) -> Account | None:
+        """Find the account called ``name`` (as typed: any case or width), if there is one."""
+        parsed = Nickname.parse(name)
+        return self._accounts.get(parsed.key) if isinstance(parsed, Nickname) else None
+
+    def account_with_certificate(self, fingerprint: str) -> Account | None:
+        """Find the account a TLS client certificate logs in to (SASL EXTERNAL), if any."""
+        return next((a for a in self._accounts.values() if fingerprint in a.certificates), None)
+
+    def load_accounts(self, accounts: Sequence[Account]) -> None:
+        """Start with ``accounts`` (saved ones, at start-up: nobody is logged in yet)."""
+        for account in accounts:
+            self._add_account(account)
+
+    def take_unsaved_accounts(self) -> list[Unsaved]:
+        """Return the account changes made since the last call, in order, for the store."""
+        unsaved, self._unsaved = self._unsaved, []
+        return unsaved
+
+    def _add_account(self, account: Account) -> None:
+        self._accounts[account.name.key] = account
+        self._account_shapes[skeleton(account.name.display)] = account
+
+    def _proven(self, member: Member, login: Login) -> Refusal | None:
+        """Log ``member`` in with ``login``, or say why not (its password changed meanwhile)."""
+        account = self._accounts.get(login.account.key)
+        if account is None:
+            return Refusal(Reason.NO_SUCH_ACCOUNT, login.account.display)
+        if account.credentials != login.credentials:
+            return Refusal(Reason.WRONG_PASSWORD, account.name.display)  # changed since checked
+        if login.rehashed is not None:
+            # The same password, hashed with today's parameters: kept, nothing to tell anyone.
+            self._add_account(replace(account, credentials=login.rehashed))
+            self._unsaved.append(Unsaved(self._accounts[account.name.key], None, member))
+        member.account = account.name
+        return None
+
+    def _log_in(self, member: Member, login: Login) -> None:
+        if member.account is not None:
+            self._tell(member, Refusal(Reason.ALREADY_LOGGED_IN, member.account.display))
+        elif refusal := self._proven(member, login):
+            self._tell(member, refusal)
+        else:
+            self._tell(member, LoggedIn(login.account.display))
+            self._account_changed(member)
+
+    def _log_out(self, member: Member) -> None:
+        account = member.account
+        if account is None:
+            self._tell(member, Refusal(Reason.NOT_LOGGED_IN))
+            return
+        nick = _nick(member)
+        if nick.key == account.key or skeleton(nick.display) == skeleton(account.display):
+            # Logged out, it would hold a registered name without its password.
+            self._tell(member, Refusal(Reason.LOGOUT_USING_NAME, account.display))
+            return
+        member.account = None
+        self._tell(member, LoggedOut(account.display))
+        self._account_changed(member)
+
+    def _create_account(
+        self, member: Member, name: Nickname | None, credentials: Credentials
+    ) -> None:
+        if name is None:
+            if member.nick is None:
+                self._tell(member, Refusal(Reason.NICK_EMPTY))  # nothing to register yet
+                return
+            name = member.nick
+        if member.account is not None:
+            self._tell(member, Refusal(Reason.ALREADY_LOGGED_IN, member.account.display))
+            return
+        if refusal := self._free_to_register(member, name):
+            self._tell(member, refusal)
+            return
+        account = Account(name, credentials, self._turn_time())
+        self._add_account(account)
+        member.account = name  # logged in at once: the name is protected from now on
+        self._unsaved.append(Unsaved(account, Change.CREATED, member))
+        self._hold(member)
+        self.stats.accounts += 1
+        if member in self:
+            self._account_changed(member)
+        logger.info("%s registered the account %r", member.peer, name.display)
+
+    def _free_to_register(self, member: Member, name: Nickname) -> Refusal | None:
+        if refusal := self.policy.refusal(name):
+            return refusal
+        shape = skeleton(name.display)
+        owner = self._accounts.get(name.key) or self._account_shapes.get(shape)
+        if owner is not None:
+            return Refusal(Reason.ACCOUNT_EXISTS, owner.name.display)
+        holder = self._members.get(name.key) or self._skeletons.get(shape)
+        if holder is not None and holder is not member:
+            return Refusal(Reason.ACCOUNT_NAME_IN_USE, _nick(holder).display)
+        return None
+
+    def _change_password(self, member: Member, old: Credentials, new: Credentials) -> None:
+        account = self._accounts.get(member.account.key) if member.account else None
+        if account is None:
+            self._tell(member, Refusal(Reason.NOT_LOGGED_IN))
+        elif account.credentials != old:
+            self._tell(member, Refusal(Reason.WRONG_PASSWORD, account.name.display))
+        else:
+            self._add_account(replace(account, credentials=new))
+            self._unsaved.append(Unsaved(self._accounts[account.name.key], Change.PASSWORD, member))
+            self._hold(member)
+
+    def _hold(self, member: Member) -> None:
+        """Keep everything for ``member`` until its account change is saved (see :class:`Held`)."""
+        if member.local and not isinstance(member.outbox, Held):
+            member.outbox = Held(member.outbox, HOLD_LIMIT)
+
+    def _saved(self, account: Account, change: Change, member: Member, *, ok: bool) -> None:
+        event: Event
+        if not ok:
+            event = Refusal(Reason.NOT_SAVED, account.name.display)
+        elif change is Change.CREATED:
+            event = AccountCreated(account.name.display)
+        else:
+            event = PasswordChanged(account.name.display)
+        held = member.outbox
+        if not isinstance(held, Held):
+            self._tell(member, event)  # another process's member, or nothing held
+            return
+        # The answer, then what came after it, in order; then the member is as before.
+        member.outbox = held.outbox
+        self.stats.deliveries += len(held.held) + 1
+        if not held.release(Delivery([event], personal=True, time=self._turn_time())):
+            member.outbox.evict(LeaveReason.TOO_SLOW)
+            if self.remove_too_slow and member in self:
+                self._remove(member, LeaveReason.TOO_SLOW)
+
+    def _account_changed(self, member: Member) -> None:
+        """Tell everyone in ``member``'s rooms which account it is logged in to now."""
+        self._diverge(member)
+        event = AccountChanged(_nick(member).display, _account(member), member.user)
+        self._broadcast(tuple(member.rooms.values()), event)
 
     # --- rooms --------------------------------------------------------------------------------
 
@@ -423,7 +636,14 @@ class Hub:
         nick = _nick(member)
         self._diverge(member)
         # Told before the newcomer is in: it is welcomed instead, and its view starts after this.
-        joined = Joined(room.name.display, nick.display, member.away, member.user)
+        joined = Joined(
+            room.name.display,
+            nick.display,
+            member.away,
+            member.user,
+            _account(member),
+            member.realname,
+        )
         recent = self._recent(room, self.limits.history_lines)  # the past up to its arrival
         self._broadcast((room,), joined)
         room.add(member, nick)
@@ -583,6 +803,7 @@ class Hub:
                     m.away,
                     tuple(m.rooms),
                     m.current.name.key if m.current is not None else None,
+                    m.account.key if m.account is not None else None,
                 )
                 for m in members
             ),
@@ -597,6 +818,7 @@ class Hub:
                 for room in self._rooms.values()
             ),
             self._peak,
+            tuple(self._accounts.values()),
         ), members
 
     def reset(self) -> None:
@@ -609,13 +831,20 @@ class Hub:
         self._members.clear()
         self._skeletons.clear()
         self._rooms.clear()
+        self._accounts.clear()
+        self._account_shapes.clear()
 
     def restore(self, state: HubState, members: Sequence[Member]) -> None:
         """Start from ``state`` (an empty hub only): ``members[n]`` is ``state.members[n]``."""
         assert not self._members, "only an empty hub starts from a state"
         assert not self._rooms, "only an empty hub starts from a state"
+        self._accounts.clear()  # those loaded from this process's database: the state has all
+        self._account_shapes.clear()
+        self.load_accounts(state.accounts)
+        self._unsaved.extend(Unsaved(account, None, None) for account in state.accounts)
         for member, saved in zip(members, state.members, strict=True):
             member.nick, member.away = saved.nick, saved.away
+            member.account = self._accounts[saved.account].name if saved.account else None
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
         for saved_room in state.rooms:
@@ -735,11 +964,20 @@ def _key(member: Member) -> str:
     return _nick(member).key
 
 
+def _account(member: Member) -> str:
+    return member.account.display if member.account is not None else ""
+
+
+def _logged_in_to(member: Member, account: Account) -> bool:
+    return member.account is not None and member.account.key == account.name.key
+
+
 def _info(member: Member) -> MemberInfo:
     rooms = tuple(
         Membership(room.name.display, room.members[member]) for room in member.rooms.values()
     )
-    return MemberInfo(_nick(member).display, member.realname, member.away, rooms, member.user)
+    nick = _nick(member).display
+    return MemberInfo(nick, member.realname, member.away, rooms, member.user, _account(member))
 
 
 def _merged_view(

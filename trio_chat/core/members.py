@@ -32,6 +32,45 @@ class Outbox(Protocol):
         ...
 
 
+class Held:
+    """An outbox that keeps every delivery offered to it, in order, until :meth:`release`.
+
+    While a member's account change is being saved, the hub puts this in front of its outbox,
+    so that nothing reaches the member before the answer to that change (IRC clients, and
+    test suites, expect every command answered in order: ``REGISTER`` before the ``PONG`` of a
+    ``PING`` sent after it). It holds at most ``limit`` deliveries: past that, the member is
+    as slow as a full mailbox makes it.
+    """
+
+    __slots__ = ("held", "limit", "outbox")
+
+    def __init__(self, outbox: Outbox, limit: int) -> None:
+        self.outbox = outbox
+        self.limit = limit
+        self.held: list[Delivery] = []
+
+    def offer(self, delivery: Delivery) -> bool:
+        """Keep ``delivery`` for later; False once ``limit`` are kept."""
+        if len(self.held) >= self.limit:
+            return False
+        self.held.append(delivery)
+        return True
+
+    def close(self) -> None:
+        """Close after what is held (the member was removed before its change was saved)."""
+        self.release()
+        self.outbox.close()
+
+    def evict(self, reason: LeaveReason) -> None:
+        """Stop the member's connection now (what is held is lost with it)."""
+        self.outbox.evict(reason)
+
+    def release(self, first: Delivery | None = None) -> bool:
+        """Hand ``first`` and then what is held to the real outbox; False if it refused one."""
+        deliveries, self.held = ([first] if first else []) + self.held, []
+        return all([self.outbox.offer(delivery) for delivery in deliveries])
+
+
 @dataclass(eq=False, slots=True)
 class Member:
     """One connection's identity in the hub. Its nickname is an attribute that changes.
@@ -48,6 +87,7 @@ class Member:
     rooms: dict[str, Room[Member]] = field(default_factory=dict)  # by room key, in join order
     current: Room[Member] | None = None  # where the plain protocol's lines go
     away: str = ""  # why it is away ("": it is not)
+    account: Nickname | None = None  # the account it is logged in to (None: none)
     left: LeaveReason | None = None
     # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
     id: str = ""

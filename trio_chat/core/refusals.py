@@ -23,6 +23,8 @@ class Reason(enum.Enum):
     NICK_MIXED_SCRIPTS = "nick_mixed_scripts"  # detail: the scripts, comma-separated
     NICK_TAKEN = "nick_taken"
     NICK_LOOKALIKE = "nick_lookalike"  # detail: who is online under the look-alike name
+    NICK_REGISTERED = "nick_registered"  # an account's name: its owner must log in first
+    NICK_LOOKS_REGISTERED = "nick_looks_registered"  # detail: the account it looks like
     NICK_UNCHANGED = "nick_unchanged"
     ALREADY_REGISTERED = "already_registered"
     NO_SUCH_NICK = "no_such_nick"
@@ -43,6 +45,18 @@ class Reason(enum.Enum):
     LINE_TOO_LONG = "line_too_long"  # detail: the limit in bytes
     EXCESS_FLOOD = "excess_flood"
     UNAVAILABLE = "unavailable"  # the processes' shared service (Redis) cannot be reached
+    WRONG_PASSWORD = "wrong_password"  # subject: the account
+    NO_SUCH_ACCOUNT = "no_such_account"
+    PASSWORD_TOO_SHORT = "password_too_short"  # detail: the least, in bytes
+    PASSWORD_TOO_LONG = "password_too_long"  # detail: the most, in bytes
+    ACCOUNT_EXISTS = "account_exists"  # subject: the name (or one that looks like it)
+    ACCOUNT_NAME_IN_USE = "account_name_in_use"  # subject: the name, used by someone online
+    ALREADY_LOGGED_IN = "already_logged_in"  # subject: the account
+    NOT_LOGGED_IN = "not_logged_in"
+    LOGOUT_USING_NAME = "logout_using_name"  # subject: the account whose name you are using
+    LOGINS_THROTTLED = "logins_throttled"  # detail: seconds until the next try
+    REGISTRATIONS_THROTTLED = "registrations_throttled"  # detail: seconds until the next one
+    NOT_SAVED = "not_saved"  # an account change the server could not write to its disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,10 @@ _ENGLISH = {
     Reason.NICK_MIXED_SCRIPTS: "nicknames cannot mix writing systems ({detail})",
     Reason.NICK_TAKEN: "nickname {subject} is taken",
     Reason.NICK_LOOKALIKE: "the nickname {subject} looks too much like {detail}, who is online",
+    Reason.NICK_REGISTERED: "{subject} is registered: log in to use it",
+    Reason.NICK_LOOKS_REGISTERED: (
+        "the nickname {subject} looks too much like {detail}, a registered name"
+    ),
     Reason.NICK_UNCHANGED: "you are already {subject}",
     Reason.ALREADY_REGISTERED: "you have already joined",
     Reason.NO_SUCH_NICK: "nobody called {subject} is online",
@@ -83,6 +101,18 @@ _ENGLISH = {
     Reason.LINE_TOO_LONG: "line too long (max {detail} bytes)",
     Reason.EXCESS_FLOOD: "excess flood",
     Reason.UNAVAILABLE: "not sent: chat is unavailable, retrying",
+    Reason.WRONG_PASSWORD: "wrong password for {subject}",
+    Reason.NO_SUCH_ACCOUNT: "there is no account {subject}",
+    Reason.PASSWORD_TOO_SHORT: "a password needs at least {detail} bytes",
+    Reason.PASSWORD_TOO_LONG: "a password has at most {detail} bytes",
+    Reason.ACCOUNT_EXISTS: "{subject} is registered already",
+    Reason.ACCOUNT_NAME_IN_USE: "{subject} is someone else's nickname now",
+    Reason.ALREADY_LOGGED_IN: "you are logged in as {subject} already",
+    Reason.NOT_LOGGED_IN: "you are not logged in",
+    Reason.LOGOUT_USING_NAME: "you use the name {subject}: change your nickname first",
+    Reason.LOGINS_THROTTLED: "too many wrong passwords: try again in {detail} seconds",
+    Reason.REGISTRATIONS_THROTTLED: "too many registrations: try again in {detail} seconds",
+    Reason.NOT_SAVED: "the server could not save this (its disk): it holds until a restart",
 }
 
 

@@ -15,6 +15,7 @@ exactly what the others apply.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import json
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_chat.core import events
+from trio_chat.core.accounts import Account, Credentials
 from trio_chat.core.events import Command, Entry, LeaveReason
 from trio_chat.core.history import decode_event, encode_event
+from trio_chat.core.requests import Login
 from trio_chat.core.roles import Role
 from trio_chat.core.snapshots import HubState, MemberState, RoomState
 from trio_chat.core.text import Nickname, RoomName
@@ -52,7 +55,7 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Registering:
-    """A member asks for a nickname (and is placed in #lobby if ``lobby``)."""
+    """A member asks for a nickname (and is placed in #lobby if ``lobby``), maybe logging in."""
 
     member: str
     nick: Nickname
@@ -60,6 +63,33 @@ class Registering:
     peer: str
     realname: str
     user: str
+    login: Login | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingIn:
+    """A registered member logs in (its process checked the password: the hashes travel)."""
+
+    member: str
+    login: Login
+
+
+@dataclass(frozen=True, slots=True)
+class CreatingAccount:
+    """A member registers an account (``name`` None: its nickname), with these credentials."""
+
+    member: str
+    name: Nickname | None
+    credentials: Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class ChangingPassword:
+    """A member's account has new credentials; ``old`` are those its process checked."""
+
+    member: str
+    old: Credentials
+    new: Credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +116,17 @@ class Gone:
     reason: LeaveReason
 
 
-Record = Hello | State | Registering | Acting | Leaving | Gone
+Record = (
+    Hello
+    | State
+    | Registering
+    | Acting
+    | Leaving
+    | Gone
+    | LoggingIn
+    | CreatingAccount
+    | ChangingPassword
+)
 
 
 def process_of(member: str) -> str:
@@ -163,7 +203,8 @@ def _document(record: Record) -> Any:
 def _read_registering(d: Any) -> Registering:
     nick = _nickname(d["nick"])
     peer, realname, user = str(d["peer"]), str(d["realname"]), str(d["user"])
-    return Registering(str(d["member"]), nick, bool(d["lobby"]), peer, realname, user)
+    login = None if d["login"] is None else _login(d["login"])
+    return Registering(str(d["member"]), nick, bool(d["lobby"]), peer, realname, user, login)
 
 
 def _read_state(d: Any) -> State:
@@ -180,6 +221,9 @@ _KINDS: dict[type[Any], str] = {
     Acting: "act",
     Leaving: "leave",
     Gone: "gone",
+    LoggingIn: "login",
+    CreatingAccount: "new-account",
+    ChangingPassword: "password",
 }
 _READERS: dict[str, Callable[[Any], Record]] = {
     "hello": lambda d: Hello(str(d["process"])),
@@ -188,6 +232,15 @@ _READERS: dict[str, Callable[[Any], Record]] = {
     "act": lambda d: Acting(str(d["member"]), _command(*d["command"])),
     "leave": lambda d: Leaving(str(d["member"]), LeaveReason(d["reason"])),
     "gone": lambda d: Gone(str(d["process"]), LeaveReason(d["reason"])),
+    "login": lambda d: LoggingIn(str(d["member"]), _login(d["login"])),
+    "new-account": lambda d: CreatingAccount(
+        str(d["member"]),
+        None if d["name"] is None else _nickname(d["name"]),
+        _credentials(d["credentials"]),
+    ),
+    "password": lambda d: ChangingPassword(
+        str(d["member"]), _credentials(d["old"]), _credentials(d["new"])
+    ),
 }
 
 
@@ -195,9 +248,14 @@ _READERS: dict[str, Callable[[Any], Record]] = {
 
 
 def _plain(value: Any) -> Any:
-    """Return a record's value as JSON: names as their two spellings, tuples as lists."""
+    """Return a record's value as JSON: names as their two spellings, tuples as lists.
+
+    (Bytes, the SCRAM keys of credentials, as base64.)
+    """
     if isinstance(value, Nickname | RoomName):
         return [value.display, value.key]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
@@ -240,6 +298,37 @@ def _command(name: str, values: dict[str, Any]) -> Command:
     return command
 
 
+def _credentials(value: dict[str, Any]) -> Credentials:
+    def key(name: str) -> bytes:
+        return base64.b64decode(str(value[name]), validate=True)
+
+    return Credentials(
+        str(value["password_hash"]),
+        key("scram_salt"),
+        key("scram_stored_key"),
+        key("scram_server_key"),
+        int(value["scram_iterations"]),
+    )
+
+
+def _login(value: dict[str, Any]) -> Login:
+    rehashed = value["rehashed"]
+    return Login(
+        _nickname(value["account"]),
+        _credentials(value["credentials"]),
+        None if rehashed is None else _credentials(rehashed),
+    )
+
+
+def _account(value: dict[str, Any]) -> Account:
+    return Account(
+        _nickname(value["name"]),
+        _credentials(value["credentials"]),
+        float(value["created"]),
+        tuple(map(str, value["certificates"])),
+    )
+
+
 def _hub_state(value: dict[str, Any]) -> HubState:
     members = tuple(
         MemberState(
@@ -250,6 +339,7 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             str(m["away"]),
             tuple(map(str, m["rooms"])),
             None if m["current"] is None else str(m["current"]),
+            None if m["account"] is None else str(m["account"]),
         )
         for m in value["members"]
     )
@@ -263,7 +353,8 @@ def _hub_state(value: dict[str, Any]) -> HubState:
         )
         for r in value["rooms"]
     )
-    return HubState(members, rooms, int(value["peak"]))
+    accounts = tuple(map(_account, value["accounts"]))
+    return HubState(members, rooms, int(value["peak"]), accounts)
 
 
 def _entry(entry: Entry) -> list[Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trio_chat.core.accounts import Account
 from trio_chat.core.roles import Roles
 from trio_chat.core.text import Nickname, RoomName
 
@@ -23,6 +24,7 @@ class MemberState:
     away: str
     rooms: tuple[str, ...]  # room keys, in join order
     current: str | None  # the current room's key
+    account: str | None = None  # the key of the account it is logged in to
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +45,4 @@ class HubState:
     members: tuple[MemberState, ...]  # in the hub's order
     rooms: tuple[RoomState, ...]
     peak: int
+    accounts: tuple[Account, ...] = ()  # every account (their credentials: hashes, never passwords)

@@ -18,6 +18,10 @@ A session has two phases:
   (help, usage errors) go to the hub as :class:`~trio_chat.core.events.Tell`, so they reach
   the peer in order with everything else, through the one writer.
 
+Inputs that carry a password (:data:`AccountInput`, and an :class:`Introduce` with an account)
+are the shell's to handle: it checks or hashes the password off the hub's task, then asks the
+hub with what it found. A front end can thus never log anyone in: only the shell can.
+
 Every unit of input, ignored ones included, counts against flood control.
 """
 
@@ -25,11 +29,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import Command, Reply
+from trio_chat.core.sasl import Mechanism
 from trio_chat.core.text import Nickname
 
 
@@ -40,13 +45,72 @@ class Introduce:
     ``realname`` is what the peer says of itself, and ``user`` its user name: shown to
     whoever looks it up, and in IRC masks (IRC's USER command gives both). ``lobby``: place
     the newcomer in #lobby, as the plain protocol's users expect (IRC users choose their
-    channels themselves).
+    channels themselves). With ``account``, log in to it with ``password`` first (the plain
+    protocol's password prompt, IRC's ``PASS account:password``).
     """
 
     nick: Nickname
     realname: str = ""
     user: str = ""
     lobby: bool = True
+    account: Nickname | None = None
+    password: str = field(default="", repr=False)
+
+
+# --- accounts: inputs the shell handles itself, since they carry secrets to check or hash -----
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticate:
+    """Log in to ``account`` with ``password`` (registered already: the nickname stays)."""
+
+    account: Nickname
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterAccount:
+    """Register ``name`` (None: my nickname) as an account with ``password``; log in to it."""
+
+    password: str = field(repr=False)
+    name: Nickname | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOwnPassword:
+    """Change my account's password from ``old`` to ``new``."""
+
+    old: str = field(repr=False)
+    new: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SaslStart:
+    """Begin a SASL exchange with ``mechanism``."""
+
+    mechanism: Mechanism
+
+
+@dataclass(frozen=True, slots=True)
+class SaslResponse:
+    """The client's next SASL message, whole and decoded (``b""``: IRC's ``+``)."""
+
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SaslAbort:
+    """The SASL exchange ends: the client gave up.
+
+    ``told``: the front end refused a message (too long, not base64) and told the client so.
+    """
+
+    told: bool = False
+
+
+AccountInput = (
+    Authenticate | RegisterAccount | ChangeOwnPassword | SaslStart | SaslResponse | SaslAbort
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +134,7 @@ class Ignored:
 
 IGNORED = Ignored()
 
-Input = Introduce | Send | Hangup | Ignored | Command
+Input = Introduce | Send | Hangup | Ignored | Command | AccountInput
 
 
 class Farewell(enum.Enum):

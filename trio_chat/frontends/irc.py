@@ -37,6 +37,7 @@ send 2,048 bytes) is split, at UTF-8 boundaries and preferably between words, in
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,8 @@ from importlib import metadata
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Counts,
     CurrentRoom,
@@ -60,10 +63,13 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LoggedIn,
+    LoggedOut,
     LookUp,
     MemberInfo,
     Parted,
     PartRoom,
+    PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -79,6 +85,9 @@ from trio_chat.core.events import (
     Roster,
     RosterEntry,
     Said,
+    SaslChallenge,
+    SaslFailed,
+    SaslSucceeded,
     Say,
     ServiceChanged,
     SetAway,
@@ -95,6 +104,7 @@ from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import NO_ROLES, Roles, marks
+from trio_chat.core.sasl import MECHANISMS, Mechanism
 from trio_chat.core.text import (
     ROOM_PREFIX,
     Nickname,
@@ -102,7 +112,18 @@ from trio_chat.core.text import (
     sanitize,
 )
 from trio_chat.core.wording import describe, service_news, stamp
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
+from trio_chat.frontends.base import (
+    IGNORED,
+    Farewell,
+    Hangup,
+    Input,
+    Introduce,
+    RegisterAccount,
+    SaslAbort,
+    SaslResponse,
+    SaslStart,
+    Send,
+)
 from trio_chat.frontends.ircmessage import (
     MAX_IRC_LINE_BYTES,
     MAX_TAGS_BYTES,
@@ -133,9 +154,21 @@ class Cap(enum.Enum):
     MULTI_PREFIX = "multi-prefix"  # trivially: nobody has a prefix here
     USERHOST_IN_NAMES = "userhost-in-names"
     BATCH = "batch"  # with server-time: a room's history comes as a chathistory batch
+    SASL = "sasl"  # log in to an account while registering (AUTHENTICATE)
+    ACCOUNT_NOTIFY = "account-notify"  # ACCOUNT when someone in your rooms logs in or out
+    ACCOUNT_TAG = "account-tag"  # the sender's account on its messages
+    EXTENDED_JOIN = "extended-join"  # JOIN says the account and the real name
+    ACCOUNT_REGISTRATION = "draft/account-registration"  # REGISTER, before connecting too
 
 
 _CAPS = {cap.value: cap for cap in Cap}
+# What CAP LS 302 says of a capability beyond its name.
+_CAP_VALUES = {
+    Cap.SASL: ",".join(mechanism.value for mechanism in Mechanism),
+    Cap.ACCOUNT_REGISTRATION: "before-connect",
+}
+SASL_CHUNK = 400  # base64 bytes per AUTHENTICATE line: a full one means more follow
+SASL_MAX = 8192  # base64 bytes of one SASL message, at most: more is refused (904)
 
 
 @dataclass(frozen=True)
@@ -230,7 +263,7 @@ class _Registration:
     nick: Nickname | None = None
     user: str | None = None
     realname: str = ""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     negotiating: bool = False  # CAP LS or REQ came, and CAP END has not yet
 
 
@@ -238,7 +271,9 @@ class IrcFrontEnd:
     """The IRC protocol for one connection (see :class:`~trio_chat.frontends.base.FrontEnd`)."""
 
     __slots__ = (
+        "_account",
         "_batches",
+        "_cap_values",
         "_caps",
         "_framer",
         "_me",
@@ -246,6 +281,7 @@ class IrcFrontEnd:
         "_pings",
         "_registration",
         "_rooms",
+        "_sasl",
         "_user",
         "config",
     )
@@ -257,6 +293,9 @@ class IrcFrontEnd:
         self._pending: deque[Input] = deque()  # one line may ask for several things
         self._registration: _Registration | None = _Registration()  # None once registered
         self._me = "*"  # the nickname numerics are addressed to ("*" before registration)
+        self._account = ""  # the account the client was told it is logged in to ("": none)
+        self._sasl: list[str] | None = None  # a SASL exchange's chunks so far (None: no exchange)
+        self._cap_values = False  # CAP LS 302 or later: capabilities are listed with values
         self._user = ""  # the user name of our own mask
         self._caps: set[Cap] = set()
         self._rooms: list[str] = []  # the rooms the client is in, as displayed
@@ -347,6 +386,10 @@ class IrcFrontEnd:
                 yield IGNORED
             case "QUIT":
                 yield Hangup(_error("Closing Link: (Quit)"))
+            case "AUTHENTICATE":
+                yield from self._authenticate(params)
+            case "REGISTER":
+                yield self._register_account(params, state.nick)
             case _:
                 yield self._reply(Numeric("451", ("You have not registered",)))
 
@@ -358,7 +401,80 @@ class IrcFrontEnd:
             wrong = self._render_events([Numeric("464", ("Password incorrect",))], 0.0)
             return Hangup(wrong.encode() + _error("Closing Link: (Bad password)"))
         self._user = state.user
-        return Introduce(state.nick, state.realname, state.user, lobby=False)
+        account, password = self._pass_login(state)
+        return Introduce(
+            state.nick, state.realname, state.user, lobby=False, account=account, password=password
+        )
+
+    def _pass_login(self, state: _Registration) -> tuple[Nickname | None, str]:
+        """``PASS account:password`` (or a password for the nickname): a login, if any.
+
+        Only when the server itself has no password: then PASS is the one field that clients
+        which know no SASL can put an account's password in.
+        """
+        if self.config.password is not None or not state.password or state.nick is None:
+            return None, ""
+        name, colon, password = state.password.partition(":")
+        if not colon:
+            return state.nick, state.password
+        account = Nickname.parse(name)
+        return (account, password) if isinstance(account, Nickname) else (None, "")
+
+    def _authenticate(self, params: tuple[str, ...]) -> Iterator[Input]:
+        """AUTHENTICATE: begin a SASL exchange, or one chunk of the client's next message."""
+        if not params or not params[0]:
+            yield self._reply(Numeric("461", ("AUTHENTICATE", "Not enough parameters")))
+            return
+        data = params[0]
+        if self._sasl is None:
+            mechanism = MECHANISMS.get(data.upper())
+            if mechanism is None:
+                yield self._reply(Numeric("908", (_CAP_VALUES[Cap.SASL], _MECHANISMS_TEXT)))
+                yield self._reply(_SASL_FAILED)
+                return
+            self._sasl = []
+            yield SaslStart(mechanism)
+            return
+        if data == "*":
+            self._sasl = None
+            yield SaslAbort()
+            return
+        refusal: Numeric | None = None
+        if len(data) > SASL_CHUNK:
+            refusal = Numeric("905", ("SASL message too long",))
+        elif data != "+":
+            self._sasl.append(data)
+            if len(data) == SASL_CHUNK:
+                if sum(map(len, self._sasl)) <= SASL_MAX:
+                    yield IGNORED  # more of this message follows
+                    return
+                refusal = _SASL_FAILED
+        if refusal is None:
+            message, self._sasl = "".join(self._sasl), []
+            try:
+                decoded = base64.b64decode(message, validate=True)
+            except ValueError:
+                refusal = _SASL_FAILED
+            else:
+                yield SaslResponse(decoded)
+                return
+        self._sasl = None
+        yield self._reply(refusal)
+        yield SaslAbort(told=True)
+
+    def _register_account(self, params: tuple[str, ...], nick: Nickname | None) -> Input:
+        """REGISTER <account> <email> <password> (draft/account-registration)."""
+        if len(params) < 3:
+            return self._reply(Numeric("461", ("REGISTER", "Not enough parameters")))
+        name, _, password = params[:3]
+        if nick is None:
+            return self._reply(_Fail("REGISTER", "NEED_NICK", ("*", "Send NICK first")))
+        if name != "*" and _fold(name) != nick.key:
+            text = "The account's name is your nickname"
+            return self._reply(
+                _Fail("REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", (sanitize(name), text))
+            )
+        return RegisterAccount(password, nick)
 
     def _cap(self, params: tuple[str, ...]) -> Iterator[Input]:
         state = self._registration
@@ -367,7 +483,9 @@ class IrcFrontEnd:
             case "LS":
                 if state is not None:
                     state.negotiating = True
-                yield self._reply(_CapLine("LS", " ".join(cap.value for cap in Cap)))
+                version = params[1] if len(params) > 1 else ""
+                self._cap_values = self._cap_values or (version.isdigit() and int(version) >= 302)
+                yield self._reply(_CapLine("LS", self._cap_list(Cap)))
             case "LIST":
                 enabled = " ".join(cap.value for cap in Cap if cap in self._caps)
                 yield self._reply(_CapLine("LIST", enabled))
@@ -392,6 +510,14 @@ class IrcFrontEnd:
             case _:
                 shown = sanitize(subcommand) or "*"
                 yield self._reply(Numeric("410", (shown, "Invalid CAP command")))
+
+    def _cap_list(self, caps: Iterable[Cap]) -> str:
+        return " ".join(
+            f"{cap.value}={_CAP_VALUES[cap]}"
+            if self._cap_values and cap in _CAP_VALUES
+            else cap.value
+            for cap in caps
+        )
 
     def _ping(self, params: tuple[str, ...]) -> Input:
         if not params:
@@ -451,6 +577,10 @@ class IrcFrontEnd:
                 yield Tell(TimeReply())
             case "CHATHISTORY":
                 yield self._chathistory(params)
+            case "AUTHENTICATE":
+                yield from self._authenticate(params)
+            case "REGISTER":
+                yield self._register_account(params, _nickname(self._me))
             case "USER" | "PASS":
                 yield Tell(Numeric("462", ("You may not reregister",)))
             case _:
@@ -652,7 +782,7 @@ class IrcFrontEnd:
         """Render the IRC lines that show ``delivery``."""
         if delivery.personal:
             return self._render_events(delivery.events, delivery.time).encode()
-        kind = ("irc", Cap.SERVER_TIME in self._caps, Cap.AWAY_NOTIFY in self._caps)
+        kind = ("irc", *(cap in self._caps for cap in _SHARED_KINDS))
         shared = delivery.render(
             kind, lambda events: self._render_events(events, delivery.time).encode()
         )
@@ -668,14 +798,21 @@ class IrcFrontEnd:
     def _render_events(
         self, events: Iterable[Event], time: float, *, skip_own: bool = False
     ) -> str:
-        tags = f"@time={_server_time(time)} " if Cap.SERVER_TIME in self._caps and time else ""
+        stamp = f"time={_server_time(time)}" if Cap.SERVER_TIME in self._caps and time else ""
+        tags = f"@{stamp} " if stamp else ""
+        accounts = Cap.ACCOUNT_TAG in self._caps
         lines: list[str] = []
         for event in events:
             if isinstance(event, Recalled):
                 lines.extend(self._recalled(event))
                 continue
+            prefix = tags
+            if accounts and isinstance(event, _SIGNED) and event.account:
+                prefix = (
+                    f"@{stamp};account={event.account} " if stamp else f"@account={event.account} "
+                )
             for line in self._event(event, time, skip_own=skip_own):
-                lines.append(f"{tags}{line}\r\n")
+                lines.append(f"{prefix}{line}\r\n")
         return "".join(lines)
 
     def _recalled(self, recalled: Recalled) -> Iterator[str]:
@@ -710,8 +847,12 @@ class IrcFrontEnd:
             case Emoted(room, nick, text, user):
                 if not (skip_own and nick == self._me):
                     yield from _privmsg(self._mask(nick, user), "PRIVMSG", room, text, action=True)
-            case Joined(room, nick, away, user):
-                yield _line("JOIN", room, source=self._mask(nick, user))
+            case Joined(room, nick, away, user, account, realname):
+                if Cap.EXTENDED_JOIN in self._caps:
+                    extended = (account or "*", realname or nick)
+                    yield _line("JOIN", room, *extended, source=self._mask(nick, user))
+                else:
+                    yield _line("JOIN", room, source=self._mask(nick, user))
                 if away and Cap.AWAY_NOTIFY in self._caps:
                     yield _line("AWAY", away, source=self._mask(nick, user))
             case Parted(room, nick, message, user):
@@ -732,6 +873,47 @@ class IrcFrontEnd:
             case AwayChanged(nick, message, user):
                 if Cap.AWAY_NOTIFY in self._caps:
                     yield _line("AWAY", *_optional(message), source=self._mask(nick, user))
+            case AccountChanged(nick, account, user):
+                if Cap.ACCOUNT_NOTIFY in self._caps:
+                    yield _line("ACCOUNT", account or "*", source=self._mask(nick, user))
+            case LoggedIn(account) if account != self._account:
+                self._account = account
+                yield self._numeric(
+                    "900", self._own_mask(), account, f"You are now logged in as {account}"
+                )
+            case LoggedIn():
+                pass  # said already, when SASL proved it
+            case LoggedOut():
+                self._account = ""
+                yield self._numeric("901", self._own_mask(), "You are now logged out")
+            case AccountCreated(account):
+                server = self.config.server_name
+                yield _line("REGISTER", "SUCCESS", account, "Account created", source=server)
+                self._account = account
+                yield self._numeric(
+                    "900", self._own_mask(), account, f"You are now logged in as {account}"
+                )
+            case PasswordChanged(account):
+                yield _line(
+                    "NOTICE", self._me, f"The password of {account} is changed", source=self._host
+                )
+            case SaslChallenge(data):
+                yield from _authenticate_lines(data)
+            case SaslSucceeded(account):
+                self._sasl = None  # the exchange is over: the next AUTHENTICATE begins another
+                self._account = account
+                yield self._numeric(
+                    "900", self._own_mask(), account, f"You are now logged in as {account}"
+                )
+                yield self._numeric("903", "SASL authentication successful")
+            case SaslFailed(aborted, already):
+                self._sasl = None
+                if aborted:
+                    yield self._numeric("906", "SASL authentication aborted")
+                elif already:
+                    yield self._numeric("907", "You have already authenticated using SASL")
+                else:
+                    yield self._numeric("904", "SASL authentication failed")
             case PrivateFrom(sender, text, action, notice, user):
                 mask = self._mask(sender, user)
                 yield from _privmsg(mask, _verb(notice), self._me, text, action=action)
@@ -883,6 +1065,8 @@ class IrcFrontEnd:
                         rooms = (marks(m.roles, every=every) + m.room for m in info.rooms)
                         yield self._numeric("319", info.nick, " ".join(rooms))
                     yield self._numeric("312", info.nick, self.config.server_name, VERSION)
+                    if info.account:
+                        yield self._numeric("330", info.nick, info.account, "is logged in as")
                     if info.away:
                         yield self._numeric("301", info.nick, info.away)
                 yield self._numeric("318", argument, "End of /WHOIS list")
@@ -913,6 +1097,9 @@ class IrcFrontEnd:
                 return
             case Reason.NICK_TAKEN:
                 yield self._numeric("433", subject, "Nickname is already in use")
+            case Reason.NICK_REGISTERED | Reason.NICK_LOOKS_REGISTERED:
+                text = f"{explain(refusal)}: log in with SASL, or PASS {subject}:password"
+                yield self._numeric("433", subject, text)
             case reason if reason.name.startswith("NICK_"):
                 yield self._numeric(
                     "432", subject or "*", f"Erroneous nickname: {explain(refusal)}"
@@ -935,6 +1122,14 @@ class IrcFrontEnd:
                 yield self._numeric("417", "Input line was too long")
             case Reason.EXCESS_FLOOD:
                 yield _line("ERROR", "Closing Link: (Excess Flood)")
+            case reason if reason in _REGISTER_FAILURES:
+                code = _REGISTER_FAILURES[reason]
+                server = self.config.server_name
+                yield _line(
+                    "FAIL", "REGISTER", code, subject or "*", explain(refusal), source=server
+                )
+            case Reason.WRONG_PASSWORD | Reason.LOGINS_THROTTLED | Reason.NO_SUCH_ACCOUNT:
+                yield self._numeric("464", explain(refusal))  # PASS account:password, wrong
             case _:  # a topic or away message too long, a room name refused by the hub
                 yield self._numeric("400", "*", explain(refusal))
 
@@ -948,11 +1143,42 @@ class IrcFrontEnd:
     def _mask(self, nick: str, user: str) -> str:
         return f"{nick}!{_user(user, nick)}@{self._host}"
 
+    def _own_mask(self) -> str:
+        """Our own mask, while registering too (with the nickname asked for, if any)."""
+        state = self._registration
+        if state is None:
+            return self._mask(self._me, self._user)
+        nick = state.nick.display if state.nick is not None else "*"
+        return self._mask(nick, state.user or "")
+
     def _numeric(self, code: str, *params: str) -> str:
         return _line(code, self._me, *params, source=self.config.server_name)
 
 
 _END_OF_LIST = Numeric("323", ("End of /LIST",))
+_SASL_FAILED = Numeric("904", ("SASL authentication failed",))
+_MECHANISMS_TEXT = "are available SASL mechanisms"
+# The capabilities that change how a shared delivery is rendered: one rendering per mix.
+_SHARED_KINDS = (
+    Cap.SERVER_TIME,
+    Cap.AWAY_NOTIFY,
+    Cap.ACCOUNT_TAG,
+    Cap.ACCOUNT_NOTIFY,
+    Cap.EXTENDED_JOIN,
+    Cap.MULTI_PREFIX,
+    Cap.USERHOST_IN_NAMES,
+)
+_SIGNED = (Said, Emoted, PrivateFrom)  # what account-tag tags with its sender's account
+# draft/account-registration's FAIL codes, for the refusals REGISTER can get.
+_REGISTER_FAILURES = {
+    Reason.ACCOUNT_EXISTS: "ACCOUNT_EXISTS",
+    Reason.ACCOUNT_NAME_IN_USE: "ACCOUNT_EXISTS",
+    Reason.PASSWORD_TOO_SHORT: "WEAK_PASSWORD",
+    Reason.PASSWORD_TOO_LONG: "UNACCEPTABLE_PASSWORD",
+    Reason.ALREADY_LOGGED_IN: "ALREADY_AUTHENTICATED",
+    Reason.REGISTRATIONS_THROTTLED: "TEMPORARILY_UNAVAILABLE",
+    Reason.NOT_SAVED: "TEMPORARILY_UNAVAILABLE",
+}
 _LIST_MODES = {
     "b": ("368", "End of channel ban list"),
     "e": ("349", "End of channel exception list"),
@@ -1016,6 +1242,20 @@ def _roles_in(info: MemberInfo, room: str) -> Roles:
 def _fold_room(name: str) -> str:
     parsed = RoomName.parse(name)
     return parsed.key if isinstance(parsed, RoomName) else name
+
+
+def _authenticate_lines(data: bytes) -> Iterator[str]:
+    """Return a SASL message as AUTHENTICATE lines: base64 in 400s, ``+`` after a full one."""
+    encoded = base64.b64encode(data).decode()
+    for start in range(0, len(encoded), SASL_CHUNK):
+        yield _line("AUTHENTICATE", encoded[start : start + SASL_CHUNK])
+    if len(encoded) % SASL_CHUNK == 0:
+        yield _line("AUTHENTICATE", "+")
+
+
+def _nickname(display: str) -> Nickname | None:
+    parsed = Nickname.parse(display)
+    return parsed if isinstance(parsed, Nickname) else None
 
 
 def _fold(nick: str) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountChanged,
+    AccountCreated,
     AwayChanged,
     Command,
     CurrentRoom,
@@ -32,8 +34,12 @@ from trio_chat.core.events import (
     Joined,
     JoinRoom,
     ListRooms,
+    LoggedIn,
+    LoggedOut,
+    LogOut,
     Parted,
     PartRoom,
+    PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -68,7 +74,17 @@ from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import marks
 from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
 from trio_chat.core.wording import describe, service_news, stamp
-from trio_chat.frontends.base import IGNORED, Farewell, Input, Introduce, Send
+from trio_chat.frontends.base import (
+    IGNORED,
+    AccountInput,
+    Authenticate,
+    ChangeOwnPassword,
+    Farewell,
+    Input,
+    Introduce,
+    RegisterAccount,
+    Send,
+)
 
 PROMPT = b"* what is your name?\n"
 DEFAULT_MAX_LINE_BYTES = 2048  # the longest line accepted from a peer, unless configured
@@ -90,6 +106,10 @@ HELP_LINES = (
     "*   /history [N]        show what was said in the current room before",
     "*   /me <action>        describe what you do",
     "*   /nick <name>        change your nickname",
+    "*   /register PASSWORD  make your nickname an account: yours alone, with this password",
+    "*   /login NAME PASSWORD  log in to your account (or answer the password prompt)",
+    "*   /passwd OLD NEW     change your account's password",
+    "*   /logout             log out (under another nickname than your account's)",
     "*   /msg <name> <text>  send a private message",
     "*   /help               show this help",
     "*   /exit or /quit      leave",
@@ -124,7 +144,7 @@ class LineFrontEnd:
     registered, and which rooms it is in (to know when room lines need their prefix).
     """
 
-    __slots__ = ("_eof", "_framer", "_nick", "_registered", "_rooms", "_welcome")
+    __slots__ = ("_eof", "_framer", "_nick", "_password_for", "_registered", "_rooms", "_welcome")
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._framer = LineFramer(max_line_bytes)
@@ -133,6 +153,7 @@ class LineFrontEnd:
         self._welcome: str | None = None  # registered as this, lobby welcome not yet shown
         self._nick: str | None = None  # the viewer's nickname, once registered
         self._rooms: list[str] = []  # the rooms the viewer is in, as displayed
+        self._password_for: Nickname | None = None  # a registered name asked for: password?
 
     def greeting(self) -> bytes:
         """Ask for a name."""
@@ -150,6 +171,12 @@ class LineFrontEnd:
         line = self._framer.next_line()
         if line is None:
             return None
+        if not self._registered and self._password_for is not None:
+            # The answer to "alice is registered: password?", as typed (never sanitized).
+            name, self._password_for = self._password_for, None
+            if isinstance(line, LineTooLong):
+                return Send(_refusal_line(_too_long(line)).encode() + PROMPT)
+            return Introduce(name, account=name, password=line.decode("utf-8", "replace"))
         if not self._registered:
             nick = parse_name(line)
             if isinstance(nick, Refusal):
@@ -200,6 +227,12 @@ class LineFrontEnd:
                     self._rooms.append(room)
                 case RoomExited(room):
                     self._rooms.remove(room)
+                case Refusal(Reason.NICK_REGISTERED, name) if not self._registered:
+                    # The seed's prompt, one step longer: the name is someone's account.
+                    parsed = Nickname.parse(name)
+                    self._password_for = parsed if isinstance(parsed, Nickname) else None
+                    lines.append(f"* {name} is registered: password?\n")
+                    continue
                 case Refusal() if not self._registered:
                     lines.append(_refusal_line(event) + PROMPT.decode())
                     continue
@@ -219,7 +252,7 @@ def parse_name(line: bytes | LineTooLong) -> Nickname | Refusal:
     return Nickname.parse(line.decode("utf-8", "replace"))
 
 
-def parse_line(line: bytes | LineTooLong) -> Command | None:
+def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
     """Turn one line from a registered member into a command; ``None`` means ignore it.
 
     Mistakes become ``Tell(Refusal(...))`` so the member hears about them in order. Texts are
@@ -269,10 +302,29 @@ def parse_line(line: bytes | LineTooLong) -> Command | None:
             return _history(argument)
         case "help":
             return Tell(Help())
+        case "register":
+            password = _secret(raw)
+            return RegisterAccount(password) if password else _usage("/register PASSWORD")
+        case "login":
+            name, _, password = _secret(raw).partition(" ")
+            account = Nickname.parse(name)
+            if isinstance(account, Refusal) or not password:
+                return _usage("/login NAME PASSWORD")
+            return Authenticate(account, password)
+        case "passwd":
+            old, _, new = _secret(raw).partition(" ")
+            return ChangeOwnPassword(old, new) if old and new else _usage("/passwd OLD NEW")
+        case "logout":
+            return LogOut()
         case "exit" | "quit":
             return Quit()
         case _:
             return Tell(Refusal(Reason.UNKNOWN_COMMAND, f"/{name}"))
+
+
+def _secret(raw: str) -> str:
+    """Return what follows a command's name, as typed (a password: never sanitized)."""
+    return raw.partition(" ")[2].strip(" ")
 
 
 def _history(argument: str) -> Command:
@@ -384,8 +436,16 @@ def _line(event: Event, prefix: str) -> str:
             return "".join(
                 f"{prefix}~ {stamp(entry.time)} {_line(entry.event, '')}" for entry in entries
             )
-        case Registered() | AwayChanged():
-            return ""  # the welcome line comes with the lobby's roster; others' absences: noise
+        case LoggedIn(account):
+            return f"* you are logged in as {account}\n"
+        case LoggedOut(account):
+            return f"* you are logged out of {account}\n"
+        case AccountCreated(account):
+            return f"* {account} is registered: it is yours, with this password\n"
+        case PasswordChanged(account):
+            return f"* the password of {account} is changed\n"
+        case Registered() | AwayChanged() | AccountChanged():
+            return ""  # the welcome line comes with the lobby's roster; others' news: noise
         case _:
             raise AssertionError(f"not a plain-protocol event: {event!r}")
 

@@ -67,9 +67,16 @@ EVENT_TYPES: dict[type, str] = {
     events.Goodbye: "goodbye",
     events.ShuttingDown: "shutting_down",
     events.ServiceChanged: "service_changed",
+    events.LoggedIn: "logged_in",
+    events.LoggedOut: "logged_out",
+    events.AccountCreated: "account_created",
+    events.PasswordChanged: "password_changed",
+    events.AccountChanged: "account_changed",
     Refusal: "refusal",
 }
 _HIDDEN_FIELDS = frozenset({"user"})  # IRC's user names: the page shows nicknames
+_HIDDEN_IN_JOINS = frozenset({"user", "realname"})  # a join's real name is IRC's extended-join
+_SHOWN_IF_ANY = frozenset({"account"})  # absent when empty: a page sees no empty field
 
 
 class ErrorCode(enum.Enum):
@@ -295,9 +302,12 @@ def _typed(event: Event) -> Message:
 def _fields(value: Any) -> Message:
     message: Message = {}
     for field in dataclasses.fields(value):
-        if field.name in _HIDDEN_FIELDS:
-            continue
         item = getattr(value, field.name)
+        hidden = _HIDDEN_IN_JOINS if isinstance(value, events.Joined) else _HIDDEN_FIELDS
+        if field.name in hidden:
+            continue
+        if field.name in _SHOWN_IF_ANY and not item:
+            continue
         if isinstance(item, tuple) and item and type(item[0]) in _NAMED:
             message[field.name], roles = _named(item)
             if roles:  # nobody has a role: the message is as it was before roles existed

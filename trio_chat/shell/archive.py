@@ -2,10 +2,10 @@
 
 The hub records history in memory (:mod:`trio_chat.core.history`) and never waits for the
 disk: after each turn, ``run_hub`` hands what was recorded to :meth:`Archive.offer`, which
-queues it without waiting. One task, :meth:`Archive.run`, saves the queue in a worker thread
-(``trio.to_thread.run_sync`` behind a ``CapacityLimiter(1)``: SQLite connections are not for
-concurrent use), at most once per ``flush_interval``, so a busy server costs the disk one
-commit a second, and a ``kill -9`` loses at most the last second or so.
+queues it without waiting. One task, :meth:`Archive.run`, saves the queue in a worker
+thread (``trio.to_thread.run_sync`` behind the database's ``CapacityLimiter(1)``: SQLite
+connections are not for concurrent use), at most once per ``flush_interval``, so a busy server
+costs the disk one commit a second, and a ``kill -9`` loses at most the last second or so.
 
 When the disk falls behind, the queue is bounded (``MAX_QUEUED`` entries): what does not fit is
 dropped and counted, and the log says so once per episode. Live chat never waits for history;
@@ -20,144 +20,33 @@ import logging
 import math
 import sqlite3
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import trio
 
-from trio_chat.core.events import Entry
-from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
+from trio_chat.core.history import History, RoomEntry
 from trio_chat.shell.channels import take_waiting
+from trio_chat.shell.database import Database
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 100_000  # entries waiting to be saved, at most; more are dropped (and counted)
-IN_MEMORY = ":memory:"
 PRUNE_EVERY = 3600.0  # seconds between deletions of entries past --history-max-days
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY,  -- the entry's id: one sequence for all rooms
-    room_key TEXT NOT NULL,  -- the room's normalized name
-    room TEXT NOT NULL,      -- the room's name as displayed then
-    time REAL NOT NULL,      -- Unix time
-    kind TEXT NOT NULL,      -- the event's class: Said, Joined, ...
-    payload TEXT NOT NULL    -- the event's fields, as JSON
-);
-CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
-"""
-
-
-class ArchiveError(Exception):
-    """The history database cannot be opened or used."""
 
 
 @dataclass(frozen=True)
 class HistoryConfig:
-    """Where history is kept, how much of it in memory, and for how long it is kept.
+    """How much history is kept, in memory and on disk, and how often it is saved.
 
-    (How much a newcomer is shown is the hub's rule: ``Limits.history_lines``.)
+    (Where: the server's database, :mod:`trio_chat.shell.database`. How much a newcomer is
+    shown is the hub's rule: ``Limits.history_lines``.)
     """
 
-    path: str = IN_MEMORY  # a file, or ":memory:"
     ring: int = 100  # entries per room kept in memory (the most /history can show)
     max_per_room: int = 10_000  # entries per room kept on disk
     max_days: float = 0.0  # 0: kept until max_per_room pushes them out
     flush_interval: float = 1.0  # seconds between commits, at most one per interval
     shutdown_timeout: float = 5.0  # seconds the last commits may take at shutdown
-
-
-class Database:
-    """The SQLite file. Synchronous: used from one worker thread at a time."""
-
-    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
-        self._connection = connection
-        self.path = path
-
-    @classmethod
-    def open(cls, path: str) -> Database:
-        """Open (or create) the database, in WAL mode.
-
-        Raises:
-            ArchiveError: if it cannot be created, read or written (a missing directory that
-                cannot be made, no permission, a file that is not a database).
-        """
-        try:
-            if path != IN_MEMORY:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path, check_same_thread=False)
-        except (OSError, sqlite3.Error) as error:
-            raise ArchiveError(f"cannot open the history database {path}: {error}") from None
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no commit's data
-            connection.executescript(SCHEMA)
-            connection.execute("SELECT COUNT(*) FROM history WHERE id < 0").fetchone()
-        except sqlite3.Error as error:
-            connection.close()
-            raise ArchiveError(f"cannot use the history database {path}: {error}") from None
-        return cls(connection, path)
-
-    def load(self, history: History, *, since: float = 0.0) -> int:
-        """Fill ``history``'s rings with the most recently active rooms' last entries.
-
-        Returns the number of entries loaded.
-        """
-        connection = self._connection
-        (last_id,) = connection.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()
-        history.last_id = max(history.last_id, int(last_id))
-        rooms = connection.execute(
-            "SELECT room_key FROM history WHERE time >= ? GROUP BY room_key"
-            " ORDER BY MAX(id) DESC LIMIT ?",
-            (since, history.rooms),
-        ).fetchall()
-        loaded = 0
-        for (room_key,) in reversed(rooms):  # the most recent last: it must not be pushed out
-            rows = connection.execute(
-                "SELECT id, time, kind, payload FROM history WHERE room_key = ? AND time >= ?"
-                " ORDER BY id DESC LIMIT ?",
-                (room_key, since, history.ring),
-            ).fetchall()
-            entries = []
-            for entry_id, when, kind, payload in reversed(rows):
-                try:
-                    entries.append(Entry(entry_id, when, decode_event(kind, payload)))
-                except ValueError as error:  # written by another version: skip, say so
-                    logger.warning("history entry %d of %r skipped: %s", entry_id, room_key, error)
-            history.load(room_key, entries)
-            loaded += len(entries)
-        return loaded
-
-    def save(self, records: Sequence[RoomEntry], max_per_room: int) -> None:
-        """Insert ``records`` and keep at most ``max_per_room`` entries per room, in one commit."""
-        rows = [
-            (r.entry.id, r.room_key, r.room, r.entry.time, *encode_event(r.entry.event))
-            for r in records
-        ]
-        with self._connection:  # one transaction: all of it, or (after a crash) none
-            self._connection.executemany(
-                "INSERT OR IGNORE INTO history (id, room_key, room, time, kind, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            for room_key in {r.room_key for r in records}:
-                self._connection.execute(
-                    "DELETE FROM history WHERE room_key = ? AND id <= (SELECT id FROM history"
-                    " WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (room_key, room_key, max_per_room),
-                )
-
-    def prune(self, before: float) -> int:
-        """Delete every entry older than ``before`` (Unix time); return how many."""
-        with self._connection:
-            return self._connection.execute(
-                "DELETE FROM history WHERE time < ?", (before,)
-            ).rowcount
-
-    def close(self) -> None:
-        """Close the database (the WAL is folded back into the file)."""
-        self._connection.close()
 
 
 class Archive:
@@ -169,7 +58,6 @@ class Archive:
         self.history = history
         # Unbounded as a channel, bounded by offer(): the bound is in entries, not batches.
         self._send, self._receive = trio.open_memory_channel[list[RoomEntry]](math.inf)
-        self._limiter = trio.CapacityLimiter(1)  # one thread at a time uses the connection
         self.queued = 0  # entries offered and not yet taken by the writer
         self.dropped = 0  # entries lost: the queue was full, or saving failed
         self._dropping = False  # in an episode of drops (said once per episode)
@@ -177,21 +65,22 @@ class Archive:
         # Cancelled only by its deadline, which close() sets: see run().
         self._stop = trio.CancelScope()
         self._closed = trio.Event()
+        self.gave_up = False  # stopped at the shutdown timeout, a commit maybe still running
 
     @classmethod
-    async def open(cls, config: HistoryConfig, *, rooms: int, shown: int) -> Archive:
-        """Open the database, and load the last entries of up to ``rooms`` rooms.
+    async def open(
+        cls, database: Database, config: HistoryConfig, *, rooms: int, shown: int
+    ) -> Archive:
+        """Load the last entries of up to ``rooms`` rooms from ``database``.
 
         ``shown`` is how many entries a newcomer is shown: the ring keeps at least as many.
-
-        Raises:
-            ArchiveError: see :meth:`Database.open`.
         """
-        database = await trio.to_thread.run_sync(Database.open, config.path)
         history = History(max(config.ring, shown), rooms)
         since = time.time() - config.max_days * 86400 if config.max_days else 0.0
-        loaded = await trio.to_thread.run_sync(lambda: database.load(history, since=since))
-        logger.info("history: %s, %d entries loaded", config.path, loaded)
+        loaded = await trio.to_thread.run_sync(
+            lambda: database.load(history, since=since), limiter=database.limiter
+        )
+        logger.info("history: %s, %d entries loaded", database.path, loaded)
         return cls(database, config, history)
 
     def offer(self, records: list[RoomEntry]) -> None:
@@ -217,8 +106,8 @@ class Archive:
         Cancellation: by the shutdown timeout (see :meth:`close`), or with the server. A commit
         in a worker thread is then abandoned, not waited for: SQLite commits atomically, so
         the entries of an abandoned commit are either all saved or all absent after a
-        restart, and waiting could let a stuck disk hold the process hostage. The database is
-        then left for the process's exit to close.
+        restart, and waiting could let a stuck disk hold the process hostage. The server then
+        leaves the database for the process's exit to close (see ``gave_up``).
         """
         with self._stop:
             last_commit = -math.inf
@@ -233,8 +122,8 @@ class Archive:
                 last_commit = trio.current_time()
                 if self._prune_due():
                     await self._prune()
-            await trio.to_thread.run_sync(self.database.close, limiter=self._limiter)
             return
+        self.gave_up = True
         if self.queued:  # offered, never taken by a commit
             self._drop(self.queued, "shutdown could not wait for the disk")
         logger.warning("history: saving stopped at the shutdown timeout")
@@ -246,7 +135,7 @@ class Archive:
                 self.database.save,
                 records,
                 self.config.max_per_room,
-                limiter=self._limiter,
+                limiter=self.database.limiter,
                 abandon_on_cancel=True,  # see run(): never wait on a stuck disk
             )
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
@@ -264,7 +153,7 @@ class Archive:
         before = now - self.config.max_days * 86400
         try:
             await trio.to_thread.run_sync(
-                self.database.prune, before, limiter=self._limiter, abandon_on_cancel=True
+                self.database.prune, before, limiter=self.database.limiter, abandon_on_cancel=True
             )
         except sqlite3.Error as error:
             logger.warning("history: pruning failed: %s", error)

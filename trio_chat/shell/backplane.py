@@ -70,9 +70,12 @@ from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.replication import (
     Acting,
+    ChangingPassword,
+    CreatingAccount,
     Gone,
     Hello,
     Leaving,
+    LoggingIn,
     Record,
     Registering,
     State,
@@ -84,9 +87,12 @@ from trio_chat.core.replication import (
 from trio_chat.core.requests import (
     Act,
     Announce,
+    ChangePassword,
+    CreateAccount,
     Disconnect,
     DisconnectAll,
     Inform,
+    LogIn,
     Register,
     Shutdown,
 )
@@ -463,14 +469,18 @@ class Backplane:
         match request:
             case Register() if self._stopping:
                 return None  # refused by our hub, which is shutting down: nobody else hears
-            case Register(member, nick, lobby):
-                if not member.id:  # its first try at a nickname
-                    member.id = f"{self.process}/{next(self._serial)}"
-                    self._members[member.id] = member
-                    self._connected[member.id] = member
+            case Register(member, nick, lobby, login):
+                self._identify(member)
                 return Registering(
-                    member.id, nick, lobby, member.peer, member.realname, member.user
+                    member.id, nick, lobby, member.peer, member.realname, member.user, login
                 )
+            case CreateAccount(member, name, credentials):
+                self._identify(member)  # an IRC client may register an account first
+                return CreatingAccount(member.id, name, credentials)
+            case LogIn(member, login) if member.id:
+                return LoggingIn(member.id, login)
+            case ChangePassword(member, old, new) if member.id:
+                return ChangingPassword(member.id, old, new)
             case Act(member, command) if shared(command) and member.id:
                 if isinstance(command, Quit):
                     self._connected.pop(member.id, None)
@@ -480,6 +490,13 @@ class Backplane:
                 return Leaving(member.id, reason)
             case _:
                 return None  # a front end's reply, the shutdown, a notice: for the hub only
+
+    def _identify(self, member: Member) -> None:
+        """Give ``member`` its id in the log, on its first request that goes there."""
+        if not member.id:
+            member.id = f"{self.process}/{next(self._serial)}"
+            self._members[member.id] = member
+            self._connected[member.id] = member
 
     async def _follow(self, hub_inbox: trio.MemorySendChannel[Request]) -> NoReturn:
         """Hand the log's entries to the hub, in order, from where we are.
@@ -600,8 +617,18 @@ class Backplane:
         Hello is old news: nobody waits for our answer to it.
         """
         match record:
-            case Registering(id_, nick, lobby, peer, realname, user):
-                return Register(self._member_for(id_, peer, realname, user), nick, lobby=lobby)
+            case Registering(id_, nick, lobby, peer, realname, user, login):
+                member = self._member_for(id_, peer, realname, user)
+                if not member.local:  # maybe met before, as it registered an account first
+                    member.peer, member.realname, member.user = peer, realname, user
+                return Register(member, nick, lobby, login)
+            case CreatingAccount(id_, name, credentials):
+                member = self._member_for(id_, "?", "", "")  # what it is comes with Registering
+                return CreateAccount(member, name, credentials)
+            case LoggingIn(id_, login) if id_ in self._members:
+                return LogIn(self._members[id_], login)
+            case ChangingPassword(id_, old, new) if id_ in self._members:
+                return ChangePassword(self._members[id_], old, new)
             case Acting(id_, command) if id_ in self._members:
                 if isinstance(command, Quit):
                     return Act(self._members.pop(id_), command)  # its last request

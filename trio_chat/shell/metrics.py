@@ -28,6 +28,7 @@ from trio_chat.shell.mailbox import Meter
 if TYPE_CHECKING:
     from trio_chat.core.hub import Hub
     from trio_chat.shell.backplane import Backplane
+    from trio_chat.shell.credentials import Authenticator
 
 # A turn is usually tens of microseconds; a join storm's, milliseconds.
 TURN_BUCKETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -66,6 +67,7 @@ class Metrics:
         self.serving = False  # from startup until shutdown begins
         self._hub: Hub | None = None
         self.backplane: Backplane | None = None  # with --backplane: read at scrape time too
+        self.authenticator: Authenticator | None = None  # its counts, read at scrape time
         self.registry.register(_StateCollector(self))
 
     def watch(self, hub: Hub) -> None:
@@ -165,8 +167,30 @@ class _StateCollector(Collector):
         for why, count in sorted(stats.refusals.items(), key=lambda item: item[0].value):
             refusals.add_metric([why.value], count)
         yield refusals
+        yield GaugeMetricFamily(
+            "trio_chat_accounts", "Registered accounts", value=hub.account_count
+        )
+        yield CounterMetricFamily(
+            "trio_chat_accounts_registered", "Accounts registered", value=stats.accounts
+        )
+        if metrics.authenticator is not None:
+            yield from _login_metrics(metrics.authenticator)
         if metrics.backplane is not None:
             yield from _backplane_metrics(metrics.backplane)
+
+
+def _login_metrics(authenticator: Authenticator) -> Iterator[Metric]:
+    logins = CounterMetricFamily(
+        "trio_chat_logins", "Logins, by mechanism and outcome", labels=["mechanism", "outcome"]
+    )
+    for (mechanism, outcome), count in sorted(authenticator.logins.items()):
+        logins.add_metric([mechanism, outcome], count)
+    yield logins
+    yield CounterMetricFamily(
+        "trio_chat_attempts_throttled",
+        "Logins and registrations refused by the throttle, before any password was checked",
+        value=authenticator.throttled,
+    )
 
 
 def _backplane_metrics(backplane: Backplane) -> Iterator[Metric]:

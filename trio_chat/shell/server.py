@@ -20,6 +20,7 @@ import collections
 import contextlib
 import logging
 import socket
+import sqlite3
 import ssl
 import time
 from collections.abc import Sequence
@@ -32,12 +33,15 @@ from prometheus_client import Histogram
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
-from trio_chat.core.requests import Shutdown
+from trio_chat.core.requests import Saved, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
-from trio_chat.shell.archive import Archive, ArchiveError, HistoryConfig
+from trio_chat.shell.account_store import AccountStore
+from trio_chat.shell.archive import Archive, HistoryConfig
 from trio_chat.shell.backplane import Backplane, BackplaneConfig, BackplaneError, open_backplane
 from trio_chat.shell.channels import take_waiting
+from trio_chat.shell.credentials import AccountRules, Authenticator
+from trio_chat.shell.database import Database, DatabaseError
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -93,7 +97,9 @@ class ServerConfig:
     max_per_ip: int = 10  # connections at once from one address (an IPv6 /64)...
     limit_exempt: tuple[str, ...] = LOOPBACK  # ...except from these networks
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (the web front end)
-    history: HistoryConfig | None = None  # rooms' history, and where it is saved (None: none)
+    database: str | None = None  # the file accounts and history are saved in (None: none)
+    history: HistoryConfig | None = None  # how much of rooms' history is kept (None: none)
+    accounts: AccountRules = field(default_factory=AccountRules)  # passwords, throttles
     backplane: BackplaneConfig | None = None  # other processes to share rooms with (None: none)
 
 
@@ -121,9 +127,11 @@ async def serve(
             cannot be opened (nothing is left open).
     """
     tls = _tls_context(config) if any(endpoint.tls for endpoint in config.endpoints) else None
-    archive = await open_archive(config)
-    handed_over = False  # from then on, serve_listeners (and the archive's writer) close it
+    database = await open_database(config)
+    archive = None
+    handed_over = False  # from then on, writers of serve_listeners may be using the database
     try:
+        archive = await open_archive(database, config)
         async with contextlib.AsyncExitStack() as stack:
             backplane = None
             if config.backplane is not None:
@@ -140,6 +148,7 @@ async def serve(
                     listenings,
                     config,
                     stop=stop,
+                    database=database,
                     archive=archive,
                     backplane=backplane,
                 )
@@ -149,9 +158,15 @@ async def serve(
                     logger.info("listening on %s port %d (%s)", host, port, listening.name)
                 task_status.started(addresses)
     except BaseException:
-        if archive is not None and not handed_over:
-            archive.database.close()  # synchronous: no thread uses it yet
+        # Cancelled while serving, a commit abandoned in its thread may still be using the
+        # database: it is left for the process's exit to close. Before, nothing used it yet.
+        if database is not None and not handed_over:
+            database.close()  # synchronous: no thread uses it yet
         raise
+    if database is not None and not (archive is not None and archive.gave_up):
+        # The writers are done (their tasks ended with the server's nursery): fold the WAL
+        # back into the file, off the event loop like every other use of the database.
+        await trio.to_thread.run_sync(database.close, limiter=database.limiter)
 
 
 def _tls_context(config: ServerConfig) -> ssl.SSLContext:
@@ -163,19 +178,35 @@ def _tls_context(config: ServerConfig) -> ssl.SSLContext:
     return context
 
 
-async def open_archive(config: ServerConfig) -> Archive | None:
-    """Open the history database of ``config``, if it keeps history, and load it.
+async def open_database(config: ServerConfig) -> Database | None:
+    """Open the database of ``config``, if it has one.
 
     Raises:
-        StartupError: if the database cannot be opened or read.
+        StartupError: if it cannot be opened or read.
     """
-    if config.history is None:
+    if config.database is None:
         return None  # noqa: ASYNC910 (serve() checkpoints next, opening its listeners)
     try:
-        limits = config.limits
-        return await Archive.open(config.history, rooms=limits.rooms, shown=limits.history_lines)
-    except ArchiveError as error:
+        return await trio.to_thread.run_sync(Database.open, config.database)
+    except DatabaseError as error:
         raise StartupError(str(error)) from None
+
+
+async def open_archive(database: Database | None, config: ServerConfig) -> Archive | None:
+    """Load rooms' history from ``database``, if ``config`` keeps history.
+
+    Raises:
+        StartupError: if the database cannot be read.
+    """
+    if database is None or config.history is None:
+        return None  # noqa: ASYNC910 (serve() checkpoints next, opening its listeners)
+    limits = config.limits
+    try:
+        return await Archive.open(
+            database, config.history, rooms=limits.rooms, shown=limits.history_lines
+        )
+    except sqlite3.Error as error:
+        raise StartupError(f"cannot read the history in {database.path}: {error}") from None
 
 
 async def _open_all(config: ServerConfig, tls: ssl.SSLContext | None) -> list[Listening]:
@@ -209,13 +240,16 @@ async def serve_listeners(
     config: ServerConfig,
     *,
     stop: trio.Event,
+    database: Database | None = None,
     archive: Archive | None = None,
     backplane: Backplane | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve chat to whoever connects through ``listenings`` until ``stop`` is set, then shut down.
 
-    With ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
+    With ``database``, accounts are loaded from it and saved to it (see
+    :mod:`trio_chat.shell.account_store`; without, they last as long as the process). With
+    ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
     With ``backplane``, the hub is a replica that applies the log shared with other processes
     (see :mod:`trio_chat.shell.backplane`): the sessions' requests go to the log, not the hub.
 
@@ -229,26 +263,35 @@ async def serve_listeners(
     for a graceful shutdown.
     """
     inbox_send, inbox_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
-    server = Server(config, inbox_send)
     policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
     history = archive.history if archive else None
     hub = Hub(policy, config.limits, history=history, remove_too_slow=backplane is None)
+    if database is not None:
+        hub.load_accounts(
+            await trio.to_thread.run_sync(database.load_accounts, limiter=database.limiter)
+        )
+    server = Server(config, inbox_send, Authenticator(hub, config.accounts))
     config.metrics.watch(hub)
+    config.metrics.authenticator = server.authenticator
+    # With processes sharing rooms, the hub's own inbox is fed by the shared log, and the
+    # sessions' requests go to the log: the store's news is this process's alone.
+    hub_send, hub_receive = inbox_send, inbox_receive
     if backplane is not None:
+        hub_send, hub_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
         config.metrics.backplane = backplane
-        await _join(backplane, hub, archive)
+        await _join(backplane, hub)
+    store = AccountStore(database, hub_send) if database is not None else None
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
         turns = config.metrics.turn_seconds
-        if backplane is None:
-            server_nursery.start_soon(run_hub, hub, inbox_receive, turns, archive)
-        else:
-            hub_send, hub_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
-            server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive)
+        server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive, store)
+        if backplane is not None:
             # Ends once every connection is done: then it closes the hub's inbox.
             server_nursery.start_soon(backplane.run, inbox_receive, hub_send)
         if archive is not None:
             server_nursery.start_soon(archive.run)  # ends once run_hub has closed it
+        if store is not None:
+            server_nursery.start_soon(store.run)  # likewise
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -266,17 +309,15 @@ async def serve_listeners(
                 await server.shut_down(connections.cancel_scope)
 
 
-async def _join(backplane: Backplane, hub: Hub, archive: Archive | None) -> None:
+async def _join(backplane: Backplane, hub: Hub) -> None:
     """Start ``hub`` from the state the other processes share.
 
     Raises:
-        StartupError: if that fails (the database, whose writer has not started, is closed).
+        StartupError: if that fails.
     """
     try:
         await backplane.start(hub)
     except BackplaneError as error:
-        if archive is not None:
-            archive.database.close()  # synchronous: no thread uses it yet
         raise StartupError(str(error)) from None
 
 
@@ -285,11 +326,13 @@ async def run_hub(
     inbox: trio.MemoryReceiveChannel[Request],
     turn_seconds: Histogram | None = None,
     archive: Archive | None = None,
+    store: AccountStore | None = None,
 ) -> None:
     """Apply requests from ``inbox`` to ``hub`` a turn at a time, until it is closed and drained.
 
     ``turn_seconds`` observes how long each turn takes (the metrics' histogram); ``archive`` is
-    handed the history each turn recorded, and closed when the hub is done.
+    handed the history each turn recorded, and ``store`` the account changes, each closed
+    when the hub is done. Without a store, accounts live in memory, saved as soon as made.
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
     task never leaves the hub half-updated. The server closes the inbox rather than cancelling
@@ -302,22 +345,37 @@ async def run_hub(
             # Take everything else already waiting, so one turn (and one delivery each) covers it.
             for request in take_waiting(inbox):
                 hub.handle(request)
+            if store is None:  # nothing to wait for: each change is told in this same turn
+                for unsaved in hub.take_unsaved_accounts():
+                    if unsaved.change is not None and unsaved.member is not None:
+                        key = unsaved.account.name.key
+                        hub.handle(Saved(key, unsaved.change, unsaved.member))
             hub.flush()
             if archive is not None:
                 archive.offer(archive.history.take_unsaved())  # never waits for the disk
+            if store is not None:
+                store.offer(hub.take_unsaved_accounts())  # nor this
             if turn_seconds is not None:
                 turn_seconds.observe(time.perf_counter() - started)
     finally:
         if archive is not None:
             archive.close()  # synchronous: the writer saves what is left, within its timeout
+        if store is not None:
+            store.close()  # likewise
 
 
 class Server:
     """State shared by all connections of one :func:`serve_listeners` call."""
 
-    def __init__(self, config: ServerConfig, inbox: trio.MemorySendChannel[Request]) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        inbox: trio.MemorySendChannel[Request],
+        authenticator: Authenticator,
+    ) -> None:
         self.config = config
         self.inbox = inbox  # the hub's inbox: every connection sends its requests here
+        self.authenticator = authenticator  # passwords, checked and hashed off the hub's task
         self.settings = SessionSettings(
             mailbox_size=config.mailbox_size,
             mailbox_bytes=config.mailbox_bytes,
@@ -406,7 +464,7 @@ class Server:
             self._per_address[group] += 1
         try:
             timeout = listening.registration_timeout or self.config.registration_timeout
-            await Session(self, stream, front_end, peer, timeout).run()
+            await Session(self, stream, front_end, peer, timeout, address=group).run()
         finally:
             self.open_connections -= 1
             if group is not None:

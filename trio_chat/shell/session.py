@@ -24,6 +24,7 @@ chatting sessions; the metrics count flood delays). So this module imports nothi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -32,18 +33,55 @@ from typing import Protocol
 import trio
 
 from trio_chat.core.delivery import Delivery
-from trio_chat.core.events import LeaveReason, Quit, Registered, Reply, ShuttingDown, Tell
+from trio_chat.core.events import (
+    Event,
+    LeaveReason,
+    Quit,
+    Registered,
+    Reply,
+    SaslChallenge,
+    SaslFailed,
+    SaslSucceeded,
+    ShuttingDown,
+    Tell,
+)
 from trio_chat.core.flood import TokenBucket
 from trio_chat.core.hub import Request
 from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
-from trio_chat.core.requests import Act, Disconnect, Register
+from trio_chat.core.requests import (
+    Act,
+    ChangePassword,
+    CreateAccount,
+    Disconnect,
+    LogIn,
+    Login,
+    Register,
+)
+from trio_chat.core.sasl import Challenge, CheckPassword, Exchange, Failed, Proven, Step
 from trio_chat.frontends import base
-from trio_chat.frontends.base import Farewell, FrontEnd, Hangup, Ignored, Input, Send
+from trio_chat.frontends.base import (
+    AccountInput,
+    Authenticate,
+    ChangeOwnPassword,
+    Farewell,
+    FrontEnd,
+    Hangup,
+    Ignored,
+    Input,
+    RegisterAccount,
+    SaslAbort,
+    SaslResponse,
+    SaslStart,
+    Send,
+)
+from trio_chat.shell.credentials import Authenticator
 from trio_chat.shell.listeners import socket_stream
 from trio_chat.shell.mailbox import Item, Mailbox, Meter
 
 logger = logging.getLogger(__name__)
+
+AccountRequest = LogIn | CreateAccount | ChangePassword  # what an account input asks the hub
 
 RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
@@ -75,6 +113,11 @@ class Host(Protocol):
         """What the session is told."""
         ...
 
+    @property
+    def authenticator(self) -> Authenticator:
+        """Who checks passwords and makes credentials, off the hub's task."""
+        ...
+
     def track_registration(self, scope: trio.CancelScope) -> None:
         """Let shutdown cancel ``scope``, the registration's (at once if it has begun)."""
         ...
@@ -104,7 +147,10 @@ class Session:
         "_can_ping",
         "_eof",
         "_fd",
+        "_login",
         "_nursery",
+        "_sasl",
+        "address",
         "flood",
         "flooding_since",
         "front_end",
@@ -128,9 +174,14 @@ class Session:
         front_end: FrontEnd,
         peer: str,
         registration_timeout: float,
+        *,
+        address: str | None = None,
     ) -> None:
         settings = host.settings
         self.host = host
+        self.address = address  # the peer's, as per-address limits count it (None: exempt)
+        self._login: Login | None = None  # proven while registering (SASL), not yet used
+        self._sasl: Exchange | None = None  # a SASL exchange under way
         self.stream = stream
         self.front_end = front_end
         self.peer = peer
@@ -220,24 +271,141 @@ class Session:
                     return False
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Introduce(nick, realname, user, lobby):
+                case base.Introduce(nick, realname, user, lobby, account, password):
+                    login = self._login
+                    if account is not None:  # the plain protocol's password, IRC's PASS
+                        proof = await self.host.authenticator.log_in(
+                            account.display, password, self.address
+                        )
+                        if isinstance(proof, Refusal):
+                            await self._send_now(self._rendered(proof))
+                            continue
+                        login = proof
                     self.member.realname, self.member.user = realname, user
                     self.registration_requested = True
-                    await self.host.inbox.send(Register(self.member, nick, lobby=lobby))
-                    reply = await self.mailbox.receive.receive()
-                    assert isinstance(reply, Delivery), "nothing is written directly yet"
-                    self.mailbox.sent(reply)
-                    if _unavailable(reply):  # processes sharing rooms lost Redis: come back later
-                        await last_words(self.stream, self.front_end.farewell(Farewell.UNAVAILABLE))
-                        return False
-                    await self._send_now(self.front_end.render(reply))
-                    if _says(reply, Registered):
-                        return True
-                    if _says(reply, ShuttingDown):
-                        return False
+                    await self.host.inbox.send(Register(self.member, nick, lobby, login))
+                    match await self._hub_reply():
+                        case None:
+                            return False
+                        case reply if _says(reply, Registered):
+                            return True
+                        case reply if _says(reply, ShuttingDown):
+                            return False
+                case RegisterAccount() | SaslStart() | SaslResponse() | SaslAbort():
+                    for outcome in await self._account(item):
+                        if isinstance(outcome, CreateAccount):
+                            await self.host.inbox.send(outcome)
+                            if await self._hub_reply() is None:
+                                return False
+                        elif isinstance(outcome, AccountRequest):
+                            raise AssertionError(f"no member to change yet: {outcome!r}")
+                        else:
+                            await self._send_now(self._rendered(outcome))
                 case _:
                     raise AssertionError(f"a command before registration: {item!r}")
         return False
+
+    async def _hub_reply(self) -> Delivery | None:
+        """Wait for the hub's reply to a request made while registering, and show it.
+
+        Returns None if the connection should close (the processes sharing rooms lost Redis).
+        """
+        reply = await self.mailbox.receive.receive()
+        assert isinstance(reply, Delivery), "nothing is written directly yet"
+        self.mailbox.sent(reply)
+        if _unavailable(reply):  # processes sharing rooms lost Redis: come back later
+            await last_words(self.stream, self.front_end.farewell(Farewell.UNAVAILABLE))
+            return None
+        await self._send_now(self.front_end.render(reply))
+        return reply
+
+    def _rendered(self, event: Event) -> bytes:
+        """Render an answer of the session's own to the peer, while registering."""
+        return self.front_end.render(Delivery([event], personal=True))
+
+    async def _account(self, item: AccountInput) -> list[Event | AccountRequest]:
+        """Carry out an input that holds a secret: what to tell the peer, and to ask the hub.
+
+        The checking and hashing happen here, in worker threads (see
+        :mod:`trio_chat.shell.credentials`), never on the hub's task; the hub then gets a
+        request that carries what was found, or the peer a refusal.
+
+        Cancellation: while a thread checks or hashes (which then finishes first), or while a
+        wrong password is answered slowly; nothing is half done.
+        """
+        authenticator, member = self.host.authenticator, self.member
+        match item:
+            case Authenticate(account, password):
+                proof = await authenticator.log_in(account.display, password, self.address)
+                return [proof if isinstance(proof, Refusal) else LogIn(member, proof)]
+            case RegisterAccount(password, name):
+                made = await authenticator.new_credentials(password, self.address)
+                return [made if isinstance(made, Refusal) else CreateAccount(member, name, made)]
+            case ChangeOwnPassword(old, new):
+                mine = authenticator.book.account(member.account.key) if member.account else None
+                if mine is None:
+                    await trio.lowlevel.checkpoint()
+                    return [Refusal(Reason.NOT_LOGGED_IN)]
+                proof = await authenticator.log_in_to(mine, old, self.address)
+                if isinstance(proof, Refusal):
+                    return [proof]
+                made = await authenticator.changed_credentials(new)
+                if isinstance(made, Refusal):
+                    return [made]
+                return [ChangePassword(member, proof.credentials, made)]
+            case SaslStart(mechanism):
+                await trio.lowlevel.checkpoint()
+                if member.account is not None or self._login is not None:
+                    return [SaslFailed(already=True)]
+                self._sasl = authenticator.exchange(mechanism, self._certificate())
+                return [self._sasl_step(self._sasl.start())]
+            case SaslResponse(data) if self._sasl is not None:
+                step = self._sasl.respond(data)
+                login = None
+                if isinstance(step, CheckPassword):
+                    proof = await authenticator.log_in_to(step.account, step.password, self.address)
+                    login = proof if isinstance(proof, Login) else None
+                    step = self._sasl.checked(login is not None)
+                else:
+                    await trio.lowlevel.checkpoint()
+                outcome = self._sasl_step(step)
+                if isinstance(step, Proven):
+                    login = login or Login(step.account.name, step.account.credentials)
+                    if self.registration_requested:  # SASL once registered: a login like /login
+                        return [outcome, LogIn(member, login)]
+                    self._login = login
+                return [outcome]
+            case SaslAbort(told=True):
+                await trio.lowlevel.checkpoint()
+                self._sasl = None
+                return []  # the front end has answered already
+            case _:  # an abort, or a response with no exchange under way
+                await trio.lowlevel.checkpoint()
+                self._sasl = None
+                return [SaslFailed(aborted=isinstance(item, SaslAbort))]
+
+    def _sasl_step(self, step: Step) -> Event:
+        """Word a step of the SASL exchange as an event for the peer; forget it once it is over."""
+        match step:
+            case Challenge(data):
+                return SaslChallenge(data)
+            case Proven(account):
+                self._sasl = None
+                logger.info("%s proved it is %r (SASL)", self.peer, account.name.display)
+                return SaslSucceeded(account.name.display)
+            case Failed(why):
+                self._sasl = None
+                logger.info("%s failed SASL: %s", self.peer, why)
+                return SaslFailed()
+            case CheckPassword():
+                raise AssertionError("a password is checked before its step is worded")
+
+    def _certificate(self) -> str | None:
+        """Return the SHA-256 fingerprint of the peer's TLS client certificate, if it gave one."""
+        if not isinstance(self.stream, trio.SSLStream):
+            return None
+        der = self.stream.getpeercert(binary_form=True)
+        return hashlib.sha256(der).hexdigest() if der else None
 
     async def _chat(self) -> None:
         """Read in this task; write from the hub's task, or from a writer when there is a backlog.
@@ -306,6 +474,20 @@ class Session:
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
                 case base.Introduce() | Send() | Hangup():
                     raise AssertionError(f"registration input after registering: {item!r}")
+                case (
+                    Authenticate()
+                    | RegisterAccount()
+                    | ChangeOwnPassword()
+                    | SaslStart()
+                    | SaslResponse()
+                    | SaslAbort()
+                ):
+                    # Answers and requests alike go through the hub, in order with the rest.
+                    for outcome in await self._account(item):
+                        if isinstance(outcome, AccountRequest):
+                            await self.host.inbox.send(outcome)
+                        else:
+                            await self.host.inbox.send(Act(self.member, Tell(outcome)))
                 case command:
                     await self.host.inbox.send(Act(self.member, command))
                     if isinstance(command, Quit):
