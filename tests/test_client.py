@@ -95,6 +95,9 @@ class ScriptedConsole:
         if text.startswith(("* welcome", "<")):
             self._ready.set()
 
+    def ask_secret(self) -> None:
+        self.shown.append("(a secret asked)")
+
 
 class WriterRecordingStream(trio.abc.HalfCloseableStream):
     """A real TCP stream that notes which task makes each write."""
@@ -299,6 +302,31 @@ def test_ctrl_d_quits_and_a_refused_nick_is_asked_again(
     assert client.wait_for_exit() == 0
 
 
+def test_a_password_is_asked_without_echo_and_never_kept_in_the_history(
+    server_process: int, request: pytest.FixtureRequest
+) -> None:
+    port = server_process
+    owner = socket.create_connection(("127.0.0.1", port))
+    request.addfinalizer(owner.close)
+    owner.sendall(b"alice\n/register hunter2-but-longer\n/quit\n")
+    receive_until(owner, "* bye")
+    client = Terminal([*CLIENT, "--port", str(port), "--nick", "alice"])
+    client.wait_for(lambda lines: lines[-2:] == ["* alice is registered: password?", "password:"])
+    client.child.send("hunter2-but-longer")
+    client.wait_for(lambda lines: lines[-1] == "password: " + "*" * len("hunter2-but-longer"))
+    client.child.send("\r")
+    client.wait_for(lambda lines: "* welcome, alice! online (1): alice" in lines)
+    client.wait_for(lambda lines: lines[-1] == "#lobby>")
+    assert not any("hunter2" in line for line in client.lines())
+    client.child.send("\x1b[A")  # up: the history has nothing to bring back
+    client.child.send("hello\r")
+    client.wait_for(lambda lines: "<alice> hello" in lines)
+    client.child.send("\x1b[A")  # up: the line just sent, never the password
+    client.wait_for(lambda lines: lines[-1] == "#lobby> hello")
+    client.child.sendcontrol("c")
+    assert client.wait_for_exit() == 0
+
+
 class EagerConsole:
     """A console (a script's stdin) whose lines are all there at once, before any prompt."""
 
@@ -312,6 +340,9 @@ class EagerConsole:
 
     def show(self, text: str) -> None:
         self.shown.append(text)
+
+    def ask_secret(self) -> None:
+        self.shown.append("(a secret asked)")
 
 
 async def test_typed_lines_wait_for_the_nickname_to_be_given(server: RunningServer) -> None:

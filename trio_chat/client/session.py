@@ -19,6 +19,7 @@ waits, briefly, for the thread to restore the terminal.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import sys
@@ -28,6 +29,8 @@ from typing import Protocol
 
 import trio
 from prompt_toolkit import PromptSession
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from trio_chat.client.display import Display
@@ -44,6 +47,8 @@ MAX_SERVER_LINE_BYTES = (
     1 << 20
 )  # from the server; its lines are short, this only bounds a rogue one
 TERMINAL_RESTORE_TIMEOUT = 1.0  # seconds the keyboard thread gets to give the terminal back
+# The server's question when a nickname is an account's (the plain protocol's wording).
+_PASSWORD_ASKED = re.compile(r"\* \S+ is registered: password\?")
 
 
 class Console(Protocol):
@@ -55,6 +60,10 @@ class Console(Protocol):
 
     def show(self, text: str) -> None:
         """Show one line from the server."""
+        ...
+
+    def ask_secret(self) -> None:
+        """Treat the next line as a password: do not show it as it is typed, nor keep it."""
         ...
 
 
@@ -72,6 +81,9 @@ class Pipe:
         """Print the line and flush, so a reader at the other end of the pipe sees it now."""
         print(text, flush=True)
 
+    def ask_secret(self) -> None:
+        """Do nothing: a script gives the password as its next line, and nothing is echoed."""
+
 
 class Terminal:
     """Interactive mode: a prompt_toolkit input line with incoming lines printed above it.
@@ -81,9 +93,16 @@ class Terminal:
     """
 
     def __init__(self, prompt: Callable[[], str]) -> None:
+        # Set when the server asks for a password: the line being typed is masked, and kept
+        # out of the history, until it is sent.
+        self._secret = False
         # erase_when_done: the server echoes what we send, so keeping the typed line on screen
         # as well would show every message twice.
-        self._session: PromptSession[str] = PromptSession(erase_when_done=True)
+        self._session: PromptSession[str] = PromptSession(
+            erase_when_done=True,
+            is_password=Condition(lambda: self._secret),
+            history=_History(lambda: self._secret),
+        )
         self._prompt_text = prompt  # asked at every redraw: the prompt follows the current room
         # Set while no prompt is running in the keyboard thread; the terminal is then ours.
         self._idle = threading.Event()
@@ -100,18 +119,30 @@ class Terminal:
 
     def _prompt(self) -> str | None:
         try:
-            return self._session.prompt(self._prompt_text)
+            return self._session.prompt(self._prompt_now)
         except (EOFError, KeyboardInterrupt):  # Ctrl+D, Ctrl+C (a key press in raw mode)
             return None
         finally:
+            self._secret = False  # whatever was typed, the next line is an ordinary one
             self._idle.set()
+
+    def _prompt_now(self) -> str:
+        return "password: " if self._secret else self._prompt_text()
+
+    def ask_secret(self) -> None:
+        """Mask the line being typed from now on, and keep it out of the history."""
+        self._secret = True
+        self._redraw()
 
     def show(self, text: str) -> None:
         """Print above the input line (through patch_stdout's proxy), and redraw the prompt."""
         print(text)
+        self._redraw()  # the line may have changed the room
+
+    def _redraw(self) -> None:
         app = self._session.app
         if app.is_running and app.loop is not None:
-            app.loop.call_soon_threadsafe(app.invalidate)  # the line may have changed the room
+            app.loop.call_soon_threadsafe(app.invalidate)
 
     async def close(self) -> None:
         """End a prompt still running in an abandoned thread, and wait for the terminal back.
@@ -258,8 +289,10 @@ async def _receive(  # noqa: ASYNC910 (a reset ends it after a failed receive, a
                 await connection.send_line(nick)
                 nick = None  # if it is refused, the person answers the next prompt
                 named.set()
-            else:
-                connection.console.show(connection.display.show(line))
+                continue
+            connection.console.show(connection.display.show(line))
+            if _PASSWORD_ASKED.fullmatch(line):
+                connection.console.ask_secret()
         if not data:
             break
     done.cancel(reason="server closed the connection")
@@ -281,6 +314,18 @@ async def _quit_on_sigint(connection: Connection, done: trio.CancelScope) -> Non
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
             await connection.quit(done)
+
+
+class _History(InMemoryHistory):
+    """The input history, which never keeps a password (``secret()`` says one is typed)."""
+
+    def __init__(self, secret: Callable[[], bool]) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def append_string(self, string: str) -> None:
+        if not self._secret():
+            super().append_string(string)
 
 
 def _reason(error: OSError) -> str:
