@@ -22,6 +22,7 @@ import trio
 
 from tests.conftest import StartServer
 from trio_chat.shell.archive import HistoryConfig
+from trio_chat.shell.credentials import AccountRules
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -59,6 +60,10 @@ class Page:
     def log_in(self, nick: str) -> None:
         self.type_into("nick", nick, submit=True)
         self.wait_for_text("status", f"connected as {nick}")
+
+    def log_in_refused(self, nick: str, why: str) -> None:
+        self.type_into("nick", nick, submit=True)
+        self.wait_for_text("login-error", why)
 
     def type_into(self, element: str, text: str, *, submit: bool = True) -> None:
         from selenium.webdriver.common.by import By
@@ -195,3 +200,41 @@ async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
     assert answer == "#second * online (1): ana"
     await in_thread(bruno.say, "still here after the restart")
     await watcher.expect("<bruno> still here after the restart")
+
+
+async def test_a_browser_registers_stays_logged_in_across_a_reload_and_logs_out(
+    start_server: StartServer, open_page: Callable[[str], Any]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    server = await start_server(web=True, accounts=AccountRules(failed_login_delay=0.05))
+    url = f"http://127.0.0.1:{server.web_port}/"
+    page: Page = await open_page(url)
+
+    # Register from the page: the name, then "Register this name" asks for a password.
+    await in_thread(lambda: page.type_into("nick", "ana", submit=False))
+    await in_thread(lambda: page.driver.find_element(By.ID, "register").click())
+    await in_thread(page.wait_for_text, "login-error", "choose a password for ana")
+    await in_thread(lambda: page.type_into("password", "a long passphrase", submit=False))
+    await in_thread(lambda: page.driver.find_element(By.ID, "register").click())
+    await in_thread(page.wait_for_text, "status", "connected as ana")
+    cookies = await in_thread(page.driver.get_cookies)
+    (ticket,) = [cookie for cookie in cookies if cookie["name"] == "trio_chat_ticket"]
+    assert ticket["httpOnly"]
+    assert ticket["sameSite"] == "Strict"
+    assert "passphrase" not in await in_thread(lambda: page.driver.page_source)
+
+    # A reload: the page has forgotten everything, but its cookie logs it in again.
+    await in_thread(page.driver.refresh)
+    await in_thread(page.wait_for_text, "status", "connected as ana")
+    nc = await server.join("nc")
+    await nc.send("/who")
+    await nc.expect("* online (2): ana, nc")
+
+    # Log out: the ticket is forgotten, and the name asks for its password from now on.
+    await in_thread(lambda: page.driver.find_element(By.ID, "logout").click())
+    await in_thread(page.wait_for_text, "status", "disconnected")
+    await in_thread(page.driver.refresh)
+    await in_thread(page.log_in_refused, "ana", "ana is registered: log in to use it")
+    await in_thread(page.type_into, "password", "a long passphrase")
+    await in_thread(page.wait_for_text, "status", "connected as ana")

@@ -14,7 +14,7 @@ import pytest
 import trio
 
 from tests.names import memberships, nick, room, roster
-from trio_chat.core.accounts import Credentials
+from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AccountChanged,
@@ -61,6 +61,8 @@ from trio_chat.core.events import (
     ShuttingDown,
     SwitchRoom,
     Tell,
+    TicketGranted,
+    TicketRevoked,
     TopicChanged,
     TopicIs,
     Who,
@@ -75,9 +77,11 @@ from trio_chat.core.requests import (
     ChangePassword,
     CreateAccount,
     Disconnect,
+    GrantTicket,
     LogIn,
     Login,
     Register,
+    RevokeTicket,
     Saved,
     Shutdown,
 )
@@ -1036,3 +1040,40 @@ def test_a_change_the_store_could_not_save_is_said_to_its_member() -> None:
 def hub_member(hub: Hub, name: str) -> Member:
     found = hub._members[nick(name).key]
     return found
+
+
+def test_a_ticket_is_kept_for_a_browser_that_proved_its_password_and_goes_with_it() -> None:
+    hub = Hub(clock=lambda: 1000.0)
+    alice = with_account(hub, "alice")
+    turn(hub, Act(alice, Quit()))
+    browser = new_member()
+    ticket = Ticket("d1" * 32, "alice", 2000.0)
+    turn(hub, GrantTicket(browser, Login(nick("alice"), KEYS), ticket))
+    assert received(browser) == [TicketGranted("alice")]
+    assert hub.ticket(ticket.digest) == ticket
+    assert hub.take_unsaved_tickets() == [ticket]
+    assert Hub(clock=lambda: 2000.0).ticket(ticket.digest) is None  # (another hub: none)
+    stale = new_member()
+    turn(hub, GrantTicket(stale, Login(nick("alice"), NEW_KEYS), Ticket("d2" * 32, "alice", 9e9)))
+    assert received(stale) == [Refusal(Reason.WRONG_PASSWORD, "alice")]
+    turn(hub, RevokeTicket(browser, ticket.digest))
+    assert received(browser) == [TicketRevoked()]
+    assert hub.ticket(ticket.digest) is None
+    assert hub.take_unsaved_tickets() == [ticket.digest]
+
+
+def test_tickets_expire_and_a_new_password_drops_them_all() -> None:
+    now = [1000.0]
+    hub = Hub(clock=lambda: now[0])
+    alice = with_account(hub, "alice")
+    for n in range(3):
+        turn(
+            hub,
+            GrantTicket(alice, Login(nick("alice"), KEYS), Ticket(f"{n}" * 64, "alice", 1500.0)),
+        )
+    assert hub.ticket("0" * 64) is not None
+    now[0] = 1500.0
+    assert hub.ticket("0" * 64) is None  # expired
+    hub.take_unsaved_tickets()
+    turn(hub, ChangePassword(alice, KEYS, NEW_KEYS))
+    assert sorted(str(t) for t in hub.take_unsaved_tickets()) == ["0" * 64, "1" * 64, "2" * 64]

@@ -7,6 +7,7 @@ goes on exactly as the hub it was taken from.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,22 +16,28 @@ from hypothesis import strategies as st
 
 from tests.names import nick, room
 from trio_chat.core import events
+from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.events import Entry, LeaveReason, Said
 from trio_chat.core.history import History
 from trio_chat.core.hub import Hub
 from trio_chat.core.members import Member
 from trio_chat.core.replication import (
     Acting,
+    ChangingPassword,
+    CreatingAccount,
     Gone,
+    GrantingTicket,
     Hello,
     Leaving,
+    LoggingIn,
     Registering,
+    RevokingTicket,
     State,
     decode,
     encode,
     shared,
 )
-from trio_chat.core.requests import Act, Disconnect, Register
+from trio_chat.core.requests import Act, Disconnect, Login, Register
 from trio_chat.core.roles import Role
 from trio_chat.shell.backplane import ELSEWHERE
 
@@ -73,13 +80,27 @@ def test_a_front_ends_own_reply_is_not_shared() -> None:
 
 def test_process_records_are_written_and_read_back() -> None:
     registering = Registering("p/1", nick("Ünï"), True, "127.0.0.1:5", "Real Name", "user")
+    keys = Credentials("$argon2id$x", b"\x00salt", b"stored\xff", b"server", 4096)
+    login = Login(nick("Ünï"), keys, replace(keys, password_hash="$argon2id$y"))
+    ticket = Ticket("ab" * 32, "ünï", 1_800_000_000.5)
     for record in (
         Hello("p"),
         Gone("p", LeaveReason.CONNECTION_LOST),
         Leaving("p/1", LeaveReason.TOO_SLOW),
         registering,
+        replace(registering, login=login),
+        LoggingIn("p/1", Login(nick("bob"), keys)),
+        CreatingAccount("p/1", None, keys),
+        CreatingAccount("p/2", nick("early"), keys),
+        ChangingPassword("p/1", keys, replace(keys, scram_iterations=8192)),
+        GrantingTicket("p/3", login, ticket),
+        RevokingTicket("p/3", ticket.digest),
     ):
         assert decode(encode([record])) == [record]
+    # What crosses Redis holds hashes and digests: no password, no ticket's token.
+    assert "password" not in encode([LoggingIn("p/1", Login(nick("bob"), keys))])["r"].replace(
+        "password_hash", ""
+    )
 
 
 @pytest.mark.parametrize(

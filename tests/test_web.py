@@ -21,8 +21,10 @@ from wsproto.events import (
     TextMessage,
 )
 
+from tests.names import nick
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    Event,
     Goodbye,
     JoinRoom,
     Quit,
@@ -31,11 +33,23 @@ from trio_chat.core.events import (
     Say,
     ShuttingDown,
     Tell,
+    TicketIs,
+    TicketIssued,
+    TicketRevoked,
 )
 from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.text import Nickname, RoomName
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Introduce, Send
+from trio_chat.frontends.base import (
+    IGNORED,
+    CheckTicket,
+    DropTicket,
+    Farewell,
+    Hangup,
+    Introduce,
+    IssueTicket,
+    Send,
+)
 from trio_chat.frontends.web import (
     CONTENT_SECURITY_POLICY,
     MAX_HEAD_BYTES,
@@ -474,3 +488,115 @@ def test_the_pages_name_fields_are_as_long_as_the_hub_allows() -> None:
     limits = Limits()
     assert f'id="nick" name="nick" maxlength="{limits.nick_chars}"' in page
     assert f'id="join-room" placeholder="#room" maxlength="{limits.room_name_chars}"' in page
+
+
+# --- a browser's ticket: logging in without the page keeping the password ------------------------
+
+
+def post(path: str, body: bytes, *headers: str) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: chat.test", f"Content-Length: {len(body)}", *headers]
+    return "\r\n".join([*lines, "", ""]).encode() + body
+
+
+JSON_FROM_PAGE = ("Content-Type: application/json", "Origin: http://chat.test")
+
+
+def answer(front_end: WebFrontEnd, event: Event) -> tuple[h11.Response, bytes]:
+    """Render the shell's answer to a ticket request: an HTTP response, then a hang-up."""
+    data = front_end.render(Delivery([event], personal=True))
+    assert isinstance(front_end.next_input(), Hangup)
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("host", "x")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    response = client.next_event()
+    assert isinstance(response, h11.Response)
+    body = client.next_event()
+    return response, bytes(body.data) if isinstance(body, h11.Data) else b""
+
+
+def test_a_login_is_a_ticket_request_and_its_answer_sets_an_http_only_cookie() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    body = json.dumps({"account": "Ana", "password": "a long passphrase"}).encode()
+    front_end.receive_data(post("/session", body, *JSON_FROM_PAGE))
+    request = front_end.next_input()
+    assert request == IssueTicket(Nickname("Ana", "ana"), "a long passphrase")
+    assert "passphrase" not in repr(request)
+    response, sent = answer(front_end, TicketIssued("Ana", "t0ken"))
+    assert response.status_code == 200
+    assert json.loads(sent) == {"account": "Ana"}
+    cookie = header(response, b"set-cookie")
+    assert cookie == b"trio_chat_ticket=t0ken; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000"
+
+
+def test_behind_tls_the_cookie_is_secure_and_registering_is_a_ticket_request_too() -> None:
+    front_end = WebFrontEnd(WebConfig(secure=True, origins=("https://chat.test",)), Site())
+    body = json.dumps({"account": "ana", "password": "a long passphrase"}).encode()
+    front_end.receive_data(post("/account", body, JSON_FROM_PAGE[0], "Origin: https://chat.test"))
+    assert front_end.next_input() == IssueTicket(nick("ana"), "a long passphrase", create=True)
+    response, _ = answer(front_end, TicketIssued("ana", "t0ken"))
+    assert (header(response, b"set-cookie") or b"").endswith(b"; Secure")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (post("/session", b"{}", "Content-Type: application/json"), 403),  # no Origin
+        (post("/session", b"{}", JSON_FROM_PAGE[0], "Origin: http://evil.test"), 403),
+        (post("/session", b"{}", "Origin: http://chat.test"), 415),  # not JSON
+        (post("/session", b"x" * 5000, *JSON_FROM_PAGE), 413),
+        (post("/session", b"[]", *JSON_FROM_PAGE), 400),
+        (post("/session", b'{"account": "a b", "password": "x"}', *JSON_FROM_PAGE), 400),
+        (post("/account", b"{}", *JSON_FROM_PAGE), 400),
+        (get("/account"), 405),
+    ],
+)
+def test_ticket_requests_that_cannot_be_taken(request_bytes: bytes, status: int) -> None:
+    response, _ = http(WebFrontEnd(WebConfig(), Site()), request_bytes)
+    assert response.status_code == status
+
+
+def test_asking_who_the_cookie_is_and_logging_out() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(get("/session", "Cookie: theme=dark; trio_chat_ticket=t0ken"))
+    assert front_end.next_input() == CheckTicket("t0ken")
+    response, sent = answer(front_end, TicketIs(""))
+    assert json.loads(sent) == {"account": None}
+
+    front_end = WebFrontEnd(WebConfig(), Site())
+    lines = ["DELETE /session HTTP/1.1", "Host: chat.test", "Origin: http://chat.test"]
+    front_end.receive_data("\r\n".join([*lines, "Cookie: trio_chat_ticket=t0ken", "", ""]).encode())
+    assert front_end.next_input() == DropTicket("t0ken")
+    response, _ = answer(front_end, TicketRevoked())
+    assert (header(response, b"set-cookie") or b"").startswith(b"trio_chat_ticket=; ")
+    assert b"Max-Age=0" in (header(response, b"set-cookie") or b"")
+
+
+def test_a_refused_login_is_an_http_error_with_the_reason() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(post("/session", b'{"account":"ana","password":"x"}', *JSON_FROM_PAGE))
+    front_end.next_input()
+    response, sent = answer(front_end, Refusal(Reason.WRONG_PASSWORD, "ana"))
+    assert response.status_code == 403
+    assert json.loads(sent) == {
+        "refusal": {"reason": "wrong_password", "text": "wrong password for ana"}
+    }
+
+
+def test_the_upgrades_cookie_logs_the_hello_in() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    browser = Browser(front_end)  # (no cookie: a hello without a ticket)
+    assert browser.accepted()
+    browser.send({"type": "hello", "nick": "ana"})
+    assert front_end.next_input() == Introduce(nick("ana"), lobby=True)
+    front_end = WebFrontEnd(WebConfig(), Site())
+    socket = WSConnection(ConnectionType.CLIENT)
+    extra = [(b"Origin", b"http://chat.test"), (b"Cookie", b"trio_chat_ticket=t0ken")]
+    front_end.receive_data(
+        socket.send(Request(host="chat.test", target="/ws", extra_headers=extra))
+    )
+    accepted = front_end.next_input()
+    assert isinstance(accepted, Send)
+    socket.receive_data(accepted.data)
+    front_end.receive_data(socket.send(TextMessage(json.dumps({"type": "hello", "nick": "ana"}))))
+    assert front_end.next_input() == Introduce(nick("ana"), lobby=True, ticket="t0ken")

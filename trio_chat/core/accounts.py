@@ -23,6 +23,7 @@ threads. Everything else here is instant.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,6 +71,29 @@ class Account:
     certificates: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A browser's way back in without its password: a login that lasts until ``expires``.
+
+    A ticket is a random token, given to the browser in an ``HttpOnly`` cookie; only its
+    SHA-256 ``digest`` is kept (as a password's hash is), so a stolen database holds no
+    ticket anyone can use.
+    """
+
+    digest: str
+    account: str  # the account's key (its normalized name)
+    expires: float  # Unix time
+
+
+TICKET_DAYS = 30  # how long a browser stays logged in without being used
+TICKETS_PER_ACCOUNT = 20  # browsers logged in to one account at once (the oldest go first)
+
+
+def ticket_digest(token: str) -> str:
+    """Return what is kept of a ticket's token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class AccountBook(Protocol):
     """Where accounts are looked up (the hub's: read between its turns, changed by it alone)."""
 
@@ -79,6 +103,10 @@ class AccountBook(Protocol):
 
     def account_with_certificate(self, fingerprint: str) -> Account | None:
         """Find the account a TLS client certificate (its SHA-256, hex) belongs to, if any."""
+        ...
+
+    def ticket(self, digest: str) -> Ticket | None:
+        """Find the ticket whose token has this digest, if it is still valid."""
         ...
 
 

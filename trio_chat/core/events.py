@@ -10,7 +10,7 @@ plain protocol writes a sentence.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trio_chat.core.refusals import Refusal
 from trio_chat.core.roles import NO_ROLES, Roles
@@ -101,6 +101,33 @@ class AccountCreated:
 @dataclass(frozen=True, slots=True)
 class PasswordChanged:
     """The password of ``account`` is the new one (saved)."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketGranted:
+    """A ticket for ``account`` is kept: a browser may come back with it (see TicketIssued)."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRevoked:
+    """The ticket is forgotten: the browser that had it is logged out."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketIssued:
+    """The shell's own news for the browser: its ticket's token (for a cookie), for ``account``."""
+
+    account: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketIs:
+    """Who the browser's ticket logs in as (""): nobody, or an expired ticket)."""
 
     account: str
 
@@ -411,6 +438,10 @@ Event = (
     | LoggedOut
     | AccountCreated
     | PasswordChanged
+    | TicketGranted
+    | TicketRevoked
+    | TicketIssued
+    | TicketIs
     | SaslChallenge
     | SaslSucceeded
     | SaslFailed

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from operator import itemgetter
 
-from trio_chat.core.accounts import Account, Credentials
+from trio_chat.core.accounts import TICKETS_PER_ACCOUNT, Account, Credentials, Ticket
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     HISTORIC,
@@ -107,6 +107,8 @@ from trio_chat.core.events import (
     ShuttingDown,
     SwitchRoom,
     Tell,
+    TicketGranted,
+    TicketRevoked,
     TopicChanged,
     TopicIs,
     Who,
@@ -124,10 +126,12 @@ from trio_chat.core.requests import (
     CreateAccount,
     Disconnect,
     DisconnectAll,
+    GrantTicket,
     Inform,
     LogIn,
     Login,
     Register,
+    RevokeTicket,
     Saved,
     Shutdown,
 )
@@ -184,6 +188,8 @@ Request = (
     | LogIn
     | CreateAccount
     | ChangePassword
+    | GrantTicket
+    | RevokeTicket
     | Saved
     | Export
 )
@@ -219,6 +225,8 @@ class Hub:
         self._accounts: dict[str, Account] = {}  # normalized name -> account
         self._account_shapes: dict[str, Account] = {}  # confusable skeleton -> account
         self._unsaved: list[Unsaved] = []  # account changes for the store (take_unsaved_accounts)
+        self._tickets: dict[str, Ticket] = {}  # a browser's login: the digest of its token -> it
+        self._unsaved_tickets: list[Ticket | str] = []  # kept, or dropped (a digest), to save
         self._peak = 0  # the most members there ever were at once
         self.stats = HubStats()
         self.shutting_down = False
@@ -262,6 +270,10 @@ class Hub:
                 self._create_account(member, name, credentials)
             case ChangePassword(member, old, new) if member in self:
                 self._change_password(member, old, new)
+            case GrantTicket(member, login, ticket) if member.left is None:
+                self._grant(member, login, ticket)
+            case RevokeTicket(member, digest):
+                self._revoke(member, digest)
             case Saved(key, change, member, ok) if member.left is None:
                 self._saved(self._accounts[key], change, member, ok=ok)
             case Disconnect(member, reason) if member in self:
@@ -458,10 +470,21 @@ class Hub:
         """Find the account a TLS client certificate logs in to (SASL EXTERNAL), if any."""
         return next((a for a in self._accounts.values() if fingerprint in a.certificates), None)
 
-    def load_accounts(self, accounts: Sequence[Account]) -> None:
-        """Start with ``accounts`` (saved ones, at start-up: nobody is logged in yet)."""
+    def ticket(self, digest: str) -> Ticket | None:
+        """Find the ticket whose token has ``digest``, unless it has expired."""
+        ticket = self._tickets.get(digest)
+        return ticket if ticket is not None and ticket.expires > self._clock() else None
+
+    def load_accounts(self, accounts: Sequence[Account], tickets: Sequence[Ticket] = ()) -> None:
+        """Start with ``accounts`` and ``tickets`` (saved ones: nobody is logged in yet)."""
         for account in accounts:
             self._add_account(account)
+        self._tickets.update((ticket.digest, ticket) for ticket in tickets)
+
+    def take_unsaved_tickets(self) -> list[Ticket | str]:
+        """Return the tickets kept (a Ticket) or dropped (its digest) since the last call."""
+        unsaved, self._unsaved_tickets = self._unsaved_tickets, []
+        return unsaved
 
     def take_unsaved_accounts(self) -> list[Unsaved]:
         """Return the account changes made since the last call, in order, for the store."""
@@ -555,6 +578,9 @@ class Hub:
             self._add_account(replace(account, credentials=new))
             self._unsaved.append(Unsaved(self._accounts[account.name.key], Change.PASSWORD, member))
             self._hold(member)
+            # A new password logs every browser out of the account.
+            for ticket in [t for t in self._tickets.values() if t.account == account.name.key]:
+                self._drop_ticket(ticket.digest)
 
     def _hold(self, member: Member) -> None:
         """Keep everything for ``member`` until its account change is saved (see :class:`Held`)."""
@@ -580,6 +606,28 @@ class Hub:
             member.outbox.evict(LeaveReason.TOO_SLOW)
             if self.remove_too_slow and member in self:
                 self._remove(member, LeaveReason.TOO_SLOW)
+
+    def _grant(self, member: Member, login: Login, ticket: Ticket) -> None:
+        if refusal := self._proven(member, login):
+            self._tell(member, refusal)
+            return
+        theirs = sorted(
+            (t for t in self._tickets.values() if t.account == ticket.account),
+            key=lambda t: t.expires,
+        )
+        for old in theirs[: max(0, len(theirs) - TICKETS_PER_ACCOUNT + 1)]:
+            self._drop_ticket(old.digest)  # the browsers not seen the longest
+        self._tickets[ticket.digest] = ticket
+        self._unsaved_tickets.append(ticket)
+        self._tell(member, TicketGranted(login.account.display))
+
+    def _revoke(self, member: Member, digest: str) -> None:
+        self._drop_ticket(digest)
+        self._tell(member, TicketRevoked())
+
+    def _drop_ticket(self, digest: str) -> None:
+        if self._tickets.pop(digest, None) is not None:
+            self._unsaved_tickets.append(digest)
 
     def _account_changed(self, member: Member) -> None:
         """Tell everyone in ``member``'s rooms which account it is logged in to now."""
@@ -819,6 +867,7 @@ class Hub:
             ),
             self._peak,
             tuple(self._accounts.values()),
+            tuple(self._tickets.values()),
         ), members
 
     def reset(self) -> None:
@@ -833,6 +882,7 @@ class Hub:
         self._rooms.clear()
         self._accounts.clear()
         self._account_shapes.clear()
+        self._tickets.clear()
 
     def restore(self, state: HubState, members: Sequence[Member]) -> None:
         """Start from ``state`` (an empty hub only): ``members[n]`` is ``state.members[n]``."""
@@ -840,8 +890,10 @@ class Hub:
         assert not self._rooms, "only an empty hub starts from a state"
         self._accounts.clear()  # those loaded from this process's database: the state has all
         self._account_shapes.clear()
-        self.load_accounts(state.accounts)
+        self._tickets.clear()
+        self.load_accounts(state.accounts, state.tickets)
         self._unsaved.extend(Unsaved(account, None, None) for account in state.accounts)
+        self._unsaved_tickets.extend(state.tickets)
         for member, saved in zip(members, state.members, strict=True):
             member.nick, member.away = saved.nick, saved.away
             member.account = self._accounts[saved.account].name if saved.account else None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_chat.core import events
-from trio_chat.core.accounts import Account, Credentials
+from trio_chat.core.accounts import Account, Credentials, Ticket
 from trio_chat.core.events import Command, Entry, LeaveReason
 from trio_chat.core.history import decode_event, encode_event
 from trio_chat.core.requests import Login
@@ -116,6 +116,23 @@ class Gone:
     reason: LeaveReason
 
 
+@dataclass(frozen=True, slots=True)
+class GrantingTicket:
+    """A member's browser gets a ticket (its process checked the password; never the token)."""
+
+    member: str
+    login: Login
+    ticket: Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class RevokingTicket:
+    """A browser's ticket is forgotten."""
+
+    member: str
+    digest: str
+
+
 Record = (
     Hello
     | State
@@ -126,6 +143,8 @@ Record = (
     | LoggingIn
     | CreatingAccount
     | ChangingPassword
+    | GrantingTicket
+    | RevokingTicket
 )
 
 
@@ -224,6 +243,8 @@ _KINDS: dict[type[Any], str] = {
     LoggingIn: "login",
     CreatingAccount: "new-account",
     ChangingPassword: "password",
+    GrantingTicket: "ticket",
+    RevokingTicket: "no-ticket",
 }
 _READERS: dict[str, Callable[[Any], Record]] = {
     "hello": lambda d: Hello(str(d["process"])),
@@ -241,6 +262,8 @@ _READERS: dict[str, Callable[[Any], Record]] = {
     "password": lambda d: ChangingPassword(
         str(d["member"]), _credentials(d["old"]), _credentials(d["new"])
     ),
+    "ticket": lambda d: GrantingTicket(str(d["member"]), _login(d["login"]), _ticket(d["ticket"])),
+    "no-ticket": lambda d: RevokingTicket(str(d["member"]), str(d["digest"])),
 }
 
 
@@ -329,6 +352,10 @@ def _account(value: dict[str, Any]) -> Account:
     )
 
 
+def _ticket(value: dict[str, Any]) -> Ticket:
+    return Ticket(str(value["digest"]), str(value["account"]), float(value["expires"]))
+
+
 def _hub_state(value: dict[str, Any]) -> HubState:
     members = tuple(
         MemberState(
@@ -354,7 +381,8 @@ def _hub_state(value: dict[str, Any]) -> HubState:
         for r in value["rooms"]
     )
     accounts = tuple(map(_account, value["accounts"]))
-    return HubState(members, rooms, int(value["peak"]), accounts)
+    tickets = tuple(map(_ticket, value["tickets"]))
+    return HubState(members, rooms, int(value["peak"]), accounts, tickets)
 
 
 def _entry(entry: Entry) -> list[Any]:

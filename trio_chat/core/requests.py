@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from trio_chat.core.accounts import Credentials
+from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.events import Command, Event, LeaveReason
 from trio_chat.core.members import Member
 from trio_chat.core.text import Nickname
@@ -78,6 +78,23 @@ class ChangePassword:
     member: Member
     old: Credentials
     new: Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class GrantTicket:
+    """Keep ``ticket`` for ``member``'s browser, which proved ``login`` (its password)."""
+
+    member: Member
+    login: Login
+    ticket: Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeTicket:
+    """Forget the ticket whose token has ``digest`` (the browser logs out)."""
+
+    member: Member
+    digest: str
 
 
 class Change(enum.Enum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trio_chat.core.accounts import Account
+from trio_chat.core.accounts import Account, Ticket
 from trio_chat.core.roles import Roles
 from trio_chat.core.text import Nickname, RoomName
 
@@ -46,3 +46,4 @@ class HubState:
     rooms: tuple[RoomState, ...]
     peak: int
     accounts: tuple[Account, ...] = ()  # every account (their credentials: hashes, never passwords)
+    tickets: tuple[Ticket, ...] = ()  # browsers' logins (digests of their tokens, never a token)

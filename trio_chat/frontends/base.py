@@ -46,7 +46,8 @@ class Introduce:
     whoever looks it up, and in IRC masks (IRC's USER command gives both). ``lobby``: place
     the newcomer in #lobby, as the plain protocol's users expect (IRC users choose their
     channels themselves). With ``account``, log in to it with ``password`` first (the plain
-    protocol's password prompt, IRC's ``PASS account:password``).
+    protocol's password prompt, IRC's ``PASS account:password``); with ``ticket``, with a
+    browser's ticket (the token its cookie holds).
     """
 
     nick: Nickname
@@ -55,6 +56,7 @@ class Introduce:
     lobby: bool = True
     account: Nickname | None = None
     password: str = field(default="", repr=False)
+    ticket: str = field(default="", repr=False)
 
 
 # --- accounts: inputs the shell handles itself, since they carry secrets to check or hash -----
@@ -108,8 +110,43 @@ class SaslAbort:
     told: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class IssueTicket:
+    """A browser logs in to ``account`` with ``password`` and asks for a ticket.
+
+    With ``create``, it registers the account first. A ticket lets it come back without the
+    password (registering phase only).
+    """
+
+    account: Nickname
+    password: str = field(repr=False)
+    create: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTicket:
+    """A browser asks which account its ticket logs in to (registering phase only)."""
+
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DropTicket:
+    """A browser logs out: its ticket is to be forgotten (registering phase only)."""
+
+    token: str = field(repr=False)
+
+
 AccountInput = (
-    Authenticate | RegisterAccount | ChangeOwnPassword | SaslStart | SaslResponse | SaslAbort
+    Authenticate
+    | RegisterAccount
+    | ChangeOwnPassword
+    | SaslStart
+    | SaslResponse
+    | SaslAbort
+    | IssueTicket
+    | CheckTicket
+    | DropTicket
 )
 
 

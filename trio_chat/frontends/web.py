@@ -13,6 +13,16 @@ What a connection can ask for::
     GET /ws            the WebSocket (Origin checked), when the endpoint serves the chat
     GET /healthz       200 while serving, 503 once shutdown began
     GET /metrics       Prometheus' text format, when the endpoint serves metrics
+    GET /session       {"account": ...}: who the browser's ticket (its cookie) logs in as
+    POST /session      {"account", "password"}: log in; the answer sets the ticket's cookie
+    POST /account      the same, registering the account first
+    DELETE /session    log out: the ticket is forgotten, the cookie cleared
+
+A ticket is how a browser stays logged in across reloads without keeping the password: a
+random token in an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` behind TLS), of which
+the server keeps only a digest (:class:`~trio_chat.core.accounts.Ticket`). Requests that change
+something must come from an allowed origin (the Origin header), and their bodies are small
+JSON objects.
 
 Every HTTP answer closes its connection (``Connection: close``): a page is three small files,
 and a connection that stays open is one more thing a client can hold.
@@ -21,6 +31,7 @@ and a connection that stays open is one more thing a client can hold.
 from __future__ import annotations
 
 import enum
+import json
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,14 +57,30 @@ from trio_chat.core.events import (
     Reply,
     ShuttingDown,
     Tell,
+    TicketIs,
+    TicketIssued,
+    TicketRevoked,
 )
-from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import sanitize
 from trio_chat.frontends import webjson
-from trio_chat.frontends.base import IGNORED, Farewell, Hangup, Input, Introduce, Send
+from trio_chat.frontends.base import (
+    IGNORED,
+    CheckTicket,
+    DropTicket,
+    Farewell,
+    Hangup,
+    Input,
+    Introduce,
+    IssueTicket,
+    Send,
+)
 from trio_chat.frontends.webjson import ErrorCode, Greeting, Invalid
 
 MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
+MAX_BODY_BYTES = 4 * 1024  # a login's JSON body, at most; a longer one is refused (413)
+COOKIE = "trio_chat_ticket"  # the cookie that holds a browser's ticket
+TICKET_SECONDS = 30 * 86400  # the cookie's Max-Age: as long as the ticket lasts
 MAX_MESSAGE_BYTES = 16 * 1024  # one JSON message from the browser; longer closes with 1009
 PING_PAYLOAD = b"trio-chat"
 
@@ -152,6 +179,10 @@ class WebFrontEnd:
         self._message_bytes = 0
         self._skipping = False  # the rest of a message already refused
         self._rejoin: tuple[JoinRoom, ...] = ()  # the rooms a hello asked for
+        self._posted: h11.Request | None = None  # a login request, its body being read
+        self._body: list[bytes] = []
+        self._body_bytes = 0
+        self._ticket = ""  # the token the upgrade request's cookie held ("": none)
 
     # --- bytes in ---------------------------------------------------------------------------
 
@@ -186,11 +217,19 @@ class WebFrontEnd:
                 case h11.Request():
                     if (answer := self._route(event)) is not None:
                         return answer
-                    self._upgrade = event  # answered once the request has ended
+                    if self._posted is None:
+                        self._upgrade = event  # answered once the request has ended
                 case h11.EndOfMessage() if self._upgrade is not None:
                     return self._accept_websocket(self._upgrade)
+                case h11.Data(data) if self._posted is not None:
+                    self._body_bytes += len(data)
+                    if self._body_bytes > MAX_BODY_BYTES:
+                        return self._answer(413, "bodies here are small JSON objects\n")
+                    self._body.append(bytes(data))
+                case h11.EndOfMessage() if self._posted is not None:
+                    return self._ticket_request(self._posted, b"".join(self._body))
                 case h11.Data() | h11.EndOfMessage():
-                    continue  # no request we answer has a body: nothing to keep
+                    continue  # no other request we answer has a body: nothing to keep
                 case _:  # NEED_DATA, PAUSED, ConnectionClosed
                     return None
 
@@ -198,6 +237,8 @@ class WebFrontEnd:
         """Answer ``request`` now, or return None for a WebSocket upgrade to accept."""
         path = request.target.partition(b"?")[0]
         self._method = request.method
+        if self.config.chat and path in _TICKET_PATHS:
+            return self._route_ticket(path, request)
         if request.method not in (b"GET", b"HEAD"):
             return self._answer(405, "method not allowed\n", [(b"allow", b"GET, HEAD")])
         if _header(request, b"content-length") not in (None, b"0") or _header(
@@ -220,6 +261,35 @@ class WebFrontEnd:
             return self._answer(200, body, content_type=content_type)
         return self._answer(404, "not found\n")
 
+    def _route_ticket(self, path: bytes, request: h11.Request) -> Input | None:
+        """Route a request about a browser's ticket; None to read a login's body first."""
+        allowed = _TICKET_PATHS[path]
+        if request.method not in allowed:
+            return self._answer(405, "method not allowed\n", [(b"allow", b", ".join(allowed))])
+        if request.method == b"GET":
+            return CheckTicket(_cookie(request))
+        # A change: only from our own pages (with SameSite=Strict, a second line of defence).
+        origin = _header(request, b"origin")
+        if origin is None or origin.decode("latin-1") not in self._origins(request):
+            return self._answer(403, "this page's origin may not log in here\n")
+        if request.method == b"DELETE":
+            return DropTicket(_cookie(request))
+        if not (_header(request, b"content-type") or b"").startswith(b"application/json"):
+            return self._answer(415, "a JSON object, please\n")
+        self._posted = request
+        return None
+
+    def _ticket_request(self, request: h11.Request, body: bytes) -> Input:
+        """Read a login's body: an account and its password (to register first, on /account)."""
+        self._posted = None
+        login = webjson.parse_login(body.decode("utf-8", "replace"))
+        if isinstance(login, Invalid):
+            return self._answer(400, _error_body(login), content_type=_JSON)
+        if isinstance(login, Refusal):
+            return self._answer(400, _refusal_body(login), content_type=_JSON)
+        account, password = login
+        return IssueTicket(account, password, create=request.target.startswith(b"/account"))
+
     def _check_upgrade(self, request: h11.Request) -> Input | None:
         if (
             (_header(request, b"upgrade") or b"").lower() != b"websocket"
@@ -237,6 +307,7 @@ class WebFrontEnd:
         if origin is not None and origin.decode("latin-1") not in self._origins(request):
             # Another site's page, in a visitor's browser, may not chat in the visitor's name.
             return self._answer(403, "this page's origin may not open the chat\n")
+        self._ticket = _cookie(request)  # logs the hello in, if it is still valid
         return None
 
     def _origins(self, request: h11.Request) -> Sequence[str]:
@@ -345,7 +416,7 @@ class WebFrontEnd:
         match webjson.parse_hello(text):
             case Greeting(nick, rooms):
                 self._rejoin = tuple(JoinRoom(room) for room in rooms or ())
-                return Introduce(nick, lobby=rooms is None)
+                return Introduce(nick, lobby=rooms is None, ticket=self._ticket)
             case answer:  # a refused nickname, or a message that is not a hello
                 return Send(_frames((answer,), 0.0))
 
@@ -364,7 +435,12 @@ class WebFrontEnd:
     # --- bytes out --------------------------------------------------------------------------
 
     def render(self, delivery: Delivery) -> bytes:
-        """Frame each event of ``delivery`` as one text message (JSON)."""
+        """Frame each event of ``delivery`` as one text message (JSON).
+
+        Before the upgrade, the answer to a request about a ticket is an HTTP response.
+        """
+        if self._socket is None:
+            return b"".join(self._http_answer(event) for event in delivery.events)
         if self.phase is Phase.CLOSED:
             return b""  # after our close frame, nothing more may be sent
         if delivery.personal:
@@ -391,6 +467,28 @@ class WebFrontEnd:
         if (close := _close_code(event)) is not None:
             data += self._close(*close)
         return data
+
+    def _http_answer(self, event: Event) -> bytes:
+        """Return the HTTP answer that ends a ticket request (nothing for the steps before)."""
+        cookie = f"{COOKIE}={{}}; Path=/; HttpOnly; SameSite=Strict; Max-Age={{}}"
+        if self.config.secure:
+            cookie += "; Secure"
+        match event:
+            case TicketIssued(account, token):
+                headers = [(b"set-cookie", cookie.format(token, TICKET_SECONDS).encode())]
+                status, body = 200, json.dumps({"account": account})
+            case TicketIs(account):
+                status, body, headers = 200, json.dumps({"account": account or None}), []
+            case TicketRevoked():
+                headers = [(b"set-cookie", cookie.format("", 0).encode())]
+                status, body = 200, json.dumps({"account": None})
+            case Refusal(reason):
+                status, body, headers = _REFUSAL_STATUS.get(reason, 403), _refusal_body(event), []
+            case _:
+                return b""  # a step on the way (the account is made, the ticket kept)
+        answer = self._answer(status, body, headers, content_type=_JSON)
+        assert isinstance(answer, Send), "a request is being answered"
+        return answer.data
 
     def _close(self, code: int, reason: str) -> bytes:
         """Our close frame, with the code that says why; nothing goes out after it."""
@@ -460,7 +558,8 @@ _FAREWELL_CODE = {  # after the upgrade; the others are the peer's fault (1008)
     Farewell.UNAVAILABLE: CloseReason.TRY_AGAIN_LATER,
 }
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",
+            405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
+            413: "Content Too Large", 415: "Unsupported Media Type",
             426: "Upgrade Required", 429: "Too Many Requests",
             431: "Request Header Fields Too Large", 503: "Service Unavailable"}  # fmt: skip
 
@@ -485,6 +584,40 @@ def _raw_response(status: int, body: bytes, headers: Sequence[tuple[bytes, bytes
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}".encode()]
     lines += [name + b": " + value for name, value in headers]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+_JSON = "application/json"
+# The requests about a browser's ticket, and the methods each takes.
+_TICKET_PATHS = {b"/session": (b"GET", b"POST", b"DELETE"), b"/account": (b"POST",)}
+_REFUSAL_STATUS = {
+    Reason.ACCOUNT_EXISTS: 409,
+    Reason.ACCOUNT_NAME_IN_USE: 409,
+    Reason.LOGINS_THROTTLED: 429,
+    Reason.REGISTRATIONS_THROTTLED: 429,
+    Reason.PASSWORD_TOO_SHORT: 400,
+    Reason.PASSWORD_TOO_LONG: 400,
+    Reason.UNAVAILABLE: 503,
+    Reason.NOT_SAVED: 503,
+}
+
+
+def _refusal_body(refusal: Refusal) -> str:
+    return json.dumps({"refusal": {"reason": refusal.reason.value, "text": explain(refusal)}})
+
+
+def _error_body(invalid: Invalid) -> str:
+    return json.dumps({"error": {"code": invalid.code.value, "text": invalid.text}})
+
+
+def _cookie(request: h11.Request) -> str:
+    """Return the ticket token the request's cookie holds, or ""."""
+    for name, value in request.headers:
+        if name == b"cookie":
+            for crumb in value.decode("latin-1").split(";"):
+                key, _, token = crumb.strip().partition("=")
+                if key == COOKIE:
+                    return token
+    return ""
 
 
 def _header(request: h11.Request, name: bytes) -> bytes | None:

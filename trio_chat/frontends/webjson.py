@@ -145,6 +145,20 @@ def parse_hello(text: str) -> Greeting | Refusal | Invalid:
     return Greeting(nick, tuple(room for room in rooms if isinstance(room, RoomName)))
 
 
+def parse_login(text: str) -> tuple[Nickname, str] | Refusal | Invalid:
+    """Read a login's body, ``{"account": ..., "password": ...}``: the account and password."""
+    message = _object(text)
+    if isinstance(message, Invalid):
+        return message
+    try:
+        account, password = _nick(message, "account"), _string(message, "password")
+    except _BadField as error:
+        return Invalid(ErrorCode.BAD_FIELD, str(error))
+    except _Refused as refused:
+        return refused.refusal
+    return account, password
+
+
 def parse_command(text: str) -> Command:
     """Turn one message from a registered browser into a command for the hub.
 

@@ -20,13 +20,15 @@ import sqlite3
 
 import trio
 
-from trio_chat.core.accounts import Account
+from trio_chat.core.accounts import Account, Ticket
 from trio_chat.core.hub import Request, Unsaved
 from trio_chat.core.requests import Saved
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.database import Database
 
 logger = logging.getLogger(__name__)
+
+Change = Unsaved | Ticket | str  # an account as it now is; a ticket kept, or dropped (digest)
 
 
 class AccountStore:
@@ -37,13 +39,19 @@ class AccountStore:
         self._hub_inbox = hub_inbox  # the hub's own inbox: a Saved is news for this process only
         # Unbounded as a channel: registrations (throttled per address) and password changes
         # are what fills it, at the pace of people typing passwords.
-        self._send, self._receive = trio.open_memory_channel[list[Unsaved]](math.inf)
+        self._send, self._receive = trio.open_memory_channel[list[Change]](math.inf)
         self._unwritten: dict[str, Account] = {}  # failed to commit: tried again next time
+        self._tickets: dict[str, Ticket | None] = {}  # likewise: kept, or dropped (None)
         self.saved = 0  # accounts written
         self.failed = 0  # commits that failed
 
-    def offer(self, unsaved: list[Unsaved]) -> None:
-        """Queue ``unsaved`` changes, without waiting (the hub's task calls this)."""
+    def offer(self, unsaved: list[Change]) -> None:
+        """Queue ``unsaved`` changes, without waiting (the hub's task calls this).
+
+        A change is an account as it now is, or a browser's ticket kept (a Ticket) or dropped
+        (its digest); nobody waits for tickets, which a crash can lose: the browser then
+        logs in again.
+        """
         if unsaved:
             self._send.send_nowait(unsaved)
 
@@ -60,12 +68,16 @@ class AccountStore:
         """
         async for batch in self._receive:
             changes = [*batch, *(u for more in take_waiting(self._receive) for u in more)]
+            accounts = [change for change in changes if isinstance(change, Unsaved)]
             for change in changes:
-                self._unwritten[change.account.name.key] = change.account
-            ok = await self._commit(list(self._unwritten.values()))
-            if ok:
-                self._unwritten.clear()
-            for change in changes:
+                if isinstance(change, Unsaved):
+                    self._unwritten[change.account.name.key] = change.account
+                elif isinstance(change, Ticket):
+                    self._tickets[change.digest] = change
+                else:
+                    self._tickets[change] = None
+            ok = await self._commit()
+            for change in accounts:
                 if change.change is None or change.member is None:
                     continue  # nobody waits for this one (a hash made again)
                 saved = Saved(change.account.name.key, change.change, change.member, ok)
@@ -74,14 +86,24 @@ class AccountStore:
                 except (trio.ClosedResourceError, trio.BrokenResourceError):
                     return  # the hub is done: nobody is left to tell
 
-    async def _commit(self, accounts: list[Account]) -> bool:
+    async def _commit(self) -> bool:
+        """Write every account and ticket not yet written; False (and all kept) if it failed."""
+        accounts = list(self._unwritten.values())
+        kept = [ticket for ticket in self._tickets.values() if ticket is not None]
+        dropped = [digest for digest, ticket in self._tickets.items() if ticket is None]
+        database = self.database
+
+        def save() -> None:
+            database.save_accounts(accounts)
+            database.save_tickets(kept, dropped)
+
         try:
-            await trio.to_thread.run_sync(
-                self.database.save_accounts, accounts, limiter=self.database.limiter
-            )
+            await trio.to_thread.run_sync(save, limiter=database.limiter)
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
             self.failed += 1
             logger.warning("accounts: saving %d failed: %s", len(accounts), error)
             return False  # noqa: ASYNC910 (to_thread.run_sync checkpoints, even as it raises)
         self.saved += len(accounts)
+        self._unwritten.clear()
+        self._tickets.clear()
         return True

@@ -73,11 +73,13 @@ from trio_chat.core.replication import (
     ChangingPassword,
     CreatingAccount,
     Gone,
+    GrantingTicket,
     Hello,
     Leaving,
     LoggingIn,
     Record,
     Registering,
+    RevokingTicket,
     State,
     decode,
     encode,
@@ -91,9 +93,11 @@ from trio_chat.core.requests import (
     CreateAccount,
     Disconnect,
     DisconnectAll,
+    GrantTicket,
     Inform,
     LogIn,
     Register,
+    RevokeTicket,
     Shutdown,
 )
 from trio_chat.shell.channels import take_waiting
@@ -481,6 +485,12 @@ class Backplane:
                 return LoggingIn(member.id, login)
             case ChangePassword(member, old, new) if member.id:
                 return ChangingPassword(member.id, old, new)
+            case GrantTicket(member, login, ticket):
+                self._identify(member)  # a browser asks for one before it has a nickname
+                return GrantingTicket(member.id, login, ticket)
+            case RevokeTicket(member, digest):
+                self._identify(member)
+                return RevokingTicket(member.id, digest)
             case Act(member, command) if shared(command) and member.id:
                 if isinstance(command, Quit):
                     self._connected.pop(member.id, None)
@@ -629,6 +639,10 @@ class Backplane:
                 return LogIn(self._members[id_], login)
             case ChangingPassword(id_, old, new) if id_ in self._members:
                 return ChangePassword(self._members[id_], old, new)
+            case GrantingTicket(id_, login, ticket):
+                return GrantTicket(self._member_for(id_, "?", "", ""), login, ticket)
+            case RevokingTicket(id_, digest):
+                return RevokeTicket(self._member_for(id_, "?", "", ""), digest)
             case Acting(id_, command) if id_ in self._members:
                 if isinstance(command, Quit):
                     return Act(self._members.pop(id_), command)  # its last request

@@ -21,19 +21,24 @@ from __future__ import annotations
 
 import collections
 import logging
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
 
 from trio_chat.core.accounts import (
+    TICKET_DAYS,
     Account,
     AccountBook,
     Check,
     Credentials,
     PasswordRules,
+    Ticket,
     check,
     make_credentials,
+    ticket_digest,
 )
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Login
@@ -150,6 +155,21 @@ class Authenticator:
             await trio.lowlevel.checkpoint()
             return refusal
         return await self._hash(password)
+
+    def ticket_login(self, token: str) -> Login | None:
+        """Return the login a browser's ticket is worth (None: no such ticket, or expired)."""
+        ticket = self.book.ticket(ticket_digest(token)) if token else None
+        account = self.book.account(ticket.account) if ticket is not None else None
+        if account is None:
+            return None
+        self.logins["ticket", "right"] += 1
+        return Login(account.name, account.credentials)
+
+    def new_ticket(self, login: Login) -> tuple[str, Ticket]:
+        """Make a ticket for ``login``'s account: the token for the browser, and what is kept."""
+        token = secrets.token_urlsafe(32)
+        expires = time.time() + TICKET_DAYS * 86400
+        return token, Ticket(ticket_digest(token), login.account.key, expires)
 
     async def _hash(self, password: str) -> Credentials:
         return await trio.to_thread.run_sync(make_credentials, password, limiter=self._limiter)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import trio
 
-from trio_chat.core.accounts import Account, Credentials
+from trio_chat.core.accounts import Account, Credentials, Ticket
 from trio_chat.core.events import Entry
 from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
 from trio_chat.core.text import Nickname
@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS accounts (
     scram_iterations INTEGER NOT NULL,
     certificates TEXT NOT NULL,     -- JSON list of SHA-256 fingerprints (SASL EXTERNAL)
     created REAL NOT NULL           -- Unix time
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    digest TEXT PRIMARY KEY,        -- SHA-256 of a browser's token (the token: only its cookie)
+    account TEXT NOT NULL,          -- the account's key
+    expires REAL NOT NULL           -- Unix time
 );
 """
 
@@ -184,6 +189,24 @@ class Database:
                 " scram_stored_key, scram_server_key, scram_iterations, certificates, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
+            )
+
+    def load_tickets(self, now: float) -> list[Ticket]:
+        """Return the tickets still valid at ``now`` (the expired are deleted)."""
+        with self._connection:
+            self._connection.execute("DELETE FROM tickets WHERE expires <= ?", (now,))
+        rows = self._connection.execute("SELECT digest, account, expires FROM tickets").fetchall()
+        return [Ticket(digest, account, expires) for digest, account, expires in rows]
+
+    def save_tickets(self, kept: Sequence[Ticket], dropped: Sequence[str]) -> None:
+        """Write the tickets ``kept`` and delete those ``dropped`` (digests), in one commit."""
+        with self._connection:
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO tickets (digest, account, expires) VALUES (?, ?, ?)",
+                [(t.digest, t.account, t.expires) for t in kept],
+            )
+            self._connection.executemany(
+                "DELETE FROM tickets WHERE digest = ?", [(digest,) for digest in dropped]
             )
 
     def close(self) -> None:

@@ -267,9 +267,11 @@ async def serve_listeners(
     history = archive.history if archive else None
     hub = Hub(policy, config.limits, history=history, remove_too_slow=backplane is None)
     if database is not None:
-        hub.load_accounts(
-            await trio.to_thread.run_sync(database.load_accounts, limiter=database.limiter)
+        accounts, tickets = await trio.to_thread.run_sync(
+            lambda: (database.load_accounts(), database.load_tickets(time.time())),
+            limiter=database.limiter,
         )
+        hub.load_accounts(accounts, tickets)
     server = Server(config, inbox_send, Authenticator(hub, config.accounts))
     config.metrics.watch(hub)
     config.metrics.authenticator = server.authenticator
@@ -350,11 +352,12 @@ async def run_hub(
                     if unsaved.change is not None and unsaved.member is not None:
                         key = unsaved.account.name.key
                         hub.handle(Saved(key, unsaved.change, unsaved.member))
+                hub.take_unsaved_tickets()  # kept in memory only
             hub.flush()
             if archive is not None:
                 archive.offer(archive.history.take_unsaved())  # never waits for the disk
             if store is not None:
-                store.offer(hub.take_unsaved_accounts())  # nor this
+                store.offer([*hub.take_unsaved_accounts(), *hub.take_unsaved_tickets()])  # nor this
             if turn_seconds is not None:
                 turn_seconds.observe(time.perf_counter() - started)
     finally:

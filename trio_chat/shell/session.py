@@ -32,8 +32,10 @@ from typing import Protocol
 
 import trio
 
+from trio_chat.core.accounts import ticket_digest
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AccountCreated,
     Event,
     LeaveReason,
     Quit,
@@ -44,6 +46,9 @@ from trio_chat.core.events import (
     SaslSucceeded,
     ShuttingDown,
     Tell,
+    TicketGranted,
+    TicketIs,
+    TicketIssued,
 )
 from trio_chat.core.flood import TokenBucket
 from trio_chat.core.hub import Request
@@ -54,9 +59,11 @@ from trio_chat.core.requests import (
     ChangePassword,
     CreateAccount,
     Disconnect,
+    GrantTicket,
     LogIn,
     Login,
     Register,
+    RevokeTicket,
 )
 from trio_chat.core.sasl import Challenge, CheckPassword, Exchange, Failed, Proven, Step
 from trio_chat.frontends import base
@@ -64,11 +71,14 @@ from trio_chat.frontends.base import (
     AccountInput,
     Authenticate,
     ChangeOwnPassword,
+    CheckTicket,
+    DropTicket,
     Farewell,
     FrontEnd,
     Hangup,
     Ignored,
     Input,
+    IssueTicket,
     RegisterAccount,
     SaslAbort,
     SaslResponse,
@@ -271,8 +281,8 @@ class Session:
                     return False
                 case Ignored():
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
-                case base.Introduce(nick, realname, user, lobby, account, password):
-                    login = self._login
+                case base.Introduce(nick, realname, user, lobby, account, password, ticket):
+                    login = self._login or self.host.authenticator.ticket_login(ticket)
                     if account is not None:  # the plain protocol's password, IRC's PASS
                         proof = await self.host.authenticator.log_in(
                             account.display, password, self.address
@@ -291,6 +301,8 @@ class Session:
                             return True
                         case reply if _says(reply, ShuttingDown):
                             return False
+                case IssueTicket() | CheckTicket() | DropTicket():
+                    await self._ticket(item)
                 case RegisterAccount() | SaslStart() | SaslResponse() | SaslAbort():
                     for outcome in await self._account(item):
                         if isinstance(outcome, CreateAccount):
@@ -318,6 +330,46 @@ class Session:
             return None
         await self._send_now(self.front_end.render(reply))
         return reply
+
+    async def _ticket(self, item: IssueTicket | CheckTicket | DropTicket) -> None:  # noqa: ASYNC910 (each case awaits)
+        """Answer a browser's request about its ticket (see :mod:`trio_chat.frontends.web`).
+
+        Cancellation: while a thread checks or hashes a password, or the hub answers; nothing
+        is half done (a ticket the hub kept, unheard, is one a browser never holds).
+        """
+        authenticator, member = self.host.authenticator, self.member
+        match item:
+            case CheckTicket(token):
+                await trio.lowlevel.checkpoint()
+                found = authenticator.ticket_login(token)
+                name = found.account.display if found is not None else ""
+                await self._send_now(self._rendered(TicketIs(name)))
+            case DropTicket(token):
+                await self.host.inbox.send(RevokeTicket(member, ticket_digest(token)))
+                await self._hub_reply()
+            case IssueTicket(account, password, create):
+                login: Login | Refusal
+                if create:
+                    made = await authenticator.new_credentials(password, self.address)
+                    if isinstance(made, Refusal):
+                        await self._send_now(self._rendered(made))
+                        return
+                    await self.host.inbox.send(CreateAccount(member, account, made))
+                    reply = await self._hub_reply()
+                    if reply is None or not _says(reply, AccountCreated):
+                        return  # refused (and said so)
+                    login = Login(account, made)
+                else:
+                    login = await authenticator.log_in(account.display, password, self.address)
+                    if isinstance(login, Refusal):
+                        await self._send_now(self._rendered(login))
+                        return
+                token, ticket = authenticator.new_ticket(login)
+                await self.host.inbox.send(GrantTicket(member, login, ticket))
+                reply = await self._hub_reply()
+                if reply is not None and _says(reply, TicketGranted):
+                    issued = TicketIssued(login.account.display, token)
+                    await self._send_now(self._rendered(issued))
 
     def _rendered(self, event: Event) -> bytes:
         """Render an answer of the session's own to the peer, while registering."""
@@ -474,6 +526,8 @@ class Session:
                     await trio.lowlevel.checkpoint()  # the reader yields, whatever it is sent
                 case base.Introduce() | Send() | Hangup():
                     raise AssertionError(f"registration input after registering: {item!r}")
+                case IssueTicket() | CheckTicket() | DropTicket():
+                    raise AssertionError(f"a browser's ticket request once chatting: {item!r}")
                 case (
                     Authenticate()
                     | RegisterAccount()

@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   socket: null,
   nick: "",
+  account: "", // the account we are logged in to ("": none); the password is never kept
   registered: false,
   leaving: false, // we asked to quit: do not reconnect
   backoff: BACKOFF_FIRST,
@@ -247,6 +248,14 @@ function handle(event) {
     case "refusal":
       refused(event);
       break;
+    case "logged_in":
+      state.account = event.account;
+      $("logout").hidden = false;
+      break;
+    case "logged_out":
+      state.account = "";
+      $("logout").hidden = true;
+      break;
     case "error":
       system(currentView(), event.text, "error", time);
       break;
@@ -304,7 +313,47 @@ function refused(event) {
   }
   state.retries = 0;
   state.views.clear();
+  if (event.reason === "nick_registered" || event.reason === "nick_looks_registered") {
+    showPassword(); // the name is an account's: its password, please
+  }
   showLogin(event.text);
+}
+
+// --- accounts: a ticket in an HttpOnly cookie keeps us logged in, never the password --------
+
+function showPassword() {
+  $("password-row").hidden = false;
+  $("password").focus();
+}
+
+async function logIn(path) {
+  const password = $("password").value;
+  $("password").value = ""; // not kept on the page, whatever happens next
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ account: state.nick, password }),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const text = answer.refusal ? answer.refusal.text : answer.error ? answer.error.text : "refused";
+    showLogin(text);
+    return;
+  }
+  state.account = answer.account;
+  $("password-row").hidden = true;
+  connect(); // the cookie now rides along with the WebSocket's upgrade
+}
+
+async function logOut() {
+  await fetch("/session", { method: "DELETE" });
+  state.account = "";
+  state.leaving = true;
+  send({ type: "quit", message: "" });
+  if (state.socket) state.socket.close();
+  $("logout").hidden = true;
+  state.views.clear();
+  showLogin();
 }
 
 // --- what is on screen ---------------------------------------------------------------------
@@ -519,8 +568,20 @@ document.addEventListener("DOMContentLoaded", () => {
     state.leaving = false;
     $("login-error").textContent = "";
     if (state.socket) state.socket.close();
-    connect();
+    if ($("password").value) logIn("/session");
+    else connect();
   });
+  $("register").addEventListener("click", () => {
+    state.nick = $("nick").value.trim();
+    state.leaving = false;
+    if (!state.nick) return showLogin("a nickname first, then a password for it");
+    if ($("password-row").hidden || !$("password").value) {
+      showPassword();
+      return showLogin(`choose a password for ${state.nick}`);
+    }
+    logIn("/account");
+  });
+  $("logout").addEventListener("click", logOut);
   $("say-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("say");
@@ -543,4 +604,15 @@ document.addEventListener("DOMContentLoaded", () => {
     else forget(current.name);
   });
   showLogin();
+  // A ticket from an earlier visit (its cookie) logs us in again: ask whose it is.
+  fetch("/session")
+    .then((response) => response.json())
+    .then((answer) => {
+      if (answer.account && !state.socket) {
+        state.nick = state.account = answer.account;
+        $("nick").value = answer.account;
+        connect();
+      }
+    })
+    .catch(() => {});
 });
