@@ -12,13 +12,18 @@ that never reads a one-liner.
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 import trio
 import trio.testing
 
-from tests.chat_client import ChatClient, RunningServer
+from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import StartServer
+from tests.names import nick
+from trio_chat.core.accounts import Account, Check, Credentials, Ticket
+from trio_chat.shell import credentials as credentials_module
+from trio_chat.shell.credentials import Authenticator
 from trio_chat.shell.session import LAST_WORDS_TIMEOUT
 from trio_chat.shell.watchdog import WATCH_INTERVAL
 
@@ -197,3 +202,59 @@ async def test_a_send_blocked_too_long_removes_the_member_as_timed_out(
     await trio.sleep(3600)
     await alice.send("/who")
     await alice.expect("* online (1): alice")
+
+
+async def test_a_password_being_checked_is_waited_for_when_its_session_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scope: none of its own; a thread checking a password, under a cancelled session.
+
+    to_thread.run_sync without abandon_on_cancel: the check is not abandoned. The task waits
+    for its thread (tens of milliseconds of argon2), and sees Cancelled at its next
+    checkpoint: the session's next step, which would have sent the login to the hub.
+    """
+    started, release = threading.Event(), threading.Event()
+
+    def slow_check(credentials: object, password: str) -> Check:
+        started.set()
+        release.wait(PATIENCE)
+        return Check.RIGHT
+
+    monkeypatch.setattr(credentials_module, "check", slow_check)
+    keys = Credentials("$argon2id$x", b"s", b"k", b"v", 4096)
+    authenticator = Authenticator(OneAccount(Account(nick("alice"), keys, 0.0)))
+    checked: list[object] = []  # what the check said
+    used: list[object] = []  # what the session went on to do with it
+
+    async def session_step(scope: trio.CancelScope) -> None:
+        with scope:
+            proof = await authenticator.log_in("alice", "whatever", None)
+            checked.append(proof)
+            await trio.lowlevel.checkpoint()  # the session's next step: the hub's inbox
+            used.append(proof)
+
+    scope = trio.CancelScope()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session_step, scope)
+        await trio.to_thread.run_sync(started.wait, PATIENCE)
+        scope.cancel(reason="the session ends")
+        await trio.testing.wait_all_tasks_blocked()
+        assert not checked  # the thread is still checking: its task waits for it
+        release.set()
+    assert len(checked) == 1  # the check finished...
+    assert not used  # ...and its result went nowhere
+    assert scope.cancelled_caught
+
+
+class OneAccount:
+    def __init__(self, account: Account) -> None:
+        self.only = account
+
+    def account(self, name: str) -> Account | None:
+        return self.only
+
+    def account_with_certificate(self, fingerprint: str) -> Account | None:
+        return None
+
+    def ticket(self, digest: str) -> Ticket | None:
+        return None

@@ -6,7 +6,7 @@ import argon2
 import trio
 
 from tests.names import nick
-from trio_chat.core.accounts import Account, Credentials, make_credentials
+from trio_chat.core.accounts import Account, Credentials, Ticket, make_credentials
 from trio_chat.core.hub import Hub
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Login
@@ -23,6 +23,9 @@ class Book:
         return self.accounts.get(nick(name).key)
 
     def account_with_certificate(self, fingerprint: str) -> Account | None:
+        return None
+
+    def ticket(self, digest: str) -> Ticket | None:
         return None
 
 

@@ -6,7 +6,7 @@ import pytest
 from scramp import ScramClient
 
 from tests.names import nick
-from trio_chat.core.accounts import Account, Credentials, make_credentials
+from trio_chat.core.accounts import Account, Credentials, Ticket, make_credentials
 from trio_chat.core.sasl import (
     Challenge,
     CheckPassword,
@@ -36,6 +36,9 @@ class Book:
 
     def account_with_certificate(self, fingerprint: str) -> Account | None:
         return self.only if fingerprint in self.only.certificates else None
+
+    def ticket(self, digest: str) -> Ticket | None:
+        return None
 
 
 def exchange(account: Account, mechanism: Mechanism, certificate: str | None = None) -> Exchange:

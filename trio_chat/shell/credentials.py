@@ -90,9 +90,9 @@ class Authenticator:
         ``address`` is the peer's, as limits count it (None: exempt from the per-address
         throttle).
 
-        Cancellation: while it waits for a thread, or after a wrong password; a check that has
-        begun is not abandoned: the task waits for its thread (tens of milliseconds) before it
-        sees ``Cancelled``, and nothing is counted.
+        Cancellation: while it waits for a thread, or after a wrong password. A check that has
+        begun is not abandoned: the task waits for its thread (tens of milliseconds), and sees
+        ``Cancelled`` at its next checkpoint, so the result is never used.
         """
         account = self.book.account(name)
         if account is None:

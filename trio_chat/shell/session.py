@@ -65,7 +65,7 @@ from trio_chat.core.requests import (
     Register,
     RevokeTicket,
 )
-from trio_chat.core.sasl import Challenge, CheckPassword, Exchange, Failed, Proven, Step
+from trio_chat.core.sasl import Challenge, CheckPassword, Exchange, Failed, Mechanism, Proven, Step
 from trio_chat.frontends import base
 from trio_chat.frontends.base import (
     AccountInput,
@@ -415,7 +415,9 @@ class Session:
                 step = self._sasl.respond(data)
                 login = None
                 if isinstance(step, CheckPassword):
-                    proof = await authenticator.log_in_to(step.account, step.password, self.address)
+                    proof = await authenticator.log_in_to(
+                        step.account, step.password, self.address, "sasl-plain"
+                    )
                     login = proof if isinstance(proof, Login) else None
                     step = self._sasl.checked(login is not None)
                 else:
@@ -442,6 +444,9 @@ class Session:
             case Challenge(data):
                 return SaslChallenge(data)
             case Proven(account):
+                if self._sasl is not None and self._sasl.mechanism is not Mechanism.PLAIN:
+                    counted = f"sasl-{self._sasl.mechanism.value.lower()}", "right"
+                    self.host.authenticator.logins[counted] += 1  # (PLAIN's: counted as checked)
                 self._sasl = None
                 logger.info("%s proved it is %r (SASL)", self.peer, account.name.display)
                 return SaslSucceeded(account.name.display)
