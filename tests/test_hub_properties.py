@@ -36,6 +36,7 @@ from hypothesis.stateful import (
 
 from tests.names import nick, room
 from tests.test_hub import deliveries, is_closed, mailbox
+from trio_chat.core.accounts import Credentials
 from trio_chat.core.events import (
     HISTORIC,
     AwayChanged,
@@ -53,6 +54,7 @@ from trio_chat.core.events import (
     JoinRoom,
     LeaveReason,
     ListRooms,
+    LogOut,
     LookUp,
     MemberInfo,
     Membership,
@@ -87,9 +89,20 @@ from trio_chat.core.events import (
 from trio_chat.core.history import History
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
+from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
-from trio_chat.core.requests import Act, Disconnect, Register, Shutdown
+from trio_chat.core.requests import (
+    Act,
+    ChangePassword,
+    CreateAccount,
+    Disconnect,
+    LogIn,
+    Login,
+    Register,
+    Saved,
+    Shutdown,
+)
 from trio_chat.core.text import LOBBY, Nickname, RoomName
 from trio_chat.shell.mailbox import Mailbox
 
@@ -583,3 +596,105 @@ class HubMachine(RuleBasedStateMachine):
 
 
 TestHub = HubMachine.TestCase
+
+
+# --- accounts: a registered name is only ever held by a member logged in to it -----------------
+
+KEYS = Credentials("$argon2id$fake", b"salt", b"stored", b"server", 4096)
+OTHER_KEYS = Credentials("$argon2id$other", b"salt2", b"stored2", b"server2", 4096)
+# Names that collide by case, width and look: "aIice" (a capital I) looks like "alice".
+ACCOUNT_NAMES = ["alice", "Alice", "ａｌｉｃｅ", "aIice", "bob", "b0b"]  # noqa: RUF001
+account_names = st.sampled_from(ACCOUNT_NAMES).map(nick)
+maybe_account_names = st.none() | account_names
+keys = st.sampled_from([KEYS, OTHER_KEYS])
+
+
+class AccountMachine(RuleBasedStateMachine):
+    """Random registrations, logins, renames and password changes; the rules must hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hub = Hub()
+        self.connections = [
+            Member(Mailbox(1 << 10, byte_budget=1 << 40), peer=f"c{n}") for n in range(4)
+        ]
+        self.pending: list[Request] = []
+
+    def _member(self, connection: int) -> Member:
+        member = self.connections[connection]
+        if member.left is not None:  # gone: a new connection takes its place
+            member = self.connections[connection] = Member(
+                Mailbox(1 << 10, byte_budget=1 << 40), peer=member.peer
+            )
+        return member
+
+    @rule(connection=st.integers(0, 3), name=account_names, with_keys=st.none() | keys)
+    def register(self, connection: int, name: Nickname, with_keys: Credentials | None) -> None:
+        login = None if with_keys is None else Login(name, with_keys)
+        self.pending.append(Register(self._member(connection), name, login=login))
+
+    @rule(connection=st.integers(0, 3), name=maybe_account_names, credentials=keys)
+    def create_account(
+        self, connection: int, name: Nickname | None, credentials: Credentials
+    ) -> None:
+        self.pending.append(CreateAccount(self._member(connection), name, credentials))
+
+    @rule(connection=st.integers(0, 3), name=account_names, credentials=keys)
+    def log_in(self, connection: int, name: Nickname, credentials: Credentials) -> None:
+        self.pending.append(LogIn(self._member(connection), Login(name, credentials)))
+
+    @rule(connection=st.integers(0, 3))
+    def log_out(self, connection: int) -> None:
+        self.pending.append(Act(self._member(connection), LogOut()))
+
+    @rule(connection=st.integers(0, 3), name=account_names)
+    def rename(self, connection: int, name: Nickname) -> None:
+        self.pending.append(Act(self._member(connection), Rename(name)))
+
+    @rule(connection=st.integers(0, 3), old=keys, new=keys)
+    def change_password(self, connection: int, old: Credentials, new: Credentials) -> None:
+        self.pending.append(ChangePassword(self._member(connection), old, new))
+
+    @rule(connection=st.integers(0, 3))
+    def quit(self, connection: int) -> None:
+        self.pending.append(Act(self._member(connection), Quit()))
+
+    @rule(saved=st.booleans())
+    def turn(self, saved: bool) -> None:
+        for request in self.pending:
+            self.hub.handle(request)
+        self.pending.clear()
+        if saved:  # the store says so, a turn later
+            for unsaved in self.hub.take_unsaved_accounts():
+                if unsaved.change is not None and unsaved.member is not None:
+                    key = unsaved.account.name.key
+                    self.hub.handle(Saved(key, unsaved.change, unsaved.member))
+        self.hub.flush()
+
+    @invariant()
+    def a_registered_name_is_held_only_by_a_member_logged_in_to_it(self) -> None:
+        for member in self.connections:
+            if member not in self.hub:
+                continue
+            assert member.nick is not None
+            owner = self.hub.account(member.nick.display)
+            shape = skeleton(member.nick.display)
+            lookalike = [
+                name
+                for name in ACCOUNT_NAMES
+                if (account := self.hub.account(name)) is not None
+                and skeleton(account.name.display) == shape
+            ]
+            for name in ([owner.name.display] if owner else []) + lookalike:
+                assert member.account is not None, f"{member.nick} holds {name}'s name"
+                assert member.account.key == nick(name).key
+
+    @invariant()
+    def no_two_accounts_share_a_name_or_a_look(self) -> None:
+        accounts = {self.hub.account(name) for name in ACCOUNT_NAMES} - {None}
+        keys = [account.name.key for account in accounts if account is not None]
+        shapes = [skeleton(account.name.display) for account in accounts if account is not None]
+        assert len(set(keys)) == len(keys) == len(set(shapes))
+
+
+TestAccounts = AccountMachine.TestCase
