@@ -16,7 +16,14 @@ import trio
 
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import plain_config
-from trio_chat.cli import EXIT_CANNOT_LISTEN, EXIT_INTERRUPTED, main, run_server
+from trio_chat.cli import (
+    EXIT_CANNOT_LISTEN,
+    EXIT_INTERRUPTED,
+    _build_parser,
+    main,
+    run_server,
+    server_config,
+)
 from trio_chat.frontends.line import LineFrontEnd
 from trio_chat.shell.server import Endpoint, ServerConfig
 
@@ -153,3 +160,11 @@ def test_limit_exempt_takes_networks(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         main(["server", "--limit-exempt", "10.0.0.0/33"])
     assert "argument --limit-exempt: '10.0.0.0/33' does not appear" in capsys.readouterr().err
+
+
+def test_the_irc_server_name_is_always_reserved() -> None:
+    args = _build_parser().parse_args(
+        ["server", "--reserved-nicks", "bot*", "--irc-server-name", "irc.example"],
+    )
+    config = server_config(args)
+    assert config.reserved_nicks == ("bot*", "irc.example", "trio-chat")

@@ -13,6 +13,7 @@ from trio_chat.core.text import (
     NicknamePolicy,
     RoomName,
     decode,
+    normalize,
     sanitize,
 )
 
@@ -82,6 +83,17 @@ def test_sanitize_removes_bidi_controls_that_disguise_text() -> None:
     assert sanitize(f"a{embeddings_and_isolates}b") == "ab"
 
 
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"])
+def test_sanitize_removes_bidi_marks_too(mark: str) -> None:
+    # A right-to-left mark is enough to move "exe" to the front of a filename's display.
+    assert sanitize(f"photo{mark}gpj.exe") == "photogpj.exe"
+
+
+def test_line_and_paragraph_separators_become_spaces() -> None:
+    # Some clients start a new line at U+2028: "hi\u2028<bob> send me your password".
+    assert sanitize("hi\u2028<bob> x\u2029y") == "hi <bob> x y"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -103,6 +115,46 @@ def test_nicknames_allow_no_format_characters() -> None:
     ["server", "System", "ADMIN", "root", "operator", "NickServ", "ChanServ", "ｒｏｏｔ"],  # noqa: RUF001
 )
 def test_reserved_nicknames_are_refused_in_any_case_or_width(name: str) -> None:
+    parsed = nick(name)
+    assert NicknamePolicy().refusal(parsed) == Refusal(Reason.NICK_RESERVED, parsed.display)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "paypal\u034f",  # combining grapheme joiner: a mark, allowed after a letter until now
+        "admin\ufe0f",  # variation selector 16
+        "bob\U000e0100",  # variation selector 17
+        "bob\u180b",  # Mongolian free variation selector
+        "\u3164",  # Hangul filler: a letter that draws nothing
+        "a\u115fb",  # Hangul choseong filler
+        "bob\u00ad",  # soft hyphen
+    ],
+)
+def test_nicknames_and_room_names_refuse_invisible_characters(typed: str) -> None:
+    invisible = next(char for char in normalize(typed) if not char.isascii())
+    refusal = Nickname.parse(typed)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason == Reason.NICK_INVALID
+    assert refusal.detail == f"U+{ord(invisible):04X}"  # named by code point: it has no face
+    room_refusal = RoomName.parse(f"#{typed}")
+    assert isinstance(room_refusal, Refusal)
+    assert room_refusal.reason == Reason.ROOM_NAME_INVALID
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ᴀᴅᴍɪɴ",  # small capitals
+        "ɑdmin",  # Latin alpha  # noqa: RUF001
+        "ADMlN",  # lowercase L for I
+        "r00t",  # zeros for O, in upper case a look-alike of ROOT
+        "trio-chat",  # the IRC server's own name: its NOTICEs would look like the server's
+        "Services",
+        "MemoServ",
+    ],
+)
+def test_reserved_nicknames_are_refused_in_their_look_alikes(name: str) -> None:
     parsed = nick(name)
     assert NicknamePolicy().refusal(parsed) == Refusal(Reason.NICK_RESERVED, parsed.display)
 

@@ -119,7 +119,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         flood_kick_after=args.flood_kick_after,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
-        reserved_nicks=tuple(args.reserved_nicks),
+        # The IRC server's own name is always reserved: its NOTICEs show as server notices.
+        reserved_nicks=(*args.reserved_nicks, args.irc_server_name, args.irc_network),
         ascii_nicks=args.ascii_nicks,
         limits=limits,
         database=args.db or str(default_database_path()),

@@ -10,7 +10,44 @@ which no hand-typed table would.
 
 from __future__ import annotations
 
+import unicodedata
+
 from confusable_homoglyphs import categories, confusables
+
+# Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15):
+# characters that render as nothing at all, so "paypal" + U+034F looks exactly like "paypal".
+# The standard library has no accessor for the property, hence the table (it changes rarely:
+# the last addition was U+2065's neighbours, in Unicode 6.3).
+DEFAULT_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
+    (0x200B, 0x200F),  # zero width space, joiners, LTR and RTL marks
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2060, 0x206F),  # word joiner, invisible operators, bidi isolates, deprecated formats
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors 1-16
+    (0xFEFF, 0xFEFF),  # zero width no-break space (BOM)
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),  # unassigned, reserved as ignorable
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol beam and phrase controls
+    (0xE0000, 0xE0FFF),  # tags, variation selectors 17-256, reserved
+)
+
+
+def is_default_ignorable(char: str) -> bool:
+    """Say whether ``char`` is a default-ignorable code point: drawn as nothing."""
+    code = ord(char)
+    return any(first <= code <= last for first, last in DEFAULT_IGNORABLE_RANGES)
+
+
+_IGNORED = dict.fromkeys(
+    code for first, last in DEFAULT_IGNORABLE_RANGES for code in range(first, last + 1)
+)
 
 # Scripts that real names mix: Japanese writes Han, Hiragana and Katakana together, Korean
 # Hangul and Han. Any other mix (Cyrillic letters in a Latin name) is refused.
@@ -27,9 +64,10 @@ def skeleton(display: str) -> str:
     Every character becomes the representative of the characters it can be mistaken for, so
     ``р`` (Cyrillic) and ``p`` (Latin) become one character, and so do ``l``, ``I`` and ``1``.
     Case is folded after the mapping, since ``I`` and ``l`` are confusable while ``i`` and
-    ``l`` are not.
+    ``l`` are not. Default-ignorable code points are dropped first: they show as nothing.
     """
-    return "".join(_REPRESENTATIVE.get(char, char) for char in display).casefold()
+    visible = display.translate(_IGNORED)
+    return "".join(_REPRESENTATIVE.get(char, char) for char in visible).casefold()
 
 
 def _representatives() -> dict[str, str]:
@@ -48,11 +86,21 @@ def _representatives() -> dict[str, str]:
             text = parent[text]
         return text
 
+    def unite(one: str, other: str) -> None:
+        first, second = root(one), root(other)
+        if first != second:
+            parent[max(first, second)] = min(first, second)  # the smaller one leads
+
     for char, entries in confusables.confusables_data.items():
         for entry in entries:
-            first, second = root(char), root(entry["c"])
-            if first != second:
-                parent[max(first, second)] = min(first, second)  # the smaller one leads
+            unite(char, entry["c"])
+    # confusables.txt does not pair small capitals with their letters (ᴀᴅᴍɪɴ reads as admin);
+    # they are lowercase-sized, so each joins its lowercase letter.
+    # (Those of the Phonetic Extensions block, and of IPA Extensions.)
+    for char in [*map(chr, range(0x1D00, 0x1D2C)), *"ʀʙɢʜɪʟɴʏ"]:
+        _, _, letter = unicodedata.name(char, "").partition("LATIN LETTER SMALL CAPITAL ")
+        if len(letter) == 1:
+            unite(char, letter.lower())
     return {text: root(text) for text in parent}
 
 

@@ -13,7 +13,7 @@ import fnmatch
 import unicodedata
 from dataclasses import dataclass, field
 
-from trio_chat.core.lookalikes import mixed_scripts
+from trio_chat.core.lookalikes import is_default_ignorable, mixed_scripts, skeleton
 from trio_chat.core.refusals import Reason, Refusal
 
 MAX_NICKNAME_CHARS = 32  # long enough for real names, short enough for a roster line
@@ -23,14 +23,19 @@ ROOM_PREFIX = "#"
 # Removed from everything a peer sends, before it reaches anyone:
 # - C0 controls (tab excepted), DEL and C1 controls: what a terminal interprets as commands
 #   (ESC starts every colour, cursor and title sequence);
-# - the bidirectional embedding, override and isolate controls (U+202A-202E, U+2066-2069):
-#   they reorder how the rest of the line is displayed, so "invoice_\u202efdp.exe" reads as
-#   an .exe. Right-to-left scripts do not need them (the terminal's bidi algorithm does the
-#   work), and the joiners that real text does need (ZWJ, ZWNJ) are kept.
-BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-_REMOVED = dict.fromkeys(
-    [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), *BIDI_CONTROLS],
-)
+# - every Unicode bidi control (the Bidi_Control property: the embeddings, overrides and
+#   isolates U+202A-202E and U+2066-2069, and the marks U+200E, U+200F, U+061C): they reorder
+#   how the rest of the line is displayed, so "invoice_\u202efdp.exe" reads as an .exe.
+#   Right-to-left scripts do not need them (the terminal's bidi algorithm does the work), and
+#   the joiners that real text does need (ZWJ, ZWNJ) are kept.
+# The line and paragraph separators (U+2028, U+2029) start a new line in some clients, so a
+# peer could fake a line from someone else: they become spaces.
+BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+LINE_SEPARATORS = frozenset([0x2028, 0x2029])
+_REMOVED: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), *BIDI_CONTROLS]),
+    **dict.fromkeys(LINE_SEPARATORS, " "),
+}
 _NAME_PUNCTUATION = frozenset("_-")
 _BLANKS = " \t"  # what is trimmed around a typed name; anything else invisible is refused
 
@@ -107,6 +112,10 @@ LOBBY = RoomName("#lobby", "#lobby")  # where every newcomer is placed
 
 def _first_not_allowed(name: str) -> str | None:
     for position, char in enumerate(name):
+        # Drawn as nothing, so "paypal" + U+034F would pass for paypal (some are marks or
+        # letters: the Hangul fillers, the variation selectors, the grapheme joiner).
+        if is_default_ignorable(char):
+            return char
         category = unicodedata.category(char)
         if category[0] in "LN" or char in _NAME_PUNCTUATION:
             continue
@@ -121,13 +130,13 @@ def _describe(char: str) -> str:
     # Show visible characters as themselves; invisible ones (controls among them) by code point.
     if char == " ":
         return "spaces"
-    if unicodedata.category(char)[0] in "LNPS":
+    if unicodedata.category(char)[0] in "LNPS" and not is_default_ignorable(char):
         return repr(char)
     return f"U+{ord(char):04X}"
 
 
 def sanitize(text: str) -> str:
-    """Remove control characters (C0 but tab, DEL, C1) and bidi controls (see _REMOVED)."""
+    """Remove control characters (C0 but tab, DEL, C1) and bidi controls; see _REMOVED."""
     return text.translate(_REMOVED)
 
 
@@ -141,30 +150,53 @@ def decode(raw: bytes) -> str:
     return sanitize(raw.decode("utf-8", "replace"))
 
 
-# Names that would let someone pass for the server or its staff ("*" matches anything).
-DEFAULT_RESERVED_NICKS = ("server", "system", "admin", "root", "operator", "*serv")
+# Names that would let someone pass for the server or its staff ("*" matches anything):
+# the IRC server's default name (its NOTICEs show as server notices), services (NickServ,
+# ChanServ, ... and their collective name).
+DEFAULT_RESERVED_NICKS = (
+    "server",
+    "system",
+    "admin",
+    "root",
+    "operator",
+    "*serv",
+    "services",
+    "trio-chat",
+)
+
+
+def _shapes(name: str) -> frozenset[str]:
+    """Return the forms a reserved name is matched in: folded, and its look-alike skeletons.
+
+    A skeleton depends on case (``I`` looks like ``l``, ``i`` does not), so the skeletons of
+    the lower and upper case spellings are taken too: ``ADMlN`` is refused as ``admin``.
+    """
+    return frozenset([fold(name), *map(skeleton, (name, name.lower(), name.upper()))])
 
 
 @dataclass(frozen=True)
 class NicknamePolicy:
     """What a server refuses beyond syntax: reserved names, mixed scripts, non-ASCII if asked.
 
-    Patterns are matched against the normalized nickname, so ``*serv`` refuses ``NickServ``
-    in any case or width.
+    Patterns are matched against the normalized nickname and against its confusable skeleton,
+    so ``*serv`` refuses ``NickServ`` in any case or width, and ``admin`` refuses ``ᴀᴅᴍɪɴ``.
     """
 
     reserved: tuple[str, ...] = DEFAULT_RESERVED_NICKS
     ascii_only: bool = False
-    _patterns: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _patterns: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_patterns", tuple(map(fold, self.reserved)))
+        # The "*" of a pattern survives its skeleton: it is confusable with nothing allowed.
+        patterns = frozenset().union(*map(_shapes, self.reserved))
+        object.__setattr__(self, "_patterns", patterns)
 
     def refusal(self, nick: Nickname) -> Refusal | None:
         """Say why ``nick`` is refused here, or return None if it is allowed."""
         if self.ascii_only and not nick.display.isascii():
             return Refusal(Reason.NICK_NOT_ASCII, nick.display)
-        if any(fnmatch.fnmatchcase(nick.key, pattern) for pattern in self._patterns):
+        shapes = _shapes(nick.display)
+        if any(fnmatch.fnmatchcase(s, p) for s in shapes for p in self._patterns):
             return Refusal(Reason.NICK_RESERVED, nick.display)
         if scripts := mixed_scripts(nick.display):
             return Refusal(Reason.NICK_MIXED_SCRIPTS, nick.display, ", ".join(sorted(scripts)))
