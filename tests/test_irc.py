@@ -7,7 +7,9 @@ and what it asks of the hub and what it writes are compared with what the specif
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -817,6 +819,20 @@ def test_cap_ls_without_302_lists_names_only() -> None:
     (ls,) = feed(IrcFrontEnd(CONFIG), "CAP LS")
     assert "sasl " in sent([ls])[0]
     assert "=" not in sent([ls])[0]
+
+
+def test_the_readme_says_what_cap_ls_offers() -> None:
+    # The README's list of capabilities is a promise to client authors: it must be the list.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    paragraph = readme.split("**Capabilities:**", 1)[1].split("\n\n", 1)[0]
+    paragraph = re.sub(r"\([^)]*\)", "", paragraph)  # values and remarks in parentheses
+    sentences = paragraph.split(". ")
+    offered_part = " ".join(line for line in sentences if "not offered" not in line)
+    refused_part = " ".join(line for line in sentences if "not offered" in line)
+    (ls,) = feed(IrcFrontEnd(CONFIG), "CAP LS")
+    offered = set(sent([ls])[0].split(" :", 1)[1].split())
+    assert set(re.findall(r"`([a-z/-]+)`", offered_part)) == offered
+    assert not set(re.findall(r"`([a-z/-]+)`", refused_part)) & offered
 
 
 def test_authenticate_reassembles_chunks_and_decodes_them() -> None:
