@@ -179,6 +179,7 @@ def running(kind: str) -> Iterator[Server]:
         *(sys.executable, "-m", "trio_chat", "server"),
         # Lift the limits meant for the open internet: load generators flood by design.
         *("--max-clients", "20000", "--log-level", "warning", "--flood-rate", "0"),
+        "--no-web",  # the chat page is not measured: its default port stays free
     ]
     with (
         tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as scratch,
@@ -200,7 +201,7 @@ def running(kind: str) -> Iterator[Server]:
             pids = [
                 processes.enter_context(
                     _started(
-                        [*trio_chat, "--port", str(one), *backplane],
+                        [*trio_chat, "--port", str(one), "--no-irc", *backplane],
                         directory / f"server{n}.log",
                         one,
                         directory,
@@ -213,7 +214,7 @@ def running(kind: str) -> Iterator[Server]:
             yield Server(kind, (*pids, redis_pid), ports, PROTOCOLS[kind], first_log)
             return
         if kind == "trio-chat":
-            command = [*trio_chat, "--port", str(port)]
+            command = [*trio_chat, "--port", str(port), "--no-irc"]
         elif kind == "trio-chat-irc":
             # No keepalive PINGs during a run (as ngIRCd's PingTimeout below): the load
             # generator does not answer them, and one would break the byte-for-byte checks.

@@ -65,7 +65,16 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10, help="peers of each kind per round")
     args = parser.parse_args()
     port = free_port()
-    command = [sys.executable, "-m", "trio_chat", "server", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "trio_chat",
+        "server",
+        "--port",
+        str(port),
+        "--no-irc",
+        "--no-web",
+    ]
     command += ["--registration-timeout", "1", "--log-level", "error"]
     server = subprocess.Popen(command)
     try:

@@ -190,6 +190,7 @@ async def test_an_account_survives_kill_9_right_after_register_success(
     database = tmp_path / "state.sqlite3"
     port = free_port()
     command = [sys.executable, "-m", "trio_chat", "server", "--no-plain", "--irc-port", str(port)]
+    command += ["--no-web"]
     command += ["--db", str(database), "--log-level", "info"]
     process = await server_process(nursery, command, listeners=1)
     irc = IrcClient(await trio.open_tcp_stream("127.0.0.1", port))

@@ -80,7 +80,7 @@ async def test_kill_9_loses_at_most_the_last_commit(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     command = [
         sys.executable, "-m", "trio_chat", "server", "--port", "0", "--log-level", "info",
-        "--history-db", str(path), "--history-flush-interval", "0.05",
+        "--history-db", str(path), "--history-flush-interval", "0.05", "--no-irc", "--no-web",
     ]  # fmt: skip
     process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
     assert process.stderr is not None

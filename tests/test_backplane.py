@@ -365,6 +365,7 @@ async def test_a_killed_server_s_members_leave_and_their_nicknames_free_up(
     port = free_port()
     command = [
         *(sys.executable, "-m", "trio_chat", "server", "--port", str(port), "--no-history"),
+        *("--no-irc", "--no-web"),
         *("--backplane", redis_server.url, "--backplane-name", backplane.name),
         *("--backplane-ttl", "1"),
     ]
@@ -512,7 +513,7 @@ async def in_processes(
             port, irc_port = free_port(), free_port()
             command = [
                 *(sys.executable, "-m", "trio_chat", "server", "--no-history", "--flood-rate", "0"),
-                *("--port", str(port), "--irc-port", str(irc_port)),
+                *("--port", str(port), "--irc-port", str(irc_port), "--no-web"),
                 *("--backplane", redis_url, "--backplane-name", name),
             ]
             processes.append(await server_process(nursery, command, listeners=2))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +18,7 @@ import trio
 
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import plain_config
+from tests.irc_client import IrcClient
 from trio_chat.cli import (
     EXIT_CANNOT_LISTEN,
     EXIT_INTERRUPTED,
@@ -126,6 +129,7 @@ async def test_a_port_in_use_is_a_clear_error(caplog: pytest.LogCaptureFixture) 
 
 async def test_the_console_script_serves_and_stops_on_sigint() -> None:
     command = [sys.executable, "-m", "trio_chat", "server", "--port", "0", "--log-level", "info"]
+    command += ["--no-irc", "--no-web"]  # their default ports may be someone else's
     process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
     assert process.stderr is not None
     try:
@@ -168,3 +172,80 @@ def test_the_irc_server_name_is_always_reserved() -> None:
     )
     config = server_config(args)
     assert config.reserved_nicks == ("bot*", "irc.example", "trio-chat")
+
+
+DEFAULT_PORTS = {"plain": 12345, "IRC": 6667, "web": 8080}
+
+
+def _taken(port: int) -> bool:
+    """Whether a server could not listen on ``port`` of 127.0.0.1 now (as Trio binds)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+async def test_with_no_arguments_every_front_end_serves_on_its_default_port(
+    tmp_path: pathlib.Path,
+) -> None:
+    taken = [f"{name} {port}" for name, port in DEFAULT_PORTS.items() if _taken(port)]
+    if taken:
+        pytest.skip(f"a default port is in use on this machine: {', '.join(taken)}")
+    environment = os.environ | {"XDG_DATA_HOME": str(tmp_path)}  # its database goes there
+    command = [sys.executable, "-m", "trio_chat", "server"]
+    process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE, env=environment)
+    assert process.stderr is not None
+    try:
+        log = b""
+        with trio.fail_after(PATIENCE):
+            while b"in a browser\n" not in log and process.poll() is None:
+                log += await process.stderr.receive_some()
+        if process.returncode == EXIT_CANNOT_LISTEN:  # taken since we looked
+            pytest.skip(f"a default port was taken meanwhile: {log.decode()}")
+        lines = [line.split(" ", 3)[3] for line in log.decode().splitlines()]
+        # One line per front end, where it listens, and last the page's address.
+        assert lines[-4:] == [
+            "listening on 127.0.0.1 port 12345 (plain)",
+            "listening on 127.0.0.1 port 6667 (IRC)",
+            "listening on 127.0.0.1 port 8080 (web)",
+            "the chat page: open http://127.0.0.1:8080/ in a browser",
+        ]
+        plain = ChatClient(await trio.open_tcp_stream("127.0.0.1", 12345))
+        await plain.expect("* what is your name?")
+        irc = IrcClient(await trio.open_tcp_stream("127.0.0.1", 6667))
+        await irc.send("PING :here")
+        assert (await irc.receive()).command == "PONG"  # IRC answers PING before registering
+        web = await trio.open_tcp_stream("127.0.0.1", 8080)
+        await web.send_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        with trio.fail_after(PATIENCE):
+            assert (await web.receive_some()).startswith(b"HTTP/1.1 200 ")
+        for stream in (plain.stream, irc.stream, web):
+            await stream.aclose()
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(PATIENCE):
+            assert await process.wait() == 0
+    finally:
+        process.kill()
+        # Shielded, so that a failing (cancelled) test still reaps its child; bounded, in case.
+        with trio.move_on_after(PATIENCE, shield=True):
+            await process.wait()
+
+
+def test_a_taken_default_port_names_the_option_that_moves_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "trio_chat", "server", "--db", ":memory:"]
+        command += ["--port", "0", "--no-web", "--irc-port", str(port)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == EXIT_CANNOT_LISTEN
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert line.endswith(
+        f"ERROR cannot listen on 127.0.0.1 port {port} (IRC): Address already in use;"
+        " --irc-port changes it, --no-irc turns it off"
+    )

@@ -193,7 +193,7 @@ async def test_cannot_connect_is_exit_code_2_with_one_line() -> None:
 def server_process() -> Iterator[int]:
     """A server in its own process (pexpect blocks, so it cannot share the test's event loop)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "trio_chat", "server", "--port", "0"],
+        [sys.executable, "-m", "trio_chat", "server", "--port", "0", "--no-irc", "--no-web"],
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -203,7 +203,8 @@ async def test_irc_over_tls(tls_server: tuple[int, ssl.SSLContext]) -> None:
 async def test_what_irc_advertises_is_what_the_hub_enforces(nursery: trio.Nursery) -> None:
     # The configuration the command line makes, with limits that are not the defaults: the
     # IRC front end and the hub read the same Limits, so each advertised limit holds exactly.
-    argv = ["server", "--port", "0", "--irc-port", "0", "--no-history", "--flood-rate", "0"]
+    argv = ["server", "--port", "0", "--irc-port", "0", "--no-web", "--no-history"]
+    argv += ["--flood-rate", "0"]
     argv += ["--max-topic-bytes", "40", "--max-away-bytes", "25", "--max-rooms-per-member", "3"]
     config = server_config(arguments(argv))
     addresses = await nursery.start(partial(serve, config, stop=trio.Event()))

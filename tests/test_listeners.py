@@ -195,7 +195,7 @@ async def test_running_out_of_files_on_a_tls_listener_is_survived(certificate: P
     # With 64 file descriptors and 100 clients at once, accept() fails with EMFILE. The server
     # says so once, backs off and keeps trying (it used to die: the TLS listener's accept loop
     # let the error escape), and serves newcomers again as soon as descriptors are free.
-    args = ["--no-plain", "--tls-port", "0", "--tls-cert", str(certificate)]
+    args = ["--no-plain", "--no-irc", "--no-web", "--tls-port", "0", "--tls-cert", str(certificate)]
     async with server_process(args, files=(64, 64)) as (process, log):
         crowd = [await trio.open_tcp_stream("127.0.0.1", log.port) for _ in range(100)]
         await log.wait_for("Too many open files")

@@ -110,15 +110,18 @@ async def test_the_client_verifies_the_certificate(tls_server: TLSServer) -> Non
     assert "certificate verify failed" in untrusted.stderr.decode()
 
 
-def test_no_plain_needs_a_certificate() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "trio_chat", "server", "--no-plain"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def test_turning_every_front_end_off_is_refused() -> None:
+    command = [sys.executable, "-m", "trio_chat", "server", "--no-plain", "--no-irc", "--no-web"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
-    assert "--no-plain needs --tls-cert" in result.stderr
+    assert "--no-plain, --no-irc and --no-web leave nothing" in result.stderr
+
+
+def test_irc_over_tls_needs_a_certificate() -> None:
+    command = [sys.executable, "-m", "trio_chat", "server", "--irc-tls-port", "6697"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "--irc-tls-port needs --tls-cert" in result.stderr
 
 
 async def test_the_handshake_counts_against_the_registration_timeout(

@@ -39,6 +39,8 @@ EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 EXIT_CANNOT_LISTEN = 2
 DEFAULT_PORT = 12345  # the plain line protocol
 DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
+DEFAULT_IRC_PORT = 6667  # IRC's registered port, where every IRC client looks first
+DEFAULT_HTTP_PORT = 8080  # the chat page: the usual unprivileged HTTP port
 DEFAULT_HTTP_REQUEST_TIMEOUT = 10.0  # seconds, from connecting to a request (or a hello)
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
@@ -84,12 +86,12 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    if args.no_plain and not args.tls_cert and args.irc_port is None and args.http_port is None:
-        raise SystemExit("trio-chat server: --no-plain needs --tls-cert (or nothing is served)")
     for flag in ("irc_tls_port", "https_port"):
         if getattr(args, flag) is not None and not args.tls_cert:
             raise SystemExit(f"trio-chat server: --{flag.replace('_', '-')} needs --tls-cert")
     config = server_config(args)
+    if not config.endpoints:
+        raise SystemExit("trio-chat server: --no-plain, --no-irc and --no-web leave nothing")
     # Every connection holds a few dozen long-lived objects (tasks, scopes, channels); with the
     # default thresholds the cyclic garbage collector rescans all of them every 700 allocations,
     # which costs a busy server about a sixth of its time (measured with connect-5000). The
@@ -147,29 +149,45 @@ def endpoints(args: argparse.Namespace, metrics: Metrics, limits: Limits) -> tup
     line = partial(LineFrontEnd, args.max_line_bytes)
     found = []
     if not args.no_plain:
-        found.append(Endpoint(args.port, line, "plain"))
+        found.append(Endpoint(args.port, line, "plain", hint=_hint("port", "plain")))
     if args.tls_cert:
-        found.append(Endpoint(args.tls_port, line, "plain over TLS", tls=True))
+        found.append(
+            Endpoint(args.tls_port, line, "plain over TLS", tls=True, hint=_hint("tls-port"))
+        )
     irc = partial(IrcFrontEnd, irc_config(args, limits))
-    if args.irc_port is not None:
-        found.append(Endpoint(args.irc_port, irc, "IRC"))
+    if not args.no_irc:
+        found.append(Endpoint(args.irc_port, irc, "IRC", hint=_hint("irc-port", "irc")))
     if args.irc_tls_port is not None:
-        found.append(Endpoint(args.irc_tls_port, irc, "IRC over TLS", tls=True))
+        hint = _hint("irc-tls-port")
+        found.append(Endpoint(args.irc_tls_port, irc, "IRC over TLS", tls=True, hint=hint))
     separate = args.metrics_port is not None  # then the chat's ports show no metrics
     timeout = args.http_request_timeout
-    web_ports = ((args.http_port, "web", False), (args.https_port, "web over TLS", True))
-    for port, name, tls in web_ports:
+    web_ports = (
+        (None if args.no_web else args.http_port, "web", "http", _hint("http-port", "web")),
+        (args.https_port, "web over TLS", "https", _hint("https-port")),
+    )
+    for port, name, scheme, hint in web_ports:
         if port is not None:
+            tls = scheme == "https"
             config = web_config(args, secure=tls, metrics=not separate)
             web = partial(WebFrontEnd, config, metrics)
-            found.append(Endpoint(port, web, name, tls=tls, registration_timeout=timeout))
+            found.append(
+                Endpoint(port, web, name, tls=tls, registration_timeout=timeout, hint=hint,
+                         page=scheme)
+            )  # fmt: skip
     if separate:
         only_metrics = partial(WebFrontEnd, WebConfig(chat=False), metrics)
         found.append(
             Endpoint(args.metrics_port, only_metrics, "metrics", host=args.metrics_host,
-                     registration_timeout=timeout)
+                     registration_timeout=timeout, hint=_hint("metrics-port"))
         )  # fmt: skip
     return tuple(found)
+
+
+def _hint(option: str, front_end: str | None = None) -> str:
+    """Say what an operator whose port is taken can do: the option that moves it, or drops it."""
+    turn_off = f", --no-{front_end} turns it off" if front_end else ""
+    return f"--{option} changes it{turn_off}"
 
 
 def server_limits(args: argparse.Namespace) -> Limits:
@@ -324,12 +342,17 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the plain protocol over TLS (default: %(default)s)",
     )
     server.add_argument(
-        "--no-plain", action="store_true", help="no plain-text port (TLS or IRC only)"
+        "--no-plain", action="store_true", help="no plain-text port (the others only)"
     )
     irc = IrcConfig()
     server.add_argument(
-        "--irc-port", type=int, metavar="PORT", help="also serve IRC on this port (e.g. 6667)"
+        "--irc-port",
+        type=int,
+        default=DEFAULT_IRC_PORT,
+        metavar="PORT",
+        help="serve IRC on this port (default: %(default)s)",
     )
+    server.add_argument("--no-irc", action="store_true", help="no IRC port (--irc-port)")
     server.add_argument(
         "--irc-tls-port", type=int, metavar="PORT", help="IRC over TLS (e.g. 6697; --tls-cert)"
     )
@@ -378,8 +401,13 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--http-port",
         type=int,
+        default=DEFAULT_HTTP_PORT,
         metavar="PORT",
-        help="serve the chat page, its WebSocket, /metrics and /healthz here (e.g. 8080)",
+        help="serve the chat page, its WebSocket, /metrics and /healthz here "
+        "(default: %(default)s)",
+    )
+    server.add_argument(
+        "--no-web", action="store_true", help="no HTTP port for the chat page (--http-port)"
     )
     server.add_argument(
         "--https-port", type=int, metavar="PORT", help="the same over TLS (--tls-cert)"

@@ -70,6 +70,8 @@ class Endpoint:
     tls: bool = False  # needs ServerConfig.tls_cert
     host: str | None = None  # None: ServerConfig.host
     registration_timeout: float | None = None  # None: ServerConfig.registration_timeout
+    hint: str = ""  # what to do if the port is taken ("--irc-port changes it"), for the error
+    page: str | None = None  # "http" or "https": the chat page is here, and the log says where
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ async def serve(
                     backplane = await stack.enter_async_context(open_backplane(config.backplane))
                 except BackplaneError as error:
                     raise StartupError(str(error)) from None
-            listenings = await _open_all(config, tls)
+            opened = await _open_all(config, tls)
+            listenings = [listening for _, listening in opened]
             addresses = [bound_address(listening.listener) for listening in listenings]
             # Only here to learn when serve_listeners is ready, so that our caller hears it then.
             async with trio.open_nursery() as nursery:
@@ -156,6 +159,8 @@ async def serve(
                 await nursery.start(serving)
                 for listening, (host, port) in zip(listenings, addresses, strict=True):
                     logger.info("listening on %s port %d (%s)", host, port, listening.name)
+                for url in page_urls(opened, addresses):
+                    logger.info("the chat page: open %s in a browser", url)
                 task_status.started(addresses)
     except BaseException:
         # Cancelled while serving, a commit abandoned in its thread may still be using the
@@ -209,14 +214,30 @@ async def open_archive(database: Database | None, config: ServerConfig) -> Archi
         raise StartupError(f"cannot read the history in {database.path}: {error}") from None
 
 
-async def _open_all(config: ServerConfig, tls: ssl.SSLContext | None) -> list[Listening]:
-    opened: list[Listening] = []
+def page_urls(
+    opened: Sequence[tuple[Endpoint, Listening]], addresses: Sequence[tuple[str, int]]
+) -> list[str]:
+    """Return where a browser finds the chat page: one address per endpoint that serves it."""
+    urls: dict[int, str] = {}  # by the endpoint's id: one address each, if it has several
+    for (endpoint, _), (host, port) in zip(opened, addresses, strict=True):
+        if endpoint.page is not None and id(endpoint) not in urls:
+            # Listening on every address: this machine's own name reaches it.
+            host = "localhost" if host in ("0.0.0.0", "::") else host
+            shown = f"[{host}]" if ":" in host else host
+            urls[id(endpoint)] = f"{endpoint.page}://{shown}:{port}/"
+    return list(urls.values())
+
+
+async def _open_all(
+    config: ServerConfig, tls: ssl.SSLContext | None
+) -> list[tuple[Endpoint, Listening]]:
+    opened: list[tuple[Endpoint, Listening]] = []
     try:
         for endpoint in config.endpoints:
             context = tls if endpoint.tls else None
             host = endpoint.host or config.host
             try:
-                opened += await open_listeners(
+                listenings = await open_listeners(
                     host,
                     endpoint.port,
                     endpoint.front_end,
@@ -225,10 +246,13 @@ async def _open_all(config: ServerConfig, tls: ssl.SSLContext | None) -> list[Li
                     endpoint.registration_timeout,
                 )
             except OSError as error:
-                where = f"{host} port {endpoint.port}"
-                raise StartupError(f"cannot listen on {where}: {error}") from None
+                where = f"{host} port {endpoint.port} ({endpoint.name})"
+                reason = error.strerror or str(error)
+                hint = f"; {endpoint.hint}" if endpoint.hint else ""
+                raise StartupError(f"cannot listen on {where}: {reason}{hint}") from None
+            opened += [(endpoint, listening) for listening in listenings]
     except BaseException:
-        for listening in opened:  # synchronous: nothing to wait for, whatever stopped us
+        for _, listening in opened:  # synchronous: nothing to wait for, whatever stopped us
             assert isinstance(listening.listener, trio.SocketListener)
             listening.listener.socket.close()
         raise
