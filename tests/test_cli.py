@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from importlib import metadata
 from typing import Any
 
 import pytest
@@ -78,7 +79,10 @@ async def start(nursery: trio.Nursery) -> AsyncIterator[Start]:
         config = plain_config(**overrides)
         server_run = ServerRun()
         addresses = await nursery.start(server_run.run, config)
-        running = RunningServer(config, trio.Event(), server_run.done, clients, addresses[0][1])
+        irc_port = addresses[1][1] if overrides.get("irc") else 0
+        running = RunningServer(
+            config, trio.Event(), server_run.done, clients, addresses[0][1], irc_port
+        )
         return server_run, running
 
     yield start
@@ -249,3 +253,22 @@ def test_a_taken_default_port_names_the_option_that_moves_it() -> None:
         f"ERROR cannot listen on 127.0.0.1 port {port} (IRC): Address already in use;"
         " --irc-port changes it, --no-irc turns it off"
     )
+
+
+async def test_version_is_the_one_irc_clients_are_told(
+    start: Start, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"trio-chat {metadata.version('trio-chat')}"
+    _, server = await start(irc=True)
+    irc = IrcClient(await trio.open_tcp_stream("127.0.0.1", server.irc_port))
+    burst = await irc.register("curious", lobby=False)
+    (my_info,) = [message for message in burst if message.command == "004"]
+    assert my_info.params[2] == printed.replace(" ", "-")  # <server> <version> <modes>...
+    await irc.send("VERSION")
+    (version,) = [message for message in await irc.sync() if message.command == "351"]
+    assert version.params[1] == my_info.params[2]
+    await irc.stream.aclose()

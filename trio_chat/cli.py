@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import trio
 
+from trio_chat import __version__
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.core.accounts import PasswordRules
@@ -259,6 +260,7 @@ def irc_config(args: argparse.Namespace, limits: Limits) -> IrcConfig:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trio-chat", description="A multi-user chat on Trio.")
+    parser.add_argument("--version", action="version", version=f"trio-chat {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server = commands.add_parser("server", help="run the chat server")
     defaults = ServerConfig()

@@ -43,8 +43,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 
+from trio_chat import __version__
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AccountChanged,
@@ -139,7 +139,7 @@ MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
 USER_LENGTH = 10  # of the user name given with USER, "~" included
 CTCP = "\x01"
 ACTION = f"{CTCP}ACTION "
-VERSION = f"trio-chat-{metadata.version('trio-chat')}"
+VERSION = f"trio-chat-{__version__}"  # what VERSION, 002 and 004 say, as --version does
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
 CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
