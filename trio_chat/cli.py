@@ -20,6 +20,7 @@ import trio
 from trio_chat import __version__
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
+from trio_chat.config import ConfigError, given, read, render
 from trio_chat.core.accounts import PasswordRules
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
@@ -38,6 +39,7 @@ logger = logging.getLogger("trio_chat")
 
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 EXIT_CANNOT_LISTEN = 2
+EXIT_BAD_CONFIG = 2  # as argparse exits for a bad option
 DEFAULT_PORT = 12345  # the plain line protocol
 DEFAULT_TLS_PORT = 12346  # the plain line protocol over TLS
 DEFAULT_IRC_PORT = 6667  # IRC's registered port, where every IRC client looks first
@@ -50,18 +52,50 @@ Number = TypeVar("Number", int, float)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``trio-chat`` with ``argv`` (default: the process's arguments); return the exit code."""
-    args = arguments(argv)
+    try:
+        args = arguments(argv)
+    except ConfigError as error:
+        print(f"trio-chat server: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         if args.command == "client":
             return _client(args)
+        if args.print_config:
+            print(render(args, server_parser(_build_parser())), end="")
+            return 0
         return _server(args)
     except KeyboardInterrupt:  # Ctrl+C before a signal receiver is open (starting up)
         return EXIT_INTERRUPTED
 
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse a ``trio-chat`` command line (exits with a usage message if it is wrong)."""
-    return _build_parser().parse_args(argv)
+    """Parse a ``trio-chat`` command line (exits with a usage message if it is wrong).
+
+    With ``server --config FILE``, the file's settings are the options' values, except those
+    the command line gives (see :mod:`trio_chat.config`).
+
+    Raises:
+        ConfigError: if the file cannot be used.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _build_parser().parse_args(argv)
+    if args.command != "server" or args.config is None:
+        return args
+    from_file = read(args.config, server_parser(_build_parser()))
+    explicit = given(_build_parser(), argv)
+    for dest, value in from_file.items():
+        if dest not in explicit:
+            setattr(args, dest, value)
+    return args
+
+
+def server_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Return the parser of ``trio-chat server`` inside ``parser`` (made by _build_parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices["server"]
+            return found
+    raise AssertionError("no server command")
 
 
 def _client(args: argparse.Namespace) -> int:
@@ -264,6 +298,16 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server = commands.add_parser("server", help="run the chat server")
     defaults = ServerConfig()
+    server.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read options from this TOML file (options given here win over it)",
+    )
+    server.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the configuration these options make, as a commented TOML file, and exit",
+    )
     server.add_argument(
         "--host",
         default=defaults.host,
@@ -592,7 +636,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
-        help="(default: %(default)s)",
+        help="how much the log says: debug, info, warning or error (default: %(default)s)",
     )
     client = commands.add_parser("client", help="chat with a trio-chat server")
     client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")
