@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -132,6 +133,27 @@ async def test_a_malformed_message_is_answered_and_loses_nothing_else(
     assert error["code"] == "not_json"
     await web.send({"type": "say", "text": "still here"})
     await alice.expect("* web joined", "<web> still here")
+
+
+async def test_deeply_nested_json_is_an_error_and_logs_nothing(
+    start_server: StartServer, open_web: OpenWeb, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 3,000 nested arrays made json.loads raise RecursionError: 3 KB of traceback per
+    # message, and the connection dropped without a close frame, before the hello too.
+    server = await start_server(web=True)
+    alice = await server.join("alice")
+    newcomer = await open_web(server)
+    assert await newcomer.handshake() == 101
+    for _ in range(20):
+        await newcomer.send("[" * 3000)
+        assert (await newcomer.until("error"))["code"] == "too_deep"
+    assert (await newcomer.hello("web"))["type"] == "registered"  # the connection went on
+    for _ in range(20):
+        await newcomer.send("[" * 3000 + "]" * 3000)
+        assert (await newcomer.until("error"))["code"] == "too_deep"
+    await newcomer.send({"type": "say", "text": "still here"})
+    await alice.expect("* web joined", "<web> still here")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 async def test_a_binary_frame_closes_with_1003(

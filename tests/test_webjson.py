@@ -92,6 +92,9 @@ def test_every_command_has_its_message(message: dict[str, Any], command: object)
         ('{"type": "say", "text": "   "}', ErrorCode.BAD_FIELD),
         ('{"type": "msg", "to": "bob", "text": "x", "action": "yes"}', ErrorCode.BAD_FIELD),
         ('{"type": "join"}', ErrorCode.BAD_FIELD),
+        ("[" * 3000 + "]" * 3000, ErrorCode.TOO_DEEP),  # json.loads raised RecursionError
+        ("{" * 3000, ErrorCode.TOO_DEEP),  # unbalanced: counted before parsing
+        ('{"type": "say", "text": "x", "a": [[[[[[[[[1]]]]]]]]]}', ErrorCode.TOO_DEEP),
     ],
 )
 def test_mistakes_are_answered_in_order_and_lose_nothing(text: str, code: ErrorCode) -> None:
@@ -99,6 +102,22 @@ def test_mistakes_are_answered_in_order_and_lose_nothing(text: str, code: ErrorC
     assert isinstance(command, Tell)
     assert isinstance(command.event, Invalid)
     assert command.event.code is code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "say", "text": "[[[[[[[[[[[[[[[[[[[[[[[[["}',  # brackets in a string
+        '{"type": "say", "text": "\\"[[[[[[[[[[[[[[[[[[[["}',  # after an escaped quote
+        '{"type": "say", "text": "[]", "x": [' + "[]," * 20 + "[]]}",  # many, none deep
+    ],
+)
+def test_brackets_that_do_not_nest_are_not_too_deep(text: str) -> None:
+    assert isinstance(parse_command(text), Say)  # parsed, not refused
+
+
+def test_a_hello_nested_too_deep_is_answered_like_any_mistake() -> None:
+    assert parse_hello("[" * 3000) == Invalid(ErrorCode.TOO_DEEP, "messages nest at most 8 levels")
 
 
 def test_bad_names_are_refused_like_everywhere_else() -> None:

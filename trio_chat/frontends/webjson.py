@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from trio_chat.core.text import Nickname, RoomName, sanitize, sanitized
 
 VERSION = 1  # of this vocabulary; a hello may say which it speaks
 HISTORY_SHOWN = 50  # entries a history message asks for when it does not say
+MAX_DEPTH = 8  # arrays and objects nested in a message (ours nest 2); deeper: too_deep
 
 EVENT_TYPES: dict[type, str] = {
     events.Registered: "registered",
@@ -88,6 +90,7 @@ class ErrorCode(enum.Enum):
     REGISTER_FIRST = "register_first"  # a command before the hello
     NOT_TEXT = "not_text"  # a binary message
     TOO_BIG = "too_big"  # over the message size limit
+    TOO_DEEP = "too_deep"  # arrays or objects nested deeper than MAX_DEPTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +186,41 @@ def parse_command(text: str) -> Command:
 Message = dict[str, Any]
 
 
+# Every character that can open or close a nesting level, or a string (whose brackets do not).
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
+
+
+def _too_deep(text: str) -> bool:
+    """Say whether arrays and objects nest deeper than MAX_DEPTH in ``text``, in linear time."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False  # nearly every message: a few brackets at most
+    depth = 0
+    in_string = False
+    escaped = -1  # the position a backslash escapes
+    for match in _SPECIAL.finditer(text):
+        char, position = match.group(), match.start()
+        if position == escaped:
+            continue
+        if char == "\\":
+            escaped = position + 1
+        elif char == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def _object(text: str) -> Message | Invalid:
+    # Checked before parsing: json.loads recurses once per level, and 3,000 nested arrays
+    # raised RecursionError (a traceback in the log per message, the connection dropped).
+    if _too_deep(text):
+        return Invalid(ErrorCode.TOO_DEEP, f"messages nest at most {MAX_DEPTH} levels")
     try:
         message = json.loads(text)
     except ValueError:
