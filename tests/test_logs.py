@@ -70,3 +70,38 @@ def test_records_are_formatted_once_and_written_in_order() -> None:
     assert lines[1].endswith("ERROR with a traceback")
     assert "RuntimeError: boom" in lines[-1]
     assert not any("not at this level" in line for line in lines)
+
+
+def test_errors_ending_connections_are_logged_once_per_kind_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    errors = logs.ErrorLog(logging.getLogger("test"), interval=60)
+    with caplog.at_level(logging.ERROR):
+        for second in range(50):  # one client, fifty tries in fifty seconds
+            errors.exception(f"peer{second}", RecursionError("deep"), now=float(second))
+        errors.exception("other", ValueError("another kind"), now=50.0)
+        assert [record.getMessage() for record in caplog.records] == [
+            "peer0: connection failed",
+            "other: connection failed",
+        ]
+        assert [record.exc_info is not None for record in caplog.records] == [True, True]
+        # Once the interval has passed, the next one is logged, with what was left unsaid.
+        errors.exception("later", RecursionError("deep"), now=60.0)
+        assert caplog.records[-1].getMessage() == (
+            "later: connection failed (and 49 more like it since the last report)"
+        )
+        # A group is a kind of its own, named by what it holds.
+        errors.exception("grouped", ExceptionGroup("", [RecursionError()]), now=61.0)
+        assert caplog.records[-1].getMessage() == "grouped: connection failed"
+
+
+def test_the_error_log_forgets_the_oldest_kind_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(logs, "ERROR_KINDS", 2)
+    errors = logs.ErrorLog(logging.getLogger("test"))
+    kinds = [type(f"Error{number}", (Exception,), {}) for number in range(3)]
+    with caplog.at_level(logging.ERROR):
+        for kind in [*kinds, kinds[0]]:
+            errors.exception("peer", kind(), now=0.0)
+    assert len(caplog.records) == 4  # the first kind was forgotten, so logged again

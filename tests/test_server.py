@@ -281,6 +281,30 @@ async def test_a_crashing_connection_is_logged_and_ends_alone(
     assert "RuntimeError: simulated bug" in caplog.text
 
 
+async def test_a_bug_that_clients_repeat_is_logged_once(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No input from clients may produce an unbounded amount of log: the same kind of error
+    # ending five connections is one traceback (the next one, a minute later, says how many).
+    original = line_protocol.parse_line
+
+    def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
+        if line == b"boom":
+            raise RuntimeError("simulated bug")
+        return original(line)
+
+    monkeypatch.setattr(line_protocol, "parse_line", parse_line)
+    for number in range(5):
+        client = await server.join(f"user{number}")
+        await client.send("boom")
+        assert await client.expect_closed() == []
+    alice = await server.join("alice")
+    await alice.send("/who")
+    await alice.expect("* online (1): alice")  # every crashed connection has been handled
+    failures = [record for record in caplog.records if "connection failed" in record.message]
+    assert len(failures) == 1
+
+
 async def test_too_many_connections_from_one_address_are_refused(
     start_server: StartServer,
 ) -> None:

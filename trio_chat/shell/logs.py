@@ -71,6 +71,46 @@ class DroppingQueueHandler(logging.handlers.QueueHandler):
         return True
 
 
+ERROR_LOG_INTERVAL = 60.0  # seconds: one traceback per kind of error per minute, then counts
+ERROR_KINDS = 256  # kinds of error remembered at once; the oldest is forgotten past it
+
+
+class ErrorLog:
+    """Log errors that end a connection, a bounded amount whatever clients send.
+
+    A bug that one kind of input triggers (a ``RecursionError`` on deeply nested JSON, once)
+    would otherwise write a traceback per try, and a client could fill the disk with them. So
+    each *kind* of error (its type, or the types in its exception group) is logged with its
+    traceback at most once per ``interval``; the others are counted, and the count is logged
+    with the next traceback of that kind (``... and 49 more like it``). Pure bookkeeping: the
+    caller passes the time.
+    """
+
+    def __init__(self, log: logging.Logger, interval: float = ERROR_LOG_INTERVAL) -> None:
+        self.log = log
+        self.interval = interval
+        self._kinds: dict[str, tuple[float, int]] = {}  # kind -> (last logged, since unlogged)
+
+    def exception(self, peer: str, error: BaseException, now: float) -> None:
+        """Log that ``error`` ended ``peer``'s connection, unless its kind was just logged."""
+        kind = _kind(error)
+        logged, unlogged = self._kinds.pop(kind, (None, 0))
+        if logged is not None and now - logged < self.interval:
+            self._kinds[kind] = (logged, unlogged + 1)  # back in, as the most recent
+            return
+        if len(self._kinds) >= ERROR_KINDS:
+            del self._kinds[next(iter(self._kinds))]  # the least recently seen kind
+        self._kinds[kind] = (now, 0)
+        more = f" (and {unlogged} more like it since the last report)" if unlogged else ""
+        self.log.error("%s: connection failed%s", peer, more, exc_info=error)
+
+
+def _kind(error: BaseException) -> str:
+    if isinstance(error, BaseExceptionGroup):
+        return "group(" + ",".join(sorted({_kind(inner) for inner in error.exceptions})) + ")"
+    return f"{type(error).__module__}.{type(error).__qualname__}"
+
+
 class _Writer(logging.handlers.QueueListener):
     """A ``QueueListener`` that can stop without waiting forever for a stalled stream."""
 

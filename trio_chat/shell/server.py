@@ -51,6 +51,7 @@ from trio_chat.shell.listeners import (
     peer_name,
     socket_stream,
 )
+from trio_chat.shell.logs import ErrorLog
 from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.session import Session, SessionSettings, last_words
 from trio_chat.shell.watchdog import Watchdog
@@ -421,6 +422,7 @@ class Server:
         self._per_address: collections.Counter[str] = collections.Counter()
         self._exempt = parse_networks(config.limit_exempt)
         self.shutting_down = False
+        self._errors = ErrorLog(logger)  # errors that end a connection, logged boundedly
         # One scope per connection still registering; shutdown cancels them all.
         self._registrations: set[trio.CancelScope] = set()
 
@@ -466,8 +468,10 @@ class Server:
             await self._admit(stream, listening, peer, self._limited_group(transport))
         except trio.BrokenResourceError:
             pass  # the peer vanished while we wrote to it; the hub has been told
-        except Exception:
-            logger.exception("%s: connection failed", peer)
+        except Exception as error:
+            # Logged a bounded amount: a client repeating what triggers a bug must not fill
+            # the disk (one traceback per kind of error per minute, the rest counted).
+            self._errors.exception(peer, error, trio.current_time())
         finally:
             if counted:
                 metrics.disconnected(listening.name)
