@@ -100,7 +100,7 @@ def http(front_end: WebFrontEnd, request: bytes) -> tuple[h11.Response, bytes]:
 
 
 def get(path: str, *headers: str) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: chat.test", *headers, "", ""]
+    lines = [f"GET {path} HTTP/1.1", "Host: localhost", *headers, "", ""]
     return "\r\n".join(lines).encode()
 
 
@@ -111,12 +111,12 @@ def header(response: h11.Response, name: bytes) -> bytes | None:
 class Browser:
     """A WebSocket client (wsproto), to talk to the front end as a browser would."""
 
-    def __init__(self, front_end: WebFrontEnd, origin: str | None = "http://chat.test") -> None:
+    def __init__(self, front_end: WebFrontEnd, origin: str | None = "http://localhost") -> None:
         self.front_end = front_end
         self.socket = WSConnection(ConnectionType.CLIENT)
         extra = [(b"Origin", origin.encode())] if origin else []
         self.front_end.receive_data(
-            self.socket.send(Request(host="chat.test", target="/ws", extra_headers=extra))
+            self.socket.send(Request(host="localhost", target="/ws", extra_headers=extra))
         )
 
     def accepted(self) -> bool:
@@ -188,7 +188,7 @@ def test_the_page_files_have_their_types(path: str, content_type: bytes) -> None
 
 def test_head_answers_without_a_body() -> None:
     front_end = WebFrontEnd(WebConfig(), Site())
-    front_end.receive_data(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    front_end.receive_data(b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     send = front_end.next_input()
     assert isinstance(send, Send)
     assert send.data.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -201,12 +201,14 @@ def test_head_answers_without_a_body() -> None:
     [
         (get("/../../etc/passwd"), 404),
         (get("/trio_chat/"), 404),  # no directory listing: only the page's files exist
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405),
-        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413),
+        (b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc", 405),
+        (b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello", 413),
         (get("/ws"), 426),  # not an upgrade
         (b"GARBAGE\r\n\r\n", 400),
         # A head that never ends is refused once it is longer than MAX_HEAD_BYTES.
-        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"y" * MAX_HEAD_BYTES, 431),
+        (b"GET / HTTP/1.1\r\nHost: localhost\r\nX: " + b"y" * MAX_HEAD_BYTES, 431),
+        # The same once it has ended: h11 bounds only heads still incomplete.
+        (b"GET / HTTP/1.1\r\nHost: localhost\r\nX: " + b"y" * 60_000 + b"\r\n\r\n", 431),
     ],
 )
 def test_bad_requests_get_clear_answers(request_bytes: bytes, status: int) -> None:
@@ -215,8 +217,26 @@ def test_bad_requests_get_clear_answers(request_bytes: bytes, status: int) -> No
     assert header(response, b"x-content-type-options") == b"nosniff"
 
 
+@pytest.mark.parametrize("size", [MAX_HEAD_BYTES, MAX_HEAD_BYTES + 1])
+@pytest.mark.parametrize("chunk", [1, 1000, 1 << 20])  # a byte at a time, in pieces, whole
+def test_the_head_limit_holds_however_the_bytes_arrive(size: int, chunk: int) -> None:
+    start = b"GET / HTTP/1.1\r\nHost: localhost\r\nX: "
+    request = start + b"y" * (size - len(start) - 4) + b"\r\n\r\n"
+    assert len(request) == size
+    front_end = WebFrontEnd(WebConfig(), Site())
+    for offset in range(0, len(request), chunk):
+        front_end.receive_data(request[offset : offset + chunk])
+        if (answer := front_end.next_input()) is not None:
+            break
+    assert isinstance(answer, Send | Hangup)
+    status = 200 if size <= MAX_HEAD_BYTES else 431
+    assert answer.data.startswith(f"HTTP/1.1 {status} ".encode())
+
+
 def test_a_method_not_allowed_says_which_are() -> None:
-    response, _ = http(WebFrontEnd(WebConfig(), Site()), b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n")
+    response, _ = http(
+        WebFrontEnd(WebConfig(), Site()), b"DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
     assert response.status_code == 405
     assert header(response, b"allow") == b"GET, HEAD"
 
@@ -279,7 +299,55 @@ def test_another_sites_page_cannot_open_the_chat() -> None:
 def test_configured_origins_replace_the_servers_own() -> None:
     config = WebConfig(origins=("https://chat.example.org",))
     assert Browser(WebFrontEnd(config, Site()), origin="https://chat.example.org").accepted()
-    assert not Browser(WebFrontEnd(config, Site()), origin="http://chat.test").accepted()
+    assert not Browser(WebFrontEnd(config, Site()), origin="http://localhost").accepted()
+
+
+def upgrade_request(host: str, origin: str) -> bytes:
+    return "\r\n".join([
+        "GET /ws HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+        "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        f"Origin: {origin}", "", "",
+    ]).encode()  # fmt: skip
+
+
+def test_a_page_of_a_rebound_name_cannot_open_the_chat() -> None:
+    # DNS rebinding: evil.example first resolves to the attacker, then to 127.0.0.1; its page
+    # then sends Host and Origin both naming evil.example. The Origin check alone let it in.
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(upgrade_request("evil.example:8080", "http://evil.example:8080"))
+    answer = front_end.next_input()
+    assert isinstance(answer, Send)
+    assert answer.data.startswith(b"HTTP/1.1 421 Misdirected Request\r\n")
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.:8080", True),
+        ("127.0.0.1:8080", True),
+        ("[::1]:8080", True),
+        ("192.0.2.7", True),  # any address: a browser sent to an address is not rebound
+        ("chat.example.org", True),  # named with --web-host
+        ("chat.example.org:443", True),
+        ("proxy.example.net", True),  # the host of a --web-origin
+        ("evil.example", False),
+        ("localhost.evil.example", False),
+        ("127.0.0.1.evil.example", False),
+        ("", False),
+    ],
+)
+def test_the_page_answers_only_the_names_it_is_reached_by(host: str, allowed: bool) -> None:
+    config = WebConfig(hosts=("chat.example.org",), origins=("https://proxy.example.net",))
+    for path in ("/", "/chat.js", "/session"):
+        front_end = WebFrontEnd(config, Site())
+        front_end.receive_data(get(path).replace(b"localhost", host.encode()))
+        answer = front_end.next_input()
+        misdirected = isinstance(answer, Send) and answer.data.startswith(b"HTTP/1.1 421 ")
+        assert misdirected is not allowed, path
+    # Health checks come from load balancers, which name the server as they like.
+    response, _ = http(WebFrontEnd(config, Site()), get("/healthz").replace(b"localhost", b"lb"))
+    assert response.status_code == 200
 
 
 def test_only_websocket_version_13_is_spoken() -> None:
@@ -294,7 +362,7 @@ def test_only_websocket_version_13_is_spoken() -> None:
 def test_garbage_right_behind_the_upgrade_closes_with_a_protocol_error() -> None:
     front_end = WebFrontEnd(WebConfig(), Site())
     client = WSConnection(ConnectionType.CLIENT)
-    front_end.receive_data(client.send(Request(host="chat.test", target="/ws")) + b"\x00garbage")
+    front_end.receive_data(client.send(Request(host="localhost", target="/ws")) + b"\x00garbage")
     upgraded = front_end.next_input()
     assert isinstance(upgraded, Send)
     client.receive_data(upgraded.data)
@@ -494,11 +562,11 @@ def test_the_pages_name_fields_are_as_long_as_the_hub_allows() -> None:
 
 
 def post(path: str, body: bytes, *headers: str) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: chat.test", f"Content-Length: {len(body)}", *headers]
+    lines = [f"POST {path} HTTP/1.1", "Host: localhost", f"Content-Length: {len(body)}", *headers]
     return "\r\n".join([*lines, "", ""]).encode() + body
 
 
-JSON_FROM_PAGE = ("Content-Type: application/json", "Origin: http://chat.test")
+JSON_FROM_PAGE = ("Content-Type: application/json", "Origin: http://localhost")
 
 
 def answer(front_end: WebFrontEnd, event: Event) -> tuple[h11.Response, bytes]:
@@ -530,9 +598,9 @@ def test_a_login_is_a_ticket_request_and_its_answer_sets_an_http_only_cookie() -
 
 
 def test_behind_tls_the_cookie_is_secure_and_registering_is_a_ticket_request_too() -> None:
-    front_end = WebFrontEnd(WebConfig(secure=True, origins=("https://chat.test",)), Site())
+    front_end = WebFrontEnd(WebConfig(secure=True, origins=("https://localhost",)), Site())
     body = json.dumps({"account": "ana", "password": "a long passphrase"}).encode()
-    front_end.receive_data(post("/account", body, JSON_FROM_PAGE[0], "Origin: https://chat.test"))
+    front_end.receive_data(post("/account", body, JSON_FROM_PAGE[0], "Origin: https://localhost"))
     assert front_end.next_input() == IssueTicket(nick("ana"), "a long passphrase", create=True)
     response, _ = answer(front_end, TicketIssued("ana", "t0ken"))
     assert (header(response, b"set-cookie") or b"").endswith(b"; Secure")
@@ -543,7 +611,7 @@ def test_behind_tls_the_cookie_is_secure_and_registering_is_a_ticket_request_too
     [
         (post("/session", b"{}", "Content-Type: application/json"), 403),  # no Origin
         (post("/session", b"{}", JSON_FROM_PAGE[0], "Origin: http://evil.test"), 403),
-        (post("/session", b"{}", "Origin: http://chat.test"), 415),  # not JSON
+        (post("/session", b"{}", "Origin: http://localhost"), 415),  # not JSON
         (post("/session", b"x" * 5000, *JSON_FROM_PAGE), 413),
         (post("/session", b"[]", *JSON_FROM_PAGE), 400),
         (post("/session", b'{"account": "a b", "password": "x"}', *JSON_FROM_PAGE), 400),
@@ -564,7 +632,7 @@ def test_asking_who_the_cookie_is_and_logging_out() -> None:
     assert json.loads(sent) == {"account": None}
 
     front_end = WebFrontEnd(WebConfig(), Site())
-    lines = ["DELETE /session HTTP/1.1", "Host: chat.test", "Origin: http://chat.test"]
+    lines = ["DELETE /session HTTP/1.1", "Host: localhost", "Origin: http://localhost"]
     front_end.receive_data("\r\n".join([*lines, "Cookie: trio_chat_ticket=t0ken", "", ""]).encode())
     assert front_end.next_input() == DropTicket("t0ken")
     response, _ = answer(front_end, TicketRevoked())
@@ -591,9 +659,9 @@ def test_the_upgrades_cookie_logs_the_hello_in() -> None:
     assert front_end.next_input() == Introduce(nick("ana"), lobby=True)
     front_end = WebFrontEnd(WebConfig(), Site())
     socket = WSConnection(ConnectionType.CLIENT)
-    extra = [(b"Origin", b"http://chat.test"), (b"Cookie", b"trio_chat_ticket=t0ken")]
+    extra = [(b"Origin", b"http://localhost"), (b"Cookie", b"trio_chat_ticket=t0ken")]
     front_end.receive_data(
-        socket.send(Request(host="chat.test", target="/ws", extra_headers=extra))
+        socket.send(Request(host="localhost", target="/ws", extra_headers=extra))
     )
     accepted = front_end.next_input()
     assert isinstance(accepted, Send)

@@ -190,6 +190,16 @@ async def test_a_page_from_another_origin_is_refused(
     assert await own.handshake(origin=f"http://127.0.0.1:{server.web_port}") == 101
 
 
+async def test_a_rebound_name_is_misdirected(start_server: StartServer, open_web: OpenWeb) -> None:
+    # The attack as it was run: a page of evil.example, whose name now resolves to 127.0.0.1.
+    server = await start_server(web=True)
+    web = await open_web(server)
+    web.host = f"evil.example:{server.web_port}"
+    assert await web.handshake(origin=f"http://evil.example:{server.web_port}") == 421
+    page = await http_get(server.web_port, b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    assert page.startswith(b"HTTP/1.1 421 ")
+
+
 async def test_garbage_right_behind_the_upgrade_request(
     start_server: StartServer, open_web: OpenWeb
 ) -> None:
@@ -229,12 +239,12 @@ async def test_a_browser_that_stops_reading_is_evicted_alone(
 
 async def test_http_answers_over_the_wire(start_server: StartServer) -> None:
     server = await start_server(web=True)
-    page = await http_get(server.web_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    page = await http_get(server.web_port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert page.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"content-security-policy: default-src 'none'" in page
-    missing = await http_get(server.web_port, b"GET /secret HTTP/1.1\r\nHost: x\r\n\r\n")
+    missing = await http_get(server.web_port, b"GET /secret HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert missing.startswith(b"HTTP/1.1 404 ")
-    health = await http_get(server.web_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    health = await http_get(server.web_port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert health.startswith(b"HTTP/1.1 200 ")
     assert health.endswith(b"\r\n\r\nok\n")
 
@@ -258,7 +268,9 @@ async def test_metrics_count_what_a_session_did(
     assert (await web.closed()).code == 1000
     await alice.expect("* web left (quit)")
 
-    exposition = await http_get(server.web_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    exposition = await http_get(
+        server.web_port, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
     head, _, body = exposition.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK")
     samples = {
@@ -301,7 +313,7 @@ async def test_an_http_request_that_never_finishes_times_out(
     server, _ = await start_web_in_memory(start_memory_server, web_timeout=10)
     assert server.listener is not None
     stream = await server.listener.connect()
-    await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+    await stream.send_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")  # and never the blank line
     start = trio.current_time()
     data = await read_until_closed(stream, patience=60)  # virtual seconds, past the timeout
     assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n")

@@ -276,6 +276,7 @@ def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebC
         secure=secure,
         origins=tuple(args.web_origin),
         max_message_bytes=args.max_message_bytes,
+        hosts=tuple(args.web_host),
     )
 
 
@@ -465,6 +466,14 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a page allowed to open the chat's WebSocket, as scheme://host[:port], e.g. "
         "https://chat.example.org behind a proxy (repeatable; default: the server's own)",
+    )
+    server.add_argument(
+        "--web-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name the page is reached by, e.g. chat.example.org (repeatable; IP addresses, "
+        "localhost and the hosts of --web-origin always are): other Host headers get 421",
     )
     server.add_argument(
         "--http-request-timeout",

@@ -31,7 +31,9 @@ and a connection that stays open is one more thing a client can hold.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import json
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,6 +140,24 @@ class WebConfig:
     secure: bool = False  # behind TLS: the page's own origin is https://
     origins: tuple[str, ...] = ()  # pages allowed to open the WebSocket (): the server's own
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    # Names the page may be reached by, beyond IP literals, localhost and the origins' hosts
+    # (--web-host): a Host header naming anything else is refused (421), which is what stops
+    # DNS rebinding (evil.example resolving to 127.0.0.1, its page then talking to us).
+    hosts: tuple[str, ...] = ()
+
+    def allows_host(self, host: str) -> bool:
+        """Say whether a request's ``Host`` (a name or address, with its port) is one of ours."""
+        name = _host_name(host)
+        if name in ("localhost", *map(_host_name, self.hosts), *self._origin_hosts()):
+            return True
+        try:
+            ipaddress.ip_address(name)  # an address typed in a browser: not a rebinding
+        except ValueError:
+            return False
+        return True
+
+    def _origin_hosts(self) -> list[str]:
+        return [_host_name(origin.partition("://")[2]) for origin in self.origins]
 
 
 class Phase(enum.Enum):
@@ -208,6 +228,8 @@ class WebFrontEnd:
     # --- HTTP -------------------------------------------------------------------------------
 
     def _next_request(self) -> Input | None:
+        if self._head_too_long():
+            return self._answer(431, "request heads here are up to 8 KiB\n")
         while True:
             try:
                 event = self._http.next_event()
@@ -233,10 +255,31 @@ class WebFrontEnd:
                 case _:  # NEED_DATA, PAUSED, ConnectionClosed
                     return None
 
+    def _head_too_long(self) -> bool:
+        """Say whether the request head being received is longer than MAX_HEAD_BYTES.
+
+        h11's own bound (``max_incomplete_event_size``) applies only while the head is
+        incomplete: a 60,000-byte head that arrived in one read was parsed and answered.
+        """
+        if self._http.their_state is not h11.IDLE:
+            return False  # the head is in: a body, or the next request's turn
+        received, _ = self._http.trailing_data
+        end = _END_OF_HEAD.search(received, 0, MAX_HEAD_BYTES + len(b"\r\n\r\n"))
+        return (end.end() if end else len(received)) > MAX_HEAD_BYTES
+
     def _route(self, request: h11.Request) -> Input | None:
         """Answer ``request`` now, or return None for a WebSocket upgrade to accept."""
         path = request.target.partition(b"?")[0]
         self._method = request.method
+        host = _header(request, b"host")  # HTTP/1.1 requires it (h11 checks), 1.0 does not
+        if (
+            self.config.chat
+            and path != b"/healthz"
+            and host is not None
+            and not self.config.allows_host(host.decode("latin-1"))
+        ):
+            # A page of another site whose name now resolves to us (DNS rebinding).
+            return self._answer(421, "this server is not reached by that name\n")
         if self.config.chat and path in _TICKET_PATHS:
             return self._route_ticket(path, request)
         if request.method not in (b"GET", b"HEAD"):
@@ -559,7 +602,7 @@ _FAREWELL_CODE = {  # after the upgrade; the others are the peer's fault (1008)
 }
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
-            413: "Content Too Large", 415: "Unsupported Media Type",
+            413: "Content Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request",
             426: "Upgrade Required", 429: "Too Many Requests",
             431: "Request Header Fields Too Large", 503: "Service Unavailable"}  # fmt: skip
 
@@ -618,6 +661,20 @@ def _cookie(request: h11.Request) -> str:
                 if key == COOKIE:
                     return token
     return ""
+
+
+_END_OF_HEAD = re.compile(rb"\n\r?\n")  # the blank line that ends a head, as h11 finds it
+
+
+def _host_name(host: str) -> str:
+    """Return the name or address of a ``Host`` value, without its port: ``[::1]:80`` is ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:
+        host = name
+    return host.removesuffix(".")
 
 
 def _header(request: h11.Request, name: bytes) -> bytes | None:
