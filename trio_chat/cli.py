@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import os
@@ -20,7 +21,7 @@ import trio
 from trio_chat import __version__
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
-from trio_chat.config import ConfigError, given, read, render
+from trio_chat.config import ConfigError, given, read, render, toml_value
 from trio_chat.core.accounts import PasswordRules
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
@@ -52,6 +53,7 @@ Number = TypeVar("Number", int, float)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``trio-chat`` with ``argv`` (default: the process's arguments); return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = arguments(argv)
     except ConfigError as error:
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             print(render(args, server_parser(_build_parser())), end="")
             return 0
-        return _server(args)
+        return _server(args, argv)
     except KeyboardInterrupt:  # Ctrl+C before a signal receiver is open (starting up)
         return EXIT_INTERRUPTED
 
@@ -120,7 +122,7 @@ def _client(args: argparse.Namespace) -> int:
     )
 
 
-def _server(args: argparse.Namespace) -> int:
+def _server(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for flag in ("irc_tls_port", "https_port"):
         if getattr(args, flag) is not None and not args.tls_cert:
             raise SystemExit(f"trio-chat server: --{flag.replace('_', '-')} needs --tls-cert")
@@ -134,12 +136,92 @@ def _server(args: argparse.Namespace) -> int:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
     with logging_to(sys.stderr, args.log_level.upper()):
         raise_open_files_limit(args.max_clients)
-        return trio.run(run_server, config)
+        reread = Reloader(argv, args, config.metrics)
+        return trio.run(partial(run_server, config, reread=reread))
 
 
-def server_config(args: argparse.Namespace) -> ServerConfig:
-    """Make the server's configuration from its command line."""
-    metrics = Metrics()
+# Options a reload (SIGHUP) applies while serving; any other needs a restart. New options
+# need a restart until they are added here (and Server.reconfigure applies them).
+LIVE_OPTIONS = {
+    "reserved_nicks",
+    "ascii_nicks",
+    "irc_server_name",
+    "max_rooms_per_member",
+    "max_rooms",
+    "max_topic_bytes",
+    "max_away_bytes",
+    "history_lines",
+    "flood_burst",
+    "flood_rate",
+    "flood_kick_after",
+    "tls_cert",
+    "tls_key",
+    "max_clients",
+    "max_per_ip",
+    "limit_exempt",
+    "irc_network",
+    "irc_motd",
+    "irc_password",
+    "max_line_bytes",
+    "web_origin",
+    "max_message_bytes",
+    "log_level",
+}
+# Of those, what every process sharing a backplane must agree on (the hub's names and
+# limits): with --backplane they change only with a restart of every process.
+SHARED_OPTIONS = {
+    "reserved_nicks",
+    "ascii_nicks",
+    "irc_server_name",
+    "max_rooms_per_member",
+    "max_rooms",
+    "max_topic_bytes",
+    "max_away_bytes",
+    "history_lines",
+}
+
+
+class Reloader:
+    """Read the configuration again, as the command line and its file now say (on SIGHUP)."""
+
+    def __init__(self, argv: Sequence[str], args: argparse.Namespace, metrics: Metrics) -> None:
+        self.argv = list(argv)
+        self.started = args  # what the server started with: the options that need a restart
+        self.current = args  # what the last reload applied
+        self.metrics = metrics  # the running server's: new web front ends show the same
+
+    def __call__(self) -> ServerConfig:
+        """Return the configuration to apply now, and log what changed.
+
+        Call it in a worker thread: it reads the file, and the MOTD.
+
+        Raises:
+            ConfigError: if the file cannot be used.
+            OSError: if the MOTD cannot be read.
+        """
+        new = arguments(self.argv)
+        config = server_config(new, self.metrics)
+        live = LIVE_OPTIONS - (SHARED_OPTIONS if self.started.backplane else set())
+        for dest, after in vars(new).items():
+            if dest in live and after != (before := getattr(self.current, dest)):
+                logger.info("reload: %s is now %s (was %s)", dest, _toml(after), _toml(before))
+            elif dest not in live and after != (running := getattr(self.started, dest)):
+                logger.warning(
+                    "reload: %s stays %s until a restart (the configuration says %s)",
+                    dest, _toml(running), _toml(after),
+                )  # fmt: skip
+        self.current = new
+        logging.getLogger().setLevel(new.log_level.upper())
+        return config
+
+
+def _toml(value: object) -> str:
+    return "nothing" if value is None else toml_value(value)
+
+
+def server_config(args: argparse.Namespace, metrics: Metrics | None = None) -> ServerConfig:
+    """Make the server's configuration from its command line (``metrics``: a new one)."""
+    metrics = metrics or Metrics()
     limits = server_limits(args)
     return ServerConfig(
         endpoints=endpoints(args, metrics, limits),
@@ -693,26 +775,40 @@ def _network(text: str) -> str:
 async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)
     config: ServerConfig,
     *,
+    reread: Callable[[], ServerConfig] | None = None,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Serve until SIGINT or SIGTERM, then shut down gracefully; a second signal stops at once.
 
+    On SIGHUP, ``reread`` (called in a worker thread) says the configuration to apply now
+    (see :meth:`~trio_chat.shell.server.Server.reconfigure`); if it raises ConfigError or
+    OSError, the running configuration stays. Without it, SIGHUP is ignored.
+
     Returns the process exit code. Reports the bound addresses like :func:`serve`.
 
-    Cancellation: the first signal sets ``stop`` (graceful: serve() says goodbye and returns);
-    the second cancels serve() wherever it is (immediate) and the exit code says so.
+    Cancellation: the first SIGINT or SIGTERM sets ``stop`` (graceful: serve() says goodbye
+    and returns); the second cancels serve() wherever it is (immediate) and the exit code says
+    so. A reload under way is cancelled with the rest.
     """
     stop = trio.Event()  # set by the first signal: serve() begins its graceful shutdown
     exit_code = EXIT_INTERRUPTED  # unless serve() gets to return
+    # One reload waits at most: SIGHUPs that come meanwhile are covered by it (it reads the
+    # file as it is when it runs). What the reloader made waits for the server to take it.
+    hangup_send, hangup_receive = trio.open_memory_channel[None](1)
+    reload_send, reload_receive = trio.open_memory_channel[ServerConfig](1)
     # Receiving signals as a stream, rather than as KeyboardInterrupt raised wherever the code
     # happens to be, turns Ctrl+C into an ordinary event, handled in one place.
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        # The signal watcher runs beside the server for as long as the server does; a second
-        # signal cancels this nursery, server included, without waiting for the grace period.
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    with trio.open_signal_receiver(*watched) as signals:
+        # The signal watcher (and the reloader) run beside the server for as long as the
+        # server does; a second signal cancels this nursery, server included, without
+        # waiting for the grace period; a reload under way is cancelled with it.
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope)
+            nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope, hangup_send)
+            if reread is not None:
+                nursery.start_soon(_reload_on_hangup, hangup_receive, reread, reload_send)
             try:
-                await serve(config, stop=stop, task_status=task_status)
+                await serve(config, stop=stop, reloads=reload_receive, task_status=task_status)
                 exit_code = 0
             except StartupError as error:
                 logger.error("%s", error)
@@ -722,13 +818,37 @@ async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)
 
 
 async def _watch_signals(
-    signals: AsyncIterator[int], stop: trio.Event, everything: trio.CancelScope
+    signals: AsyncIterator[int],
+    stop: trio.Event,
+    everything: trio.CancelScope,
+    hangups: trio.MemorySendChannel[None],
 ) -> None:
     async for signum in signals:
         name = signal.Signals(signum).name
-        if stop.is_set():
+        if signum == signal.SIGHUP:
+            with contextlib.suppress(trio.WouldBlock):  # one is waiting: it will read it all
+                hangups.send_nowait(None)
+        elif stop.is_set():
             logger.warning("%s received again: stopping now", name)
             everything.cancel(reason=f"second {name}")
         else:
             logger.info("%s received: shutting down (send it again to stop at once)", name)
             stop.set()
+
+
+async def _reload_on_hangup(
+    hangups: trio.MemoryReceiveChannel[None],
+    reread: Callable[[], ServerConfig],
+    reloads: trio.MemorySendChannel[ServerConfig],
+) -> None:
+    async for _ in hangups:
+        logger.info("SIGHUP received: reading the configuration again")
+        try:
+            # The file and the MOTD are read off the event loop: a slow disk delays the reload,
+            # never the chat.
+            config = await trio.to_thread.run_sync(reread)
+        except (ConfigError, OSError) as error:
+            logger.error("reload: %s; the running configuration stays", error)
+            continue
+        # The server applies it (Server.follow_reloads), when it is ready to.
+        await reloads.send(config)

@@ -188,7 +188,7 @@ def _shown(value: Any) -> str:
     kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     for kind, name in kinds.items():
         if type(value) is kind:
-            return f"{name} ({_toml(value)})"
+            return f"{name} ({toml_value(value)})"
     return "a list" if isinstance(value, list) else "a table"
 
 
@@ -230,7 +230,7 @@ def render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
                 placeholder = _string(str(placeholder))
             lines.append(f"# {action.dest} = {placeholder}")
         else:
-            lines.append(f"{action.dest} = {_toml(value)}")
+            lines.append(f"{action.dest} = {toml_value(value)}")
         section = section_of(action.dest)
         (top if section is None else sectioned[section]).extend([*lines, ""])
     out = [
@@ -256,7 +256,7 @@ def _render_tables(action: argparse.Action, value: list[Any] | None) -> list[str
     for item in value:
         values = item if isinstance(item, list) else [item]
         lines.append(f"[[{action.dest}]]")
-        lines += [f"{name} = {_toml(one)}" for name, one in zip(fields, values, strict=True)]
+        lines += [f"{name} = {toml_value(one)}" for name, one in zip(fields, values, strict=True)]
         lines.append("")
     return lines
 
@@ -267,13 +267,14 @@ def _comment(action: argparse.Action) -> list[str]:
     return textwrap.wrap(f"{flags}: {text}", WIDTH - 2, initial_indent="# ", subsequent_indent="# ")
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """Write ``value`` (a flag, a number, a string, a path, a list) as TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     return _string(str(value))  # a str, or a pathlib.Path
 
 

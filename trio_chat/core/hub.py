@@ -130,6 +130,7 @@ from trio_chat.core.requests import (
     Inform,
     LogIn,
     Login,
+    Reconfigure,
     Register,
     RevokeTicket,
     Saved,
@@ -191,6 +192,7 @@ Request = (
     | GrantTicket
     | RevokeTicket
     | Saved
+    | Reconfigure
     | Export
 )
 
@@ -289,6 +291,9 @@ class Hub:
             case DisconnectAll(members, reason):
                 for member in [m for m in self._members.values() if m in members]:
                     self._remove(member, reason)
+            case Reconfigure(policy, limits):
+                # Members already here keep their names and rooms: only what comes next obeys.
+                self.policy, self.limits = policy, limits
             case Export(reply):
                 reply(self)
             case _:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.events import Command, Event, LeaveReason
+from trio_chat.core.limits import Limits
 from trio_chat.core.members import Member
-from trio_chat.core.text import Nickname
+from trio_chat.core.text import Nickname, NicknamePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,18 @@ class Act:
 @dataclass(frozen=True, slots=True)
 class Shutdown:
     """Tell everyone the server is stopping, close every outbox, refuse new registrations."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """From now on, take nicknames by ``policy`` and apply ``limits`` (a reload).
+
+    Local to one process: never sent through a shared log (processes sharing one must agree
+    on both, so they change only with a restart of them all).
+    """
+
+    policy: NicknamePolicy
+    limits: Limits
 
 
 @dataclass(frozen=True, slots=True)

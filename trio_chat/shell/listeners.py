@@ -35,9 +35,13 @@ UNLIMITED_FILES = 1 << 20  # the limit to ask for when the hard one is "unlimite
 Handler = Callable[[trio.abc.Stream, "Listening"], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Listening:
-    """An open listener, and what to serve on the connections it accepts."""
+    """An open listener, and what to serve on the connections it accepts.
+
+    A reload replaces ``front_end`` and ``tls``: connections accepted afterwards get the new
+    ones, those already open keep theirs.
+    """
 
     listener: trio.abc.Listener[trio.abc.Stream]
     front_end: FrontEndFactory

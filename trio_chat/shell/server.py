@@ -7,7 +7,8 @@ The task tree, and what each nursery is for::
     ├── run_hub()                the hub's task (the logic is trio_chat.core.hub)
     ├── Backplane.run()          with --backplane: requests to Redis and back to the hub
     └── connections nursery      every client; a crashing connection is logged, not fatal
-        ├── accepting nursery    accept() per listener, and the watchdog: shutdown stops them
+        ├── accepting nursery    accept() per listener, the watchdog, and the reloads
+        │                        (Server.follow_reloads): shutdown stops them
         └── Server.handle()      one per client: admission, then a Session (trio_chat.shell.session)
 
 Nothing here knows a wire format: each listener comes with a front-end factory, and a
@@ -24,7 +25,7 @@ import sqlite3
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import trio
@@ -33,7 +34,7 @@ from prometheus_client import Histogram
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
-from trio_chat.core.requests import Saved, Shutdown
+from trio_chat.core.requests import Reconfigure, Saved, Shutdown
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.account_store import AccountStore
@@ -106,6 +107,23 @@ class ServerConfig:
     backplane: BackplaneConfig | None = None  # other processes to share rooms with (None: none)
 
 
+# The fields of a ServerConfig that a reload changes while serving (besides each endpoint's
+# front end, and its TLS certificate); the others keep the values the server started with.
+LIVE_FIELDS = (
+    "reserved_nicks",
+    "ascii_nicks",
+    "limits",
+    "flood_burst",
+    "flood_rate",
+    "flood_kick_after",
+    "tls_cert",
+    "tls_key",
+    "max_clients",
+    "max_per_ip",
+    "limit_exempt",
+)
+
+
 class StartupError(Exception):
     """The server cannot start (a port in use, a certificate that does not load)."""
 
@@ -114,9 +132,13 @@ async def serve(
     config: ServerConfig,
     *,
     stop: trio.Event,
+    reloads: trio.MemoryReceiveChannel[ServerConfig] | None = None,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve chat on every endpoint of ``config`` until ``stop`` is set.
+
+    Each configuration received from ``reloads`` is applied while serving (see
+    :meth:`Server.reconfigure`).
 
     Reports the bound ``(host, port)`` addresses through ``task_status`` (useful with port 0),
     in the order of ``config.endpoints``. See :func:`serve_listeners` for the rest.
@@ -155,6 +177,7 @@ async def serve(
                     database=database,
                     archive=archive,
                     backplane=backplane,
+                    reloads=reloads,
                 )
                 handed_over = True
                 await nursery.start(serving)
@@ -268,6 +291,7 @@ async def serve_listeners(
     database: Database | None = None,
     archive: Archive | None = None,
     backplane: Backplane | None = None,
+    reloads: trio.MemoryReceiveChannel[ServerConfig] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve chat to whoever connects through ``listenings`` until ``stop`` is set, then shut down.
@@ -277,6 +301,7 @@ async def serve_listeners(
     ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
     With ``backplane``, the hub is a replica that applies the log shared with other processes
     (see :mod:`trio_chat.shell.backplane`): the sessions' requests go to the log, not the hub.
+    Each configuration from ``reloads`` is applied as it comes (:meth:`Server.reconfigure`).
 
     Raises:
         StartupError: if the backplane cannot start (the state never came).
@@ -323,13 +348,18 @@ async def serve_listeners(
         with inbox_send:
             # The connections nursery: every client's handler runs here.
             async with trio.open_nursery() as connections:
-                # The accept loops (and the send watchdog) get a nursery of their own so that
-                # shutdown can cancel them alone: the loops close their listeners, and the
-                # handlers, living in `connections`, carry on.
+                # The accept loops (and the send watchdog, and the reloads) get a nursery of
+                # their own so that shutdown can cancel them alone: the loops close their
+                # listeners, and the handlers, living in `connections`, carry on.
                 async with trio.open_nursery() as accepting:
                     for listening in listenings:
                         accepting.start_soon(accept, listening, server.handle, connections)
                     accepting.start_soon(server.watchdog.run)
+                    if reloads is not None:
+                        # With a backplane the hub is a replica: its names and limits must stay
+                        # those of the other processes, so a reload leaves them alone.
+                        hub_inbox = hub_send if backplane is None else None
+                        accepting.start_soon(server.follow_reloads, reloads, listenings, hub_inbox)
                     task_status.started()
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
@@ -404,14 +434,7 @@ class Server:
         self.config = config
         self.inbox = inbox  # the hub's inbox: every connection sends its requests here
         self.authenticator = authenticator  # passwords, checked and hashed off the hub's task
-        self.settings = SessionSettings(
-            mailbox_size=config.mailbox_size,
-            mailbox_bytes=config.mailbox_bytes,
-            flood_burst=config.flood_burst,
-            flood_rate=config.flood_rate,
-            flood_kick_after=config.flood_kick_after,
-            meter=config.metrics.meter,
-        )
+        self.settings = _session_settings(config)
         self.watchdog = Watchdog(
             inbox,
             send_timeout=config.send_timeout,
@@ -425,6 +448,63 @@ class Server:
         self._errors = ErrorLog(logger)  # errors that end a connection, logged boundedly
         # One scope per connection still registering; shutdown cancels them all.
         self._registrations: set[trio.CancelScope] = set()
+
+    async def follow_reloads(
+        self,
+        reloads: trio.MemoryReceiveChannel[ServerConfig],
+        listenings: Sequence[Listening],
+        hub_inbox: trio.MemorySendChannel[Request] | None,
+    ) -> None:
+        """Apply each configuration from ``reloads``, in turn (see :meth:`reconfigure`).
+
+        Cancellation: this runs in the accepting nursery, so shutdown cancels it with the
+        accept loops; a reload cut short there has changed some things and not others, which
+        no longer matters: nobody new is let in.
+        """
+        async for config in reloads:
+            await self.reconfigure(config, listenings, hub_inbox)
+
+    async def reconfigure(
+        self,
+        config: ServerConfig,
+        listenings: Sequence[Listening],
+        hub_inbox: trio.MemorySendChannel[Request] | None,
+    ) -> None:
+        """Apply what of ``config`` can change while serving: from now on, for whoever comes.
+
+        Each listener takes its endpoint's new front end (an IRC client connecting next is
+        told the new MOTD), and the TLS listeners the certificate read again from its files
+        (new handshakes use it; connections already open keep theirs); new members get the
+        new flood settings, and the admission limits apply to the next connection. With
+        ``hub_inbox``, the hub is sent the new reserved names and limits as a request like
+        any other, which it applies in its turn: the hub never waits for a reload.
+
+        Cancellation: at the certificate's loading (in a thread) and at the hub's inbox.
+        """
+        tls = None
+        if any(listening.tls is not None for listening in listenings):
+            try:
+                tls = await trio.to_thread.run_sync(_tls_context, config)
+                logger.info("reload: TLS certificate %s loaded", config.tls_cert)
+            except StartupError as error:
+                logger.error("reload: %s; TLS goes on with the certificate it had", error)
+        front_ends = {endpoint.name: endpoint.front_end for endpoint in config.endpoints}
+        for listening in listenings:
+            listening.front_end = front_ends.get(listening.name, listening.front_end)
+            if listening.tls is not None and tls is not None:
+                listening.tls = tls
+        live = {name: getattr(config, name) for name in LIVE_FIELDS}
+        if tls is None:  # the certificate that failed to load is not the one in use
+            live |= {"tls_cert": self.config.tls_cert, "tls_key": self.config.tls_key}
+        self.config = replace(self.config, **live)
+        self.settings = _session_settings(self.config)
+        self._exempt = parse_networks(self.config.limit_exempt)
+        if hub_inbox is not None:
+            policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
+            await hub_inbox.send(Reconfigure(policy, config.limits))
+        else:
+            await trio.lowlevel.checkpoint()  # a reload is a checkpoint, whatever it changes
+        logger.info("reload applied")
 
     async def shut_down(self, connections: trio.CancelScope) -> None:
         """Tell everyone, and cancel what is still running after the grace period.
@@ -536,3 +616,14 @@ class Server:
     def flood_delayed(self, seconds: float) -> None:
         """Count a line that flood control held back ``seconds`` (the metrics)."""
         self.config.metrics.flood_delayed(seconds)
+
+
+def _session_settings(config: ServerConfig) -> SessionSettings:
+    return SessionSettings(
+        mailbox_size=config.mailbox_size,
+        mailbox_bytes=config.mailbox_bytes,
+        flood_burst=config.flood_burst,
+        flood_rate=config.flood_rate,
+        flood_kick_after=config.flood_kick_after,
+        meter=config.metrics.meter,
+    )
