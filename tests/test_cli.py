@@ -272,3 +272,24 @@ async def test_version_is_the_one_irc_clients_are_told(
     (version,) = [message for message in await irc.sync() if message.command == "351"]
     assert version.params[1] == my_info.params[2]
     await irc.stream.aclose()
+
+
+async def test_systemd_hears_ready_once_every_listener_is_up_and_stopping_at_sigterm(
+    start: Start, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "notify")
+    systemd = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    await systemd.bind(path)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    with systemd:
+        server_run, server = await start(irc=True)
+        # start() returned: the listeners are up, and systemd was told just before.
+        with trio.fail_after(PATIENCE):
+            assert await systemd.recv(100) == b"READY=1\nSTATUS=serving"
+        for port in (server.port, server.irc_port):
+            await (await trio.open_tcp_stream("127.0.0.1", port)).aclose()
+        os.kill(os.getpid(), signal.SIGTERM)
+        with trio.fail_after(PATIENCE):
+            assert await systemd.recv(100) == b"STOPPING=1"
+            await server_run.done.wait()
+    assert server_run.exit_code == 0

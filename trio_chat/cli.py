@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import trio
 
@@ -34,6 +34,7 @@ from trio_chat.shell.credentials import AccountRules
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
 from trio_chat.shell.metrics import Metrics
+from trio_chat.shell.notify import notify
 from trio_chat.shell.server import Endpoint, ServerConfig, StartupError, serve
 
 logger = logging.getLogger("trio_chat")
@@ -808,7 +809,8 @@ async def run_server(  # noqa: ASYNC128 (serve() calls task_status.started)
             if reread is not None:
                 nursery.start_soon(_reload_on_hangup, hangup_receive, reread, reload_send)
             try:
-                await serve(config, stop=stop, reloads=reload_receive, task_status=task_status)
+                ready = _Ready(task_status)
+                await serve(config, stop=stop, reloads=reload_receive, task_status=ready)
                 exit_code = 0
             except StartupError as error:
                 logger.error("%s", error)
@@ -828,12 +830,29 @@ async def _watch_signals(
         if signum == signal.SIGHUP:
             with contextlib.suppress(trio.WouldBlock):  # one is waiting: it will read it all
                 hangups.send_nowait(None)
-        elif stop.is_set():
+        elif stop.is_set():  # systemd was told STOPPING=1 already
             logger.warning("%s received again: stopping now", name)
             everything.cancel(reason=f"second {name}")
         else:
             logger.info("%s received: shutting down (send it again to stop at once)", name)
+            notify("STOPPING=1")
             stop.set()
+
+
+class _Ready:
+    """A task status that tells systemd when every listener is up, then the caller."""
+
+    def __init__(self, caller: trio.TaskStatus[list[tuple[str, int]]]) -> None:
+        self.caller = caller
+
+    @overload
+    def started(self) -> None: ...
+    @overload
+    def started(self, value: list[tuple[str, int]]) -> None: ...
+    def started(self, value: list[tuple[str, int]] | None = None) -> None:
+        """Say READY=1 (with Type=notify, systemd waits for it), then report the addresses."""
+        notify("READY=1\nSTATUS=serving")
+        self.caller.started([] if value is None else value)
 
 
 async def _reload_on_hangup(
