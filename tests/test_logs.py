@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
 import trio
 
+from tests.chat_client import PATIENCE
 from tests.conftest import StartServer
 from trio_chat.shell import logs
 
@@ -105,3 +110,69 @@ def test_the_error_log_forgets_the_oldest_kind_past_its_bound(
         for kind in [*kinds, kinds[0]]:
             errors.exception("peer", kind(), now=0.0)
     assert len(caplog.records) == 4  # the first kind was forgotten, so logged again
+
+
+def test_json_logs_are_one_object_per_line_with_the_events_fields() -> None:
+    output = io.StringIO()
+    with logs.logging_to(output, logging.INFO, "json"):
+        log = logging.getLogger("trio_chat.test")
+        log.info("listening on %s port %d", "127.0.0.1", 6667, extra={"port": 6667})
+        log.warning("two\nlines")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed")
+    lines = output.getvalue().splitlines()
+    assert len(lines) == 3  # a newline in a message, or a traceback, stays inside its object
+    first, second, third = map(json.loads, lines)
+    assert first.keys() == {"time", "level", "event", "logger", "port"}
+    assert first["event"] == "listening on 127.0.0.1 port 6667"
+    assert (first["level"], first["port"], first["logger"]) == ("info", 6667, "trio_chat.test")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"])
+    assert (second["level"], second["event"]) == ("warning", "two\nlines")
+    assert third["event"].startswith("failed\nTraceback")
+    assert "ValueError: boom" in third["event"]
+
+
+def test_the_formatter_keeps_a_traceback_apart_when_it_has_one() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    entry = json.loads(logs.JsonFormatter().format(record))
+    assert entry["event"] == "failed"
+    assert "ValueError: boom" in entry["traceback"]
+
+
+def test_the_default_stays_the_readable_line() -> None:
+    output = io.StringIO()
+    with logs.logging_to(output, logging.INFO):
+        logging.getLogger("trio_chat.test").info("hello %s", "there", extra={"port": 1})
+    assert re.fullmatch(r"\S+ \S+ INFO hello there\n", output.getvalue())
+
+
+async def test_a_server_started_with_log_format_json_logs_json() -> None:
+    command = [sys.executable, "-m", "trio_chat", "server", "--log-format", "json"]
+    command += ["--port", "0", "--no-irc", "--no-web", "--db", ":memory:"]
+    process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    try:
+        log = b""
+        with trio.fail_after(PATIENCE):
+            while b'"front_end": "plain"' not in log:
+                log += await process.stderr.receive_some()
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(PATIENCE):
+            assert await process.wait() == 0
+        log += await process.stderr.receive_some()
+        entries = [json.loads(line) for line in log.decode().splitlines()]
+        (listening,) = [entry for entry in entries if entry.get("front_end") == "plain"]
+        assert listening["event"] == f"listening on 127.0.0.1 port {listening['port']} (plain)"
+        assert any(entry["event"] == "shutting down" for entry in entries)
+    finally:
+        process.kill()
+        # Shielded, so that a failing (cancelled) test still reaps its child; bounded, in case.
+        with trio.move_on_after(PATIENCE, shield=True):
+            await process.wait()

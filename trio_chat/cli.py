@@ -135,7 +135,7 @@ def _server(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # which costs a busy server about a sixth of its time (measured with connect-5000). The
     # hub and the connections create few reference cycles, so collecting less often is safe.
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
-    with logging_to(sys.stderr, args.log_level.upper()):
+    with logging_to(sys.stderr, args.log_level.upper(), args.log_format):
         raise_open_files_limit(args.max_clients)
         reread = Reloader(argv, args, config.metrics)
         return trio.run(partial(run_server, config, reread=reread))
@@ -205,11 +205,16 @@ class Reloader:
         live = LIVE_OPTIONS - (SHARED_OPTIONS if self.started.backplane else set())
         for dest, after in vars(new).items():
             if dest in live and after != (before := getattr(self.current, dest)):
-                logger.info("reload: %s is now %s (was %s)", dest, _toml(after), _toml(before))
+                fields = {"option": dest, "value": after, "was": before}
+                logger.info(
+                    "reload: %s is now %s (was %s)", dest, _toml(after), _toml(before),
+                    extra=fields,
+                )  # fmt: skip
             elif dest not in live and after != (running := getattr(self.started, dest)):
+                fields = {"option": dest, "value": running, "configured": after}
                 logger.warning(
                     "reload: %s stays %s until a restart (the configuration says %s)",
-                    dest, _toml(running), _toml(after),
+                    dest, _toml(running), _toml(after), extra=fields,
                 )  # fmt: skip
         self.current = new
         logging.getLogger().setLevel(new.log_level.upper())
@@ -729,6 +734,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="how much the log says: debug, info, warning or error (default: %(default)s)",
+    )
+    server.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text: a readable line per event; json: one object per line, with the time, "
+        "the level, the event and its fields (default: %(default)s)",
     )
     client = commands.add_parser("client", help="chat with a trio-chat server")
     client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")

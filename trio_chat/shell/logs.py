@@ -7,20 +7,55 @@ logs to only puts records on a bounded queue (the standard library's ``QueueHand
 thread (``QueueListener``) writes them out. When the queue is full, records are dropped and
 counted, and the count is logged as soon as there is room again (and at exit): losing log
 lines beats stalling the chat.
+
+Two formats: the readable line (``FORMAT``), and JSON (:class:`JsonFormatter`, one object per
+line) for operators who feed logs to a pipeline. Either way the writer thread formats: the
+record it receives has its message merged already (the standard ``QueueHandler`` does that,
+with an exception's traceback appended) and keeps the fields the call site gave.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import logging.handlers
 import queue
 from collections.abc import Iterator
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 LOG_QUEUE_SIZE = 10_000  # records waiting for the writer thread before new ones are dropped
 STOP_TIMEOUT = 1.0  # seconds the writer thread gets to flush the queue at exit
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
+# What every LogRecord has: anything else on a record is a field its event was given (extra=).
+_STANDARD = {*vars(logging.makeLogRecord({})), "message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, event (the message), and the event's fields.
+
+    The fields are what the call site gave with ``extra=`` (``port``, ``front_end``, ...);
+    ``logger`` says where it was logged, and ``traceback`` carries an exception's, if any.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format ``record`` as one line of JSON (newlines in it are escaped)."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            "logger": record.name,
+        }
+        entry |= {key: value for key, value in vars(record).items() if key not in _STANDARD}
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def formatter(name: str) -> logging.Formatter:
+    """Return the formatter called ``name``: ``"text"`` (the readable line) or ``"json"``."""
+    return JsonFormatter() if name == "json" else logging.Formatter(FORMAT)
 
 
 class DroppingQueueHandler(logging.handlers.QueueHandler):
@@ -123,8 +158,12 @@ class _Writer(logging.handlers.QueueListener):
 
 
 @contextlib.contextmanager
-def logging_to(stream: TextIO, level: int | str) -> Iterator[DroppingQueueHandler]:
+def logging_to(
+    stream: TextIO, level: int | str, log_format: str = "text"
+) -> Iterator[DroppingQueueHandler]:
     """Send every log record of the process to ``stream``, from a thread, never blocking.
+
+    ``log_format`` is ``"text"`` (a readable line per record) or ``"json"`` (an object).
 
     On the way out, the thread gets STOP_TIMEOUT seconds to write what is queued; a stream
     that stays stalled does not hold up the exit (the thread is a daemon).
@@ -132,7 +171,8 @@ def logging_to(stream: TextIO, level: int | str) -> Iterator[DroppingQueueHandle
     records: queue.Queue[logging.LogRecord] = queue.Queue(LOG_QUEUE_SIZE)
     handler = DroppingQueueHandler(records)
     output = logging.StreamHandler(stream)
-    output.setFormatter(logging.Formatter(FORMAT))
+    # The writer thread formats (a queued record keeps its extra= fields, its message merged).
+    output.setFormatter(formatter(log_format))
     writer = _Writer(records, output)
     root = logging.getLogger()
     root.addHandler(handler)

@@ -182,9 +182,12 @@ async def serve(
                 handed_over = True
                 await nursery.start(serving)
                 for listening, (host, port) in zip(listenings, addresses, strict=True):
-                    logger.info("listening on %s port %d (%s)", host, port, listening.name)
+                    fields = {"host": host, "port": port, "front_end": listening.name}
+                    logger.info(
+                        "listening on %s port %d (%s)", host, port, listening.name, extra=fields
+                    )
                 for url in page_urls(opened, addresses):
-                    logger.info("the chat page: open %s in a browser", url)
+                    logger.info("the chat page: open %s in a browser", url, extra={"url": url})
                 task_status.started(addresses)
     except BaseException:
         # Cancelled while serving, a commit abandoned in its thread may still be using the
