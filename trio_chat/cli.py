@@ -22,7 +22,7 @@ from trio_chat import __version__
 from trio_chat.client.display import Display
 from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.config import ConfigError, given, read, render, toml_value
-from trio_chat.core.accounts import PasswordRules
+from trio_chat.core.accounts import PasswordRules, hash_password
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
@@ -63,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "client":
             return _client(args)
+        if args.command == "hash-password":
+            return _hash_password()
         if args.print_config:
             print(render(args, server_parser(_build_parser())), end="")
             return 0
@@ -121,6 +123,16 @@ def _client(args: argparse.Namespace) -> int:
     return trio.run(
         partial(run_interactive, args.host, args.port, nick=args.nick, color=color, tls=tls)
     )
+
+
+def _hash_password() -> int:
+    """Read a password on stdin (its first line) and print its argon2id hash, for --oper-login."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("trio-chat hash-password: no password on stdin", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
 
 
 def _server(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -255,7 +267,10 @@ def server_config(args: argparse.Namespace, metrics: Metrics | None = None) -> S
             login_attempts=args.login_attempts,
             login_window=args.login_window,
             registrations_per_hour=args.registrations_per_hour,
+            oper_logins=tuple((name, hashed) for name, hashed in args.oper_login),
         ),
+        operators=tuple(args.oper),
+        cloak_key=args.cloak_key.encode() if args.cloak_key else None,
         backplane=backplane_config(args),
         max_per_ip=args.max_per_ip,
         limit_exempt=tuple(args.limit_exempt),
@@ -321,6 +336,8 @@ def server_limits(args: argparse.Namespace) -> Limits:
         topic_bytes=args.max_topic_bytes,
         away_bytes=args.max_away_bytes,
         history_lines=args.history_lines,
+        rooms_created_per_member=args.max_rooms_created_per_member,
+        rooms_created_per_address=args.max_rooms_created_per_address,
     )
 
 
@@ -701,6 +718,43 @@ def _build_parser() -> argparse.ArgumentParser:
         help="rooms on the server at once, #lobby aside (default: %(default)s)",
     )
     server.add_argument(
+        "--max-rooms-created-per-member",
+        type=_positive(int),
+        default=limits.rooms_created_per_member,
+        metavar="N",
+        help="rooms one member may have made that still exist (default: %(default)s)",
+    )
+    server.add_argument(
+        "--max-rooms-created-per-address",
+        type=_positive(int),
+        default=limits.rooms_created_per_address,
+        metavar="N",
+        help="the same per address, an IPv6 /64 (default: %(default)s)",
+    )
+    server.add_argument(
+        "--oper",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="make ACCOUNT a server operator once logged in (repeatable)",
+    )
+    server.add_argument(
+        "--oper-login",
+        action="append",
+        nargs=2,
+        default=[],
+        metavar=("NAME", "HASH"),
+        help="an OPER login: NAME and the argon2 HASH of its password, from"
+        " `trio-chat hash-password` (repeatable)",
+    )
+    server.add_argument(
+        "--cloak-key",
+        metavar="KEY",
+        help="the secret behind members' cloaked hosts; keep it to keep cloaks (and bans on"
+        " them) across restarts, and give every process sharing rooms the same"
+        " (default: a random key per start)",
+    )
+    server.add_argument(
         "--max-topic-bytes",
         type=_positive(int),
         default=limits.topic_bytes,
@@ -741,6 +795,10 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=["text", "json"],
         help="text: a readable line per event; json: one object per line, with the time, "
         "the level, the event and its fields (default: %(default)s)",
+    )
+    commands.add_parser(
+        "hash-password",
+        help="read a password on stdin, print its argon2 hash (for --oper-login)",
     )
     client = commands.add_parser("client", help="chat with a trio-chat server")
     client.add_argument("--host", default=defaults.host, help="(default: %(default)s)")

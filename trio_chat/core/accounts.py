@@ -154,6 +154,19 @@ def check(credentials: Credentials, password: str) -> Check:
     return Check.RIGHT_BUT_OLD if needs_rehash(credentials) else Check.RIGHT
 
 
+def hash_password(password: str) -> str:
+    """Return ``password``'s argon2id hash alone (a server operator's, for ``--oper-login``)."""
+    return HASHER.hash(password)
+
+
+def matches_hash(password_hash: str, password: str) -> bool:
+    """Say whether ``password`` is the one ``password_hash`` was made of. CPU-bound, as check."""
+    try:
+        return HASHER.verify(password_hash, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
 def needs_rehash(credentials: Credentials) -> bool:
     """Say whether the hash was made with other parameters than today's."""
     return HASHER.check_needs_rehash(credentials.password_hash)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from trio_chat.core.modes import ListEntry, Mode, ModeChange
 from trio_chat.core.refusals import Refusal
 from trio_chat.core.roles import NO_ROLES, Roles
 from trio_chat.core.text import Nickname, RoomName
@@ -27,6 +28,8 @@ class LeaveReason(enum.Enum):
     SERVER_SHUTDOWN = "server shutdown"
     EXCESS_FLOOD = "excess flood"
     PING_TIMEOUT = "ping timeout"
+    KILLED = "killed"  # by a server operator (KILL)
+    BANNED = "banned"  # from the server (a server ban that names it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class Registered:
     nick: str
     members: int
     rooms: int
+    host: str = ""  # its cloaked host, as others see it in masks
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,7 @@ class Joined:
     user: str = ""  # the member's user name, for an IRC mask ("": none given, the nickname)
     account: str = ""  # the account it is logged in to ("": none)
     realname: str = ""  # as it gave it (IRC's extended-join shows it)
+    host: str = ""  # its cloaked host, for an IRC mask ("": the server's name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,7 @@ class Parted:
     nick: str
     message: str = ""
     user: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +208,7 @@ class Said:
     notice: bool = False
     user: str = ""
     account: str = ""  # the sender's account ("": none), for IRC's account-tag
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +220,7 @@ class Emoted:
     text: str
     user: str = ""
     account: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +231,30 @@ class TopicChanged:
     nick: str
     topic: str
     user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModesChanged:
+    """``nick`` changed ``room``'s modes (roles included): ``changes``, as they were applied."""
+
+    room: str
+    nick: str
+    changes: tuple[ModeChange, ...]
+    user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kicked:
+    """``nick`` (an operator) put ``target`` out of ``room``, for ``reason``."""
+
+    room: str
+    nick: str
+    target: str
+    reason: str = ""
+    user: str = ""
+    host: str = ""
 
 
 # --- events about a member, seen in every room it shares with you ------------------------------
@@ -235,6 +267,7 @@ class Renamed:
     old: str
     new: str
     user: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +278,7 @@ class Departed:
     reason: LeaveReason
     message: str = ""
     user: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +288,7 @@ class AccountChanged:
     nick: str
     account: str
     user: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +298,7 @@ class AwayChanged:
     nick: str
     message: str
     user: str = ""
+    host: str = ""
 
 
 # --- private messages and replies to your commands --------------------------------------------
@@ -278,6 +314,7 @@ class PrivateFrom:
     notice: bool = False
     user: str = ""
     account: str = ""  # the sender's account ("": none)
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +325,99 @@ class PrivateTo:
     text: str
     action: bool = False
     notice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    """``nick`` invited ``target`` to ``room``: told to both, and to the room's operators."""
+
+    room: str
+    nick: str
+    target: str
+    user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModesAre:
+    """``room``'s modes: ``letters`` on, its ``key`` (to members only) and member ``limit``."""
+
+    room: str
+    letters: str
+    key: str = ""
+    limit: int = 0
+    created: float = 0.0  # when the room was made (Unix time)
+
+
+@dataclass(frozen=True, slots=True)
+class ListIs:
+    """The masks on ``room``'s ``mode`` list (bans, exceptions or invitations)."""
+
+    room: str
+    mode: Mode
+    entries: tuple[ListEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorNow:
+    """You are a server operator now (by an ``OPER`` login, or an account named as one)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wallops:
+    """A server operator's word to every server operator (IRC's WALLOPS)."""
+
+    nick: str
+    text: str
+    user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PutOut:
+    """You are put off the server (``reason`` KILLED or BANNED), by ``by``, saying ``message``."""
+
+    reason: LeaveReason
+    by: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBanEntry:
+    """A ban from the whole server: a mask, an account (``a:name``) or a network (CIDR)."""
+
+    mask: str
+    reason: str
+    setter: str
+    time: float  # when it was set (Unix time)
+    expires: float = 0.0  # Unix time (0: never)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBanChanged:
+    """A server ban was set (``entry``) or lifted (``lifted``, its mask): told to its setter."""
+
+    entry: ServerBanEntry | None = None
+    lifted: str = ""
+    removed: int = 0  # members already on that it put out
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBans:
+    """Every server ban in force (IRC's STATS K)."""
+
+    entries: tuple[ServerBanEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRegistered:
+    """``room`` is registered now, ``founder`` its founder (``dropped``: no longer registered)."""
+
+    room: str
+    founder: str
+    dropped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,9 +444,12 @@ class MemberInfo:
     nick: str
     realname: str  # as the member gave it (IRC's USER), or ""
     away: str  # the away message, or ""
-    rooms: tuple[Membership, ...]  # in the order joined
+    rooms: tuple[Membership, ...]  # in the order joined (secret rooms: only to their members)
     user: str = ""
     account: str = ""  # the account it is logged in to ("": none)
+    host: str = ""  # its cloaked host
+    operator: bool = False  # a server operator
+    address: str = ""  # where it connects from: told to server operators only ("" to others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,8 +550,10 @@ class Reply:
 
 
 # What a room's history keeps: everything said and done in it, never a private message.
-Historic = Said | Emoted | Joined | Parted | TopicChanged | Renamed | Departed
-HISTORIC = (Said, Emoted, Joined, Parted, TopicChanged, Renamed, Departed)
+Historic = (
+    Said | Emoted | Joined | Parted | TopicChanged | Renamed | Departed | ModesChanged | Kicked
+)
+HISTORIC = (Said, Emoted, Joined, Parted, TopicChanged, Renamed, Departed, ModesChanged, Kicked)
 
 Event = (
     Registered
@@ -430,6 +565,8 @@ Event = (
     | Said
     | Emoted
     | TopicChanged
+    | ModesChanged
+    | Kicked
     | Renamed
     | Departed
     | AwayChanged
@@ -448,6 +585,15 @@ Event = (
     | PrivateFrom
     | PrivateTo
     | IsAway
+    | Invited
+    | ModesAre
+    | ListIs
+    | OperatorNow
+    | Wallops
+    | PutOut
+    | ServerBanChanged
+    | ServerBans
+    | RoomRegistered
     | Roster
     | Found
     | Counts
@@ -501,9 +647,13 @@ class PrivateMessage:
 
 @dataclass(frozen=True, slots=True)
 class JoinRoom:
-    """Join ``room`` (creating it if nobody is there) and make it my current room."""
+    """Join ``room`` (creating it if nobody is there) and make it my current room.
+
+    ``key``: the room's key, if it has one (``+k``).
+    """
 
     room: RoomName
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +750,86 @@ class Tell:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeModes:
+    """Change ``room``'s modes (roles and lists included); no ``changes``: show them.
+
+    A change of a list mode with no argument (``+b``) shows that list instead.
+    """
+
+    room: RoomName | None
+    changes: tuple[ModeChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """Put ``nick`` out of ``room`` (operators only), saying ``reason``."""
+
+    room: RoomName | None
+    nick: Nickname
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """Invite ``nick`` to ``room``, which I am in (an operator, if the room is invite-only)."""
+
+    nick: Nickname
+    room: RoomName
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """Put ``nick`` off the server (server operators only), saying ``reason``."""
+
+    nick: Nickname
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendWallops:
+    """Tell every server operator ``text`` (server operators only)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BanFromServer:
+    """Ban ``mask`` (``nick!user@host``, ``a:account`` or a CIDR network) from the server.
+
+    For ``seconds`` (0: until lifted), saying ``reason``; server operators only. Members
+    already on that it names are put out at once.
+    """
+
+    mask: str
+    seconds: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiftServerBan:
+    """Lift the server ban on ``mask`` (server operators only)."""
+
+    mask: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowServerBans:
+    """List the server bans in force (server operators only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRoom:
+    """Register ``room``, which I run, to my account (``drop``: unregister it).
+
+    A registered room keeps its settings and outlives being empty, and I am its founder; only
+    its founder, or a server operator, drops it.
+    """
+
+    room: RoomName
+    drop: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class LogOut:
     """Stop being logged in to my account (refused while I use its name)."""
 
@@ -627,6 +857,15 @@ Command = (
     | LookUp
     | ShowCounts
     | ShowHistory
+    | ChangeModes
+    | Kick
+    | Invite
+    | Kill
+    | SendWallops
+    | BanFromServer
+    | LiftServerBan
+    | ShowServerBans
+    | RegisterRoom
     | Tell
     | LogOut
     | Quit

@@ -31,7 +31,9 @@ from trio_chat.core.events import (
     Entry,
     Historic,
     LeaveReason,
+    ModesChanged,
 )
+from trio_chat.core.modes import Mode, ModeChange
 
 _KINDS: dict[str, type[Historic]] = {kind.__name__: kind for kind in HISTORIC}
 
@@ -131,6 +133,11 @@ def decode_event(kind: str, payload: str) -> Historic:
     fields: dict[str, Any] = json.loads(payload)
     if cls is Departed:
         fields["reason"] = LeaveReason(fields["reason"])
+    if cls is ModesChanged:
+        fields["changes"] = tuple(
+            ModeChange(Mode(c["mode"]), bool(c["on"]), str(c["argument"]))
+            for c in fields["changes"]
+        )
     try:
         return cls(**fields)
     except TypeError as error:
@@ -138,4 +145,8 @@ def decode_event(kind: str, payload: str) -> Historic:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, tuple):  # a mode change's changes
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value.value if isinstance(value, enum.Enum) else value

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from operator import itemgetter
 
+from trio_chat.core import moderation, server_bans
 from trio_chat.core.accounts import TICKETS_PER_ACCOUNT, Account, Credentials, Ticket
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
@@ -60,6 +61,8 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    BanFromServer,
+    ChangeModes,
     Command,
     Counts,
     CurrentRoom,
@@ -70,10 +73,17 @@ from trio_chat.core.events import (
     Event,
     Found,
     Goodbye,
+    Invite,
+    Invited,
     IsAway,
     Joined,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
     LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LoggedIn,
     LoggedOut,
@@ -81,28 +91,39 @@ from trio_chat.core.events import (
     LookUp,
     MemberInfo,
     Membership,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     Parted,
     PartRoom,
     PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
+    PutOut,
     Quit,
     Recalled,
     Registered,
+    RegisterRoom,
     Rename,
     Renamed,
     RoomEntered,
     RoomExited,
     RoomList,
+    RoomRegistered,
     RoomSummary,
     Roster,
     Said,
     Say,
+    SendWallops,
+    ServerBanChanged,
+    ServerBanEntry,
+    ServerBans,
     SetAway,
     SetTopic,
     ShowCounts,
     ShowHistory,
+    ShowServerBans,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
@@ -111,16 +132,20 @@ from trio_chat.core.events import (
     TicketRevoked,
     TopicChanged,
     TopicIs,
+    Wallops,
     Who,
 )
 from trio_chat.core.history import History
 from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
+from trio_chat.core.masks import Identity
 from trio_chat.core.members import Held, Member
+from trio_chat.core.modes import LISTS, Mode, ModeChange, RoomModes, mode_of
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import (
     Act,
     Announce,
+    BecomeOperator,
     Change,
     ChangePassword,
     CreateAccount,
@@ -136,8 +161,10 @@ from trio_chat.core.requests import (
     Saved,
     Shutdown,
 )
+from trio_chat.core.roles import NO_ROLES, Role, Roles, ranked
 from trio_chat.core.rooms import Room
-from trio_chat.core.snapshots import HubState, MemberState, RoomState
+from trio_chat.core.server_bans import ServerBanList
+from trio_chat.core.snapshots import HubState, MemberState, RoomRecord, RoomSettings, RoomState
 from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName, fold
 
 logger = logging.getLogger(__name__)
@@ -193,6 +220,7 @@ Request = (
     | RevokeTicket
     | Saved
     | Reconfigure
+    | BecomeOperator
     | Export
 )
 
@@ -211,6 +239,7 @@ class Hub:
         history: History | None = None,
         *,
         remove_too_slow: bool = True,
+        operators: frozenset[str] = frozenset(),
     ) -> None:
         self.policy = policy or NicknamePolicy()  # reserved names, ASCII only or not
         self.limits = limits or Limits()
@@ -230,6 +259,13 @@ class Hub:
         self._tickets: dict[str, Ticket] = {}  # a browser's login: the digest of its token -> it
         self._unsaved_tickets: list[Ticket | str] = []  # kept, or dropped (a digest), to save
         self._peak = 0  # the most members there ever were at once
+        self.operators = operators  # keys of accounts whose members are server operators
+        self._server_bans = ServerBanList()
+        self._unsaved_server_bans: list[ServerBanEntry | str] = []  # set, or lifted (its mask)
+        self._unsaved_rooms: dict[str, Room[Member] | None] = {}  # registered rooms changed
+        # Rooms made by each member and from each address group, while they exist.
+        self._made_by: collections.Counter[Member] = collections.Counter()
+        self._made_from: collections.Counter[str] = collections.Counter()
         self.stats = HubStats()
         self.shutting_down = False
         self._sequence = 0  # the global order: every broadcast event's number
@@ -276,6 +312,8 @@ class Hub:
                 self._grant(member, login, ticket)
             case RevokeTicket(member, digest):
                 self._revoke(member, digest)
+            case BecomeOperator(member, name) if member.left is None:
+                self._become_operator(member, name)
             case Saved(key, change, member, ok) if member.left is None:
                 self._saved(self._accounts[key], change, member, ok=ok)
             case Disconnect(member, reason) if member in self:
@@ -306,27 +344,35 @@ class Hub:
                     self.stats.messages += 1
                     nick = _nick(member).display
                     said = Said(
-                        room.name.display, nick, text, notice, member.user, _account(member)
+                        room.name.display,
+                        nick,
+                        text,
+                        notice,
+                        member.user,
+                        _account(member),
+                        member.host,
                     )
                     self._broadcast((room,), said)
             case Emote(text, name):
                 if (room := self._room_to_speak_in(member, name)) is not None:
                     self.stats.messages += 1
                     nick = _nick(member).display
-                    emoted = Emoted(room.name.display, nick, text, member.user, _account(member))
+                    emoted = Emoted(
+                        room.name.display, nick, text, member.user, _account(member), member.host
+                    )
                     self._broadcast((room,), emoted)
             case Rename(nick):
                 self._rename(member, nick)
             case PrivateMessage():
                 self._private(member, command)
-            case JoinRoom(room):
-                self._join(member, room)
+            case JoinRoom(room, key):
+                self._join(member, room, key)
             case PartRoom(room, message):
                 self._part(member, room, message)
             case SwitchRoom(room):
                 self._switch(member, room)
             case ListRooms(names):
-                self._tell(member, RoomList(self._summaries(names)))
+                self._tell(member, RoomList(self._summaries(member, names)))
             case Who(room):
                 self._who(member, room)
             case SetTopic(topic, room):
@@ -343,6 +389,16 @@ class Hub:
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
                 self._tell(member, event)
+            case ChangeModes(room, changes):
+                self._change_modes(member, room, changes)
+            case Kick(room, nick, reason):
+                self._kick(member, room, nick, reason)
+            case Invite(nick, room):
+                self._invite(member, nick, room)
+            case Kill() | SendWallops() | BanFromServer() | LiftServerBan() | ShowServerBans():
+                self._as_server_operator(member, command)
+            case RegisterRoom(room, drop):
+                self._register_room(member, room, drop=drop)
             case LogOut():
                 self._log_out(member)
             case Quit(message):
@@ -360,6 +416,9 @@ class Hub:
             self._tell(member, Refusal(Reason.ALREADY_REGISTERED))
         elif login is not None and (refusal := self._proven(member, login)):
             self._tell(member, refusal)
+        elif ban := self._server_ban_on(member, nick):
+            member.account = None
+            self._turn_away(member, ban)
         elif refusal := self._claim(member, nick):
             if login is not None:
                 member.account = None  # logged in only with the nickname it came for
@@ -369,10 +428,13 @@ class Hub:
                 self._tell(member, LoggedIn(login.account.display))
             room = self._rooms.get(LOBBY.key)
             if lobby and room is None:
-                room = self._rooms[LOBBY.key] = Room(LOBBY)
+                room = self._rooms[LOBBY.key] = Room(LOBBY, created=self._turn_time())
             self._peak = max(self._peak, len(self._members))
             self.stats.registrations += 1
-            self._tell(member, Registered(nick.display, len(self._members), len(self._rooms)))
+            counts = len(self._members), len(self._rooms)
+            self._tell(member, Registered(nick.display, *counts, member.host))
+            if member.account is not None and member.account.key in self.operators:
+                self._make_operator(member, member.account.display)
             if lobby and room is not None:
                 self._enter(member, room)
             # Nicknames are logged with repr(): whatever a peer chose, it cannot forge a log line.
@@ -389,7 +451,8 @@ class Hub:
         rooms = tuple(member.rooms.values())
         for room in rooms:
             room.rename(member, old, new)
-        self._broadcast(rooms, Renamed(old.display, new.display, member.user), also=member)
+        renamed = Renamed(old.display, new.display, member.user, member.host)
+        self._broadcast(rooms, renamed, also=member)
         logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
 
     def _claim(self, member: Member, nick: Nickname) -> Refusal | None:
@@ -431,7 +494,9 @@ class Hub:
         self.stats.messages += 1
         text, action, notice = message.text, message.action, message.notice
         sender = _nick(member).display
-        private = PrivateFrom(sender, text, action, notice, member.user, _account(member))
+        private = PrivateFrom(
+            sender, text, action, notice, member.user, _account(member), member.host
+        )
         self._tell(target, private)
         self._tell(member, PrivateTo(_nick(target).display, text, action, notice))
         if target.away and not notice:
@@ -444,7 +509,7 @@ class Hub:
             return
         member.away = message
         self._diverge(member)  # its own news: its acknowledgement is personal
-        event = AwayChanged(_nick(member).display, message, member.user)
+        event = AwayChanged(_nick(member).display, message, member.user, member.host)
         self._broadcast(tuple(member.rooms.values()), event, also=member)
 
     def _look_up(self, member: Member, query: LookUp) -> None:
@@ -461,7 +526,7 @@ class Hub:
             found = (self._members.get(nick.key) for nick in query.nicks)
             members = [online for online in found if online is not None]
             asked = tuple(nick.display for nick in query.nicks)
-        infos = tuple(map(_info, members))
+        infos = tuple(_info(found, member) for found in members)
         self._tell(member, Found(query.label, asked, infos))
 
     # --- accounts -----------------------------------------------------------------------------
@@ -637,8 +702,11 @@ class Hub:
     def _account_changed(self, member: Member) -> None:
         """Tell everyone in ``member``'s rooms which account it is logged in to now."""
         self._diverge(member)
-        event = AccountChanged(_nick(member).display, _account(member), member.user)
+        event = AccountChanged(_nick(member).display, _account(member), member.user, member.host)
         self._broadcast(tuple(member.rooms.values()), event)
+        if member.account is not None and member.account.key in self.operators:
+            self._make_operator(member, member.account.display)
+        self._apply_server_bans((member,))
 
     # --- rooms --------------------------------------------------------------------------------
 
@@ -648,25 +716,63 @@ class Hub:
         """Find the room ``member`` may speak in as ``name``; None (and it is told why) if none."""
         room = self._joined_room(member, name, refusal=Reason.CANNOT_SEND)
         if not isinstance(room, Refusal):
-            return room
+            refusal = moderation.silenced(room, member, room.members[member])
+            if refusal is None:
+                return room
+            room = refusal
         if not notice:  # a notice is never answered, not even with an error
             self._tell(member, room)
         return None
 
-    def _join(self, member: Member, name: RoomName) -> None:
+    def _join(self, member: Member, name: RoomName, key: str = "") -> None:
         room = self._rooms.get(name.key)
         if room is not None and member in room.members:
             self._switch(member, name)  # joining a room you are in makes it your current room
         elif len(member.rooms) >= self.limits.rooms_per_member:
             limit = str(self.limits.rooms_per_member)
             self._tell(member, Refusal(Reason.TOO_MANY_ROOMS_JOINED, name.display, limit))
-        elif room is None and len(self._rooms) >= self.limits.rooms and name.key != LOBBY.key:
-            limit = str(self.limits.rooms)
-            self._tell(member, Refusal(Reason.TOO_MANY_ROOMS, name.display, limit))
+        elif room is not None:
+            if refusal := moderation.admission(room, member, key):
+                self._tell(member, refusal)
+                return
+            member.invited.discard(room.name.key)
+            self._enter(member, room, self._roles_on_entry(member, room))
+        elif refusal := self._may_make(member, name):
+            self._tell(member, refusal)
         else:
-            if room is None:
-                room = self._rooms[name.key] = Room(name)
-            self._enter(member, room)
+            room = self._rooms[name.key] = Room(name, created=self._turn_time())
+            if name.key != LOBBY.key and not member.operator:
+                room.creator = (member, member.group)
+                self._made_by[member] += 1
+                if member.group:
+                    self._made_from[member.group] += 1
+            # The first member of a new room runs it (as on every IRC server), but #lobby,
+            # where everyone is placed, is run by server operators only.
+            first = NO_ROLES if name.key == LOBBY.key else (Role.OPERATOR,)
+            self._enter(member, room, self._roles_on_entry(member, room) or first)
+
+    def _may_make(self, member: Member, name: RoomName) -> Refusal | None:
+        """Why ``member`` may not make the room ``name``, or None: it may."""
+        if name.key == LOBBY.key or member.operator:
+            return None
+        if len(self._rooms) >= self.limits.rooms:
+            return Refusal(Reason.TOO_MANY_ROOMS, name.display, str(self.limits.rooms))
+        if member.group and self._made_by[member] >= self.limits.rooms_created_per_member:
+            limit = str(self.limits.rooms_created_per_member)
+            return Refusal(Reason.ROOMS_CREATED_THROTTLED, name.display, limit)
+        if member.group and self._made_from[member.group] >= self.limits.rooms_created_per_address:
+            limit = str(self.limits.rooms_created_per_address)
+            return Refusal(Reason.ROOMS_CREATED_THROTTLED, name.display, limit)
+        return None
+
+    def _roles_on_entry(self, member: Member, room: Room[Member]) -> Roles:
+        """Return the roles ``member`` has as it enters ``room`` (a founder's, say)."""
+        account = member.account.key if member.account is not None else None
+        if account is not None and (account == room.founder or account in room.operators):
+            return (Role.OPERATOR,)
+        if member.operator and room.name.key == LOBBY.key:
+            return (Role.OPERATOR,)
+        return NO_ROLES
 
     def keep(self, name: RoomName, *, kept: bool = True) -> None:
         """Keep the room ``name`` (creating it) while nobody is in it; or, ``kept`` False, no more.
@@ -682,10 +788,10 @@ class Hub:
             return
         room.kept = kept
         if not kept and not room.members:
-            del self._rooms[name.key]
+            self._free(room)
 
-    def _enter(self, member: Member, room: Room[Member]) -> None:
-        """Put ``member`` in ``room`` and make it its current room."""
+    def _enter(self, member: Member, room: Room[Member], roles: Roles = NO_ROLES) -> None:
+        """Put ``member`` in ``room`` with ``roles`` and make it its current room."""
         nick = _nick(member)
         self._diverge(member)
         # Told before the newcomer is in: it is welcomed instead, and its view starts after this.
@@ -696,10 +802,11 @@ class Hub:
             member.user,
             _account(member),
             member.realname,
+            member.host,
         )
         recent = self._recent(room, self.limits.history_lines)  # the past up to its arrival
         self._broadcast((room,), joined)
-        room.add(member, nick)
+        room.add(member, nick, roles)
         member.rooms[room.name.key] = room
         member.current = room
         entered = RoomEntered(room.name.display, room.roster(), room.topic)
@@ -717,7 +824,8 @@ class Hub:
         self._diverge(member)
         self._exit(member, room, nick)
         self._personal[member].append(RoomExited(room.name.display, message))
-        self._broadcast((room,), Parted(room.name.display, nick.display, message, member.user))
+        parted = Parted(room.name.display, nick.display, message, member.user, member.host)
+        self._broadcast((room,), parted)
         if member.current is room:
             # Plain lines go to the room joined most recently among those left, if any.
             member.current = next(reversed(member.rooms.values()), None)
@@ -729,7 +837,20 @@ class Hub:
         room.remove(member, nick)
         del member.rooms[room.name.key]
         if not room.members and not room.kept:
-            del self._rooms[room.name.key]  # a room exists while it has members, or is kept
+            self._free(room)
+
+    def _free(self, room: Room[Member]) -> None:
+        """Forget ``room``: it has no members and is not kept (so it remembers nothing)."""
+        del self._rooms[room.name.key]  # a room exists while it has members, or is kept
+        creator, group = room.creator
+        if creator is not None:
+            self._made_by[creator] -= 1
+            if not self._made_by[creator]:
+                del self._made_by[creator]
+        if group:
+            self._made_from[group] -= 1
+            if not self._made_from[group]:
+                del self._made_from[group]
 
     def _recent(self, room: Room[Member], count: int) -> tuple[Entry, ...]:
         if self.history is None:
@@ -763,13 +884,21 @@ class Hub:
         room = self._joined_room(member, name)
         if isinstance(room, Refusal):
             self._tell(member, room)
+        elif (
+            Mode.TOPIC_LOCK in room.modes.flags
+            and not moderation.is_operator(room, member)
+            and not member.operator
+        ):
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
         elif len(topic.encode()) > self.limits.topic_bytes:
             limit = str(self.limits.topic_bytes)
             self._tell(member, Refusal(Reason.TOPIC_TOO_LONG, room.name.display, limit))
         else:
             room.topic = topic
-            event = TopicChanged(room.name.display, _nick(member).display, topic, member.user)
+            nick = _nick(member).display
+            event = TopicChanged(room.name.display, nick, topic, member.user, member.host)
             self._broadcast((room,), event)
+            self._changed(room)
 
     def _show_topic(self, member: Member, name: RoomName | None) -> None:
         room = self._existing_room(member, name)
@@ -778,12 +907,13 @@ class Hub:
         else:
             self._tell(member, TopicIs(room.name.display, room.topic))
 
-    def _summaries(self, names: tuple[RoomName, ...]) -> tuple[RoomSummary, ...]:
+    def _summaries(self, member: Member, names: tuple[RoomName, ...]) -> tuple[RoomSummary, ...]:
         if names:
             chosen = (self._rooms.get(name.key) for name in names)
             rooms = [room for room in dict.fromkeys(chosen) if room is not None]
         else:
             rooms = list(self._rooms.values())
+        rooms = [room for room in rooms if _visible(room, member)]
         rooms.sort(key=lambda room: (-len(room), room.name.key))
         return tuple(RoomSummary(room.name.display, len(room), room.topic) for room in rooms)
 
@@ -810,6 +940,299 @@ class Hub:
         room = self._rooms.get(name.key)
         return room if room is not None else Refusal(Reason.NO_SUCH_ROOM, name.display)
 
+    # --- moderation: a room's modes, kicks and invitations --------------------------------------
+
+    def _change_modes(
+        self, member: Member, name: RoomName | None, changes: tuple[ModeChange, ...]
+    ) -> None:
+        room = self._existing_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        queries = [c for c in changes if c.mode.is_list and not c.argument]
+        for query in queries:  # "+b" alone: show the list
+            entries = tuple(room.modes.lists[query.mode])
+            self._tell(member, ListIs(room.name.display, query.mode, entries))
+        changes = tuple(c for c in changes if c not in queries)
+        if not changes:
+            if not queries:
+                key = room.modes.key if member in room.members or member.operator else ""
+                letters, limit = room.modes.letters(), room.modes.limit
+                self._tell(member, ModesAre(room.name.display, letters, key, limit, room.created))
+            return
+        if not moderation.is_operator(room, member) and not member.operator:
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
+            return
+        nick = _nick(member).display
+        applied: list[ModeChange] = []
+        now = self._turn_time()
+        for change in changes:
+            if change.mode.role is not None:
+                outcome = self._change_role(room, change)
+            else:
+                outcome = moderation.apply(room, change, nick, now)
+            if isinstance(outcome, Refusal):
+                self._tell(member, outcome)
+            elif outcome is not None:
+                applied.append(outcome)
+        if applied:
+            event = ModesChanged(room.name.display, nick, tuple(applied), member.user, member.host)
+            self._broadcast((room,), event)
+            self._changed(room)
+
+    def _change_role(self, room: Room[Member], change: ModeChange) -> ModeChange | Refusal | None:
+        role = change.mode.role
+        assert role is not None
+        parsed = Nickname.parse(change.argument)
+        target = self._members.get(parsed.key) if isinstance(parsed, Nickname) else None
+        if target is None:
+            return Refusal(Reason.NO_SUCH_NICK, change.argument)
+        target_nick = _nick(target)
+        roles = room.members.get(target)
+        if roles is None:
+            return Refusal(Reason.NOT_IN_THAT_ROOM, target_nick.display, room.name.display)
+        if (role in roles) == change.on:
+            return None
+        if role is Role.OPERATOR and not change.on and moderation.is_founder(room, target):
+            return None  # a room's founder always keeps it
+        new = ranked([*roles, role]) if change.on else tuple(r for r in roles if r is not role)
+        room.set_roles(target, target_nick, new)
+        if role is Role.OPERATOR and room.founder and target.account is not None:
+            # A registered room remembers its operators by account, for when they come back.
+            (room.operators.add if change.on else room.operators.discard)(target.account.key)
+        return ModeChange(change.mode, change.on, target_nick.display)
+
+    def _kick(self, member: Member, name: RoomName | None, nick: Nickname, reason: str) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        if not moderation.is_operator(room, member) and not member.operator:
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
+            return
+        target = self._members.get(nick.key)
+        if target is None:
+            self._tell(member, Refusal(Reason.NO_SUCH_NICK, nick.display))
+            return
+        target_nick = _nick(target)
+        if target not in room.members:
+            refusal = Refusal(Reason.NOT_IN_THAT_ROOM, target_nick.display, room.name.display)
+            self._tell(member, refusal)
+            return
+        if moderation.is_founder(room, target) and target is not member:
+            self._tell(member, Refusal(Reason.NOT_FOUNDER, room.name.display, target_nick.display))
+            return
+        reason = reason or _nick(member).display
+        kicked = Kicked(
+            room.name.display,
+            _nick(member).display,
+            target_nick.display,
+            reason,
+            member.user,
+            member.host,
+        )
+        self._diverge(target)  # it sees its own kick, then no more of the room
+        self._broadcast((room,), kicked)
+        self._exit(target, room, target_nick)
+        if target.current is room:
+            target.current = next(reversed(target.rooms.values()), None)
+            current = target.current.name.display if target.current is not None else None
+            self._personal[target].append(CurrentRoom(current))
+        logger.info(
+            "%r kicked %r from %r", _nick(member).display, target_nick.display, room.name.display
+        )
+
+    def _invite(self, member: Member, nick: Nickname, name: RoomName) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        if Mode.INVITE_ONLY in room.modes.flags and not moderation.is_operator(room, member):
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
+            return
+        target = self._members.get(nick.key)
+        if target is None:
+            self._tell(member, Refusal(Reason.NO_SUCH_NICK, nick.display))
+            return
+        if target in room.members:
+            refusal = Refusal(Reason.ALREADY_IN_ROOM, _nick(target).display, room.name.display)
+            self._tell(member, refusal)
+            return
+        target.invited.add(room.name.key)
+        invited = Invited(
+            room.name.display,
+            _nick(member).display,
+            _nick(target).display,
+            member.user,
+            member.host,
+        )
+        # The invited member, the inviter, and the room's operators (IRC's invite-notify).
+        told = {target: None, member: None}
+        told.update((m, None) for m, roles in room.members.items() if Role.OPERATOR in roles)
+        for who in told:
+            self._tell(who, invited)
+
+    def _register_room(self, member: Member, name: RoomName, *, drop: bool) -> None:
+        room = self._joined_room(member, name)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        if member.account is None:
+            self._tell(member, Refusal(Reason.NOT_LOGGED_IN))
+            return
+        if drop:
+            if not room.founder:
+                self._tell(member, Refusal(Reason.ROOM_NOT_REGISTERED, room.name.display))
+            elif not moderation.is_founder(room, member) and not member.operator:
+                founder = self._account_name(room.founder)
+                self._tell(member, Refusal(Reason.NOT_FOUNDER, room.name.display, founder))
+            else:
+                founder = self._account_name(room.founder)
+                room.founder, room.operators, room.kept = "", set(), False
+                self._unsaved_rooms[room.name.key] = None
+                self._tell(member, RoomRegistered(room.name.display, founder, dropped=True))
+            return
+        if room.founder:
+            founder = self._account_name(room.founder)
+            refusal = Refusal(Reason.ROOM_ALREADY_REGISTERED, room.name.display, founder)
+            self._tell(member, refusal)
+        elif not moderation.is_operator(room, member):
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
+        else:
+            room.founder, room.kept = member.account.key, True
+            self._tell(member, RoomRegistered(room.name.display, member.account.display))
+            self._changed(room)
+            logger.info("%r registered %r", member.account.display, room.name.display)
+
+    def _account_name(self, key: str) -> str:
+        account = self._accounts.get(key)
+        return account.name.display if account is not None else key
+
+    def _changed(self, room: Room[Member]) -> None:
+        """Note that registered ``room``'s settings changed, for the store to save."""
+        if room.founder:
+            self._unsaved_rooms[room.name.key] = room
+
+    # --- server operators ------------------------------------------------------------------------
+
+    def _become_operator(self, member: Member, name: str) -> None:
+        if member in self:
+            self._make_operator(member, name)
+        else:
+            member.operator = True  # an OPER before registering (rare): told once registered
+
+    def _make_operator(self, member: Member, name: str) -> None:
+        if member.operator:
+            return
+        member.operator = True
+        self._tell(member, OperatorNow(name))
+        logger.info("%s (%r) is a server operator (%s)", member.peer, _nick(member).display, name)
+
+    def _as_server_operator(
+        self,
+        member: Member,
+        command: Kill | SendWallops | BanFromServer | LiftServerBan | ShowServerBans,
+    ) -> None:
+        if not member.operator:
+            self._tell(member, Refusal(Reason.NOT_SERVER_OPERATOR))
+            return
+        nick = _nick(member).display
+        match command:
+            case Kill(target_nick, reason):
+                target = self._members.get(target_nick.key)
+                if target is None:
+                    self._tell(member, Refusal(Reason.NO_SUCH_NICK, target_nick.display))
+                    return
+                logger.info("%r killed %r: %r", nick, _nick(target).display, reason)
+                self._tell(target, PutOut(LeaveReason.KILLED, nick, reason))
+                self._remove(target, LeaveReason.KILLED, f"Killed ({nick} ({reason}))")
+            case SendWallops(text):
+                wallops = Wallops(nick, text, member.user, member.host)
+                for operator in [m for m in self._members.values() if m.operator]:
+                    self._tell(operator, wallops)
+            case BanFromServer(mask, seconds, reason):
+                normalized = server_bans.normalized(mask)
+                if normalized is None:
+                    self._tell(member, Refusal(Reason.BAD_MODE_ARGUMENT, mask, "K"))
+                    return
+                now = self._turn_time()
+                expires = now + seconds if seconds > 0 else 0.0
+                ban = ServerBanEntry(normalized, reason or "banned", nick, now, expires)
+                self._server_bans.set(ban)
+                self._unsaved_server_bans.append(ban)
+                others = [m for m in self._members.values() if m is not member]
+                removed = self._apply_server_bans(others)
+                self._tell(member, ServerBanChanged(ban, removed=removed))
+                logger.info("%r banned %r from the server: %r", nick, normalized, ban.reason)
+            case LiftServerBan(mask):
+                normalized = server_bans.normalized(mask) or mask
+                if self._server_bans.lift(normalized) is None:
+                    self._tell(member, Refusal(Reason.NO_SUCH_SERVER_BAN, mask))
+                    return
+                self._unsaved_server_bans.append(normalized)
+                self._tell(member, ServerBanChanged(lifted=normalized))
+            case ShowServerBans():
+                self._expire_server_bans()
+                self._tell(member, ServerBans(self._server_bans.entries()))
+
+    def _expire_server_bans(self) -> None:
+        for ban in self._server_bans.expire(self._turn_time()):
+            self._unsaved_server_bans.append(ban.mask)
+
+    def _server_ban_on(self, member: Member, nick: Nickname) -> ServerBanEntry | None:
+        """Return the server ban that names ``member``, about to be known as ``nick``, if any."""
+        if not len(self._server_bans) or member.operator:
+            return None
+        self._expire_server_bans()
+        account = member.account.display if member.account is not None else ""
+        who = Identity(nick.display, member.user, member.host, account)
+        return self._server_bans.naming(who, member.address)
+
+    def _turn_away(self, member: Member, ban: ServerBanEntry) -> None:
+        """Refuse ``member``, not registered, for ``ban``; its connection ends."""
+        self._tell(member, Refusal(Reason.SERVER_BANNED, detail=ban.reason))
+        member.left = LeaveReason.BANNED
+        self._departed.append(member)
+        self.stats.removals[LeaveReason.BANNED] += 1
+        logger.info("%s refused: banned (%r)", member.peer, ban.mask)
+
+    def _apply_server_bans(self, members: Sequence[Member]) -> int:
+        """Put out those of ``members`` that a server ban names; return how many."""
+        removed = 0
+        for member in members:
+            if member in self and (ban := self._server_ban_on(member, _nick(member))):
+                self._tell(member, PutOut(LeaveReason.BANNED, ban.setter, ban.reason))
+                self._remove(member, LeaveReason.BANNED, ban.reason)
+                removed += 1
+        return removed
+
+    # --- what the store keeps: registered rooms and server bans --------------------------------
+
+    def load_rooms(self, records: Sequence[RoomRecord]) -> None:
+        """Start with the registered rooms ``records`` (saved ones: nobody is in them yet)."""
+        for record in records:
+            room = self._rooms[record.name.key] = Room(record.name, kept=True)
+            room.topic = record.topic
+            _settle(room, record.settings)
+
+    def take_unsaved_rooms(self) -> list[RoomRecord | str]:
+        """Return the registered rooms changed (a record) or dropped (a key) since last call."""
+        unsaved: list[RoomRecord | str] = [
+            key if room is None else RoomRecord(room.name, room.topic, _settings(room))
+            for key, room in self._unsaved_rooms.items()
+        ]
+        self._unsaved_rooms = {}
+        return unsaved
+
+    def load_server_bans(self, bans: Sequence[ServerBanEntry]) -> None:
+        """Start with the server bans ``bans`` (saved ones)."""
+        self._server_bans.load(bans)
+
+    def take_unsaved_server_bans(self) -> list[ServerBanEntry | str]:
+        """Return the server bans set (an entry) or lifted (a mask) since the last call."""
+        unsaved, self._unsaved_server_bans = self._unsaved_server_bans, []
+        return unsaved
+
     # --- leaving ------------------------------------------------------------------------------
 
     def _remove(self, member: Member, reason: LeaveReason, message: str = "") -> None:
@@ -823,7 +1246,7 @@ class Hub:
         member.left = reason
         self.stats.removals[reason] += 1
         self._departed.append(member)
-        self._broadcast(rooms, Departed(nick.display, reason, message, member.user))
+        self._broadcast(rooms, Departed(nick.display, reason, message, member.user, member.host))
         logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
 
     def _shut_down(self) -> None:
@@ -857,6 +1280,11 @@ class Hub:
                     tuple(m.rooms),
                     m.current.name.key if m.current is not None else None,
                     m.account.key if m.account is not None else None,
+                    m.host,
+                    m.address,
+                    m.group,
+                    m.operator,
+                    tuple(sorted(m.invited)),
                 )
                 for m in members
             ),
@@ -867,12 +1295,16 @@ class Hub:
                     tuple(position[m] for m in room.members),
                     tuple(room.members.values()),
                     room.kept,
+                    _settings(room),
+                    position.get(room.creator[0]) if room.creator[0] is not None else None,
+                    room.creator[1],
                 )
                 for room in self._rooms.values()
             ),
             self._peak,
             tuple(self._accounts.values()),
             tuple(self._tickets.values()),
+            self._server_bans.entries(),
         ), members
 
     def reset(self) -> None:
@@ -888,6 +1320,9 @@ class Hub:
         self._accounts.clear()
         self._account_shapes.clear()
         self._tickets.clear()
+        self._server_bans = ServerBanList()
+        self._made_by.clear()
+        self._made_from.clear()
 
     def restore(self, state: HubState, members: Sequence[Member]) -> None:
         """Start from ``state`` (an empty hub only): ``members[n]`` is ``state.members[n]``."""
@@ -902,18 +1337,28 @@ class Hub:
         for member, saved in zip(members, state.members, strict=True):
             member.nick, member.away = saved.nick, saved.away
             member.account = self._accounts[saved.account].name if saved.account else None
+            member.host, member.address, member.group = saved.host, saved.address, saved.group
+            member.operator, member.invited = saved.operator, set(saved.invited)
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
         for saved_room in state.rooms:
             room = Room[Member](saved_room.name, kept=saved_room.kept)
             self._rooms[saved_room.name.key] = room
             room.topic = saved_room.topic
+            _settle(room, saved_room.settings)
+            creator = None if saved_room.creator is None else members[saved_room.creator]
+            room.creator = (creator, saved_room.creator_group)
+            if creator is not None:
+                self._made_by[creator] += 1
+            if saved_room.creator_group:
+                self._made_from[saved_room.creator_group] += 1
             for n, roles in zip(saved_room.members, saved_room.roles, strict=True):
                 room.add(members[n], state.members[n].nick, roles)
         for member, saved in zip(members, state.members, strict=True):
             member.rooms = {key: self._rooms[key] for key in saved.rooms}
             member.current = self._rooms[saved.current] if saved.current is not None else None
         self._peak = state.peak
+        self._server_bans.load(state.server_bans)
 
     # --- the turn: who sees what ---------------------------------------------------------------
 
@@ -1029,12 +1474,32 @@ def _logged_in_to(member: Member, account: Account) -> bool:
     return member.account is not None and member.account.key == account.name.key
 
 
-def _info(member: Member) -> MemberInfo:
+def _info(member: Member, asker: Member) -> MemberInfo:
+    """Return what ``asker`` may know of ``member``.
+
+    Its secret rooms only if ``asker`` shares them; its address only to a server operator.
+    """
     rooms = tuple(
-        Membership(room.name.display, room.members[member]) for room in member.rooms.values()
+        Membership(room.name.display, room.members[member])
+        for room in member.rooms.values()
+        if _visible(room, asker)
     )
-    nick = _nick(member).display
-    return MemberInfo(nick, member.realname, member.away, rooms, member.user, _account(member))
+    return MemberInfo(
+        _nick(member).display,
+        member.realname,
+        member.away,
+        rooms,
+        member.user,
+        _account(member),
+        member.host,
+        member.operator,
+        member.address if asker.operator else "",
+    )
+
+
+def _visible(room: Room[Member], asker: Member) -> bool:
+    """Whether ``asker`` may see that ``room`` exists: it is not secret, or ``asker`` is in it."""
+    return Mode.SECRET not in room.modes.flags or asker in room.members or asker.operator
 
 
 def _merged_view(
@@ -1061,3 +1526,28 @@ def _merge(rooms: list[Room[Member]]) -> list[Event]:
             events.append(event)
             last = number
     return events
+
+
+def _settings(room: Room[Member]) -> RoomSettings:
+    modes = room.modes
+    return RoomSettings(
+        "".join(mode.value for mode in Mode if mode in modes.flags),
+        modes.key,
+        modes.limit,
+        tuple((mode.value, tuple(modes.lists[mode])) for mode in LISTS if modes.lists[mode]),
+        room.created,
+        room.founder,
+        tuple(sorted(room.operators)),
+    )
+
+
+def _settle(room: Room[Member], settings: RoomSettings) -> None:
+    """Give ``room`` ``settings`` (a saved room's, or another replica's)."""
+    flags = {mode for mode in map(mode_of, settings.letters) if mode is not None}
+    modes = RoomModes(flags, settings.key, settings.limit)
+    for letter, entries in settings.lists:
+        mode = mode_of(letter)
+        if mode is not None and mode.is_list:
+            modes.lists[mode] = list(entries)
+    room.modes, room.created = modes, settings.created
+    room.founder, room.operators = settings.founder, set(settings.operators)

@@ -22,6 +22,11 @@ class Limits:
     away_bytes: int = 300  # UTF-8 bytes of an away message
     matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
     history_lines: int = 50  # entries of a room's history a newcomer is shown
+    # Rooms that one member, and one address (its /64 for IPv6), may have made and still exist:
+    # so that a few connections cannot fill the room table (server operators are exempt, and
+    # so are exempt networks, loopback by default; registered rooms do not count).
+    rooms_created_per_member: int = 10
+    rooms_created_per_address: int = 25
 
     # Names are checked as they are parsed, before any hub sees them, so these two are fixed:
     # they are here so that whoever advertises limits reads them all from one place.

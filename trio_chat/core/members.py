@@ -83,11 +83,16 @@ class Member:
     peer: str = "?"  # where the member connects from, for the operator's log
     realname: str = ""  # as the member gave it (IRC's USER), for whoever looks it up
     user: str = ""  # its user name, for IRC masks (nick!user@host); "": none given
+    host: str = ""  # its cloaked host, shown in masks (trio_chat.core.cloaks); "": the server's
+    address: str = ""  # its IP address: shown to server operators only, matched by server bans
+    group: str = ""  # its address's group, counted by per-address limits ("": exempt)
     nick: Nickname | None = None
     rooms: dict[str, Room[Member]] = field(default_factory=dict)  # by room key, in join order
     current: Room[Member] | None = None  # where the plain protocol's lines go
     away: str = ""  # why it is away ("": it is not)
     account: Nickname | None = None  # the account it is logged in to (None: none)
+    operator: bool = False  # a server operator
+    invited: set[str] = field(default_factory=set)  # keys of rooms it may join once, uninvited
     left: LeaveReason | None = None
     # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
     id: str = ""

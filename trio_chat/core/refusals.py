@@ -57,6 +57,30 @@ class Reason(enum.Enum):
     LOGINS_THROTTLED = "logins_throttled"  # detail: seconds until the next try
     REGISTRATIONS_THROTTLED = "registrations_throttled"  # detail: seconds until the next one
     NOT_SAVED = "not_saved"  # an account change the server could not write to its disk
+    # Moderation: subject is the room, unless said otherwise.
+    NOT_ROOM_OPERATOR = "not_room_operator"
+    NOT_SERVER_OPERATOR = "not_server_operator"
+    BANNED_FROM_ROOM = "banned_from_room"
+    INVITE_ONLY = "invite_only"
+    WRONG_KEY = "wrong_key"
+    ROOM_FULL = "room_full"  # detail: the limit
+    ACCOUNT_NEEDED = "account_needed"  # to join (+R)
+    MODERATED = "moderated"  # cannot speak: the room is +m and you have no voice
+    MUTED = "muted"  # cannot speak: a mute names you
+    ACCOUNT_NEEDED_TO_SPEAK = "account_needed_to_speak"  # +M
+    BANNED_CANNOT_SPEAK = "banned_cannot_speak"  # a ban names you, in a room you are in
+    NOT_IN_THAT_ROOM = "not_in_that_room"  # subject: the nickname; detail: the room
+    ALREADY_IN_ROOM = "already_in_room"  # subject: the nickname; detail: the room
+    UNKNOWN_MODE = "unknown_mode"  # detail: the letter
+    BAD_MODE_ARGUMENT = "bad_mode_argument"  # detail: the mode's letter; argument: in subject
+    LIST_FULL = "list_full"  # detail: the limit
+    SERVER_BANNED = "server_banned"  # detail: the reason
+    WRONG_OPERATOR_LOGIN = "wrong_operator_login"
+    ROOMS_CREATED_THROTTLED = "rooms_created_throttled"  # detail: the limit
+    ROOM_ALREADY_REGISTERED = "room_already_registered"  # detail: its founder
+    ROOM_NOT_REGISTERED = "room_not_registered"
+    NOT_FOUNDER = "not_founder"  # detail: the founder
+    NO_SUCH_SERVER_BAN = "no_such_server_ban"  # subject: the mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +137,29 @@ _ENGLISH = {
     Reason.LOGINS_THROTTLED: "too many wrong passwords: try again in {detail} seconds",
     Reason.REGISTRATIONS_THROTTLED: "too many registrations: try again in {detail} seconds",
     Reason.NOT_SAVED: "the server could not save this (its disk): it holds until a restart",
+    Reason.NOT_ROOM_OPERATOR: "you are not an operator of {subject}",
+    Reason.NOT_SERVER_OPERATOR: "only server operators may do that",
+    Reason.BANNED_FROM_ROOM: "you are banned from {subject}",
+    Reason.INVITE_ONLY: "{subject} is invite-only: ask one of its operators for an invitation",
+    Reason.WRONG_KEY: "{subject} needs its key to join (/join {subject} key)",
+    Reason.ROOM_FULL: "{subject} is full ({detail} members)",
+    Reason.ACCOUNT_NEEDED: "{subject} is for members logged in to an account: log in first",
+    Reason.MODERATED: "{subject} is moderated: only members with voice speak there",
+    Reason.MUTED: "you are muted in {subject}",
+    Reason.ACCOUNT_NEEDED_TO_SPEAK: "only members logged in to an account speak in {subject}",
+    Reason.BANNED_CANNOT_SPEAK: "you are banned from {subject}, so you cannot speak there",
+    Reason.NOT_IN_THAT_ROOM: "{subject} is not in {detail}",
+    Reason.ALREADY_IN_ROOM: "{subject} is already in {detail}",
+    Reason.UNKNOWN_MODE: "there is no mode {detail}",
+    Reason.BAD_MODE_ARGUMENT: "{subject} is not a valid argument for mode {detail}",
+    Reason.LIST_FULL: "that list is full ({detail} entries)",
+    Reason.SERVER_BANNED: "you are banned from this server: {detail}",
+    Reason.WRONG_OPERATOR_LOGIN: "wrong operator name or password",
+    Reason.ROOMS_CREATED_THROTTLED: "you have made {detail} rooms, the most allowed: join one",
+    Reason.ROOM_ALREADY_REGISTERED: "{subject} is registered already (founder: {detail})",
+    Reason.ROOM_NOT_REGISTERED: "{subject} is not registered",
+    Reason.NOT_FOUNDER: "only {subject}'s founder ({detail}) may do that",
+    Reason.NO_SUCH_SERVER_BAN: "there is no server ban on {subject}",
 }
 
 

@@ -26,11 +26,12 @@ from typing import Any
 
 from trio_chat.core import events
 from trio_chat.core.accounts import Account, Credentials, Ticket
-from trio_chat.core.events import Command, Entry, LeaveReason
+from trio_chat.core.events import Command, Entry, LeaveReason, ServerBanEntry
 from trio_chat.core.history import decode_event, encode_event
+from trio_chat.core.modes import ListEntry, Mode, ModeChange
 from trio_chat.core.requests import Login
 from trio_chat.core.roles import Role
-from trio_chat.core.snapshots import HubState, MemberState, RoomState
+from trio_chat.core.snapshots import HubState, MemberState, RoomSettings, RoomState
 from trio_chat.core.text import Nickname, RoomName
 
 
@@ -64,6 +65,9 @@ class Registering:
     realname: str
     user: str
     login: Login | None = None
+    host: str = ""  # its cloaked host
+    address: str = ""  # its IP address (server operators see it, server bans match it)
+    group: str = ""  # its address's group for per-address limits ("": exempt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,14 @@ class ChangingPassword:
     member: str
     old: Credentials
     new: Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class BecomingOperator:
+    """A member's ``OPER`` login ``name`` was checked by its process: it is a server operator."""
+
+    member: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +153,7 @@ Record = (
     | Leaving
     | Gone
     | LoggingIn
+    | BecomingOperator
     | CreatingAccount
     | ChangingPassword
     | GrantingTicket
@@ -223,7 +236,9 @@ def _read_registering(d: Any) -> Registering:
     nick = _nickname(d["nick"])
     peer, realname, user = str(d["peer"]), str(d["realname"]), str(d["user"])
     login = None if d["login"] is None else _login(d["login"])
-    return Registering(str(d["member"]), nick, bool(d["lobby"]), peer, realname, user, login)
+    host, address, group = str(d["host"]), str(d["address"]), str(d["group"])
+    member, lobby = str(d["member"]), bool(d["lobby"])
+    return Registering(member, nick, lobby, peer, realname, user, login, host, address, group)
 
 
 def _read_state(d: Any) -> State:
@@ -241,6 +256,7 @@ _KINDS: dict[type[Any], str] = {
     Leaving: "leave",
     Gone: "gone",
     LoggingIn: "login",
+    BecomingOperator: "oper",
     CreatingAccount: "new-account",
     ChangingPassword: "password",
     GrantingTicket: "ticket",
@@ -254,6 +270,7 @@ _READERS: dict[str, Callable[[Any], Record]] = {
     "leave": lambda d: Leaving(str(d["member"]), LeaveReason(d["reason"])),
     "gone": lambda d: Gone(str(d["process"]), LeaveReason(d["reason"])),
     "login": lambda d: LoggingIn(str(d["member"]), _login(d["login"])),
+    "oper": lambda d: BecomingOperator(str(d["member"]), str(d["name"])),
     "new-account": lambda d: CreatingAccount(
         str(d["member"]),
         None if d["name"] is None else _nickname(d["name"]),
@@ -314,11 +331,43 @@ def _command(name: str, values: dict[str, Any]) -> Command:
             value = None if value is None else _NAME_FIELDS[field.name](value)
         elif field.name in _NAME_TUPLE_FIELDS:
             value = tuple(map(_NAME_TUPLE_FIELDS[field.name], value))
+        elif field.name == "changes":
+            value = tuple(map(_mode_change, value))
         elif not isinstance(value, str | bool | int):
             raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")
         fields[field.name] = value
     command: Command = cls(**fields)
     return command
+
+
+def _mode_change(value: dict[str, Any]) -> ModeChange:
+    return ModeChange(Mode(value["mode"]), bool(value["on"]), str(value["argument"]))
+
+
+def _list_entry(value: dict[str, Any]) -> ListEntry:
+    return ListEntry(str(value["mask"]), str(value["setter"]), float(value["time"]))
+
+
+def _settings(value: dict[str, Any]) -> RoomSettings:
+    return RoomSettings(
+        str(value["letters"]),
+        str(value["key"]),
+        int(value["limit"]),
+        tuple((str(mode), tuple(map(_list_entry, entries))) for mode, entries in value["lists"]),
+        float(value["created"]),
+        str(value["founder"]),
+        tuple(map(str, value["operators"])),
+    )
+
+
+def _server_ban(value: dict[str, Any]) -> ServerBanEntry:
+    return ServerBanEntry(
+        str(value["mask"]),
+        str(value["reason"]),
+        str(value["setter"]),
+        float(value["time"]),
+        float(value["expires"]),
+    )
 
 
 def _credentials(value: dict[str, Any]) -> Credentials:
@@ -367,6 +416,11 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             tuple(map(str, m["rooms"])),
             None if m["current"] is None else str(m["current"]),
             None if m["account"] is None else str(m["account"]),
+            str(m["host"]),
+            str(m["address"]),
+            str(m["group"]),
+            bool(m["operator"]),
+            tuple(map(str, m["invited"])),
         )
         for m in value["members"]
     )
@@ -377,12 +431,16 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             tuple(map(int, r["members"])),
             tuple(tuple(map(Role, roles)) for roles in r["roles"]),
             bool(r["kept"]),
+            _settings(r["settings"]),
+            None if r["creator"] is None else int(r["creator"]),
+            str(r["creator_group"]),
         )
         for r in value["rooms"]
     )
     accounts = tuple(map(_account, value["accounts"]))
     tickets = tuple(map(_ticket, value["tickets"]))
-    return HubState(members, rooms, int(value["peak"]), accounts, tickets)
+    bans = tuple(map(_server_ban, value["server_bans"]))
+    return HubState(members, rooms, int(value["peak"]), accounts, tickets, bans)
 
 
 def _entry(entry: Entry) -> list[Any]:

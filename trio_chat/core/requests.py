@@ -119,6 +119,18 @@ class Saved:
 
 
 @dataclass(frozen=True, slots=True)
+class BecomeOperator:
+    """The shell checked ``member``'s ``OPER`` login ``name`` (its password): it runs the server.
+
+    Like :class:`Login`, only the shell makes one, after checking the password off the hub's
+    task: a front end's command cannot make anyone a server operator.
+    """
+
+    member: Member
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnect:
     """``member``'s connection ended (it did not quit); ignored if the hub already removed it."""
 

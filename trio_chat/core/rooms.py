@@ -16,6 +16,7 @@ from collections.abc import Hashable
 from typing import Generic, Protocol, TypeVar
 
 from trio_chat.core.events import Event, RosterEntry
+from trio_chat.core.modes import RoomModes
 from trio_chat.core.roles import NO_ROLES, Roles
 from trio_chat.core.text import Nickname, RoomName
 
@@ -35,11 +36,34 @@ M = TypeVar("M", bound=Occupant)
 class Room(Generic[M]):
     """A room and who is in it. It exists while it has members, or while it is ``kept``."""
 
-    __slots__ = ("_entries", "_keys", "events", "kept", "listeners", "members", "name", "topic")
+    __slots__ = (
+        "_entries",
+        "_keys",
+        "created",
+        "creator",
+        "events",
+        "founder",
+        "kept",
+        "listeners",
+        "members",
+        "modes",
+        "name",
+        "operators",
+        "topic",
+    )
 
-    def __init__(self, name: RoomName, *, kept: bool = False) -> None:
+    def __init__(self, name: RoomName, *, kept: bool = False, created: float = 0.0) -> None:
         self.name = name
         self.topic = ""
+        self.modes = RoomModes()
+        self.created = created  # Unix time
+        # Who made it, and from which address group, while it counts against their limits
+        # (None, "": nobody's, as a registered room or #lobby).
+        self.creator: tuple[M | None, str] = (None, "")
+        # Registered: the founder's account key ("": not registered), and the accounts that
+        # are made operators as they join.
+        self.founder = ""
+        self.operators: set[str] = set()
         # Kept rooms outlive their last member (the hub frees any other room as it empties).
         self.kept = kept
         self.members: dict[M, Roles] = {}  # in join order: each member's roles here

@@ -15,12 +15,15 @@ from trio_chat.core.events import (
     Emoted,
     Historic,
     Joined,
+    Kicked,
+    ModesChanged,
     Parted,
     Renamed,
     Said,
     Service,
     TopicChanged,
 )
+from trio_chat.core.modes import words
 
 _SERVICE = {
     Service.UNAVAILABLE: "chat is unavailable, retrying",
@@ -53,6 +56,10 @@ def describe(event: Historic) -> str:
             return f"* {nick} left ({reason.value}: {message})"
         case Renamed(old, new):
             return f"* {old} is now {new}"
+        case ModesChanged(_, nick, changes):
+            return f"* {nick} set {' '.join(words(changes))}"
+        case Kicked(room, nick, target, reason):
+            return f"* {nick} kicked {target} out of {room}{parenthesized(reason)}"
 
 
 def service_news(status: Service) -> str:

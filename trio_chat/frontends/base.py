@@ -137,8 +137,17 @@ class DropTicket:
     token: str = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class OperLogin:
+    """Log in as the server operator ``name`` with ``password`` (IRC's OPER)."""
+
+    name: str
+    password: str = field(repr=False)
+
+
 AccountInput = (
     Authenticate
+    | OperLogin
     | RegisterAccount
     | ChangeOwnPassword
     | SaslStart

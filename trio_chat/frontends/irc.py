@@ -50,6 +50,8 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    BanFromServer,
+    ChangeModes,
     Counts,
     CurrentRoom,
     Departed,
@@ -58,30 +60,43 @@ from trio_chat.core.events import (
     Event,
     Found,
     Goodbye,
+    Invite,
+    Invited,
     IsAway,
     Joined,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
     LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LoggedIn,
     LoggedOut,
     LookUp,
     MemberInfo,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     Parted,
     PartRoom,
     PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
+    PutOut,
     Quit,
     Recalled,
     Registered,
+    RegisterRoom,
     Rename,
     Renamed,
     Reply,
     RoomEntered,
     RoomExited,
     RoomList,
+    RoomRegistered,
     Roster,
     RosterEntry,
     Said,
@@ -89,19 +104,34 @@ from trio_chat.core.events import (
     SaslFailed,
     SaslSucceeded,
     Say,
+    SendWallops,
+    ServerBanChanged,
+    ServerBans,
     ServiceChanged,
     SetAway,
     SetTopic,
     ShowCounts,
     ShowHistory,
+    ShowServerBans,
     ShowTopic,
     ShuttingDown,
     Tell,
     TopicChanged,
     TopicIs,
+    Wallops,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.limits import Limits
+from trio_chat.core.masks import EXTBAN_TYPES
+from trio_chat.core.modes import (
+    LISTS,
+    MAX_CHANGES,
+    MAX_KEY_CHARS,
+    MAX_LIST_ENTRIES,
+    Mode,
+    parse_changes,
+    words,
+)
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import NO_ROLES, Roles, marks
 from trio_chat.core.sasl import MECHANISMS, Mechanism
@@ -118,6 +148,7 @@ from trio_chat.frontends.base import (
     Hangup,
     Input,
     Introduce,
+    OperLogin,
     RegisterAccount,
     SaslAbort,
     SaslResponse,
@@ -143,6 +174,11 @@ VERSION = f"trio-chat-{__version__}"  # what VERSION, 002 and 004 say, as --vers
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
 CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
+KICK_LENGTH = 300  # bytes of a kick's reason (KICKLEN)
+SERVICE = "ChanServ"  # the built-in service a room's founder registers it with (as on ergo)
+# The modes 004 names: user modes (invisible, operator, wallops), then room modes.
+USER_MODES = "iow"
+ROOM_MODES = "".join(sorted(mode.value for mode in Mode))
 
 
 class Cap(enum.Enum):
@@ -151,7 +187,7 @@ class Cap(enum.Enum):
     SERVER_TIME = "server-time"
     ECHO_MESSAGE = "echo-message"
     AWAY_NOTIFY = "away-notify"
-    MULTI_PREFIX = "multi-prefix"  # trivially: nobody has a prefix here
+    MULTI_PREFIX = "multi-prefix"  # every role's mark in NAMES, WHO and WHOIS (@+alice)
     USERHOST_IN_NAMES = "userhost-in-names"
     BATCH = "batch"  # with server-time: a room's history comes as a chathistory batch
     SASL = "sasl"  # log in to an account while registering (AUTHENTICATE)
@@ -159,6 +195,7 @@ class Cap(enum.Enum):
     ACCOUNT_TAG = "account-tag"  # the sender's account on its messages
     EXTENDED_JOIN = "extended-join"  # JOIN says the account and the real name
     ACCOUNT_REGISTRATION = "draft/account-registration"  # REGISTER, before connecting too
+    INVITE_NOTIFY = "invite-notify"  # INVITE when someone is invited to a room you run
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -246,6 +283,20 @@ class _Fail(Reply):
 
 
 @dataclass(frozen=True, slots=True)
+class _UserModes(Reply):
+    """MODE on oneself: show one's user modes (``change`` "") or change ``i`` or ``w``."""
+
+    change: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceNotice(Reply):
+    """A NOTICE from the built-in ChanServ: its usage, or its answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class _CapLine(Reply):
     """A CAP reply: ``:server CAP <nick or *> <subcommand> :<text>``."""
 
@@ -277,12 +328,14 @@ class IrcFrontEnd:
         "_caps",
         "_framer",
         "_me",
+        "_own_host",
         "_pending",
         "_pings",
         "_registration",
         "_rooms",
         "_sasl",
         "_user",
+        "_user_modes",
         "config",
     )
 
@@ -297,7 +350,9 @@ class IrcFrontEnd:
         self._sasl: list[str] | None = None  # a SASL exchange's chunks so far (None: no exchange)
         self._cap_values = False  # CAP LS 302 or later: capabilities are listed with values
         self._user = ""  # the user name of our own mask
+        self._own_host = ""  # and its host, our cloak ("": the server's name)
         self._caps: set[Cap] = set()
+        self._user_modes: set[str] = set()  # our own user modes' letters
         self._rooms: list[str] = []  # the rooms the client is in, as displayed
         self._pings = 0
         self._batches = 0  # chathistory batches sent, to name the next one
@@ -567,6 +622,32 @@ class IrcFrontEnd:
                 yield SetAway(sanitize(params[0]) if params else "")
             case "MODE":
                 yield self._mode(params)
+            case "KICK":
+                yield from self._kick(params)
+            case "INVITE":
+                yield self._invite(params)
+            case "OPER" if len(params) >= 2:
+                yield OperLogin(params[0], params[1])
+            case "KILL" if params:
+                nick = Nickname.parse(params[0])
+                reason = sanitize(params[1]) if len(params) > 1 else ""
+                yield (
+                    Tell(_no_such_nick(params[0]))
+                    if isinstance(nick, Refusal)
+                    else Kill(nick, reason)
+                )
+            case "WALLOPS" if params and params[0]:
+                yield SendWallops(sanitize(params[0]))
+            case "KLINE" | "DLINE" if params:
+                yield self._server_ban(command, params)
+            case "UNKLINE" | "UNDLINE" if params:
+                yield LiftServerBan(sanitize(params[0]))
+            case "STATS":
+                yield self._stats(params)
+            case "CHANSERV" | "CS":
+                yield self._chanserv(" ".join(params))
+            case "OPER" | "KILL" | "WALLOPS" | "KLINE" | "DLINE" | "UNKLINE" | "UNDLINE":
+                yield Tell(Numeric("461", (command, "Not enough parameters")))
             case "MOTD":
                 yield Tell(self._motd())
             case "LUSERS":
@@ -611,9 +692,11 @@ class IrcFrontEnd:
             if isinstance(room, Refusal):
                 return IGNORED if notice else Tell(_no_such_channel(target))
             return Emote(text, room) if action else Say(text, room, notice=notice)
+        if _fold(target) in _SERVICES:
+            return IGNORED if notice else self._chanserv(text)
         nick = Nickname.parse(target)
         if isinstance(nick, Refusal):
-            return IGNORED if notice else Tell(Numeric("401", (sanitize(target), "No such nick")))
+            return IGNORED if notice else Tell(_no_such_nick(target))
         return PrivateMessage(nick, text, action=action, notice=notice)
 
     def _join(self, params: tuple[str, ...]) -> Iterator[Input]:
@@ -624,9 +707,15 @@ class IrcFrontEnd:
                 (PartRoom(_room(joined)) for joined in self._rooms) if self._rooms else [IGNORED]
             )
         else:
-            for name in params[0].split(","):
+            keys = params[1].split(",") if len(params) > 1 else []
+            for n, name in enumerate(params[0].split(",")):
                 room = RoomName.parse(name)
-                yield Tell(_bad_room(name, room)) if isinstance(room, Refusal) else JoinRoom(room)
+                key = keys[n] if n < len(keys) else ""
+                yield (
+                    Tell(_bad_room(name, room))
+                    if isinstance(room, Refusal)
+                    else JoinRoom(room, key)
+                )
 
     def _part(self, params: tuple[str, ...]) -> Iterator[Input]:
         if not params or not params[0]:
@@ -726,19 +815,72 @@ class IrcFrontEnd:
         if not params:
             return Tell(Numeric("461", ("MODE", "Not enough parameters")))
         target, changes = params[0], params[1:]
-        shown = sanitize(target)
         if not target.startswith(ROOM_PREFIX):
             if _fold(target) != _fold(self._me):
                 return Tell(Numeric("502", ("Can't change mode for other users",)))
             if not changes:
-                return Tell(Numeric("221", ("+",)))
-            return Tell(Numeric("501", ("Unknown MODE flag",)))
-        if not changes:
-            return Tell(Numeric("324", (shown, "+n")))
-        if len(changes) == 1 and changes[0].lstrip("+") in _LIST_MODES:
-            code, text = _LIST_MODES[changes[0].lstrip("+")]
-            return Tell(Numeric(code, (shown, text)))  # bans, exceptions, invitations: none
-        return Tell(Numeric("482", (shown, "You're not channel operator")))
+                return Tell(_UserModes())
+            return Tell(_UserModes(changes[0]))
+        room = RoomName.parse(target)
+        if isinstance(room, Refusal):
+            return Tell(_no_such_channel(target))
+        parsed = parse_changes(changes)
+        if isinstance(parsed, str):
+            return Tell(Numeric("472", (sanitize(parsed), "is an unknown mode char to me")))
+        return ChangeModes(room, parsed[:MAX_CHANGES])
+
+    def _kick(self, params: tuple[str, ...]) -> Iterator[Input]:
+        if len(params) < 2:
+            yield Tell(Numeric("461", ("KICK", "Not enough parameters")))
+            return
+        room = RoomName.parse(params[0])
+        if isinstance(room, Refusal):
+            yield Tell(_no_such_channel(params[0]))
+            return
+        reason = sanitize(params[2])[:KICK_LENGTH] if len(params) > 2 else ""
+        for target in params[1].split(",")[:MAX_TARGETS]:
+            nick = Nickname.parse(target)
+            yield (
+                Tell(_no_such_nick(target))
+                if isinstance(nick, Refusal)
+                else Kick(room, nick, reason)
+            )
+
+    def _invite(self, params: tuple[str, ...]) -> Input:
+        if len(params) < 2:
+            return Tell(Numeric("461", ("INVITE", "Not enough parameters")))
+        nick, room = Nickname.parse(params[0]), RoomName.parse(params[1])
+        if isinstance(nick, Refusal):
+            return Tell(_no_such_nick(params[0]))
+        if isinstance(room, Refusal):
+            return Tell(_no_such_channel(params[1]))
+        return Invite(nick, room)
+
+    def _server_ban(self, command: str, params: tuple[str, ...]) -> Input:
+        """``KLINE [duration] mask [reason]`` (ergo's order; DLINE takes a network)."""
+        seconds = _duration(params[0]) if len(params) > 1 else None
+        rest = params[1:] if seconds is not None else params
+        mask = sanitize(rest[0]) if rest else ""
+        if not mask:
+            return Tell(Numeric("461", (command, "Not enough parameters")))
+        reason = sanitize(" ".join(rest[1:])) if len(rest) > 1 else ""
+        return BanFromServer(mask, seconds or 0, reason)
+
+    def _stats(self, params: tuple[str, ...]) -> Input:
+        query = params[0] if params else ""
+        if query.upper() == "K":
+            return ShowServerBans()
+        return Tell(Numeric("219", (sanitize(query) or "*", "End of /STATS report")))
+
+    def _chanserv(self, text: str) -> Input:
+        """Read what ``/msg ChanServ`` asks: ``REGISTER #room`` or ``DROP #room``."""
+        verb, _, rest = text.strip().partition(" ")
+        name = rest.split(" ")[0] if rest else ""
+        room = RoomName.parse(name)
+        if verb.upper() in ("REGISTER", "DROP") and isinstance(room, RoomName):
+            return RegisterRoom(room, drop=verb.upper() == "DROP")
+        usage = "REGISTER #room (you run it, logged in) or DROP #room (its founder)"
+        return Tell(_ServiceNotice(usage))
 
     def _motd(self) -> Numerics:
         if not self.config.motd:
@@ -756,13 +898,20 @@ class IrcFrontEnd:
             f"AWAYLEN={limits.away_bytes}",
             "CASEMAPPING=rfc8265",
             f"CHANLIMIT=#:{limits.rooms_per_member}",
-            "CHANMODES=,,,n",
+            f"CHANMODES={''.join(m.value for m in LISTS)},k,l,imnstMR",
             f"CHANNELLEN={limits.room_name_chars}",
             "CHANTYPES=#",
             f"MAXTARGETS={MAX_TARGETS}",
             f"NETWORK={self.config.network}",
             f"NICKLEN={limits.nick_chars}",
-            "PREFIX=",
+            "PREFIX=(ov)@+",
+            f"EXTBAN=,{EXTBAN_TYPES}",
+            "EXCEPTS",
+            "INVEX",
+            f"KEYLEN={MAX_KEY_CHARS}",
+            f"KICKLEN={KICK_LENGTH}",
+            f"MAXLIST=beI:{MAX_LIST_ENTRIES}",
+            f"MODES={MAX_CHANGES}",
             "SAFELIST",
             f"CHATHISTORY={CHATHISTORY_MAX}",
             f"TOPICLEN={limits.topic_bytes}",
@@ -841,41 +990,53 @@ class IrcFrontEnd:
     ) -> Iterator[str]:
         # past: the event is history, which changes nothing we know of the viewer.
         match event:
-            case Said(room, nick, text, notice, user):
+            case Said(room, nick, text, notice, user, _, host):
                 if not (skip_own and nick == self._me):
-                    yield from _privmsg(self._mask(nick, user), _verb(notice), room, text)
-            case Emoted(room, nick, text, user):
+                    yield from _privmsg(self._mask(nick, user, host), _verb(notice), room, text)
+            case Emoted(room, nick, text, user, _, host):
                 if not (skip_own and nick == self._me):
-                    yield from _privmsg(self._mask(nick, user), "PRIVMSG", room, text, action=True)
-            case Joined(room, nick, away, user, account, realname):
+                    mask = self._mask(nick, user, host)
+                    yield from _privmsg(mask, "PRIVMSG", room, text, action=True)
+            case Joined(room, nick, away, user, account, realname, host):
+                mask = self._mask(nick, user, host)
                 if Cap.EXTENDED_JOIN in self._caps:
                     extended = (account or "*", realname or nick)
-                    yield _line("JOIN", room, *extended, source=self._mask(nick, user))
+                    yield _line("JOIN", room, *extended, source=mask)
                 else:
-                    yield _line("JOIN", room, source=self._mask(nick, user))
+                    yield _line("JOIN", room, source=mask)
                 if away and Cap.AWAY_NOTIFY in self._caps:
-                    yield _line("AWAY", away, source=self._mask(nick, user))
-            case Parted(room, nick, message, user):
-                yield _line("PART", room, *_optional(message), source=self._mask(nick, user))
-            case TopicChanged(room, nick, topic, user):
-                yield _line("TOPIC", room, topic, source=self._mask(nick, user))
-            case Renamed(old, new, user):
-                yield _line("NICK", new, source=self._mask(old, user))
+                    yield _line("AWAY", away, source=mask)
+            case Parted(room, nick, message, user, host):
+                mask = self._mask(nick, user, host)
+                yield _line("PART", room, *_optional(message), source=mask)
+            case TopicChanged(room, nick, topic, user, host):
+                yield _line("TOPIC", room, topic, source=self._mask(nick, user, host))
+            case ModesChanged(room, nick, changes, user, host):
+                yield _line("MODE", room, *words(changes), source=self._mask(nick, user, host))
+            case Kicked(room, nick, target, reason, user, host):
+                yield _line("KICK", room, target, reason, source=self._mask(nick, user, host))
+                if target == self._me and not past and room in self._rooms:
+                    self._rooms.remove(room)
+            case Renamed(old, new, user, host):
+                yield _line("NICK", new, source=self._mask(old, user, host))
                 if old == self._me and not past:
                     self._me = new
-            case Departed(nick, reason, message, user):
-                yield _line("QUIT", _quit_reason(reason, message), source=self._mask(nick, user))
+            case Departed(nick, reason, message, user, host):
+                reason_text = _quit_reason(reason, message)
+                yield _line("QUIT", reason_text, source=self._mask(nick, user, host))
             case AwayChanged(nick, message) if nick == self._me:
                 if message:
                     yield self._numeric("306", "You have been marked as being away")
                 else:
                     yield self._numeric("305", "You are no longer marked as being away")
-            case AwayChanged(nick, message, user):
+            case AwayChanged(nick, message, user, host):
                 if Cap.AWAY_NOTIFY in self._caps:
-                    yield _line("AWAY", *_optional(message), source=self._mask(nick, user))
-            case AccountChanged(nick, account, user):
+                    mask = self._mask(nick, user, host)
+                    yield _line("AWAY", *_optional(message), source=mask)
+            case AccountChanged(nick, account, user, host):
                 if Cap.ACCOUNT_NOTIFY in self._caps:
-                    yield _line("ACCOUNT", account or "*", source=self._mask(nick, user))
+                    mask = self._mask(nick, user, host)
+                    yield _line("ACCOUNT", account or "*", source=mask)
             case LoggedIn(account) if account != self._account:
                 self._account = account
                 yield self._numeric(
@@ -914,28 +1075,80 @@ class IrcFrontEnd:
                     yield self._numeric("907", "You have already authenticated using SASL")
                 else:
                     yield self._numeric("904", "SASL authentication failed")
-            case PrivateFrom(sender, text, action, notice, user):
-                mask = self._mask(sender, user)
+            case PrivateFrom(sender, text, action, notice, user, _, host):
+                mask = self._mask(sender, user, host)
                 yield from _privmsg(mask, _verb(notice), self._me, text, action=action)
             case PrivateTo(recipient, text, action, notice):
                 if Cap.ECHO_MESSAGE in self._caps:
-                    mask = self._mask(self._me, self._user)
+                    mask = self._mask(self._me, self._user, self._own_host)
                     yield from _privmsg(mask, _verb(notice), recipient, text, action=action)
             case IsAway(nick, message):
                 yield self._numeric("301", nick, message)
-            case Registered(nick, members, rooms):
+            case Invited(room, nick, target, user, host):
+                if target == self._me:
+                    yield _line("INVITE", target, room, source=self._mask(nick, user, host))
+                elif nick == self._me:
+                    yield self._numeric("341", target, room)
+                elif Cap.INVITE_NOTIFY in self._caps:
+                    yield _line("INVITE", target, room, source=self._mask(nick, user, host))
+            case ModesAre(room, letters, key, limit, created):
+                arguments = [
+                    argument for argument in (key, str(limit) if limit else "") if argument
+                ]
+                yield self._numeric("324", room, f"+{letters}", *arguments)
+                yield self._numeric("329", room, str(int(created)))
+            case ListIs(room, mode, entries):
+                code, end, text = _LIST_NUMERICS[mode]
+                for entry in entries:
+                    yield self._numeric(code, room, entry.mask, entry.setter, str(int(entry.time)))
+                yield self._numeric(end, room, text)
+            case OperatorNow():
+                self._user_modes.add("o")
+                yield self._numeric("381", "You are now an IRC operator")
+                yield _line("MODE", self._me, "+o", source=self.config.server_name)
+            case Wallops(nick, text, user, host):
+                yield _line("WALLOPS", text, source=self._mask(nick, user, host))
+            case PutOut(reason, by, message):
+                why = "Killed" if reason is LeaveReason.KILLED else "Banned"
+                yield _line("ERROR", f"Closing Link: ({why} ({by} ({message})))")
+            case ServerBanChanged(entry, lifted, removed):
+                if entry is not None:
+                    until = f"until {stamp(entry.expires)}" if entry.expires else "for good"
+                    text = f"Banned {entry.mask} {until}: {entry.reason} ({removed} put out)"
+                else:
+                    text = f"Lifted the ban on {lifted}"
+                yield _line("NOTICE", self._me, text, source=self.config.server_name)
+            case ServerBans(entries):
+                for ban in entries:
+                    until = str(int(ban.expires)) if ban.expires else "0"
+                    yield self._numeric("216", "K", ban.mask, until, ban.setter, ban.reason)
+                yield self._numeric("219", "K", "End of /STATS report")
+            case RoomRegistered(room, founder, dropped):
+                text = (
+                    f"{room} is no longer registered"
+                    if dropped
+                    else f"{room} is registered to {founder}"
+                )
+                yield _line("NOTICE", self._me, text, source=_SERVICE_MASK)
+            case _UserModes(""):
+                yield self._numeric("221", "+" + "".join(sorted(self._user_modes)))
+            case _UserModes(change):
+                yield from self._change_user_modes(change)
+            case _ServiceNotice(text):
+                yield _line("NOTICE", self._me, text, source=_SERVICE_MASK)
+            case Registered(nick, members, rooms, host):
                 self._registration = None
-                self._me = nick
+                self._me, self._own_host = nick, host
                 yield from self._welcome(members, rooms)
             case RoomEntered(room, roster, topic):
                 self._rooms.append(room)
-                yield _line("JOIN", room, source=self._mask(self._me, self._user))
+                yield _line("JOIN", room, source=self._mask(self._me, self._user, self._own_host))
                 if topic:
                     yield self._numeric("332", room, topic)
                 yield from self._names_lines(room, roster)
             case RoomExited(room, message):
                 self._rooms.remove(room)
-                mask = self._mask(self._me, self._user)
+                mask = self._mask(self._me, self._user, self._own_host)
                 yield _line("PART", room, *_optional(message), source=mask)
             case CurrentRoom():
                 pass  # IRC has no current room: every message names its target
@@ -993,15 +1206,42 @@ class IrcFrontEnd:
             case _:
                 raise AssertionError(f"not an IRC event: {event!r}")
 
+    def _change_user_modes(self, change: str) -> Iterator[str]:
+        """Apply ``+i``, ``-i``, ``+w``, ``-w`` (what clients set as they connect) to ourselves.
+
+        They change nothing else here: nobody is listed by WHO who shares no room with the
+        asker anyway, and WALLOPS reach server operators only. ``o`` comes only with OPER.
+        """
+        applied, sign, on = [], "", True
+        for letter in change:
+            if letter in "+-":
+                on = letter == "+"
+            elif letter in "iw":
+                if (letter in self._user_modes) != on:
+                    (self._user_modes.add if on else self._user_modes.discard)(letter)
+                    wanted = "+" if on else "-"
+                    applied.append(letter if wanted == sign else wanted + letter)
+                    sign = wanted
+            elif letter == "o" and not on and "o" in self._user_modes:
+                pass  # giving up operator rights is not offered: reconnect instead
+            else:
+                yield self._numeric("501", "Unknown MODE flag")
+                return
+        if applied:
+            yield _line(
+                "MODE",
+                self._me,
+                "".join(applied),
+                source=self._mask(self._me, self._user, self._own_host),
+            )
+
     def _welcome(self, members: int, rooms: int) -> Iterator[str]:
         server, me = self.config.server_name, self._me
         network = self.config.network
-        yield self._numeric(
-            "001", f"Welcome to the {network} IRC Network {self._mask(me, self._user)}"
-        )
+        yield self._numeric("001", f"Welcome to the {network} IRC Network {self._own_mask()}")
         yield self._numeric("002", f"Your host is {server}, running version {VERSION}")
         yield self._numeric("003", f"This server was created {self.config.created or 'today'}")
-        yield self._numeric("004", server, VERSION, "i", "n")  # user modes must be named: none set
+        yield self._numeric("004", server, VERSION, USER_MODES, ROOM_MODES)
         for numeric in self._isupport():
             yield self._numeric(numeric.code, *numeric.params)
         yield from self._lusers(members, rooms, members)
@@ -1049,8 +1289,8 @@ class IrcFrontEnd:
                 yield self._numeric("303", " ".join(info.nick for info in infos))
             case "USERHOST":
                 replies = (
-                    f"{info.nick}={'-' if info.away else '+'}{_user(info.user, info.nick)}"
-                    f"@{self._host}"
+                    f"{info.nick}{'*' if info.operator else ''}={'-' if info.away else '+'}"
+                    f"{_user(info.user, info.nick)}@{info.host or self._host}"
                     for info in infos
                 )
                 yield self._numeric("302", " ".join(replies))
@@ -1059,14 +1299,20 @@ class IrcFrontEnd:
                     yield self._numeric("401", argument, "No such nick")
                 for info in infos:
                     user, realname = _user(info.user, info.nick), info.realname or info.nick
-                    yield self._numeric("311", info.nick, user, self._host, "*", realname)
+                    host = info.host or self._host
+                    yield self._numeric("311", info.nick, user, host, "*", realname)
                     if info.rooms:
                         every = Cap.MULTI_PREFIX in self._caps
                         rooms = (marks(m.roles, every=every) + m.room for m in info.rooms)
                         yield self._numeric("319", info.nick, " ".join(rooms))
                     yield self._numeric("312", info.nick, self.config.server_name, VERSION)
+                    if info.operator:
+                        yield self._numeric("313", info.nick, "is an IRC operator")
                     if info.account:
                         yield self._numeric("330", info.nick, info.account, "is logged in as")
+                    if info.address:  # told to server operators only
+                        text = "is actually using host"
+                        yield self._numeric("338", info.nick, info.address, text)
                     if info.away:
                         yield self._numeric("301", info.nick, info.away)
                 yield self._numeric("318", argument, "End of /WHOIS list")
@@ -1083,11 +1329,12 @@ class IrcFrontEnd:
                 yield self._numeric("315", argument, "End of WHO list")
 
     def _who_line(self, room: str, info: MemberInfo, roles: Roles) -> str:
-        flags = ("G" if info.away else "H") + marks(roles, every=Cap.MULTI_PREFIX in self._caps)
+        flags = ("G" if info.away else "H") + ("*" if info.operator else "")
+        flags += marks(roles, every=Cap.MULTI_PREFIX in self._caps)
         server, nick = self.config.server_name, info.nick
         hops_and_name = f"0 {info.realname or nick}"
-        user = _user(info.user, nick)
-        return self._numeric("352", room, user, self._host, server, nick, flags, hops_and_name)
+        user, host = _user(info.user, nick), info.host or self._host
+        return self._numeric("352", room, user, host, server, nick, flags, hops_and_name)
 
     def _refusal(self, refusal: Refusal) -> Iterator[str]:
         """Word a refusal from the hub as its numeric (none, for a rename to one's own name)."""
@@ -1106,6 +1353,31 @@ class IrcFrontEnd:
                 )
             case Reason.NO_SUCH_NICK:
                 yield self._numeric("401", subject, "No such nick")
+            case reason if reason in _MODERATION_NUMERICS:
+                code, text = _MODERATION_NUMERICS[reason]
+                yield self._numeric(code, subject, text)
+            case Reason.NOT_SERVER_OPERATOR:
+                yield self._numeric("481", "Permission Denied- You're not an IRC operator")
+            case Reason.WRONG_OPERATOR_LOGIN:
+                yield self._numeric("464", "Password incorrect")
+            case Reason.NOT_IN_THAT_ROOM:
+                yield self._numeric("441", subject, refusal.detail, "They aren't on that channel")
+            case Reason.ALREADY_IN_ROOM:
+                yield self._numeric("443", subject, refusal.detail, "is already on channel")
+            case Reason.BAD_MODE_ARGUMENT:
+                yield self._numeric("696", "*", refusal.detail, subject, explain(refusal))
+            case Reason.LIST_FULL:
+                yield self._numeric("478", subject, "b", "Channel list is full")
+            case Reason.SERVER_BANNED:
+                yield self._numeric("465", f"You are banned from this server: {refusal.detail}")
+                yield _line("ERROR", f"Closing Link: (Banned: {refusal.detail})")
+            case (
+                Reason.ROOM_ALREADY_REGISTERED
+                | Reason.ROOM_NOT_REGISTERED
+                | Reason.NOT_FOUNDER
+                | Reason.NOT_LOGGED_IN
+            ):
+                yield _line("NOTICE", self._me, explain(refusal), source=_SERVICE_MASK)
             case Reason.NO_SUCH_ROOM:
                 yield self._numeric("403", subject, "No such channel")
             case Reason.CANNOT_SEND:
@@ -1140,14 +1412,14 @@ class IrcFrontEnd:
         """The host of every mask: this server (clients' addresses are nobody's business)."""
         return self.config.server_name
 
-    def _mask(self, nick: str, user: str) -> str:
-        return f"{nick}!{_user(user, nick)}@{self._host}"
+    def _mask(self, nick: str, user: str, host: str = "") -> str:
+        return f"{nick}!{_user(user, nick)}@{host or self._host}"
 
     def _own_mask(self) -> str:
         """Our own mask, while registering too (with the nickname asked for, if any)."""
         state = self._registration
         if state is None:
-            return self._mask(self._me, self._user)
+            return self._mask(self._me, self._user, self._own_host)
         nick = state.nick.display if state.nick is not None else "*"
         return self._mask(nick, state.user or "")
 
@@ -1179,11 +1451,29 @@ _REGISTER_FAILURES = {
     Reason.REGISTRATIONS_THROTTLED: "TEMPORARILY_UNAVAILABLE",
     Reason.NOT_SAVED: "TEMPORARILY_UNAVAILABLE",
 }
-_LIST_MODES = {
-    "b": ("368", "End of channel ban list"),
-    "e": ("349", "End of channel exception list"),
-    "I": ("347", "End of channel invite list"),
+# A list mode's entry numeric, its end numeric and the end's text.
+_LIST_NUMERICS = {
+    Mode.BAN: ("367", "368", "End of channel ban list"),
+    Mode.EXCEPTION: ("348", "349", "End of channel exception list"),
+    Mode.INVITATION: ("346", "347", "End of channel invite list"),
 }
+_SERVICES = {"chanserv", "cs"}  # folded: who /msg reaches for ChanServ
+_SERVICE_MASK = f"{SERVICE}!{SERVICE}@services"
+# The refusals of moderation, and their numerics.
+_MODERATION_NUMERICS = {
+    Reason.NOT_ROOM_OPERATOR: ("482", "You're not channel operator"),
+    Reason.BANNED_FROM_ROOM: ("474", "Cannot join channel (+b)"),
+    Reason.INVITE_ONLY: ("473", "Cannot join channel (+i)"),
+    Reason.WRONG_KEY: ("475", "Cannot join channel (+k)"),
+    Reason.ROOM_FULL: ("471", "Cannot join channel (+l)"),
+    Reason.ACCOUNT_NEEDED: ("477", "Cannot join channel (+R): log in to an account first"),
+    Reason.MODERATED: ("404", "Cannot send to channel (+m)"),
+    Reason.MUTED: ("404", "Cannot send to channel (you are muted)"),
+    Reason.ACCOUNT_NEEDED_TO_SPEAK: ("404", "Cannot send to channel (+M): log in first"),
+    Reason.BANNED_CANNOT_SPEAK: ("404", "Cannot send to channel (+b)"),
+    Reason.ROOMS_CREATED_THROTTLED: ("405", "You have made too many channels"),
+}
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _line(command: str, *params: str, source: str | None = None) -> str:
@@ -1215,6 +1505,10 @@ def _privmsg(
 def _quit_reason(reason: LeaveReason, message: str) -> str:
     if reason is LeaveReason.QUIT:
         return f"Quit: {message}" if message else "Quit"
+    if reason is LeaveReason.KILLED:
+        return message  # "Killed (oper (reason))", as IRC servers say it
+    if reason is LeaveReason.BANNED:
+        return f"Banned: {message}" if message else "Banned"
     return str(reason.value).capitalize()
 
 
@@ -1276,6 +1570,20 @@ def _too_long(line: bytes) -> bool:
 
 def _erroneous(typed: str, refusal: Refusal) -> Numeric:
     return Numeric("432", (sanitize(typed) or "*", f"Erroneous nickname: {explain(refusal)}"))
+
+
+def _no_such_nick(typed: str) -> Numeric:
+    return Numeric("401", (sanitize(typed) or "*", "No such nick"))
+
+
+def _duration(typed: str) -> int | None:
+    """Read a ban's duration: seconds, or ``30m``, ``2h``, ``7d``, ``1w``; None if it is none."""
+    if typed.isdecimal():
+        return int(typed)
+    number, unit = typed[:-1], typed[-1:].lower()
+    if number.isdecimal() and unit in _DURATION_UNITS:
+        return int(number) * _DURATION_UNITS[unit]
+    return None
 
 
 def _no_such_channel(typed: str) -> Numeric:

@@ -70,6 +70,7 @@ from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.replication import (
     Acting,
+    BecomingOperator,
     ChangingPassword,
     CreatingAccount,
     Gone,
@@ -89,6 +90,7 @@ from trio_chat.core.replication import (
 from trio_chat.core.requests import (
     Act,
     Announce,
+    BecomeOperator,
     ChangePassword,
     CreateAccount,
     Disconnect,
@@ -476,13 +478,25 @@ class Backplane:
             case Register(member, nick, lobby, login):
                 self._identify(member)
                 return Registering(
-                    member.id, nick, lobby, member.peer, member.realname, member.user, login
+                    member.id,
+                    nick,
+                    lobby,
+                    member.peer,
+                    member.realname,
+                    member.user,
+                    login,
+                    member.host,
+                    member.address,
+                    member.group,
                 )
             case CreateAccount(member, name, credentials):
                 self._identify(member)  # an IRC client may register an account first
                 return CreatingAccount(member.id, name, credentials)
             case LogIn(member, login) if member.id:
                 return LoggingIn(member.id, login)
+            case BecomeOperator(member, name):
+                self._identify(member)  # OPER may come before the nickname is accepted
+                return BecomingOperator(member.id, name)
             case ChangePassword(member, old, new) if member.id:
                 return ChangingPassword(member.id, old, new)
             case GrantTicket(member, login, ticket):
@@ -627,16 +641,19 @@ class Backplane:
         Hello is old news: nobody waits for our answer to it.
         """
         match record:
-            case Registering(id_, nick, lobby, peer, realname, user, login):
+            case Registering(id_, nick, lobby, peer, realname, user, login, host, address, group):
                 member = self._member_for(id_, peer, realname, user)
                 if not member.local:  # maybe met before, as it registered an account first
                     member.peer, member.realname, member.user = peer, realname, user
+                    member.host, member.address, member.group = host, address, group
                 return Register(member, nick, lobby, login)
             case CreatingAccount(id_, name, credentials):
                 member = self._member_for(id_, "?", "", "")  # what it is comes with Registering
                 return CreateAccount(member, name, credentials)
             case LoggingIn(id_, login) if id_ in self._members:
                 return LogIn(self._members[id_], login)
+            case BecomingOperator(id_, name):
+                return BecomeOperator(self._member_for(id_, "?", "", ""), name)
             case ChangingPassword(id_, old, new) if id_ in self._members:
                 return ChangePassword(self._members[id_], old, new)
             case GrantingTicket(id_, login, ticket):

@@ -20,6 +20,7 @@ try is refused until the window has passed; registrations are counted per addres
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import secrets
 import time
@@ -37,7 +38,9 @@ from trio_chat.core.accounts import (
     PasswordRules,
     Ticket,
     check,
+    hash_password,
     make_credentials,
+    matches_hash,
     ticket_digest,
 )
 from trio_chat.core.refusals import Reason, Refusal
@@ -59,6 +62,22 @@ class AccountRules:
     login_window: float = 60.0  # ...in this many seconds; then refused until it has passed
     registrations_per_hour: int = 5  # per address
     failed_login_delay: float = 1.0  # seconds before a wrong password is answered
+    # Server operators' OPER logins: (name, argon2id hash of the password), never a password.
+    oper_logins: tuple[tuple[str, str], ...] = ()
+
+
+@functools.cache
+def _no_oper_hash() -> str:
+    """Return what an OPER with an unknown name is checked against: a hash of random bytes."""
+    return hash_password(secrets.token_hex(16))
+
+
+def _check_oper(password_hash: str | None, password: str) -> bool:
+    """Check an OPER password; CPU-bound, so in a worker thread (a name unknown: a wasted check)."""
+    if password_hash is None:
+        matches_hash(_no_oper_hash(), password)
+        return False
+    return matches_hash(password_hash, password)
 
 
 class Authenticator:
@@ -131,6 +150,34 @@ class Authenticator:
         if verdict is Check.RIGHT_BUT_OLD:
             rehashed = await self._hash(password)
         return Login(account.name, credentials, rehashed)
+
+    async def oper(self, name: str, password: str, address: str | None) -> bool | Refusal:
+        """Check an ``OPER`` login: True if ``password`` is ``name``'s, False if not.
+
+        Throttled as account logins are (per name and per address), and slowed the same way
+        after a wrong password; a name that is no login costs a check all the same, so that
+        an answer's delay never tells which names exist.
+
+        Cancellation: as :meth:`log_in`.
+        """
+        keys = [("oper", name)] + ([("address", address)] if address is not None else [])
+        now = self._clock()
+        wait = max(self._logins.wait(key, now) for key in keys)
+        if wait:
+            self.throttled += 1
+            await trio.lowlevel.checkpoint()
+            return Refusal(Reason.LOGINS_THROTTLED, name, str(int(wait) + 1))
+        known = dict(self.rules.oper_logins).get(name)
+        # The CPU-bound check, in a worker thread (as an account's).
+        right = await trio.to_thread.run_sync(_check_oper, known, password, limiter=self._limiter)
+        if right:
+            for key in keys:
+                self._logins.forget(key)
+            return True
+        for key in keys:
+            self._logins.count(key, self._clock())
+        await trio.sleep(self.rules.failed_login_delay)
+        return False
 
     async def new_credentials(self, password: str, address: str | None) -> Credentials | Refusal:
         """Make the credentials of a new account, or say why not (rules, throttle).

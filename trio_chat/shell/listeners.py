@@ -240,6 +240,17 @@ def socket_stream(stream: trio.abc.Stream) -> trio.SocketStream | None:
     return stream if isinstance(stream, trio.SocketStream) else None
 
 
+def peer_address(stream: trio.SocketStream | None) -> str:
+    """Return the peer's IP address ("": it has none, in memory or on a Unix socket, or gone)."""
+    if stream is None or stream.socket.family not in (socket.AF_INET, socket.AF_INET6):
+        return ""
+    try:
+        host: str = stream.socket.getpeername()[0]
+    except OSError:
+        return ""
+    return host
+
+
 def peer_name(stream: trio.SocketStream | None) -> str:
     """``host:port`` of the peer, for the log (``[host]:port`` for IPv6)."""
     if stream is None:

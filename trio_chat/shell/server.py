@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import secrets
 import socket
 import sqlite3
 import ssl
@@ -35,7 +36,7 @@ from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_n
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
 from trio_chat.core.requests import Reconfigure, Saved, Shutdown
-from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy
+from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy, fold
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.account_store import AccountStore
 from trio_chat.shell.archive import Archive, HistoryConfig
@@ -49,6 +50,7 @@ from trio_chat.shell.listeners import (
     bound_address,
     keep_alive,
     open_listeners,
+    peer_address,
     peer_name,
     socket_stream,
 )
@@ -105,6 +107,9 @@ class ServerConfig:
     history: HistoryConfig | None = None  # how much of rooms' history is kept (None: none)
     accounts: AccountRules = field(default_factory=AccountRules)  # passwords, throttles
     backplane: BackplaneConfig | None = None  # other processes to share rooms with (None: none)
+    operators: tuple[str, ...] = ()  # accounts whose members are server operators (--oper)
+    # The key of members' cloaked hosts (--cloak-key); None: a random one for this process.
+    cloak_key: bytes | None = None
 
 
 # The fields of a ServerConfig that a reload changes while serving (besides each endpoint's
@@ -315,10 +320,19 @@ async def serve_listeners(
     Cancellation: cancelling this stops everything at once, without the goodbyes; set ``stop``
     for a graceful shutdown.
     """
+    if config.cloak_key is None:  # cloaks (and bans on them) then last as long as the process
+        config = replace(config, cloak_key=secrets.token_bytes(32))
     inbox_send, inbox_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
     policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
     history = archive.history if archive else None
-    hub = Hub(policy, config.limits, history=history, remove_too_slow=backplane is None)
+    operators = frozenset(fold(account) for account in config.operators)
+    hub = Hub(
+        policy,
+        config.limits,
+        history=history,
+        remove_too_slow=backplane is None,
+        operators=operators,
+    )
     if database is not None:
         accounts, tickets = await trio.to_thread.run_sync(
             lambda: (database.load_accounts(), database.load_tickets(time.time())),
@@ -548,7 +562,8 @@ class Server:
                     return  # noqa: ASYNC910 (the finally below closes the stream: a checkpoint)
             metrics.connected(listening.name)
             counted = True
-            await self._admit(stream, listening, peer, self._limited_group(transport))
+            ip = peer_address(transport)
+            await self._admit(stream, listening, peer, self._limited_group(transport), ip)
         except trio.BrokenResourceError:
             pass  # the peer vanished while we wrote to it; the hub has been told
         except Exception as error:
@@ -561,7 +576,12 @@ class Server:
             await trio.aclose_forcefully(stream)
 
     async def _admit(
-        self, stream: trio.abc.Stream, listening: Listening, peer: str, group: str | None
+        self,
+        stream: trio.abc.Stream,
+        listening: Listening,
+        peer: str,
+        group: str | None,
+        ip: str,
     ) -> None:
         """Refuse the connection if the server or its address is full; else run its session."""
         front_end = listening.front_end()
@@ -578,7 +598,7 @@ class Server:
             self._per_address[group] += 1
         try:
             timeout = listening.registration_timeout or self.config.registration_timeout
-            await Session(self, stream, front_end, peer, timeout, address=group).run()
+            await Session(self, stream, front_end, peer, timeout, address=group, ip=ip).run()
         finally:
             self.open_connections -= 1
             if group is not None:
@@ -629,4 +649,5 @@ def _session_settings(config: ServerConfig) -> SessionSettings:
         flood_rate=config.flood_rate,
         flood_kick_after=config.flood_kick_after,
         meter=config.metrics.meter,
+        cloak_key=config.cloak_key or b"",
     )

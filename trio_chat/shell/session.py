@@ -33,6 +33,7 @@ from typing import Protocol
 import trio
 
 from trio_chat.core.accounts import ticket_digest
+from trio_chat.core.cloaks import cloak
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     AccountCreated,
@@ -56,6 +57,7 @@ from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import (
     Act,
+    BecomeOperator,
     ChangePassword,
     CreateAccount,
     Disconnect,
@@ -79,6 +81,7 @@ from trio_chat.frontends.base import (
     Ignored,
     Input,
     IssueTicket,
+    OperLogin,
     RegisterAccount,
     SaslAbort,
     SaslResponse,
@@ -91,7 +94,8 @@ from trio_chat.shell.mailbox import Item, Mailbox, Meter
 
 logger = logging.getLogger(__name__)
 
-AccountRequest = LogIn | CreateAccount | ChangePassword  # what an account input asks the hub
+# What an account input asks the hub.
+AccountRequest = LogIn | CreateAccount | ChangePassword | BecomeOperator
 
 RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
@@ -108,6 +112,7 @@ class SessionSettings:
     flood_rate: float = 5.0  # ...then this many per second (0: no flood control)
     flood_kick_after: float = 30.0  # seconds over the rate without a break: "excess flood"
     meter: Meter | None = None  # what the mailboxes write, for the metrics (None: not counted)
+    cloak_key: bytes = b"trio-chat"  # the key of members' cloaked hosts (--cloak-key)
 
 
 class Host(Protocol):
@@ -186,6 +191,7 @@ class Session:
         registration_timeout: float,
         *,
         address: str | None = None,
+        ip: str = "",
     ) -> None:
         settings = host.settings
         self.host = host
@@ -198,6 +204,9 @@ class Session:
         self.registration_timeout = registration_timeout
         self.mailbox = Mailbox(settings.mailbox_size, settings.mailbox_bytes, settings.meter)
         self.member = Member(self.mailbox, peer)
+        # Masks show a cloak of the address; the address itself only server operators see.
+        self.member.address, self.member.group = ip, address or ""
+        self.member.host = cloak(ip, settings.cloak_key) if ip else ""
         now = trio.current_time()
         self.flood = TokenBucket.full(settings.flood_burst, settings.flood_rate, now)
         self.flooding_since: float | None = None  # over the rate without a break since then
@@ -390,6 +399,13 @@ class Session:
             case Authenticate(account, password):
                 proof = await authenticator.log_in(account.display, password, self.address)
                 return [proof if isinstance(proof, Refusal) else LogIn(member, proof)]
+            case OperLogin(name, password):
+                right = await authenticator.oper(name, password, self.address)
+                if right is True:
+                    logger.info("%s logged in as the server operator %r", self.peer, name)
+                    return [BecomeOperator(member, name)]
+                logger.info("%s failed an operator login as %r", self.peer, name)
+                return [right or Refusal(Reason.WRONG_OPERATOR_LOGIN)]
             case RegisterAccount(password, name):
                 made = await authenticator.new_credentials(password, self.address)
                 return [made if isinstance(made, Refusal) else CreateAccount(member, name, made)]
@@ -535,6 +551,7 @@ class Session:
                     raise AssertionError(f"a browser's ticket request once chatting: {item!r}")
                 case (
                     Authenticate()
+                    | OperLogin()
                     | RegisterAccount()
                     | ChangeOwnPassword()
                     | SaslStart()
