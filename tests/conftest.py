@@ -10,6 +10,7 @@ import pytest
 import trio
 from hypothesis import HealthCheck, settings
 
+from trio_chat.core.cloaks import cloak
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import WebConfig, WebFrontEnd
@@ -71,8 +72,12 @@ def plain_config(**overrides: Any) -> ServerConfig:
     if web is not None:
         factory = web_front_end(WebConfig() if web is True else web, metrics)
         endpoints.append(Endpoint(web_port, factory, "web", registration_timeout=timeout))
-    fields = {"host": "127.0.0.1", "endpoints": tuple(endpoints)}
+    fields = {"host": "127.0.0.1", "endpoints": tuple(endpoints), "cloak_key": CLOAK_KEY}
     return ServerConfig(**(NO_FLOOD_CONTROL | fields | overrides))
+
+
+CLOAK_KEY = b"the tests' key"  # fixed, so that a test knows every member's cloaked host
+LOCAL_CLOAK = cloak("127.0.0.1", CLOAK_KEY)  # the cloak of every test client on 127.0.0.1
 
 
 def irc_front_end() -> IrcFrontEnd:

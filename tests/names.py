@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trio_chat.core.events import Membership, RosterEntry
 from trio_chat.core.refusals import Refusal
+from trio_chat.core.roles import Role, Roles, ranked
 from trio_chat.core.text import Nickname, RoomName
 
 
@@ -20,10 +21,19 @@ def room(typed: str) -> RoomName:
 
 
 def roster(*nicks: str) -> tuple[RosterEntry, ...]:
-    """A roster of members who have no roles."""
-    return tuple(RosterEntry(nick) for nick in nicks)
+    """A roster, each name with IRC's marks of its roles before it (``@alice``, ``+bob``)."""
+    return tuple(RosterEntry(*_marked(nick)) for nick in nicks)
 
 
 def memberships(*rooms: str) -> tuple[Membership, ...]:
-    """A member's rooms, with no roles in any."""
-    return tuple(Membership(room) for room in rooms)
+    """A member's rooms, each with the marks of its roles there (``@#rust``)."""
+    return tuple(Membership(*_marked(room)) for room in rooms)
+
+
+def _marked(name: str) -> tuple[str, Roles]:
+    marks = {role.mark: role for role in Role}
+    roles = []
+    while name[:1] in marks:
+        roles.append(marks[name[0]])
+        name = name[1:]
+    return name, ranked(roles)

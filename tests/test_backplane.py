@@ -109,13 +109,13 @@ async def test_members_of_two_servers_share_rooms_and_private_messages(
     await bob.expect("[pm to alice] psst")
     await alice.expect("[pm from bob] psst")
     await bob.send("/join #rust")
-    await bob.expect("* welcome to #rust! online (1): bob")
+    await bob.expect("* welcome to #rust! online (1): @bob")
     await bob.send("/topic crabs")
     await bob.expect("#rust * bob set the topic: crabs")
     await alice.send("/rooms")
     assert await alice.receive_line() == "* rooms (2): #lobby (2), #rust (1)"
     await alice.send("/join #rust")
-    await alice.expect("* welcome to #rust! online (2): alice, bob", "* topic: crabs")
+    await alice.expect("* welcome to #rust! online (2): alice, @bob", "* topic: crabs")
     await bob.expect("#rust * alice joined")
 
 
@@ -165,7 +165,7 @@ async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
     first = await start_server(backplane=backplane, **memory)
     alice = await first.join("alice")
     await alice.send("/join #rust")
-    await alice.expect("* welcome to #rust! online (1): alice")
+    await alice.expect("* welcome to #rust! online (1): @alice")
     await alice.send("/topic crabs")
     await alice.expect("#rust * alice set the topic: crabs")
     await alice.send("said before the second server started")
@@ -175,7 +175,7 @@ async def test_a_server_that_starts_later_gets_rooms_topics_and_history(
     bob = await second.join("bob")
     assert (await bob.receive_line()).endswith(" * alice joined")  # #lobby's history
     await bob.send("/join #rust")
-    assert await bob.receive_line() == "* welcome to #rust! online (2): alice, bob"
+    assert await bob.receive_line() == "* welcome to #rust! online (2): @alice, bob"
     assert await bob.receive_line() == "* topic: crabs"
     history = [await bob.receive_line() for _ in range(3)]
     assert all(line.startswith("#rust ~ ") for line in history), history

@@ -164,7 +164,7 @@ async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
 
     # A second room: ana joins it from the sidebar; nc is there too.
     await nc.send("/join #second")
-    await nc.expect("* welcome to #second! online (1): nc")
+    await nc.expect("* welcome to #second! online (1): @nc")
     await in_thread(ana.type_into, "join-room", "#second")
     await nc.expect("#second * ana joined")
     await in_thread(ana.wait_for_text, "room-title", "#second")
@@ -197,7 +197,7 @@ async def test_two_browsers_and_a_terminal_user_chat_then_survive_a_restart(
     answer = await watcher.receive_line()
     while answer.startswith("~ "):  # #lobby's history comes first
         answer = await watcher.receive_line()
-    assert answer == "#second * online (1): ana"
+    assert answer == "#second * online (1): @ana"
     await in_thread(bruno.say, "still here after the restart")
     await watcher.expect("<bruno> still here after the restart")
 

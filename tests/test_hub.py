@@ -20,6 +20,7 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    ChangeModes,
     Counts,
     CurrentRoom,
     Departed,
@@ -37,6 +38,7 @@ from trio_chat.core.events import (
     LogOut,
     LookUp,
     MemberInfo,
+    ModesChanged,
     Parted,
     PartRoom,
     PasswordChanged,
@@ -70,6 +72,7 @@ from trio_chat.core.events import (
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
 from trio_chat.core.members import Held, Member
+from trio_chat.core.modes import Mode, ModeChange
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import (
     Act,
@@ -86,6 +89,7 @@ from trio_chat.core.requests import (
     Shutdown,
 )
 from trio_chat.core.roles import Role
+from trio_chat.core.snapshots import RoomRecord, RoomSettings
 from trio_chat.frontends.irc import IrcFrontEnd
 from trio_chat.frontends.line import LineFrontEnd
 from trio_chat.frontends.webjson import encode
@@ -465,7 +469,8 @@ def test_joining_a_room_welcomes_with_roster_and_topic_and_makes_it_current() ->
     turn(hub, join(bob, "#rust"), Act(bob, SetTopic("2.0 is out")))
     received(bob)
     turn(hub, join(alice, "#Rust"))  # the room's own spelling is kept
-    assert received(alice) == [RoomEntered("#rust", roster("alice", "bob"), "2.0 is out")]
+    # bob made #rust, so bob runs it (as on every IRC server).
+    assert received(alice) == [RoomEntered("#rust", roster("alice", "@bob"), "2.0 is out")]
     assert received(bob) == [Joined("#rust", "alice")]
     assert received(carol) == []  # not in #rust
     turn(hub, say(alice, "hi"))  # to the current room: the one joined last
@@ -486,7 +491,7 @@ def test_a_room_exists_while_it_has_members() -> None:
     assert received(bob) == [
         RoomEntered(
             "#RUST",
-            roster("bob"),
+            roster("@bob"),
             "",
         )
     ]
@@ -566,7 +571,7 @@ def test_commands_about_a_room_one_is_not_in() -> None:
         not_in,
         Roster(
             "#rust",
-            roster("bob"),
+            roster("@bob"),
         ),
         TopicIs("#rust", "2.0"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
@@ -588,13 +593,23 @@ def test_switching_rooms() -> None:
 def test_topics() -> None:
     hub = Hub(limits=Limits(topic_bytes=10))
     alice, bob = registered(hub, "alice", "bob")
+    turn(hub, join(alice, "#tea"), join(bob, "#tea"))
+    received(alice)
+    received(bob)
     turn(hub, Act(alice, ShowTopic()), Act(alice, SetTopic("tea time")))
-    assert received(alice) == [TopicIs(LOBBY, ""), TopicChanged(LOBBY, "alice", "tea time")]
-    assert received(bob) == [TopicChanged(LOBBY, "alice", "tea time")]
-    turn(hub, Act(bob, SetTopic("é" * 6)))  # 12 bytes in UTF-8
-    assert received(bob) == [Refusal(Reason.TOPIC_TOO_LONG, LOBBY, "10")]
+    assert received(alice) == [TopicIs("#tea", ""), TopicChanged("#tea", "alice", "tea time")]
+    assert received(bob) == [TopicChanged("#tea", "alice", "tea time")]
+    turn(hub, Act(alice, SetTopic("é" * 6)))  # 12 bytes in UTF-8
+    assert received(alice) == [Refusal(Reason.TOPIC_TOO_LONG, "#tea", "10")]
+    # A new room's topic is its operators' (+t): alice made #tea, bob did not.
     turn(hub, Act(bob, SetTopic("")))
-    assert received(alice) == [TopicChanged(LOBBY, "bob", "")]
+    assert received(bob) == [Refusal(Reason.NOT_ROOM_OPERATOR, "#tea")]
+    unlocked = (ModeChange(Mode.TOPIC_LOCK, on=False),)
+    turn(hub, Act(alice, ChangeModes(room("#tea"), unlocked)), Act(bob, SetTopic("")))
+    assert received(alice) == [
+        ModesChanged("#tea", "alice", unlocked),
+        TopicChanged("#tea", "bob", ""),
+    ]
 
 
 def test_the_room_list_is_largest_first_then_by_name() -> None:
@@ -624,7 +639,7 @@ def test_room_limits() -> None:
     turn(hub, join(bob, "#b"))  # #lobby and #a exist: the server is full of rooms
     assert received(bob) == [Refusal(Reason.TOO_MANY_ROOMS, "#b", "2")]
     turn(hub, join(bob, "#a"))  # but existing rooms can still be joined
-    assert received(bob)[0] == RoomEntered("#a", roster("alice", "bob"), "")
+    assert received(bob)[0] == RoomEntered("#a", roster("@alice", "bob"), "")
     # #lobby is never refused: every newcomer must have somewhere to be.
     turn(hub, Act(alice, PartRoom(room("#lobby"))), Act(bob, PartRoom(room("#lobby"))))
     assert hub.room_count == 1
@@ -712,7 +727,7 @@ def test_joining_mid_turn_sees_the_room_from_its_welcome_on() -> None:
     )
     assert received(alice) == [
         Said(LOBBY, "bob", "lobby before"),  # its other room, earlier in the turn
-        RoomEntered("#a", roster("alice", "bob"), ""),
+        RoomEntered("#a", roster("alice", "@bob"), ""),
         Said("#a", "bob", "after"),
     ]
 
@@ -770,7 +785,7 @@ def test_look_up_and_counts() -> None:
             "whois",
             ("BOB", "nobody", "alice"),
             (
-                MemberInfo("bob", "", "busy", memberships(LOBBY, "#rust")),
+                MemberInfo("bob", "", "busy", memberships(LOBBY, "@#rust")),
                 MemberInfo(
                     "alice",
                     "",
@@ -783,7 +798,7 @@ def test_look_up_and_counts() -> None:
     ]
     turn(hub, Act(alice, LookUp(label="in", room=room("#rust"))), Act(alice, LookUp(mask="A*")))
     assert received(alice) == [
-        Found("in", ("#rust",), (MemberInfo("bob", "", "busy", memberships(LOBBY, "#rust")),)),
+        Found("in", ("#rust",), (MemberInfo("bob", "", "busy", memberships(LOBBY, "@#rust")),)),
         Found(
             "",
             ("A*",),
@@ -850,10 +865,9 @@ def test_an_empty_room_is_freed_at_once_unless_it_is_kept() -> None:
     turn(hub, join(alice, "#chat"), Act(alice, PartRoom(room("#chat"))))
     assert hub.room_count == 1  # #lobby only: #chat went with its last member
 
-    hub.keep(room("#kept"))
-    assert hub.room_count == 2  # kept rooms exist with nobody in them
-    turn(hub, join(alice, "#kept"), Act(alice, SetTopic("still here")))
-    turn(hub, Act(alice, PartRoom(room("#kept"))))
+    hub.load_rooms([kept("#kept", "still here")])
+    assert hub.room_count == 2  # kept (registered) rooms exist with nobody in them
+    turn(hub, join(alice, "#kept"), Act(alice, PartRoom(room("#kept"))))
     assert hub.room_count == 2
     received(alice)
     turn(hub, Act(alice, ListRooms()))
@@ -861,17 +875,19 @@ def test_an_empty_room_is_freed_at_once_unless_it_is_kept() -> None:
         RoomList((RoomSummary("#lobby", 1, ""), RoomSummary("#kept", 0, "still here")))
     ]
 
-    hub.keep(room("#kept"), kept=False)  # empty and no longer kept: freed
-    assert hub.room_count == 1
-
 
 def test_kept_rooms_count_against_the_room_table() -> None:
     # Keeping is for rooms that must remember something, not a way around the limit.
     hub = Hub(limits=Limits(rooms=2))
     (alice,) = registered(hub, "alice")
-    hub.keep(room("#kept"))
+    hub.load_rooms([kept("#kept")])
     turn(hub, join(alice, "#new"))
     assert received(alice) == [Refusal(Reason.TOO_MANY_ROOMS, "#new", "2")]
+
+
+def kept(name: str, topic: str = "") -> RoomRecord:
+    """A registered room, as the database gives it back (its founder: the account alice)."""
+    return RoomRecord(room(name), topic, RoomSettings(founder="alice"))
 
 
 # --- accounts: a nickname only its owner uses ---------------------------------------------------

@@ -103,6 +103,7 @@ from trio_chat.core.requests import (
     Saved,
     Shutdown,
 )
+from trio_chat.core.roles import Role, Roles
 from trio_chat.core.text import LOBBY, Nickname, RoomName
 from trio_chat.shell.mailbox import Mailbox
 
@@ -130,6 +131,7 @@ class ModelRoom:
     display: str
     members: list[Member] = field(default_factory=list)  # in join order
     topic: str = ""
+    operators: set[Member] = field(default_factory=set)  # who made it (never #lobby's)
 
 
 @dataclass
@@ -167,8 +169,12 @@ class Model:
         return member in self.members.values()
 
     def roster(self, key: str) -> tuple[RosterEntry, ...]:
-        nicks = sorted((self.nick_of[member] for member in self.rooms[key].members), key=_key)
-        return tuple(RosterEntry(nick.display) for nick in nicks)
+        room = self.rooms[key]
+        members = sorted(room.members, key=lambda member: _key(self.nick_of[member]))
+        return tuple(RosterEntry(self.nick_of[m].display, self.roles(room, m)) for m in members)
+
+    def roles(self, room: ModelRoom, member: Member) -> Roles:
+        return (Role.OPERATOR,) if member in room.operators else ()
 
     def handle(self, request: Request) -> None:
         match request:
@@ -217,6 +223,7 @@ class Model:
 
     def exit(self, member: Member, key: str) -> None:
         self.rooms[key].members.remove(member)
+        self.rooms[key].operators.discard(member)
         self.joined[member].remove(key)
         if not self.rooms[key].members:
             del self.rooms[key]
@@ -300,7 +307,10 @@ class Model:
                     limit = str(LIMITS.rooms)
                     self.tell(member, Refusal(Reason.TOO_MANY_ROOMS, name.display, limit))
                 else:
-                    self.rooms.setdefault(name.key, ModelRoom(name.display))
+                    if name.key not in self.rooms:
+                        made = self.rooms[name.key] = ModelRoom(name.display)
+                        if name.key != LOBBY.key:
+                            made.operators.add(member)  # the first member of a room runs it
                     self.enter(member, name.key)
             case PartRoom(name, message):
                 key = self.target(member, name)
@@ -335,6 +345,8 @@ class Model:
                 key = self.target(member, name)
                 if isinstance(key, Refusal):
                     self.tell(member, key)
+                elif member not in self.rooms[key].operators:  # +t: on in every new room
+                    self.tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, self.rooms[key].display))
                 elif len(topic.encode()) > LIMITS.topic_bytes:
                     limit = str(LIMITS.topic_bytes)
                     self.tell(
@@ -368,7 +380,8 @@ class Model:
                     online = self.members.get(asked.key)
                     if online is not None:
                         rooms = tuple(
-                            Membership(self.rooms[key].display) for key in self.joined[online]
+                            Membership(self.rooms[key].display, self.roles(self.rooms[key], online))
+                            for key in self.joined[online]
                         )
                         display = self.nick_of[online].display
                         found.append(MemberInfo(display, "", self.away[online], rooms))

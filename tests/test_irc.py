@@ -19,6 +19,8 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    BanFromServer,
+    ChangeModes,
     Counts,
     CurrentRoom,
     Departed,
@@ -27,27 +29,40 @@ from trio_chat.core.events import (
     Event,
     Found,
     Goodbye,
+    Invite,
+    Invited,
     IsAway,
     Joined,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
     LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LoggedIn,
     LookUp,
     MemberInfo,
     Membership,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     Parted,
     PartRoom,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
+    PutOut,
     Quit,
     Registered,
+    RegisterRoom,
     Rename,
     Renamed,
     RoomEntered,
     RoomExited,
     RoomList,
+    RoomRegistered,
     RoomSummary,
     Roster,
     RosterEntry,
@@ -56,15 +71,21 @@ from trio_chat.core.events import (
     SaslFailed,
     SaslSucceeded,
     Say,
+    SendWallops,
+    ServerBanEntry,
+    ServerBans,
     SetAway,
     SetTopic,
     ShowCounts,
+    ShowServerBans,
     ShowTopic,
     ShuttingDown,
     Tell,
     TopicChanged,
     TopicIs,
+    Wallops,
 )
+from trio_chat.core.modes import ListEntry, Mode, ModeChange
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
 from trio_chat.core.sasl import Mechanism
@@ -74,6 +95,7 @@ from trio_chat.frontends.base import (
     Hangup,
     Input,
     Introduce,
+    OperLogin,
     RegisterAccount,
     SaslAbort,
     SaslResponse,
@@ -89,6 +111,7 @@ from trio_chat.frontends.irc import (
     Numerics,
     Pong,
     TimeReply,
+    UserModes,
     _InvalidUtf8,
 )
 from trio_chat.frontends.ircmessage import Message, parse
@@ -151,7 +174,7 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
     assert sent([ls]) == [
         f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix"
         " userhost-in-names batch sasl=PLAIN,SCRAM-SHA-256,EXTERNAL account-notify account-tag"
-        " extended-join draft/account-registration=before-connect"
+        " extended-join draft/account-registration=before-connect invite-notify"
     ]
     assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
     assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [
@@ -264,7 +287,8 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
     assert (
         burst[0] == f":{SERVER} 001 alicia :Welcome to the TestNet IRC Network alicia!~al@irc.test"
     )
-    assert burst[3] == f":{SERVER} 004 alicia {SERVER} trio-chat-0.1.0 i n"
+    # User modes (invisible, operator, wallops), then every room mode.
+    assert burst[3] == f":{SERVER} 004 alicia {SERVER} trio-chat-0.1.0 iow IMRbeiklmnostv"
     isupport = " ".join(line for line in burst if " 005 " in line)
     for token in (
         "CASEMAPPING=rfc8265",
@@ -272,7 +296,13 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
         "NICKLEN=32",
         "CHANNELLEN=51",
         "TOPICLEN=300",
-        "PREFIX=",
+        "PREFIX=(ov)@+",
+        "CHANMODES=beI,k,l,imnstMR",
+        "EXTBAN=,am",
+        "MAXLIST=beI:100",
+        "MODES=10",
+        "EXCEPTS",
+        "INVEX",
         "UTF8ONLY",
         "NETWORK=TestNet",
         "CHANLIMIT=#:20",
@@ -345,7 +375,6 @@ def numeric(code: str, *params: str) -> Tell:
         ("NOTICE #b@d :hi", [IGNORED]),  # a NOTICE is never answered
         ("NOTICE", [IGNORED]),
         ("JOIN #a,#B", [JoinRoom(room("#a")), JoinRoom(room("#B"))]),
-        ("JOIN #a key", [JoinRoom(room("#a"))]),  # keys: none here, ignored
         ("JOIN", [numeric("461", "JOIN", "Not enough parameters")]),
         ("JOIN a", [numeric("403", "a", "No such channel")]),
         (
@@ -393,15 +422,53 @@ def numeric(code: str, *params: str) -> Tell:
         ("TIME", [Tell(TimeReply())]),
         ("USER al 0 * :again", [numeric("462", "You may not reregister")]),
         ("FOO bar", [numeric("421", "FOO", "Unknown command")]),
-        ("MODE #a", [numeric("324", "#a", "+n")]),
-        ("MODE #a b", [numeric("368", "#a", "End of channel ban list")]),
-        ("MODE #a +b", [numeric("368", "#a", "End of channel ban list")]),
-        ("MODE #a e", [numeric("349", "#a", "End of channel exception list")]),
-        ("MODE #a I", [numeric("347", "#a", "End of channel invite list")]),
-        ("MODE #a +o bob", [numeric("482", "#a", "You're not channel operator")]),
-        ("MODE #a +b bob!*@*", [numeric("482", "#a", "You're not channel operator")]),
-        ("MODE alice", [numeric("221", "+")]),
-        ("MODE Alice +i", [numeric("501", "Unknown MODE flag")]),
+        ("MODE #a", [ChangeModes(room("#a"))]),
+        ("MODE #a b", [ChangeModes(room("#a"), (ModeChange(Mode.BAN, True),))]),
+        ("MODE #a +b", [ChangeModes(room("#a"), (ModeChange(Mode.BAN, True),))]),
+        ("MODE #a e", [ChangeModes(room("#a"), (ModeChange(Mode.EXCEPTION, True),))]),
+        ("MODE #a I", [ChangeModes(room("#a"), (ModeChange(Mode.INVITATION, True),))]),
+        (
+            "MODE #a +ov-m bob carol",
+            [
+                ChangeModes(
+                    room("#a"),
+                    (
+                        ModeChange(Mode.OPERATOR, True, "bob"),
+                        ModeChange(Mode.VOICE, True, "carol"),
+                        ModeChange(Mode.MODERATED, False),
+                    ),
+                )
+            ],
+        ),
+        ("MODE #a +k", [ChangeModes(room("#a"))]),  # a key short of its argument: dropped
+        ("MODE #a -k", [ChangeModes(room("#a"), (ModeChange(Mode.KEY, False),))]),
+        ("MODE #a +l 5", [ChangeModes(room("#a"), (ModeChange(Mode.LIMIT, True, "5"),))]),
+        ("MODE #a +Z", [numeric("472", "Z", "is an unknown mode char to me")]),
+        ("MODE #b@d +m", [numeric("403", "#b@d", "No such channel")]),
+        (
+            "MODE #a +b a:spammer",
+            [ChangeModes(room("#a"), (ModeChange(Mode.BAN, True, "a:spammer"),))],
+        ),
+        ("KICK #a bob :go away", [Kick(room("#a"), nick("bob"), "go away")]),
+        ("KICK #a bob,carol", [Kick(room("#a"), nick("bob")), Kick(room("#a"), nick("carol"))]),
+        ("KICK #a", [numeric("461", "KICK", "Not enough parameters")]),
+        ("INVITE bob #a", [Invite(nick("bob"), room("#a"))]),
+        ("INVITE bob", [numeric("461", "INVITE", "Not enough parameters")]),
+        ("OPER operuser operpassword", [OperLogin("operuser", "operpassword")]),
+        ("OPER operuser", [numeric("461", "OPER", "Not enough parameters")]),
+        ("KILL bob :spam", [Kill(nick("bob"), "spam")]),
+        ("WALLOPS :hear ye", [SendWallops("hear ye")]),
+        ("KLINE 1h *!*@x.ip :spam", [BanFromServer("*!*@x.ip", 3600, "spam")]),
+        ("KLINE *!*@x.ip spam wave", [BanFromServer("*!*@x.ip", 0, "spam wave")]),
+        ("DLINE 7d 203.0.113.0/24", [BanFromServer("203.0.113.0/24", 604800, "")]),
+        ("UNKLINE *!*@x.ip", [LiftServerBan("*!*@x.ip")]),
+        ("STATS K", [ShowServerBans()]),
+        ("STATS u", [numeric("219", "u", "End of /STATS report")]),
+        ("PRIVMSG ChanServ :REGISTER #a", [RegisterRoom(room("#a"))]),
+        ("CS DROP #a", [RegisterRoom(room("#a"), drop=True)]),
+        ("JOIN #a,#b key", [JoinRoom(room("#a"), "key"), JoinRoom(room("#b"))]),
+        ("MODE alice", [Tell(UserModes())]),
+        ("MODE Alice +i", [Tell(UserModes("+i"))]),
         ("MODE bob", [numeric("502", "Can't change mode for other users")]),
         ("", [IGNORED]),
         ("@only=tags", [IGNORED]),
@@ -603,6 +670,101 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [
                 f":{SERVER} 352 alice #b bo irc.test irc.test bo H :0 bo",
                 f":{SERVER} 315 alice * :End of WHO list",
+            ],
+        ),
+        (
+            ModesChanged(
+                "#a",
+                "bob",
+                (ModeChange(Mode.OPERATOR, True, "carol"), ModeChange(Mode.MODERATED, False)),
+                "~bo",
+                "k5x2.ip",
+            ),
+            [":bob!~bo@k5x2.ip MODE #a +o-m carol"],
+        ),
+        (
+            Kicked("#a", "bob", "carol", "spam", "~bo", "k5x2.ip"),
+            [":bob!~bo@k5x2.ip KICK #a carol spam"],
+        ),
+        (Invited("#a", "bob", "alice", "~bo"), [":bob!~bo@irc.test INVITE alice #a"]),
+        (Invited("#a", "alice", "carol"), [f":{SERVER} 341 alice carol #a"]),
+        (Invited("#a", "bob", "carol"), []),  # only with invite-notify
+        (
+            ModesAre("#a", "tnk", "sesame", 5, 1700000000.0),
+            [f":{SERVER} 324 alice #a +tnk sesame 5", f":{SERVER} 329 alice #a 1700000000"],
+        ),
+        (
+            ListIs("#a", Mode.BAN, (ListEntry("*!*@k5x2.ip", "bob", 1700000000.0),)),
+            [
+                f":{SERVER} 367 alice #a *!*@k5x2.ip bob 1700000000",
+                f":{SERVER} 368 alice #a :End of channel ban list",
+            ],
+        ),
+        (
+            ListIs("#a", Mode.INVITATION, ()),
+            [f":{SERVER} 347 alice #a :End of channel invite list"],
+        ),
+        (
+            OperatorNow("operuser"),
+            [f":{SERVER} 381 alice :You are now an IRC operator", f":{SERVER} MODE alice +o"],
+        ),
+        (Wallops("bob", "hear ye", "~bo"), [":bob!~bo@irc.test WALLOPS :hear ye"]),
+        (
+            PutOut(LeaveReason.KILLED, "bob", "spam"),
+            ["ERROR :Closing Link: (Killed (bob (spam)))"],
+        ),
+        (
+            Departed("carol", LeaveReason.KILLED, "Killed (bob (spam))"),
+            [":carol!carol@irc.test QUIT :Killed (bob (spam))"],
+        ),
+        (
+            ServerBans((ServerBanEntry("a:spammer", "spam", "bob", 1.0, 0.0),)),
+            [
+                f":{SERVER} 216 alice K a:spammer 0 bob spam",
+                f":{SERVER} 219 alice K :End of /STATS report",
+            ],
+        ),
+        (
+            RoomRegistered("#a", "alice"),
+            [":ChanServ!ChanServ@services NOTICE alice :#a is registered to alice"],
+        ),
+        (
+            Refusal(Reason.NOT_ROOM_OPERATOR, "#a"),
+            [f":{SERVER} 482 alice #a :You're not channel operator"],
+        ),
+        (
+            Refusal(Reason.BANNED_FROM_ROOM, "#a"),
+            [f":{SERVER} 474 alice #a :Cannot join channel (+b)"],
+        ),
+        (Refusal(Reason.INVITE_ONLY, "#a"), [f":{SERVER} 473 alice #a :Cannot join channel (+i)"]),
+        (Refusal(Reason.WRONG_KEY, "#a"), [f":{SERVER} 475 alice #a :Cannot join channel (+k)"]),
+        (
+            Refusal(Reason.ROOM_FULL, "#a", "5"),
+            [f":{SERVER} 471 alice #a :Cannot join channel (+l)"],
+        ),
+        (Refusal(Reason.MODERATED, "#a"), [f":{SERVER} 404 alice #a :Cannot send to channel (+m)"]),
+        (
+            Refusal(Reason.NOT_SERVER_OPERATOR),
+            [f":{SERVER} 481 alice :Permission Denied- You're not an IRC operator"],
+        ),
+        (Refusal(Reason.WRONG_OPERATOR_LOGIN), [f":{SERVER} 464 alice :Password incorrect"]),
+        (
+            Refusal(Reason.NOT_IN_THAT_ROOM, "bob", "#a"),
+            [f":{SERVER} 441 alice bob #a :They aren't on that channel"],
+        ),
+        (
+            Refusal(Reason.ALREADY_IN_ROOM, "bob", "#a"),
+            [f":{SERVER} 443 alice bob #a :is already on channel"],
+        ),
+        (
+            Refusal(Reason.BAD_MODE_ARGUMENT, "bad key", "k"),
+            [f":{SERVER} 696 alice * k bad_key :bad key is not a valid argument for mode k"],
+        ),
+        (
+            Refusal(Reason.SERVER_BANNED, detail="spam"),
+            [
+                f":{SERVER} 465 alice :You are banned from this server: spam",
+                "ERROR :Closing Link: (Banned: spam)",
             ],
         ),
         (Goodbye(), ["ERROR :Closing Link: (Quit)"]),

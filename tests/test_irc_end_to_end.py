@@ -14,10 +14,13 @@ import trio.testing
 import trustme
 
 from tests.chat_client import ChatClient, RunningServer
-from tests.conftest import StartServer, irc_front_end, plain_config
+from tests.conftest import CLOAK_KEY, LOCAL_CLOAK, StartServer, irc_front_end, plain_config
 from tests.irc_client import IrcClient
 from trio_chat.cli import arguments, server_config
+from trio_chat.core.accounts import hash_password
+from trio_chat.core.cloaks import cloak
 from trio_chat.frontends.ircmessage import Message
+from trio_chat.shell.credentials import AccountRules
 from trio_chat.shell.server import Endpoint, serve
 
 SERVER = "irc.test"
@@ -39,14 +42,14 @@ async def test_irc_and_plain_users_chat_in_one_order(server: RunningServer) -> N
     burst = await irc.register("ircuser")
     assert [message.command for message in burst[-6:]] == ["251", "254", "255", "265", "266", "422"]
     plain = await server.join("José")
-    assert await irc.lines() == [":José!José@irc.test JOIN #lobby"]
+    assert await irc.lines() == [f":José!José@{LOCAL_CLOAK} JOIN #lobby"]
 
     await plain.send("hello from nc")
     await plain.expect("<José> hello from nc")  # in, before the other is sent
     await irc.send("PRIVMSG #lobby :hello from irc")
     await plain.expect("<ircuser> hello from irc")
     assert await irc.lines() == [
-        ":José!José@irc.test PRIVMSG #lobby :hello from nc"  # its own: no echo-message
+        f":José!José@{LOCAL_CLOAK} PRIVMSG #lobby :hello from nc"  # its own: no echo-message
     ]
     await irc.send("PRIVMSG #lobby :\x01ACTION waves\x01")
     await plain.expect("* ircuser waves")
@@ -54,12 +57,12 @@ async def test_irc_and_plain_users_chat_in_one_order(server: RunningServer) -> N
     joined = await irc.receive_until("366")  # in #rust, before José is
     assert [(message.command, message.params) for message in joined] == [
         ("JOIN", ("#rust",)),
-        ("353", ("ircuser", "=", "#rust", "ircuser")),
+        ("353", ("ircuser", "=", "#rust", "@ircuser")),
         ("366", ("ircuser", "#rust", "End of /NAMES list")),
     ]
     await plain.send("/join #rust")
-    await plain.expect("* welcome to #rust! online (2): ircuser, José")
-    assert await irc.lines() == [":José!José@irc.test JOIN #rust"]
+    await plain.expect("* welcome to #rust! online (2): @ircuser, José")
+    assert await irc.lines() == [f":José!José@{LOCAL_CLOAK} JOIN #rust"]
     await plain.send("/nick Josefina")
     await plain.expect("* José is now Josefina")
     await irc.send("PART #rust :later")
@@ -69,9 +72,9 @@ async def test_irc_and_plain_users_chat_in_one_order(server: RunningServer) -> N
     await plain.send("/msg ircuser back at you")
     await plain.expect("[pm to ircuser] back at you")
     assert await irc.lines() == [
-        ":José!José@irc.test NICK Josefina",
-        ":ircuser!~u@irc.test PART #rust later",
-        ":Josefina!Josefina@irc.test PRIVMSG ircuser :back at you",
+        f":José!José@{LOCAL_CLOAK} NICK Josefina",
+        f":ircuser!~u@{LOCAL_CLOAK} PART #rust later",
+        f":Josefina!Josefina@{LOCAL_CLOAK} PRIVMSG ircuser :back at you",
     ]
     await irc.send("QUIT :see you")
     assert await irc.expect_closed() == ["ERROR :Closing Link: (Quit)"]
@@ -122,15 +125,15 @@ async def test_replies_come_in_order_and_numerics_name_their_recipient(
     await irc.send("PRIVMSG #nowhere :hi")
     lines = await irc.lines()
     assert lines == [
-        ":alice!~u@irc.test JOIN #a",
-        ":irc.test 353 alice = #a alice",
+        f":alice!~u@{LOCAL_CLOAK} JOIN #a",
+        ":irc.test 353 alice = #a @alice",
         ":irc.test 366 alice #a :End of /NAMES list",
         ":irc.test 479 alice #b@ :Illegal channel name: room names use letters, digits, _ and - "
         "only (not '@')",
-        ":alice!~u@irc.test TOPIC #a :first topic",
-        ":alice!~u@irc.test NICK al",
-        ":irc.test 311 al al ~u irc.test * :Real alice",
-        ":irc.test 319 al al #a",
+        f":alice!~u@{LOCAL_CLOAK} TOPIC #a :first topic",
+        f":alice!~u@{LOCAL_CLOAK} NICK al",
+        f":irc.test 311 al al ~u {LOCAL_CLOAK} * :Real alice",
+        ":irc.test 319 al al @#a",
         ":irc.test 312 al al irc.test trio-chat-0.1.0",
         ":irc.test 318 al al :End of /WHOIS list",
         ":irc.test 403 al #nowhere :No such channel",
@@ -242,3 +245,101 @@ async def test_what_irc_advertises_is_what_the_hub_enforces(nursery: trio.Nurser
     await irc.send(f"NICK {'n' * 33}")
     assert [m.command for m in await irc.sync()] == ["432"]
     await trio.aclose_forcefully(irc.stream)
+
+
+# --- moderation: a room's operators, and the server's ------------------------------------------
+
+
+async def connect_from(server: RunningServer, address: str) -> IrcClient:
+    """Connect from another loopback address (another host, with a cloak of its own)."""
+    stream = await trio.open_tcp_stream("127.0.0.1", server.irc_port, local_address=address)
+    server.clients.append(ChatClient(stream))
+    return IrcClient(stream)
+
+
+async def test_an_operator_kicks_and_bans_and_a_new_nickname_does_not_get_back_in(
+    server: RunningServer,
+) -> None:
+    op = await connect(server)
+    await op.register("op", lobby=False)
+    spammer = await connect_from(server, "127.0.0.2")
+    await spammer.register("spammer", lobby=False)
+    host = cloak("127.0.0.2", CLOAK_KEY)
+    assert host != LOCAL_CLOAK  # another address, another cloak: and neither says which
+    await op.send("JOIN #den")
+    await op.receive_until("366")
+    await spammer.send("JOIN #den")
+    assert [m.params[-1] for m in await spammer.receive_until("366")][1] == "@op spammer"
+    await op.receive_until("JOIN")
+
+    await op.send(f"MODE #den +b *!*@{host}")
+    await op.send("KICK #den spammer :no spam here")
+    assert await op.lines() == [
+        f":op!~u@{LOCAL_CLOAK} MODE #den +b *!*@{host}",
+        f":op!~u@{LOCAL_CLOAK} KICK #den spammer :no spam here",
+    ]
+    assert await spammer.lines() == [
+        f":op!~u@{LOCAL_CLOAK} MODE #den +b *!*@{host}",
+        f":op!~u@{LOCAL_CLOAK} KICK #den spammer :no spam here",
+    ]
+    await spammer.send("NICK innocent")
+    await spammer.send("JOIN #den")
+    await spammer.send("PRIVMSG #den :let me in")
+    assert await spammer.lines() == [
+        f":spammer!~u@{host} NICK innocent",
+        ":irc.test 474 innocent #den :Cannot join channel (+b)",
+        ":irc.test 404 innocent #den :Cannot send to channel",
+    ]
+    assert await op.lines() == []  # nothing of it reached the room
+
+    # The room's other settings: moderated, and a voice to speak.
+    friend = await connect(server)
+    await friend.register("friend", lobby=False)
+    await friend.send("JOIN #den")
+    await friend.receive_until("366")
+    await op.send("MODE #den +m")
+    await friend.send("PRIVMSG #den :hello?")
+    assert (await friend.lines())[-1] == ":irc.test 404 friend #den :Cannot send to channel (+m)"
+    await op.send("MODE #den +v friend")
+    await friend.receive_until("MODE")
+    await friend.send("PRIVMSG #den hello!")
+    assert (await op.lines())[-1] == f":friend!~u@{LOCAL_CLOAK} PRIVMSG #den hello!"
+
+
+async def test_a_server_operator_sees_addresses_kills_and_bans_from_the_server(
+    start_server: StartServer,
+) -> None:
+    logins = (("operuser", hash_password("operpassword")),)
+    server = await start_server(irc=True, accounts=AccountRules(oper_logins=logins))
+    oper = await connect(server)
+    await oper.register("oper", lobby=False)
+    spammer = await connect_from(server, "127.0.0.2")
+    await spammer.register("spammer", lobby=False)
+    await oper.send("WHOIS spammer")
+    assert not any(m.command == "338" for m in await oper.receive_until("318"))  # not yet
+
+    await oper.send("OPER operuser wrong")
+    assert (await oper.receive()).command == "464"
+    await oper.send("OPER operuser operpassword")
+    assert [m.command for m in await oper.receive_until("MODE")] == ["381", "MODE"]
+    await oper.send("WHOIS spammer")
+    whois = {m.command: m.params for m in await oper.receive_until("318")}
+    assert whois["311"][3] == cloak("127.0.0.2", CLOAK_KEY)
+    assert whois["338"][2] == "127.0.0.2"  # an address: told to server operators only
+    await spammer.send("WHOIS oper")
+    assert "313" in {m.command for m in await spammer.receive_until("318")}  # an operator
+
+    await oper.send("KILL spammer :spam")
+    assert await spammer.expect_closed() == ["ERROR :Closing Link: (Killed (oper (spam)))"]
+    await oper.send("DLINE 1h 127.0.0.2/32 :a spam wave")
+    assert "Banned 127.0.0.2/32" in (await oper.receive()).params[-1]
+    again = await connect_from(server, "127.0.0.2")
+    await again.send("NICK back")
+    await again.send("USER u 0 * :r")
+    assert await again.expect_closed() == [
+        ":irc.test 465 * :You are banned from this server: a spam wave",
+        "ERROR :Closing Link: (Banned: a spam wave)",
+    ]
+    await oper.send("STATS K")
+    stats = await oper.receive_until("219")
+    assert [m.params[1:3] for m in stats if m.command == "216"] == [("K", "127.0.0.2/32")]

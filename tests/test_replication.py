@@ -39,6 +39,7 @@ from trio_chat.core.replication import (
 )
 from trio_chat.core.requests import Act, Disconnect, Login, Register
 from trio_chat.core.roles import Role
+from trio_chat.core.snapshots import RoomRecord, RoomSettings
 from trio_chat.shell.backplane import ELSEWHERE
 
 # --- the log's entries, written and read back -------------------------------------------------
@@ -137,7 +138,7 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     # Roles and kept rooms are state too (nothing sets them yet but the hub's own methods).
     assert bob.nick is not None
     bob.rooms["#rust"].set_roles(bob, bob.nick, (Role.OPERATOR, Role.VOICE))
-    hub.keep(room("#kept"))
+    hub.load_rooms([RoomRecord(room("#kept"), "", RoomSettings(founder="alice"))])
     state, members = hub.state()
     assert {saved.name.key: saved.kept for saved in state.rooms} == {
         "#lobby": False,

@@ -354,13 +354,13 @@ async def test_a_session_in_two_rooms_matches_the_protocol_table(server: Running
     await alice.expect("* bob joined")
 
     await alice.send("/join #rust")
-    await alice.expect("* welcome to #rust! online (1): alice")
+    await alice.expect("* welcome to #rust! online (1): @alice")
     await alice.send("/topic Rust 2.0 is out")
     await alice.expect("#rust * alice set the topic: Rust 2.0 is out")
     await alice.send("/topic")
     await alice.expect("#rust * topic: Rust 2.0 is out")
     await bob.send("/join #Rust")  # one room, however it is spelled
-    await bob.expect("* welcome to #rust! online (2): alice, bob", "* topic: Rust 2.0 is out")
+    await bob.expect("* welcome to #rust! online (2): @alice, bob", "* topic: Rust 2.0 is out")
     await alice.expect("#rust * bob joined")
 
     await alice.send("hello rustaceans")  # to the current room: the one joined last
@@ -374,7 +374,7 @@ async def test_a_session_in_two_rooms_matches_the_protocol_table(server: Running
     for member in (alice, bob):
         await member.expect("#lobby * alice is back in the lobby")
     await alice.send("/who #rust")
-    await alice.expect("#rust * online (2): alice, bob")
+    await alice.expect("#rust * online (2): @alice, bob")
 
     await bob.send("/part #lobby")
     await bob.expect("* you left #lobby")
@@ -415,8 +415,8 @@ async def test_a_reply_comes_after_the_effects_of_what_was_sent_before_it(
     alice = await server.join("alice")
     await alice.stream.send_all(b"/join #a\n/who\n/part #a\n/who\n")
     await alice.expect(
-        "* welcome to #a! online (1): alice",
-        "#a * online (1): alice",
+        "* welcome to #a! online (1): @alice",
+        "#a * online (1): @alice",
         "* you left #a",
         "* now talking in #lobby",
         "* online (1): alice",

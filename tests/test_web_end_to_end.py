@@ -112,7 +112,7 @@ async def test_a_second_room_with_a_browser_in_it(
     web = await joined(open_web, server, "web")
     await alice.expect("* web joined")
     await alice.send("/join #rust")
-    await alice.expect("* welcome to #rust! online (1): alice")
+    await alice.expect("* welcome to #rust! online (1): @alice")
     await web.send({"type": "join", "room": "#rust"})
     entered = await web.until("room_entered")
     assert (entered["room"], entered["roster"]) == ("#rust", ["alice", "web"])

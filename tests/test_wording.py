@@ -13,16 +13,20 @@ from trio_chat.core.events import (
     Emoted,
     Historic,
     Joined,
+    Kicked,
     LeaveReason,
+    ModesChanged,
     Parted,
     Renamed,
     Said,
     Service,
     TopicChanged,
 )
+from trio_chat.core.modes import Mode, ModeChange
 from trio_chat.core.wording import describe, parenthesized, service_news, stamp
 
 # One row per shape of line: every kind of event a room's history keeps, each way it is said.
+VOICE_BOB = ModeChange(Mode.VOICE, True, "bob")
 DESCRIBED: list[tuple[Historic, str]] = [
     (Said("#rust", "alice", "hello"), "<alice> hello"),
     (Said("#rust", "alice", "read this", notice=True, user="al"), "<alice> read this"),
@@ -37,6 +41,12 @@ DESCRIBED: list[tuple[Historic, str]] = [
     (Departed("bob", LeaveReason.QUIT, "see you"), "* bob left (quit: see you)"),
     (Departed("bob", LeaveReason.PING_TIMEOUT, "x"), "* bob left (ping timeout: x)"),
     (Renamed("alice", "al"), "* alice is now al"),
+    (
+        ModesChanged("#rust", "alice", (ModeChange(Mode.MODERATED, True), VOICE_BOB)),
+        "* alice set +mv bob",
+    ),
+    (Kicked("#rust", "alice", "bob", "spam"), "* alice kicked bob out of #rust (spam)"),
+    (Kicked("#rust", "alice", "bob"), "* alice kicked bob out of #rust"),
 ]
 
 

@@ -774,22 +774,6 @@ class Hub:
             return (Role.OPERATOR,)
         return NO_ROLES
 
-    def keep(self, name: RoomName, *, kept: bool = True) -> None:
-        """Keep the room ``name`` (creating it) while nobody is in it; or, ``kept`` False, no more.
-
-        A room that must remember something of its own while empty (a registered room's modes
-        and bans) is kept; every other room is freed as its last member leaves, so that the
-        room table's limit (``Limits.rooms``) counts rooms in use.
-        """
-        room = self._rooms.get(name.key)
-        if room is None and kept:
-            room = self._rooms[name.key] = Room(name)
-        if room is None:
-            return
-        room.kept = kept
-        if not kept and not room.members:
-            self._free(room)
-
     def _enter(self, member: Member, room: Room[Member], roles: Roles = NO_ROLES) -> None:
         """Put ``member`` in ``room`` with ``roles`` and make it its current room."""
         nick = _nick(member)

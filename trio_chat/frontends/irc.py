@@ -283,7 +283,7 @@ class _Fail(Reply):
 
 
 @dataclass(frozen=True, slots=True)
-class _UserModes(Reply):
+class UserModes(Reply):
     """MODE on oneself: show one's user modes (``change`` "") or change ``i`` or ``w``."""
 
     change: str = ""
@@ -819,8 +819,8 @@ class IrcFrontEnd:
             if _fold(target) != _fold(self._me):
                 return Tell(Numeric("502", ("Can't change mode for other users",)))
             if not changes:
-                return Tell(_UserModes())
-            return Tell(_UserModes(changes[0]))
+                return Tell(UserModes())
+            return Tell(UserModes(changes[0]))
         room = RoomName.parse(target)
         if isinstance(room, Refusal):
             return Tell(_no_such_channel(target))
@@ -1130,9 +1130,9 @@ class IrcFrontEnd:
                     else f"{room} is registered to {founder}"
                 )
                 yield _line("NOTICE", self._me, text, source=_SERVICE_MASK)
-            case _UserModes(""):
+            case UserModes(""):
                 yield self._numeric("221", "+" + "".join(sorted(self._user_modes)))
-            case _UserModes(change):
+            case UserModes(change):
                 yield from self._change_user_modes(change)
             case _ServiceNotice(text):
                 yield _line("NOTICE", self._me, text, source=_SERVICE_MASK)
@@ -1228,15 +1228,10 @@ class IrcFrontEnd:
                 yield self._numeric("501", "Unknown MODE flag")
                 return
         if applied:
-            yield _line(
-                "MODE",
-                self._me,
-                "".join(applied),
-                source=self._mask(self._me, self._user, self._own_host),
-            )
+            yield _line("MODE", self._me, "".join(applied), source=self._own_mask())
 
     def _welcome(self, members: int, rooms: int) -> Iterator[str]:
-        server, me = self.config.server_name, self._me
+        server = self.config.server_name
         network = self.config.network
         yield self._numeric("001", f"Welcome to the {network} IRC Network {self._own_mask()}")
         yield self._numeric("002", f"Your host is {server}, running version {VERSION}")
@@ -1365,7 +1360,9 @@ class IrcFrontEnd:
             case Reason.ALREADY_IN_ROOM:
                 yield self._numeric("443", subject, refusal.detail, "is already on channel")
             case Reason.BAD_MODE_ARGUMENT:
-                yield self._numeric("696", "*", refusal.detail, subject, explain(refusal))
+                # (The argument is a middle parameter: a space in it would split it in two.)
+                shown = subject.replace(" ", "_")
+                yield self._numeric("696", "*", refusal.detail, shown, explain(refusal))
             case Reason.LIST_FULL:
                 yield self._numeric("478", subject, "b", "Channel list is full")
             case Reason.SERVER_BANNED:

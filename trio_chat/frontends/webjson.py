@@ -76,9 +76,11 @@ EVENT_TYPES: dict[type, str] = {
     events.AccountChanged: "account_changed",
     Refusal: "refusal",
 }
-_HIDDEN_FIELDS = frozenset({"user"})  # IRC's user names: the page shows nicknames
-_HIDDEN_IN_JOINS = frozenset({"user", "realname"})  # a join's real name is IRC's extended-join
-_SHOWN_IF_ANY = frozenset({"account"})  # absent when empty: a page sees no empty field
+# IRC's user names and hosts (masks): the page shows nicknames.
+_HIDDEN_FIELDS = frozenset({"user", "host"})
+_HIDDEN_IN_JOINS = _HIDDEN_FIELDS | {"realname"}  # a join's real name is IRC's extended-join
+# Absent when empty: a page sees no empty field (an address: only server operators see one).
+_SHOWN_IF_ANY = frozenset({"account", "address", "operator"})
 
 
 class ErrorCode(enum.Enum):

@@ -310,6 +310,8 @@ class Session:
                             return True
                         case reply if _says(reply, ShuttingDown):
                             return False
+                        case _ if self.member.left is not None:
+                            return False  # turned away (a server ban): the reply said why
                 case IssueTicket() | CheckTicket() | DropTicket():
                     await self._ticket(item)
                 case RegisterAccount() | SaslStart() | SaslResponse() | SaslAbort():
