@@ -20,6 +20,7 @@ GUEST = Identity("guest", "", "b7vb6yq3mw2e.ip")
         ("2001:db8::1/32", "2001:db8::/32"),
         ("2001:db8::1", "2001:db8::1/128"),
         ("::ffff:192.0.2.1", "192.0.2.1/32"),  # an IPv4 peer as a dual-stack socket shows it
+        ("::ffff:192.0.2.0/120", "192.0.2.0/24"),  # ...and its network
         ("bob", "bob!*@*"),  # a mask
         ("*!*@k5x2q9m4tbhe.ip", "*!*@k5x2q9m4tbhe.ip"),
         ("a:alice", "a:alice"),  # an account
@@ -53,6 +54,14 @@ def test_what_is_no_server_ban(typed: str) -> None:
 )
 def test_whom_a_server_ban_names(ban: str, who: Identity, address: str, named: bool) -> None:
     assert names(ban, who, address) is named
+
+
+@pytest.mark.parametrize("typed", ["::ffff:192.0.2.0/120", "::ffff:192.0.2.1", "192.0.2.0/24"])
+def test_an_ipv4_network_names_its_peers_however_it_was_typed(typed: str) -> None:
+    ban = normalized(typed)
+    assert ban is not None
+    for address in ("192.0.2.1", "::ffff:192.0.2.1"):
+        assert names(ban, GUEST, address)
 
 
 def ban(mask: str, expires: float = 0.0, reason: str = "spam") -> ServerBanEntry:

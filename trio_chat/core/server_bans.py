@@ -18,6 +18,8 @@ from trio_chat.core.masks import Identity
 from trio_chat.core.text import fold
 
 MAX_SERVER_BANS = 10_000
+# Where IPv4 addresses live in IPv6 (peers are matched as IPv4, so their bans must be too).
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 def normalized(typed: str) -> str | None:
@@ -28,10 +30,10 @@ def normalized(typed: str) -> str | None:
     except ValueError:
         mask = masks.normalized(text)
         return None if mask is None or mask.startswith(masks.MUTE_PREFIX) else mask
-    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen == 128:
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= _MAPPED.prefixlen:
         mapped = network.network_address.ipv4_mapped
         if mapped is not None:  # ::ffff:192.0.2.1 is how an IPv4 peer looks on a v6 socket
-            return f"{mapped}/32"
+            return f"{mapped}/{network.prefixlen - _MAPPED.prefixlen}"
     return str(network)
 
 
