@@ -765,6 +765,15 @@ def test_an_exempt_address_a_server_operator_and_the_lobby_are_not_bounded() -> 
     assert list(guest.rooms) == ["#mine", LOBBY]
 
 
+def test_a_registered_room_no_longer_counts_against_its_maker() -> None:
+    hub = Hub(limits=Limits(rooms_created_per_member=1, rooms_created_per_address=1))
+    alice = Member(Mailbox(16, 1 << 20), address="203.0.113.1", group="203.0.113.1")
+    turn(hub, Register(alice, nick("alice")), CreateAccount(alice, None, KEYS))
+    saved(hub)
+    turn(hub, join(alice, RUST), Act(alice, RegisterRoom(room(RUST))), join(alice, "#next"))
+    assert "#next" in alice.rooms
+
+
 # --- the state a replica starts from ------------------------------------------------------
 
 

@@ -826,7 +826,12 @@ class Hub:
     def _free(self, room: Room[Member]) -> None:
         """Forget ``room``: it has no members and is not kept (so it remembers nothing)."""
         del self._rooms[room.name.key]  # a room exists while it has members, or is kept
+        self._uncount(room)
+
+    def _uncount(self, room: Room[Member]) -> None:
+        """Stop counting ``room`` against its maker's limits (it is freed, or registered)."""
         creator, group = room.creator
+        room.creator = (None, "")
         if creator is not None:
             self._made_by[creator] -= 1
             if not self._made_by[creator]:
@@ -1084,6 +1089,7 @@ class Hub:
             self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
         else:
             room.founder, room.kept = member.account.key, True
+            self._uncount(room)  # a registered room is its founder's, not a limit's
             self._tell(member, RoomRegistered(room.name.display, member.account.display))
             self._changed(room)
             logger.info("%r registered %r", member.account.display, room.name.display)
