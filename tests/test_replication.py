@@ -7,6 +7,8 @@ goes on exactly as the hub it was taken from.
 
 from __future__ import annotations
 
+import json
+import typing
 from dataclasses import replace
 from typing import Any
 
@@ -21,8 +23,10 @@ from trio_chat.core.events import Entry, LeaveReason, Said
 from trio_chat.core.history import History
 from trio_chat.core.hub import Hub
 from trio_chat.core.members import Member
+from trio_chat.core.modes import ListEntry, Mode, ModeChange, parse_changes
 from trio_chat.core.replication import (
     Acting,
+    BecomingOperator,
     ChangingPassword,
     CreatingAccount,
     Gone,
@@ -37,7 +41,14 @@ from trio_chat.core.replication import (
     encode,
     shared,
 )
-from trio_chat.core.requests import Act, Disconnect, Login, Register
+from trio_chat.core.requests import (
+    Act,
+    BecomeOperator,
+    CreateAccount,
+    Disconnect,
+    Login,
+    Register,
+)
 from trio_chat.core.roles import Role
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
 from trio_chat.shell.backplane import ELSEWHERE
@@ -63,7 +74,35 @@ COMMANDS: list[events.Command] = [
     events.ShowCounts(),
     events.ShowHistory(20, room("#rust")),
     events.Quit("done"),
+    events.LogOut(),
+    events.JoinRoom(room("#rust"), "sesame"),
+    events.ChangeModes(
+        room("#rust"),
+        (
+            ModeChange(Mode.MODERATED, True),
+            ModeChange(Mode.OPERATOR, False, "Zoë"),
+            ModeChange(Mode.BAN, True, "m:a:bob"),
+            ModeChange(Mode.BAN, True),  # a query of the list
+            ModeChange(Mode.LIMIT, True, "10"),
+        ),
+    ),
+    events.ChangeModes(None),
+    events.Kick(room("#rust"), nick("bob"), "spam"),
+    events.Kick(None, nick("bob")),
+    events.Invite(nick("carol"), room("#rust")),
+    events.Kill(nick("eve"), "flood"),
+    events.SendWallops("netsplit"),
+    events.BanFromServer("203.0.113.0/24", 3600, "spam"),
+    events.LiftServerBan("a:eve"),
+    events.ShowServerBans(),
+    events.RegisterRoom(room("#rust")),
+    events.RegisterRoom(room("#rust"), drop=True),
 ]
+
+
+def test_every_kind_of_command_a_member_shares_is_tried() -> None:
+    kinds = {cls for cls in typing.get_args(events.Command) if cls is not events.Tell}
+    assert {type(command) for command in COMMANDS} == kinds
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: type(c).__name__)
@@ -96,12 +135,19 @@ def test_process_records_are_written_and_read_back() -> None:
         ChangingPassword("p/1", keys, replace(keys, scram_iterations=8192)),
         GrantingTicket("p/3", login, ticket),
         RevokingTicket("p/3", ticket.digest),
+        replace(registering, host="k5x2q9m4tbhe.ip", address="2001:db8::1", group="2001:db8::/64"),
+        BecomingOperator("p/1", "opername"),
     ):
         assert decode(encode([record])) == [record]
     # What crosses Redis holds hashes and digests: no password, no ticket's token.
     assert "password" not in encode([LoggingIn("p/1", Login(nick("bob"), keys))])["r"].replace(
         "password_hash", ""
     )
+
+
+def acting(command: str, fields: dict[str, Any]) -> dict[str, str]:
+    """A stream entry of one member's command, written by hand."""
+    return {"r": json.dumps([["act", {"member": "p/1", "command": [command, fields]}]])}
 
 
 @pytest.mark.parametrize(
@@ -115,6 +161,14 @@ def test_process_records_are_written_and_read_back() -> None:
         {"r": '[["leave", {"member": "p/1", "reason": "bored"}]]'},
         {"r": '[["hello"]]'},
         {"d": "{}"},
+        # Moderation's: a mode that does not exist, a change missing a part or not a change.
+        acting(
+            "ChangeModes", {"room": None, "changes": [{"mode": "x", "on": True, "argument": ""}]}
+        ),
+        acting("ChangeModes", {"room": None, "changes": [{"mode": "m", "on": True}]}),
+        acting("ChangeModes", {"room": None, "changes": ["+m"]}),
+        acting("BanFromServer", {"mask": "*", "seconds": [1], "reason": ""}),
+        {"r": '[["oper", {"member": "p/1"}]]'},
     ],
 )
 def test_an_entry_this_version_does_not_write_is_refused(fields: dict[str, str]) -> None:
@@ -170,6 +224,67 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     assert entry.id == hub.history.last_id  # ids agree too: processes can share one database
 
 
+def moderated_state() -> State:
+    """The state of a hub where everything moderation keeps is set."""
+    hub = Hub(clock=lambda: 1_800_000_000.0, history=History(10, 10))
+    alice = Member(ELSEWHERE, "a", host="k5x2q9m4tbhe.ip", address="192.0.2.7", group="192.0.2.7")
+    bob, carol = Member(ELSEWHERE, "b"), Member(ELSEWHERE, "c")
+    keys = Credentials("$argon2id$x", b"salt", b"stored", b"server", 4096)
+    hub.handle(Register(alice, nick("alice")))
+    hub.handle(Register(bob, nick("bob")))
+    hub.handle(Register(carol, nick("carol")))
+    hub.handle(CreateAccount(bob, None, keys))
+    hub.handle(BecomeOperator(carol, "oper"))
+    hub.handle(Act(alice, events.JoinRoom(room("#rust"))))
+    hub.handle(Act(bob, events.JoinRoom(room("#reg"))))
+    hub.handle(Act(bob, events.RegisterRoom(room("#reg"))))
+    hub.handle(Act(alice, events.Invite(nick("bob"), room("#rust"))))
+    changes = parse_changes(("+iskl-t+beI", "sesame", "5", "m:eve", "a:bob", "*!*@*.ip"))
+    assert isinstance(changes, tuple)
+    hub.handle(Act(alice, events.ChangeModes(room("#rust"), changes)))
+    hub.handle(Act(carol, events.BanFromServer("198.51.100.0/24", 60, "spam")))
+    hub.flush()
+    state, _ = hub.state()
+    rust = next(saved for saved in state.rooms if saved.name.key == "#rust")
+    assert rust.settings.letters == "nis"
+    assert dict(rust.settings.lists)["e"] == (ListEntry("a:bob", "alice", 1_800_000_000.0),)
+    assert rust.creator == 0
+    assert rust.creator_group == "192.0.2.7"
+    assert next(s for s in state.rooms if s.name.key == "#reg").settings.founder == "bob"
+    assert [m.operator for m in state.members] == [False, False, True]
+    assert state.members[1].invited == ("#rust",)
+    assert len(state.server_bans) == 1
+    return State("p", "1-0", state, ("p/1", "p/2", "p/3"), (), hub.history.last_id)  # type: ignore[union-attr]
+
+
+def test_the_state_crosses_the_log_with_modes_lists_founders_and_server_bans() -> None:
+    record = moderated_state()
+    assert decode(encode([record])) == [record]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("rooms", 0, "settings", "lists"), [["b", [{"mask": "x"}]]]),  # an entry missing parts
+        (("rooms", 0, "settings", "limit"), "many"),
+        (("rooms", 0, "settings"), None),
+        (("server_bans",), [{"mask": "*"}]),
+        (("members", 0, "invited"), None),
+    ],
+)
+def test_a_state_missing_what_moderation_keeps_is_refused(
+    path: tuple[str | int, ...], value: Any
+) -> None:
+    fields = encode([moderated_state()])
+    batch = json.loads(fields["r"])
+    where = batch[0][1]["hub"]
+    for step in path[:-1]:
+        where = where[step]
+    where[path[-1]] = value
+    with pytest.raises(ValueError, match="state entry"):
+        decode({"r": json.dumps(batch)})
+
+
 # A replica may start anywhere in the log: from the state there, it must then go on exactly as
 # the process it got the state from (the hub is deterministic, and the state is complete).
 NAMES = ["ann", "Ann", "bob", "cy"]
@@ -179,6 +294,7 @@ ROOMS = ["#a", "#b", "#lobby"]
 
 
 MEMBERS = 5
+MODE_CHANGES = ["+m", "-t", "+o ann", "-o Ann", "+v bob", "+b bob", "-b bob", "+i", "+k k", "+l 1"]
 
 
 steps = st.one_of(
@@ -191,7 +307,20 @@ steps = st.one_of(
     st.tuples(st.just("topic"), st.integers(0, MEMBERS - 1), st.sampled_from(["", "t"])),
     st.tuples(st.just("away"), st.integers(0, MEMBERS - 1), st.sampled_from(["", "out"])),
     st.tuples(st.just("leave"), st.integers(0, MEMBERS - 1), st.just("")),
+    # Moderation: modes and kicks in one's current room, invitations, keys, server operators.
+    st.tuples(st.just("mode"), st.integers(0, MEMBERS - 1), st.sampled_from(MODE_CHANGES)),
+    st.tuples(st.just("kick"), st.integers(0, MEMBERS - 1), st.sampled_from(NAMES)),
+    st.tuples(st.just("invite"), st.integers(0, MEMBERS - 1), st.sampled_from(NAMES)),
+    st.tuples(st.just("key"), st.integers(0, MEMBERS - 1), st.sampled_from(ROOMS)),
+    st.tuples(st.just("oper"), st.integers(0, MEMBERS - 1), st.just("")),
+    st.tuples(st.just("kline"), st.integers(0, MEMBERS - 1), st.sampled_from(NAMES)),
 )
+
+
+def changes(typed: str) -> tuple[ModeChange, ...]:
+    parsed = parse_changes(tuple(typed.split()))
+    assert isinstance(parsed, tuple), parsed
+    return parsed
 
 
 def request_for(step: tuple[str, int, str], member: Member) -> Any:
@@ -204,7 +333,16 @@ def request_for(step: tuple[str, int, str], member: Member) -> Any:
         "say": lambda: events.Say(value),
         "topic": lambda: events.SetTopic(value),
         "away": lambda: events.SetAway(value),
+        "mode": lambda: events.ChangeModes(None, changes(value)),
+        "kick": lambda: events.Kick(None, nick(value)),
+        "invite": lambda: events.Invite(nick(value), room("#a")),
+        "key": lambda: events.JoinRoom(room(value), "k"),
+        "kline": lambda: events.BanFromServer(value, 0, "spam"),
     }
+    if kind == "oper":
+        # Only a registered member's: the state carries registered members only, so an OPER
+        # before registering (which IRC refuses anyway) would be lost on a replica.
+        return BecomeOperator(member, "oper") if member.nick else Act(member, events.ShowCounts())
     if kind == "register":
         return Register(member, nick(value))
     if kind == "leave":
