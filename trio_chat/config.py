@@ -43,7 +43,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 # The hook for repeatable options with several values: their dest, and the names of the
 # fields of each table (the option's values, in order). Such tables stand at the top level.
-TABLES: dict[str, tuple[str, ...]] = {}
+TABLES: dict[str, tuple[str, ...]] = {
+    "oper": ("account",),  # [[oper]] account = "alice"
+    "oper_login": ("name", "hash"),  # [[oper_login]] name = "operuser" hash = "$argon2id$..."
+}
 
 NOT_IN_FILE = {"help", "config", "print_config"}  # options about the file itself
 WIDTH = 98  # of the comments render() writes
