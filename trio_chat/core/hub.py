@@ -312,8 +312,8 @@ class Hub:
                 self._grant(member, login, ticket)
             case RevokeTicket(member, digest):
                 self._revoke(member, digest)
-            case BecomeOperator(member, name) if member.left is None:
-                self._become_operator(member, name)
+            case BecomeOperator(member, name) if member in self:
+                self._make_operator(member, name)
             case Saved(key, change, member, ok) if member.left is None:
                 self._saved(self._accounts[key], change, member, ok=ok)
             case Disconnect(member, reason) if member in self:
@@ -1104,12 +1104,6 @@ class Hub:
             self._unsaved_rooms[room.name.key] = room
 
     # --- server operators ------------------------------------------------------------------------
-
-    def _become_operator(self, member: Member, name: str) -> None:
-        if member in self:
-            self._make_operator(member, name)
-        else:
-            member.operator = True  # an OPER before registering (rare): told once registered
 
     def _make_operator(self, member: Member, name: str) -> None:
         if member.operator:

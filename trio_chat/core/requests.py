@@ -120,7 +120,7 @@ class Saved:
 
 @dataclass(frozen=True, slots=True)
 class BecomeOperator:
-    """The shell checked ``member``'s ``OPER`` login ``name`` (its password): it runs the server.
+    """The shell checked registered ``member``'s ``OPER`` login ``name``: it runs the server.
 
     Like :class:`Login`, only the shell makes one, after checking the password off the hub's
     task: a front end's command cannot make anyone a server operator.

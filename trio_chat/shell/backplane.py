@@ -494,8 +494,7 @@ class Backplane:
                 return CreatingAccount(member.id, name, credentials)
             case LogIn(member, login) if member.id:
                 return LoggingIn(member.id, login)
-            case BecomeOperator(member, name):
-                self._identify(member)  # OPER may come before the nickname is accepted
+            case BecomeOperator(member, name) if member.id:
                 return BecomingOperator(member.id, name)
             case ChangePassword(member, old, new) if member.id:
                 return ChangingPassword(member.id, old, new)
@@ -652,8 +651,8 @@ class Backplane:
                 return CreateAccount(member, name, credentials)
             case LoggingIn(id_, login) if id_ in self._members:
                 return LogIn(self._members[id_], login)
-            case BecomingOperator(id_, name):
-                return BecomeOperator(self._member_for(id_, "?", "", ""), name)
+            case BecomingOperator(id_, name) if id_ in self._members:
+                return BecomeOperator(self._members[id_], name)
             case ChangingPassword(id_, old, new) if id_ in self._members:
                 return ChangePassword(self._members[id_], old, new)
             case GrantingTicket(id_, login, ticket):
