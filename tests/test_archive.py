@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -24,7 +26,7 @@ from trio_chat.core.events import Said
 from trio_chat.core.history import History
 from trio_chat.shell import archive as archive_module
 from trio_chat.shell.archive import HistoryConfig
-from trio_chat.shell.database import Database
+from trio_chat.shell.database import Database, DatabaseError
 
 
 def saved(path: Path, **overrides: Any) -> dict[str, Any]:
@@ -49,6 +51,85 @@ def test_retention_keeps_the_last_entries_per_room(tmp_path: Path) -> None:
     ]
     assert loaded.last_id == 30  # numbering goes on after the last saved id
     database.close()
+
+
+def test_rooms_on_disk_are_bounded_the_least_recently_active_first(tmp_path: Path) -> None:
+    # Rooms churn: with no bound on rooms the file grew forever (even with max_per_room).
+    database = Database.open(str(tmp_path / "h.sqlite3"))
+    ring = History(ring=100, rooms=10)
+    for name in ("#old", "#a", "#b", "#old2", "#c"):
+        for n in range(3):
+            ring.record(name, name, Said(name, "x", str(n)), T0)
+    ring.record("#old", "#old", Said("#old", "x", "back"), T0)  # active again: kept
+    database.save(ring.take_unsaved(), max_per_room=10)
+    assert database.prune(before=0.0, max_rooms=2) == 3 * 3  # #a, #b and #old2: 9 entries
+    loaded = History(ring=100, rooms=10)
+    assert database.load(loaded) == 3 + 4
+    assert {"#c", "#old"} == {
+        key for key in ("#old", "#a", "#b", "#old2", "#c") if loaded.recent(key, 10)
+    }
+    database.close()
+
+
+def test_the_database_is_private_to_its_owner(tmp_path: Path) -> None:
+    # It holds password hashes and every room's history: 0644 let every local user read it.
+    path = tmp_path / "new" / "folder" / "h.sqlite3"
+    database = Database.open(str(path))
+    database.save([], max_per_room=10)
+    ring = History(ring=100, rooms=10)
+    ring.record("#a", "#a", Said("#a", "x", "secret"), T0)
+    database.save(ring.take_unsaved(), max_per_room=10)  # the WAL file now exists
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert modes == {
+        "h.sqlite3": 0o600,
+        "h.sqlite3-wal": 0o600,
+        "h.sqlite3-shm": 0o600,
+        "h.sqlite3.lock": 0o600,
+    }
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    database.close()
+
+
+def test_a_database_readable_by_others_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    Database.open(str(path)).close()
+    path.chmod(0o644)  # as an older version left it
+    Database.open(str(path)).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "was readable by others (644): made private" in caplog.text
+
+
+def test_a_second_server_on_one_database_refuses_to_start(tmp_path: Path) -> None:
+    # Two writers numbered entries from the same last id, and INSERT OR IGNORE kept only
+    # the first one's: one server's history was lost, silently.
+    path = str(tmp_path / "h.sqlite3")
+    first = Database.open(path)
+    with pytest.raises(DatabaseError) as refused:
+        Database.open(path)
+    assert str(refused.value) == (
+        f"the database {path} is in use by another server (process {os.getpid()}); "
+        "give each server its own --db"
+    )
+    first.close()
+    Database.open(path).close()  # released with the first: free again
+
+
+async def test_a_second_server_exits_with_one_line_naming_the_holder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    holder = Database.open(str(path))
+    try:
+        config = replace(plain_config(), **saved(path))
+        with trio.fail_after(PATIENCE):  # without the lock, the server would serve on
+            assert await run_server(config) == EXIT_CANNOT_LISTEN
+    finally:
+        holder.close()
+    assert f"the database {path} is in use by another server (process {os.getpid()})" in (
+        caplog.text
+    )
 
 
 # --- the server, with a database -------------------------------------------------------------
@@ -103,9 +184,14 @@ async def test_kill_9_loses_at_most_the_last_commit(tmp_path: Path) -> None:
                 await trio.sleep(0.05)
         await alice.send("said just before the crash")
         await alice.expect("<alice> said just before the crash")
+        with pytest.raises(
+            DatabaseError, match=rf"in use by another server \(process {process.pid}\)"
+        ):
+            Database.open(str(path))  # the running server holds it
         process.send_signal(signal.SIGKILL)
         await process.wait()
         await alice.stream.aclose()
+        Database.open(str(path)).close()  # kill -9 left no lock behind
     finally:
         process.kill()
         with trio.move_on_after(PATIENCE, shield=True):

@@ -357,6 +357,7 @@ def history_config(args: argparse.Namespace) -> HistoryConfig | None:
     return HistoryConfig(
         max_per_room=args.history_max_per_room,
         max_days=args.history_max_days,
+        max_rooms=args.history_max_rooms,
         flush_interval=args.history_flush_interval,
     )
 
@@ -694,6 +695,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=history.max_days,
         metavar="DAYS",
         help="delete entries older than this; 0 keeps them (default: %(default)s)",
+    )
+    server.add_argument(
+        "--history-max-rooms",
+        type=_positive(int),
+        default=history.max_rooms,
+        metavar="N",
+        help="rooms kept on disk; the least recently active are deleted first "
+        "(default: %(default)s)",
     )
     server.add_argument(
         "--history-flush-interval",

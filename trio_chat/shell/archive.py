@@ -31,7 +31,7 @@ from trio_chat.shell.database import Database
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 100_000  # entries waiting to be saved, at most; more are dropped (and counted)
-PRUNE_EVERY = 3600.0  # seconds between deletions of entries past --history-max-days
+PRUNE_EVERY = 3600.0  # seconds between deletions past --history-max-days and -max-rooms
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class HistoryConfig:
     ring: int = 100  # entries per room kept in memory (the most /history can show)
     max_per_room: int = 10_000  # entries per room kept on disk
     max_days: float = 0.0  # 0: kept until max_per_room pushes them out
+    # Rooms kept on disk: past it, the least recently active are deleted (rooms churn, and
+    # start-up reads back no more than the hub's room limit, 1,000 by default, anyway).
+    max_rooms: int = 1_000
     flush_interval: float = 1.0  # seconds between commits, at most one per interval
     shutdown_timeout: float = 5.0  # seconds the last commits may take at shutdown
 
@@ -146,14 +149,18 @@ class Archive:
                 self._dropping = False
 
     def _prune_due(self) -> bool:
-        return bool(self.config.max_days) and time.time() - self._pruned_at >= PRUNE_EVERY
+        return time.time() - self._pruned_at >= PRUNE_EVERY
 
     async def _prune(self) -> None:  # noqa: ASYNC910 (as _save)
         self._pruned_at = now = time.time()
-        before = now - self.config.max_days * 86400
+        before = now - self.config.max_days * 86400 if self.config.max_days else 0.0
         try:
             await trio.to_thread.run_sync(
-                self.database.prune, before, limiter=self.database.limiter, abandon_on_cancel=True
+                self.database.prune,
+                before,
+                self.config.max_rooms,
+                limiter=self.database.limiter,
+                abandon_on_cancel=True,
             )
         except sqlite3.Error as error:
             logger.warning("history: pruning failed: %s", error)

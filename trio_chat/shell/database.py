@@ -7,13 +7,27 @@ store) goes through the one :attr:`Database.limiter`, a ``trio.CapacityLimiter(1
 
 WAL mode with ``synchronous=NORMAL``: a commit is one write to the log, and a crash (``kill -9``
 included) loses no committed transaction, only the ones in flight.
+
+Private: the file holds password hashes and everything said in rooms, so it is created ``0600``
+in a directory created ``0700`` (SQLite gives its ``-wal`` and ``-shm`` files the file's mode),
+and a file readable by others, made by an older version, is made private when it is opened.
+
+One server at a time: two writers of one file would each number entries from the same last id,
+and ``INSERT OR IGNORE`` silently kept only the first one's. So a server holds an exclusive
+``flock`` on ``PATH.lock`` (which says its process id) for as long as the file is open; a
+second server refuses to start, naming the holder. The kernel releases the lock when its
+holder dies, ``kill -9`` included, so a crash never leaves the file locked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,10 +78,11 @@ class DatabaseError(Exception):
 class Database:
     """The SQLite file (see the module docstring)."""
 
-    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str, lock: int | None = None) -> None:
         self._connection = connection
         self.path = path
         self.limiter = trio.CapacityLimiter(1)  # one thread at a time uses the connection
+        self._lock = lock  # the descriptor holding the lock file's flock (None: in memory)
 
     @classmethod
     def open(cls, path: str) -> Database:
@@ -77,11 +92,15 @@ class Database:
             DatabaseError: if it cannot be created, read or written (a missing directory that
                 cannot be made, no permission, a file that is not a database).
         """
+        lock = None
         try:
             if path != IN_MEMORY:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                lock = _lock(path)
+                _make_private(path)
             connection = sqlite3.connect(path, check_same_thread=False)
         except (OSError, sqlite3.Error) as error:
+            _unlock(lock)
             raise DatabaseError(f"cannot open the database {path}: {error}") from None
         try:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -90,8 +109,9 @@ class Database:
             connection.execute("SELECT COUNT(*) FROM history WHERE id < 0").fetchone()
         except sqlite3.Error as error:
             connection.close()
+            _unlock(lock)
             raise DatabaseError(f"cannot use the database {path}: {error}") from None
-        return cls(connection, path)
+        return cls(connection, path, lock)
 
     # --- rooms' history -------------------------------------------------------------------
 
@@ -144,12 +164,23 @@ class Database:
                     (room_key, room_key, max_per_room),
                 )
 
-    def prune(self, before: float) -> int:
-        """Delete every entry older than ``before`` (Unix time); return how many."""
+    def prune(self, before: float, max_rooms: int | None = None) -> int:
+        """Delete old entries and rooms; return how many entries.
+
+        Deleted: every entry older than ``before`` (Unix time), and every entry of the rooms
+        past the ``max_rooms`` most recently active (None: any number of rooms).
+        """
         with self._connection:
-            return self._connection.execute(
+            deleted = self._connection.execute(
                 "DELETE FROM history WHERE time < ?", (before,)
             ).rowcount
+            if max_rooms is not None:
+                deleted += self._connection.execute(
+                    "DELETE FROM history WHERE room_key IN (SELECT room_key FROM history"
+                    " GROUP BY room_key ORDER BY MAX(id) DESC LIMIT -1 OFFSET ?)",
+                    (max_rooms,),
+                ).rowcount
+            return deleted
 
     # --- accounts -------------------------------------------------------------------------
 
@@ -210,5 +241,47 @@ class Database:
             )
 
     def close(self) -> None:
-        """Close the database (the WAL is folded back into the file)."""
+        """Close the database (the WAL is folded back into the file), and release its lock."""
         self._connection.close()
+        _unlock(self._lock)
+        self._lock = None
+
+
+def _lock(path: str) -> int:
+    """Take the exclusive lock of the database at ``path``; return its descriptor.
+
+    Raises:
+        DatabaseError: if another process holds it (naming that process, as its file says).
+    """
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(lock, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(lock)
+        raise DatabaseError(
+            f"the database {path} is in use by another server (process {holder}); "
+            "give each server its own --db"
+        ) from None
+    except OSError:
+        os.close(lock)
+        raise
+    os.ftruncate(lock, 0)
+    os.pwrite(lock, f"{os.getpid()}\n".encode(), 0)
+    return lock
+
+
+def _unlock(lock: int | None) -> None:
+    if lock is not None:
+        os.close(lock)  # closing the descriptor releases the flock
+
+
+def _make_private(path: str) -> None:
+    """Create the database file ``0600``, or make it so if others could read it."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        return
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+        logger.warning("the database %s was readable by others (%o): made private", path, mode)
