@@ -983,6 +983,20 @@ def test_cap_ls_without_302_lists_names_only() -> None:
     assert "=" not in sent([ls])[0]
 
 
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("WHO :#a b", f":{SERVER} 315 alice * :End of WHO list"),
+        ("NAMES :#a b", f":{SERVER} 366 alice * :End of /NAMES list"),
+    ],
+)
+def test_replies_never_echo_a_clients_spaces_into_a_middle_parameter(line: str, reply: str) -> None:
+    front_end = registered()
+    (answer,) = feed(front_end, line)
+    assert isinstance(answer, Tell)
+    assert front_end.render(Delivery([answer.event], personal=True)).decode() == reply + "\r\n"
+
+
 def test_the_readme_says_what_cap_ls_offers() -> None:
     # The README's list of capabilities is a promise to client authors: it must be the list.
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()

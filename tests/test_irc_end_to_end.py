@@ -343,3 +343,17 @@ async def test_a_server_operator_sees_addresses_kills_and_bans_from_the_server(
     await oper.send("STATS K")
     stats = await oper.receive_until("219")
     assert [m.params[1:3] for m in stats if m.command == "216"] == [("K", "127.0.0.2/32")]
+
+
+async def test_who_with_spaces_is_answered_with_the_parameters_the_server_meant(
+    server: RunningServer,
+) -> None:
+    # Raw lines, not re-serialized: "315 zed a b :c d :End of WHO list" was what came back.
+    irc = await connect(server)
+    await irc.register("zed")
+    await irc.send("WHO :a b :c d")
+    await irc.send("PING :done")
+    lines = []
+    while "PONG" not in (line := await irc.receive_line()):
+        lines.append(line)
+    assert lines == [":irc.test 315 zed * :End of WHO list"]

@@ -120,3 +120,12 @@ def test_serialize_then_parse_is_the_identity(
     assert "\r" not in line
     assert "\n" not in line
     assert parse(line) == message
+
+
+@pytest.mark.parametrize("echoed", ["a b :c d", ":c", ""])
+def test_a_middle_parameter_that_cannot_be_one_becomes_a_star(echoed: str) -> None:
+    # WHO :a b :c d was answered "315 zed a b :c d :End of WHO list": a parser saw the
+    # client's words as parameters of their own, and "c d" as the text.
+    line = serialize(Message("315", ("zed", echoed, "End of WHO list"), "trio-chat"))
+    assert line == ":trio-chat 315 zed * :End of WHO list"
+    assert parse(line) == Message("315", ("zed", "*", "End of WHO list"), "trio-chat")

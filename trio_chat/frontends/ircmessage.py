@@ -99,7 +99,9 @@ def serialize(message: Message) -> str:
     """Join a message into one line (without CR LF).
 
     The last parameter is written as a trailing one (``:...``) whenever it has to be: empty,
-    with a space, or starting with ``:``. No other parameter may be any of those.
+    with a space, or starting with ``:``. No other parameter may be any of those, so one that
+    is becomes ``*``: a client's text echoed into a middle parameter (``WHO :a b :c d``)
+    would otherwise show a parser other parameters than the server meant.
     """
     parts = []
     if message.tags:
@@ -115,9 +117,13 @@ def serialize(message: Message) -> str:
     parts.append(message.command)
     if message.params:
         *middle, last = message.params
-        parts.extend(middle)
+        parts.extend(param if _is_middle(param) else "*" for param in middle)
         parts.append(f":{last}" if not last or " " in last or last.startswith(":") else last)
     return " ".join(parts)
+
+
+def _is_middle(param: str) -> bool:
+    return bool(param) and " " not in param and not param.startswith(":")
 
 
 def split_tags(line: bytes) -> tuple[bytes, bytes]:
