@@ -463,6 +463,41 @@ def test_an_oversized_message_closes_with_1009() -> None:
     assert front_end.phase is Phase.CLOSED
 
 
+def masked_frame(first_byte: int, payload: bytes) -> bytes:
+    """One client frame, built by hand (wsproto will not make invalid ones)."""
+    mask = b"\x01\x02\x03\x04"
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    return bytes([first_byte, 0x80 | len(payload)]) + mask + masked
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (masked_frame(0x80 | 0x40 | 0x1, b"hi"), 1002),  # RSV1 set, no extension agreed
+        (masked_frame(0x80 | 0x8, b"\x00\x01"), 1002),  # a close code of 1
+        (masked_frame(0x80 | 0x1, b"\xff\xfe"), 1007),  # a text message that is not UTF-8
+    ],
+)
+def test_protocol_violations_close_with_the_code_rfc_6455_says(frame: bytes, code: int) -> None:
+    # They were answered with a goodbye and close 1000, as if the browser had quit.
+    front_end, browser = registered()
+    front_end.receive_data(frame)
+    tell = front_end.next_input()
+    assert isinstance(tell, Tell)
+    assert isinstance(quit_ := front_end.next_input(), Quit)  # the hub hears it left
+    assert browser.read(front_end.render(Delivery([tell.event], personal=True))) == [
+        ("close", code)
+    ]
+    assert front_end.render(Delivery([Goodbye()], personal=True)) == b""  # nothing after it
+    assert quit_.message == ("invalid UTF-8" if code == 1007 else "protocol error")
+    # Before the hello, the same code, at once.
+    front_end, browser = upgraded()
+    front_end.receive_data(frame)
+    hangup = front_end.next_input()
+    assert isinstance(hangup, Hangup)
+    assert browser.read(hangup.data) == [("close", code)]
+
+
 def test_a_big_message_in_fragments_counts_as_a_whole() -> None:
     front_end, browser = registered(max_message_bytes=100)
     for _ in range(3):

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.chat_client import RunningServer
 from tests.conftest import StartServer, web_front_end
+from tests.test_web import masked_frame
 from tests.web_client import Closed, WebClient
 from trio_chat.frontends.web import WebConfig
 from trio_chat.shell.metrics import Metrics
@@ -168,6 +169,17 @@ async def test_a_binary_frame_closes_with_1003(
     closed = await web.closed()
     assert (closed.code, closed.reason) == (1003, "text messages only")
     await alice.expect("* web joined", "* web left (quit: text messages only)")
+
+
+async def test_a_frame_with_rsv1_set_closes_with_1002(
+    start_server: StartServer, open_web: OpenWeb
+) -> None:
+    server = await start_server(web=True)
+    alice = await server.join("alice")
+    web = await joined(open_web, server, "web")
+    await web.send_raw(masked_frame(0x80 | 0x40 | 0x1, b"hi"))  # RSV1, no extension agreed
+    assert (await web.closed()).code == 1002  # was a goodbye and 1000
+    await alice.expect("* web joined", "* web left (quit: protocol error)")
 
 
 async def test_an_oversized_message_closes_with_1009(

@@ -177,6 +177,14 @@ class WsPing(Reply):
 
 
 @dataclass(frozen=True, slots=True)
+class WsClose(Reply):
+    """Our close frame for a browser that broke the protocol, in order through the hub."""
+
+    code: int  # 1002 (a protocol error), or 1007 (a text message that is not UTF-8)
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class WsPong(Reply):
     """The answer to the browser's ping, sent in order through the hub."""
 
@@ -425,8 +433,15 @@ class WebFrontEnd:
                 case CloseConnection(code, reason) if (
                     self._socket.state is not ConnectionState.CLOSED
                 ):
-                    # The browser closes (or sent what wsproto cannot parse: code 1002/1007).
-                    if self.phase is Phase.CHATTING:
+                    # The browser closes; or, with the connection still open, it sent what
+                    # wsproto cannot parse (RSV bits, a close code of 1, ...: code 1002, or
+                    # 1007 for invalid UTF-8), and RFC 6455 says to close with that code.
+                    if self._socket.state is ConnectionState.OPEN:  # a violation
+                        reason = _VIOLATIONS.get(code, "protocol error")
+                        if self.phase is Phase.CHATTING:
+                            self._pending.append(Quit(reason))  # after the close frame
+                            return Tell(WsClose(code, reason))
+                    elif self.phase is Phase.CHATTING:
                         return Quit(sanitize(reason or "")[:200])
                     self.phase = Phase.CLOSED
                     return Hangup(self._socket.send(CloseConnection(code, reason)))
@@ -503,6 +518,8 @@ class WebFrontEnd:
                 return (
                     self._socket.send(frame) if self._socket.state is ConnectionState.OPEN else b""
                 )
+            case WsClose(code, reason):
+                return self._close(code, reason)
             case Registered():
                 self.phase = Phase.CHATTING
                 self._pending.extend(self._rejoin)
@@ -588,6 +605,7 @@ def _close_code(event: Event) -> tuple[int, str] | None:
     return None
 
 
+_VIOLATIONS: dict[int, str] = {CloseReason.INVALID_FRAME_PAYLOAD_DATA: "invalid UTF-8"}  # or 1002
 _FAREWELL_STATUS = {
     Farewell.SERVER_FULL: 503,
     Farewell.TOO_MANY_FROM_ADDRESS: 503,
