@@ -198,10 +198,15 @@ def running(kind: str) -> Iterator[Server]:
             # Two processes: one on the server's CPU, one on the load generator's (the
             # machine has two); each server process is pinned, Redis is not.
             ports = (port, _free_port()) if kind == "trio-chat-2p" else (port,)
+
+            def own_db(n: int) -> tuple[str, str]:
+                return ("--db", str(directory / f"server{n}.sqlite3"))
+
             pids = [
                 processes.enter_context(
                     _started(
-                        [*trio_chat, "--port", str(one), "--no-irc", *backplane],
+                        # Each process its own database: a second one on a file is refused.
+                        [*trio_chat, "--port", str(one), "--no-irc", *backplane, *own_db(n)],
                         directory / f"server{n}.log",
                         one,
                         directory,

@@ -513,6 +513,7 @@ async def in_processes(
             port, irc_port = free_port(), free_port()
             command = [
                 *(sys.executable, "-m", "trio_chat", "server", "--no-history", "--flood-rate", "0"),
+                *("--db", ":memory:"),  # each process its own: one file serves one process
                 *("--port", str(port), "--irc-port", str(irc_port), "--no-web"),
                 *("--backplane", redis_url, "--backplane-name", name),
             ]
