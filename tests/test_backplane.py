@@ -32,7 +32,13 @@ from tests.conftest import StartServer, plain_config
 from tests.irc_client import IrcClient
 from tests.names import nick
 from tests.redis_server import RedisServer
-from trio_chat.cli import EXIT_CANNOT_LISTEN, run_server
+from trio_chat.cli import (
+    EXIT_CANNOT_LISTEN,
+    SHARED_OPTIONS,
+    arguments,
+    backplane_config,
+    run_server,
+)
 from trio_chat.core.events import LeaveReason
 from trio_chat.core.hub import Hub
 from trio_chat.core.replication import (
@@ -589,3 +595,35 @@ async def test_two_servers_that_missed_the_same_part_of_the_log_agree_again(
         await member.expect("<alice> still one chat")
     await bob.send("/who")
     await bob.expect("* online (2): alice, bob")
+
+
+async def test_a_process_whose_shared_settings_differ_refuses_to_start(
+    start_server: StartServer, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Replicas must apply the same rules: one with other limits would decide differently.
+    shared = (("max_rooms", "1000"), ("reserved_nicks", '["admin"]'))
+    first = quick(redis_server.url, shared=shared)
+    running = await start_server(backplane=first)
+    other = replace(first, shared=(("max_rooms", "5"), ("reserved_nicks", '["admin"]')))
+    assert await run_server(plain_config(backplane=other)) == EXIT_CANNOT_LISTEN
+    (refusal,) = [r.getMessage() for r in caplog.records if "differ from those" in r.getMessage()]
+    assert refusal.endswith(
+        "shares the backplane: max_rooms is 5 here, 1000 there (give every process the same,"
+        " or restart them all)"
+    )
+    # With the same settings, a process joins.
+    second = await start_server(backplane=replace(first))
+    alice = await running.join("alice")
+    bob = await second.join("bob")
+    await alice.expect("* bob joined")
+    await bob.send("hi")
+    await alice.expect("<bob> hi")
+
+
+def test_the_command_line_says_what_processes_must_share() -> None:
+    args = arguments(["server", "--backplane", "redis://127.0.0.1:6379/0", "--max-rooms", "7"])
+    config = backplane_config(args)
+    assert config is not None
+    shared = dict(config.shared)
+    assert shared["max_rooms"] == "7"
+    assert set(shared) == SHARED_OPTIONS

@@ -346,8 +346,11 @@ def backplane_config(args: argparse.Namespace) -> BackplaneConfig | None:
     if not args.backplane:
         return None
     ttl = args.backplane_ttl
+    shared = tuple((dest, toml_value(getattr(args, dest))) for dest in sorted(SHARED_OPTIONS))
     # Five beats per ttl: a process is declared gone only after missing several in a row.
-    return BackplaneConfig(args.backplane, name=args.backplane_name, ttl=ttl, heartbeat=ttl / 5)
+    return BackplaneConfig(
+        args.backplane, name=args.backplane_name, ttl=ttl, heartbeat=ttl / 5, shared=shared
+    )
 
 
 def history_config(args: argparse.Namespace) -> HistoryConfig | None:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import math
 import random
@@ -134,6 +135,9 @@ class BackplaneConfig:
     retry_max: float = 5.0  # ...up to this (with jitter)
     max_entries: int = 100_000  # the log's cap (approximate, MAXLEN ~)
     state_timeout: float = 10.0  # how long a starting process waits for the state
+    # What every process must agree on (limits, reserved names), by name, as text: a process
+    # whose settings differ from those of the processes running refuses to start.
+    shared: tuple[tuple[str, str], ...] = ()
 
     def shown_url(self) -> str:
         """Return :attr:`url` as it may be logged: without its password."""
@@ -295,6 +299,7 @@ class Backplane:
     async def _start(self, hub: Hub) -> None:
         self._epoch = await self._claim_epoch()
         others = await self._others()
+        await self._check_shared(others)
         await self._beat()
         if not others:
             self._last = await self._append(Hello(self.process))  # where we start reading
@@ -755,9 +760,37 @@ class Backplane:
             if cursor == 0:  # the scan is complete
                 return [process for process in others if process != self.process]
 
+    async def _check_shared(self, others: list[str]) -> None:
+        """Refuse to start if a running process's shared settings differ from ours.
+
+        Raises:
+            BackplaneError: naming each difference.
+        """
+        if not others:
+            return  # noqa: ASYNC910 (the beat that follows checkpoints)
+        ours = dict(self.config.shared)
+        beats = await self.redis.mget([self._key("alive", process) for process in others])
+        for process, beat in zip(others, beats, strict=True):
+            try:
+                theirs = dict(json.loads(beat or "")["shared"])
+            except (ValueError, KeyError, TypeError):
+                continue  # gone since, or a version that did not say
+            differences = [
+                f"{name} is {ours[name]} here, {theirs[name]} there"
+                for name in sorted(ours.keys() & theirs.keys())  # what both say
+                if ours.get(name) != theirs.get(name)
+            ]
+            if differences:
+                raise BackplaneError(
+                    f"this process's settings differ from those of process {process}, which "
+                    f"shares the backplane: {'; '.join(differences)} (give every process the "
+                    "same, or restart them all)"
+                )
+
     async def _beat(self) -> None:
         key = self._key("alive", self.process)
-        await self.redis.set(key, "1", px=int(self.config.ttl * 1000))
+        beat = json.dumps({"shared": self.config.shared})  # what a newcomer checks
+        await self.redis.set(key, beat, px=int(self.config.ttl * 1000))
 
     async def _bury_the_dead(self) -> None:  # noqa: ASYNC910 (after a beat, which checkpoints)
         processes = {process_of(id_) for id_ in self._members} - {self.process}

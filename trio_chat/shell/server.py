@@ -172,28 +172,33 @@ async def serve(
             opened = await _open_all(config, tls)
             listenings = [listening for _, listening in opened]
             addresses = [bound_address(listening.listener) for listening in listenings]
-            # Only here to learn when serve_listeners is ready, so that our caller hears it then.
-            async with trio.open_nursery() as nursery:
-                serving = partial(
-                    serve_listeners,
-                    listenings,
-                    config,
-                    stop=stop,
-                    database=database,
-                    archive=archive,
-                    backplane=backplane,
-                    reloads=reloads,
-                )
-                handed_over = True
-                await nursery.start(serving)
-                for listening, (host, port) in zip(listenings, addresses, strict=True):
-                    fields = {"host": host, "port": port, "front_end": listening.name}
-                    logger.info(
-                        "listening on %s port %d (%s)", host, port, listening.name, extra=fields
+            try:
+                # Only here to learn when serve_listeners is ready, so our caller hears it then.
+                async with trio.open_nursery() as nursery:
+                    serving = partial(
+                        serve_listeners,
+                        listenings,
+                        config,
+                        stop=stop,
+                        database=database,
+                        archive=archive,
+                        backplane=backplane,
+                        reloads=reloads,
                     )
-                for url in page_urls(opened, addresses):
-                    logger.info("the chat page: open %s in a browser", url, extra={"url": url})
-                task_status.started(addresses)
+                    handed_over = True
+                    await nursery.start(serving)
+                    for listening, (host, port) in zip(listenings, addresses, strict=True):
+                        fields = {"host": host, "port": port, "front_end": listening.name}
+                        logger.info(
+                            "listening on %s port %d (%s)", host, port, listening.name, extra=fields
+                        )
+                    for url in page_urls(opened, addresses):
+                        logger.info("the chat page: open %s in a browser", url, extra={"url": url})
+                    task_status.started(addresses)
+            except* StartupError as failed:  # from serve_listeners, before it was ready
+                # Raised as it was, with its own traceback: the nursery only wrapped it.
+                inner = failed.exceptions[0]
+                raise inner.with_traceback(inner.__traceback__) from inner.__cause__
     except BaseException:
         # Cancelled while serving, a commit abandoned in its thread may still be using the
         # database: it is left for the process's exit to close. Before, nothing used it yet.
@@ -348,7 +353,11 @@ async def serve_listeners(
     if backplane is not None:
         hub_send, hub_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
         config.metrics.backplane = backplane
-        await _join(backplane, hub)
+        try:
+            await _join(backplane, hub)
+        except StartupError:
+            _close_now(listenings)  # the accept loops, which close them, never started
+            raise
     store = AccountStore(database, hub_send) if database is not None else None
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
@@ -381,6 +390,13 @@ async def serve_listeners(
                     await stop.wait()
                     accepting.cancel_scope.cancel(reason="server shutting down")
                 await server.shut_down(connections.cancel_scope)
+
+
+def _close_now(listenings: Sequence[Listening]) -> None:
+    """Close the listeners' sockets, synchronously: there is nothing to wait for."""
+    for listening in listenings:
+        if isinstance(listening.listener, trio.SocketListener):
+            listening.listener.socket.close()
 
 
 async def _join(backplane: Backplane, hub: Hub) -> None:
