@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 import pytest
 import trio
 
+from tests.chat_client import ChatClient
 from tests.conftest import StartServer
+from tests.test_reload import server
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.credentials import AccountRules
 
@@ -238,3 +240,23 @@ async def test_a_browser_registers_stays_logged_in_across_a_reload_and_logs_out(
     await in_thread(page.log_in_refused, "ana", "ana is registered: log in to use it")
     await in_thread(page.type_into, "password", "a long passphrase")
     await in_thread(page.wait_for_text, "status", "connected as ana")
+
+
+async def test_the_page_opens_where_a_server_without_port_options_says(
+    open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    # `trio-chat server --config FILE`, no port on its command line: the file gives free ports
+    # (the defaults themselves are test_cli's), and the log's last start line says where to go.
+    path = tmp_path / "trio-chat.toml"
+    path.write_text('db = ":memory:"\nport = 0\n[irc]\nirc_port = 0\n[web]\nhttp_port = 0\n')
+    async with server(path) as running:
+        line = await running.wait_for("in a browser")
+        url = line.split("open ", 1)[1].removesuffix(" in a browser")
+        assert url == f"http://127.0.0.1:{running.ports['web']}/"
+        page: Page = await open_page(url)
+        await in_thread(page.log_in, "ana")
+        plain = ChatClient(await trio.open_tcp_stream("127.0.0.1", running.ports["plain"]))
+        await plain.expect("* what is your name?")
+        await plain.send("nc")
+        await plain.expect("* welcome, nc! online (2): ana, nc")
+        await plain.stream.aclose()
