@@ -71,4 +71,5 @@ def test_systemd_finds_nothing_wrong_with_the_unit(tmp_path: pathlib.Path) -> No
         [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    # Whatever it says of other units (this machine's), nothing about ours.
+    assert unit.name not in result.stderr, result.stderr

@@ -205,6 +205,24 @@ async def test_what_needs_a_restart_is_said_and_kept(tmp_path: pathlib.Path) -> 
         await client.stream.aclose()
 
 
+async def test_the_log_level_changes_live(tmp_path: pathlib.Path) -> None:
+    motd = tmp_path / "motd.txt"
+    motd.write_text("hi\n")
+    path = tmp_path / "trio-chat.toml"
+    path.write_text(BASE.format(motd=motd))
+    async with server(path) as running:
+        path.write_text('log_level = "debug"\n' + BASE.format(motd=motd))
+        said = await running.reload()
+        assert any('reload: log_level is now "debug" (was "info")' in line for line in said)
+        client = ChatClient(await trio.open_tcp_stream("127.0.0.1", running.ports["plain"]))
+        await client.expect("* what is your name?")
+        await client.send("dora")
+        await client.expect("* welcome, dora! online (1): dora")
+        # Joining a room is logged at debug only.
+        assert " DEBUG " in await running.wait_for("('dora') joined '#lobby'")
+        await client.stream.aclose()
+
+
 async def test_a_renewed_certificate_is_served_to_the_next_tls_client(
     tmp_path: pathlib.Path,
 ) -> None:
