@@ -605,7 +605,8 @@ async def test_a_process_whose_shared_settings_differ_refuses_to_start(
     first = quick(redis_server.url, shared=shared)
     running = await start_server(backplane=first)
     other = replace(first, shared=(("max_rooms", "5"), ("reserved_nicks", '["admin"]')))
-    assert await run_server(plain_config(backplane=other)) == EXIT_CANNOT_LISTEN
+    with trio.fail_after(PATIENCE):  # were it let in, it would serve on: fail, not hang
+        assert await run_server(plain_config(backplane=other)) == EXIT_CANNOT_LISTEN
     (refusal,) = [r.getMessage() for r in caplog.records if "differ from those" in r.getMessage()]
     assert refusal.endswith(
         "shares the backplane: max_rooms is 5 here, 1000 there (give every process the same,"
