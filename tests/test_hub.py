@@ -83,6 +83,7 @@ from trio_chat.core.requests import (
     GrantTicket,
     LogIn,
     Login,
+    Reconfigure,
     Register,
     RevokeTicket,
     Saved,
@@ -90,6 +91,7 @@ from trio_chat.core.requests import (
 )
 from trio_chat.core.roles import Role
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
+from trio_chat.core.text import NicknamePolicy
 from trio_chat.frontends.irc import IrcFrontEnd
 from trio_chat.frontends.line import LineFrontEnd
 from trio_chat.frontends.webjson import encode
@@ -1093,3 +1095,27 @@ def test_tickets_expire_and_a_new_password_drops_them_all() -> None:
     hub.take_unsaved_tickets()
     turn(hub, ChangePassword(alice, KEYS, NEW_KEYS))
     assert sorted(str(t) for t in hub.take_unsaved_tickets()) == ["0" * 64, "1" * 64, "2" * 64]
+
+
+def test_a_reconfigure_applies_to_what_comes_after_it_in_the_same_turn() -> None:
+    # A reload's request: before it, the old rules; after it, the new, with nothing between.
+    hub = Hub()
+    (bob,) = registered(hub, "bob")
+    mallory, early, alice = new_member(), new_member(), new_member()
+    policy = NicknamePolicy(("mal*",))
+    turn(
+        hub,
+        Register(early, nick("malcolm")),  # before the reload: allowed
+        Reconfigure(policy, Limits(topic_bytes=5), frozenset({"alice"})),
+        Register(mallory, nick("mallory")),
+        CreateAccount(alice, nick("alice"), KEYS),
+        Register(alice, nick("alice")),
+    )
+    saved(hub)
+    assert hub.limits.topic_bytes == 5
+    assert [event.reason for event in received(mallory) if isinstance(event, Refusal)] == [
+        Reason.NICK_RESERVED
+    ]
+    assert alice.operator  # logged in to an account the new list names
+    assert not bob.operator  # those here before keep what they had
+    assert early in hub

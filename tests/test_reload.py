@@ -20,6 +20,7 @@ import trustme
 
 from tests.chat_client import PATIENCE, ChatClient
 from tests.irc_client import IrcClient
+from trio_chat.core.accounts import hash_password
 
 BASE = """
 db = ":memory:"
@@ -271,3 +272,24 @@ async def test_a_renewed_certificate_is_served_to_the_next_tls_client(
         assert served == ssl.PEM_cert_to_DER_cert(renewed.cert_chain_pems[0].bytes().decode())
         for client in (early, late, third):
             await client.stream.aclose()
+
+
+async def test_an_oper_login_added_by_a_reload_works_at_once(tmp_path: pathlib.Path) -> None:
+    motd = tmp_path / "motd.txt"
+    motd.write_text("hi\n")
+    path = tmp_path / "trio-chat.toml"
+    path.write_text(BASE.format(motd=motd))
+    async with server(path) as running:
+        # Connected before the reload: OPER is checked against the logins known when it comes.
+        irc = IrcClient(await trio.open_tcp_stream("127.0.0.1", running.ports["IRC"]))
+        await irc.register("boss", lobby=False)
+        hashed = hash_password("the operators' secret")
+        path.write_text(
+            BASE.format(motd=motd) + f'\n[[oper_login]]\nname = "chief"\nhash = "{hashed}"\n'
+        )
+        said = await running.reload()
+        assert any(line.endswith("INFO reload: oper_login changed") for line in said)
+        assert not any(hashed in line for line in said)  # a secret: never in the log
+        await irc.send("OPER chief :the operators' secret")
+        assert "381" in [message.command for message in await irc.sync()]
+        await irc.stream.aclose()

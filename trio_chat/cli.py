@@ -179,6 +179,8 @@ LIVE_OPTIONS = {
     "web_origin",
     "max_message_bytes",
     "log_level",
+    "oper",
+    "oper_login",
 }
 # Of those, what every process sharing a backplane must agree on (the hub's names and
 # limits): with --backplane they change only with a restart of every process.
@@ -186,12 +188,18 @@ SHARED_OPTIONS = {
     "reserved_nicks",
     "ascii_nicks",
     "irc_server_name",
+    "irc_network",  # reserved too
+    "oper",
     "max_rooms_per_member",
     "max_rooms",
     "max_topic_bytes",
     "max_away_bytes",
     "history_lines",
 }
+
+
+# Options whose values a log must not show (a reload says they changed, not to what).
+SECRET_OPTIONS = {"irc_password", "oper_login", "cloak_key"}
 
 
 class Reloader:
@@ -216,7 +224,12 @@ class Reloader:
         config = server_config(new, self.metrics)
         live = LIVE_OPTIONS - (SHARED_OPTIONS if self.started.backplane else set())
         for dest, after in vars(new).items():
-            if dest in live and after != (before := getattr(self.current, dest)):
+            if dest in SECRET_OPTIONS:
+                live_change = dest in live and after != getattr(self.current, dest)
+                if live_change or (dest not in live and after != getattr(self.started, dest)):
+                    needs = "" if live_change else ", which needs a restart"
+                    logger.info("reload: %s changed%s", dest, needs, extra={"option": dest})
+            elif dest in live and after != (before := getattr(self.current, dest)):
                 fields = {"option": dest, "value": after, "was": before}
                 logger.info(
                     "reload: %s is now %s (was %s)", dest, _toml(after), _toml(before),
@@ -346,11 +359,16 @@ def backplane_config(args: argparse.Namespace) -> BackplaneConfig | None:
     if not args.backplane:
         return None
     ttl = args.backplane_ttl
-    shared = tuple((dest, toml_value(getattr(args, dest))) for dest in sorted(SHARED_OPTIONS))
+    shared = tuple((dest, _shared_value(getattr(args, dest))) for dest in sorted(SHARED_OPTIONS))
     # Five beats per ttl: a process is declared gone only after missing several in a row.
     return BackplaneConfig(
         args.backplane, name=args.backplane_name, ttl=ttl, heartbeat=ttl / 5, shared=shared
     )
+
+
+def _shared_value(value: object) -> str:
+    """Return ``value`` as processes compare it: a list in any order is the same list."""
+    return toml_value(sorted(value) if isinstance(value, list) else value)
 
 
 def history_config(args: argparse.Namespace) -> HistoryConfig | None:

@@ -329,9 +329,10 @@ class Hub:
             case DisconnectAll(members, reason):
                 for member in [m for m in self._members.values() if m in members]:
                     self._remove(member, reason)
-            case Reconfigure(policy, limits):
-                # Members already here keep their names and rooms: only what comes next obeys.
-                self.policy, self.limits = policy, limits
+            case Reconfigure(policy, limits, operators):
+                # Members already here keep their names, rooms and roles: only what comes next
+                # obeys (an operator taken off the list stays one until it leaves).
+                self.policy, self.limits, self.operators = policy, limits, operators
             case Export(reply):
                 reply(self)
             case _:

@@ -153,14 +153,16 @@ class Shutdown:
 
 @dataclass(frozen=True, slots=True)
 class Reconfigure:
-    """From now on, take nicknames by ``policy`` and apply ``limits`` (a reload).
+    """From now on, take nicknames by ``policy``, apply ``limits``, know ``operators`` (a reload).
 
-    Local to one process: never sent through a shared log (processes sharing one must agree
-    on both, so they change only with a restart of them all).
+    ``operators`` are the keys of the accounts whose members become server operators as they
+    log in. Local to one process: never sent through a shared log (processes sharing one must
+    agree on all three, so they change only with a restart of them all).
     """
 
     policy: NicknamePolicy
     limits: Limits
+    operators: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)

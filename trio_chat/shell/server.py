@@ -126,6 +126,7 @@ LIVE_FIELDS = (
     "max_clients",
     "max_per_ip",
     "limit_exempt",
+    "operators",
 )
 
 
@@ -529,12 +530,15 @@ class Server:
         live = {name: getattr(config, name) for name in LIVE_FIELDS}
         if tls is None:  # the certificate that failed to load is not the one in use
             live |= {"tls_cert": self.config.tls_cert, "tls_key": self.config.tls_key}
-        self.config = replace(self.config, **live)
+        accounts = replace(self.config.accounts, oper_logins=config.accounts.oper_logins)
+        self.config = replace(self.config, accounts=accounts, **live)
+        self.authenticator.rules = accounts  # OPER checks its logins there, as they come
         self.settings = _session_settings(self.config)
         self._exempt = parse_networks(self.config.limit_exempt)
         if hub_inbox is not None:
             policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
-            await hub_inbox.send(Reconfigure(policy, config.limits))
+            operators = frozenset(fold(account) for account in config.operators)
+            await hub_inbox.send(Reconfigure(policy, config.limits, operators))
         else:
             await trio.lowlevel.checkpoint()  # a reload is a checkpoint, whatever it changes
         logger.info("reload applied")
