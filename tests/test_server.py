@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.chat_client import ChatClient, RunningServer
+from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import StartServer
 from tests.test_hub import deliveries, registered
 from trio_chat.core.events import Command, Say
@@ -303,6 +303,24 @@ async def test_a_bug_that_clients_repeat_is_logged_once(
     await alice.expect("* online (1): alice")  # every crashed connection has been handled
     failures = [record for record in caplog.records if "connection failed" in record.message]
     assert len(failures) == 1
+
+
+async def test_last_words_reach_a_peer_that_is_still_sending(server: RunningServer) -> None:
+    # A client that sends ahead without reading: many commands, /exit, then more. The
+    # answers still wait in the server's kernel (the client's receive buffer is small) when
+    # the "more" arrives at a socket the server has closed: the kernel then answered with a
+    # reset and threw the answers away, "* bye" included. A lingering close half-closes,
+    # reads and drops the rest, and the answers arrive.
+    client = await server.join("zed", receive_buffer=4096)
+    answers = 500  # more than the kernel buffers between us hold, fewer than a mailbox
+    await client.stream.send_all(b"/who\n" * answers + b"/exit\n")
+    await trio.testing.wait_all_tasks_blocked()  # the server has read, answered and ended
+    await client.stream.send_all(b"more, never read\n" * 100)
+    received = b""
+    with trio.fail_after(PATIENCE):
+        while data := await client.stream.receive_some(1 << 16):  # raises on a reset
+            received += data
+    assert received.decode().splitlines() == ["* online (1): zed"] * answers + ["* bye"]
 
 
 async def test_too_many_connections_from_one_address_are_refused(

@@ -56,7 +56,7 @@ from trio_chat.shell.listeners import (
 )
 from trio_chat.shell.logs import ErrorLog
 from trio_chat.shell.metrics import Metrics
-from trio_chat.shell.session import Session, SessionSettings, last_words
+from trio_chat.shell.session import Session, SessionSettings, last_words, linger
 from trio_chat.shell.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
@@ -584,6 +584,8 @@ class Server:
             counted = True
             ip = peer_address(transport)
             await self._admit(stream, listening, peer, self._limited_group(transport), ip)
+            if transport is not None:
+                await linger(transport)  # so that the last words reach a peer still sending
         except trio.BrokenResourceError:
             pass  # the peer vanished while we wrote to it; the hub has been told
         except Exception as error:

@@ -100,6 +100,8 @@ AccountRequest = LogIn | CreateAccount | ChangePassword | BecomeOperator
 RECEIVE_BYTES = 65536  # per receive_some: big reads mean fewer trips through the event loop
 LAST_WORDS_TIMEOUT = 1.0  # seconds a final line may take to reach a peer that may not be reading
 LEAVE_TIMEOUT = 5.0  # seconds a closing connection may wait for room in the inbox to say it left
+LINGER_TIMEOUT = 2.0  # seconds a closed connection reads (and drops) what its peer still sends
+LINGER_BYTES = 64 * 1024  # ...and at most this much: past either bound it is closed at once
 
 
 @dataclass(frozen=True)
@@ -726,3 +728,26 @@ async def last_words(stream: trio.abc.SendStream, data: bytes) -> None:  # noqa:
     # Bounded: a peer that stopped reading must not keep a closing connection open.
     with trio.move_on_after(LAST_WORDS_TIMEOUT), contextlib.suppress(trio.BrokenResourceError):
         await stream.send_all(data)
+
+
+async def linger(transport: trio.SocketStream) -> None:  # noqa: ASYNC910 (as last_words)
+    """Close our half of ``transport``, then drop what the peer still sends, for a while.
+
+    Closing a socket whose peer's input is still unread makes the kernel answer with a reset
+    (RST) and throw away what it had not sent yet: the last words (``* bye``, IRC's ``ERROR``,
+    a close frame, an HTTP answer) of a peer that is still sending were lost. So the server
+    half-closes first (its FIN follows the last words), then reads and drops whatever comes,
+    until the peer closes too or a bound of time and bytes is reached.
+
+    Cancellation: bounded by LINGER_TIMEOUT; cancelled with its connection (shutdown's grace
+    period, the second signal), after which the caller closes the stream as it would have.
+    """
+    dropped = 0
+    # Bounded: a peer that keeps sending, or never closes, cannot keep the socket open.
+    with (
+        trio.move_on_after(LINGER_TIMEOUT),
+        contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
+    ):
+        await transport.send_eof()
+        while dropped < LINGER_BYTES and (data := await transport.receive_some(RECEIVE_BYTES)):
+            dropped += len(data)
