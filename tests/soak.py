@@ -1,8 +1,9 @@
 """The chaos test's mix at a larger scale, for minutes: ``nox -s soak`` (not part of CI).
 
-Runs rounds of well-behaved members and misbehaving peers against a trio-chat server process
-and prints, after each round, the server's resident memory and open file descriptors, which
-must stay flat: ``python -m tests.soak --minutes 5 --scale 10``.
+Runs rounds of well-behaved members and misbehaving peers of all three front ends (plain, IRC,
+web) against a trio-chat server process and prints, after each round, the server's resident
+memory and open file descriptors, which must stay flat:
+``python -m tests.soak --minutes 5 --scale 10``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def _server_usage(pid: int) -> tuple[int, int]:
     return rss, len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
-async def _round(port: int, scale: int, number: int) -> None:
-    server = RunningServer(ServerConfig(), trio.Event(), trio.Event(), [], port)
+async def _round(ports: tuple[int, int, int], scale: int, number: int) -> None:
+    port, irc_port, web_port = ports
+    server = RunningServer(ServerConfig(), trio.Event(), trio.Event(), [], port, irc_port, web_port)
     try:
         with trio.fail_after(60):
             members = [await server.join(f"r{number}m{n}") for n in range(scale)]
@@ -64,25 +66,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=2)
     parser.add_argument("--scale", type=int, default=10, help="peers of each kind per round")
     args = parser.parse_args()
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "trio_chat",
-        "server",
-        "--port",
-        str(port),
-        "--no-irc",
-        "--no-web",
-    ]
-    command += ["--registration-timeout", "1", "--log-level", "error"]
+    ports = port, irc_port, web_port = free_port(), free_port(), free_port()
+    command = [sys.executable, "-m", "trio_chat", "server", "--port", str(port)]
+    command += ["--irc-port", str(irc_port), "--http-port", str(web_port), "--db", ":memory:"]
+    command += ["--registration-timeout", "1", "--http-request-timeout", "1"]
+    command += ["--ping-interval", "0.5", "--ping-timeout", "0.5", "--log-level", "error"]
     server = subprocess.Popen(command)
     try:
-        _wait_for_port(port)
+        for one in ports:
+            _wait_for_port(one)
         deadline = time.monotonic() + args.minutes * 60
         number = 0
         while time.monotonic() < deadline:
-            trio.run(_round, port, args.scale, number)
+            trio.run(_round, ports, args.scale, number)
             time.sleep(1.5)  # let the registration timeout close the silent ones
             rss, fds = _server_usage(server.pid)
             print(f"round {number}: server RSS {rss / 1024:.1f} MiB, {fds} open fds", flush=True)
