@@ -53,6 +53,7 @@ from trio_chat.frontends.base import (
 from trio_chat.frontends.web import (
     CONTENT_SECURITY_POLICY,
     MAX_HEAD_BYTES,
+    MAX_REQUESTS,
     PAGE,
     Phase,
     WebConfig,
@@ -85,6 +86,8 @@ def http(front_end: WebFrontEnd, request: bytes) -> tuple[h11.Response, bytes]:
         elif isinstance(item, Hangup):
             data += item.data
             break
+        elif item is None and data:
+            break  # answered, and kept alive for another request
         else:
             raise AssertionError(f"expected an answer, got {item!r}")
     client = h11.Connection(h11.CLIENT)
@@ -169,7 +172,7 @@ def test_the_page_is_served_with_its_security_headers() -> None:
     assert b'<script src="/chat.js"' in body
     assert header(response, b"content-security-policy") == CONTENT_SECURITY_POLICY.encode()
     assert header(response, b"x-content-type-options") == b"nosniff"
-    assert header(response, b"connection") == b"close"
+    assert header(response, b"connection") is None  # kept alive: see the keep-alive tests
     assert header(response, b"content-type") == b"text/html; charset=utf-8"
     assert "connect-src 'self'" in CONTENT_SECURITY_POLICY
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY  # no inline script
@@ -184,6 +187,46 @@ def test_the_page_files_have_their_types(path: str, content_type: bytes) -> None
     assert response.status_code == 200
     assert (header(response, b"content-type") or b"").startswith(content_type)
     assert body
+
+
+def test_a_page_load_is_one_connection_kept_alive_within_bounds() -> None:
+    # Every answer closed its connection: a page load took four. Successful GETs now keep
+    # it, up to MAX_REQUESTS answers; the last one says close, and hangs up.
+    front_end = WebFrontEnd(WebConfig(), Site())
+    for number in range(1, MAX_REQUESTS + 1):
+        front_end.receive_data(get("/chat.css"))
+        answer = front_end.next_input()
+        assert isinstance(answer, Send)
+        assert answer.data.startswith(b"HTTP/1.1 200 OK\r\n")
+        last = number == MAX_REQUESTS
+        assert (b"connection: close\r\n" in answer.data) is last
+        assert front_end.next_input() == (Hangup() if last else None)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        get("/", "Connection: close"),  # the client says so
+        b"GET / HTTP/1.0\r\n\r\n",  # HTTP/1.0 has no keep-alive (without asking)
+        get("/missing"),  # errors close
+    ],
+)
+def test_some_answers_still_close(request_bytes: bytes) -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(request_bytes)
+    assert isinstance(front_end.next_input(), Send)
+    assert front_end.next_input() == Hangup()
+
+
+def test_an_idle_kept_alive_connection_closes_without_a_word() -> None:
+    front_end = WebFrontEnd(WebConfig(), Site())
+    front_end.receive_data(get("/"))
+    assert isinstance(front_end.next_input(), Send)
+    assert front_end.next_input() is None
+    assert front_end.farewell(Farewell.TIMED_OUT) == b""  # no 408 to a request never made
+    front_end.receive_data(b"GET / HT")  # but half a request is answered
+    assert front_end.next_input() is None
+    assert front_end.farewell(Farewell.TIMED_OUT).startswith(b"HTTP/1.1 408 ")
 
 
 def test_head_answers_without_a_body() -> None:

@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import h11
 import pytest
 import trio
 import trio.testing
@@ -61,7 +62,8 @@ async def start_web_in_memory(
 
 
 async def http_get(port: int, request: bytes) -> bytes:
-    """Send a raw request; return everything until the server closes."""
+    """Send a raw request (asking to close after it); return everything until the server closes."""
+    request = request.replace(b"\r\n", b"\r\nConnection: close\r\n", 1)
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with stream:
         await stream.send_all(request)
@@ -259,6 +261,29 @@ async def test_http_answers_over_the_wire(start_server: StartServer) -> None:
     health = await http_get(server.web_port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert health.startswith(b"HTTP/1.1 200 ")
     assert health.endswith(b"\r\n\r\nok\n")
+
+
+async def test_a_page_load_shares_one_connection_until_it_idles(
+    start_server: StartServer,
+) -> None:
+    # Every answer closed its connection: a page load was four. Now they share one, which the
+    # server closes without a word once idle at the request timeout (0.5 s here).
+    server = await start_server(web=True, web_timeout=0.5)
+    stream = await trio.open_tcp_stream("127.0.0.1", server.web_port)
+    client = h11.Connection(h11.CLIENT)
+    statuses = []
+    async with stream:
+        for path in ("/", "/chat.js", "/chat.css", "/healthz"):
+            request = h11.Request(method="GET", target=path, headers=[("host", "localhost")])
+            await stream.send_all(client.send(request) + client.send(h11.EndOfMessage()))
+            while not isinstance(event := client.next_event(), h11.EndOfMessage):
+                if event is h11.NEED_DATA:
+                    client.receive_data(await stream.receive_some(1 << 16))
+                elif isinstance(event, h11.Response):
+                    statuses.append(event.status_code)
+            client.start_next_cycle()
+        assert statuses == [200, 200, 200, 200]
+        assert await read_until_closed(stream) == b""  # idle: closed, no 408 for nothing
 
 
 async def test_metrics_count_what_a_session_did(

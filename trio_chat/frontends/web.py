@@ -24,8 +24,10 @@ the server keeps only a digest (:class:`~trio_chat.core.accounts.Ticket`). Reque
 something must come from an allowed origin (the Origin header), and their bodies are small
 JSON objects.
 
-Every HTTP answer closes its connection (``Connection: close``): a page is three small files,
-and a connection that stays open is one more thing a client can hold.
+A successful answer to ``GET`` or ``HEAD`` keeps its connection open for the next request
+(HTTP/1.1 keep-alive), so a page load is one connection, not four: bounded to MAX_REQUESTS
+answers, and, like the whole HTTP exchange, to the endpoint's request timeout from connecting
+(an idle connection is then closed without a word). Errors, logins and HTTP/1.0 close.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from trio_chat.frontends.webjson import ErrorCode, Greeting, Invalid
 
 MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
 MAX_BODY_BYTES = 4 * 1024  # a login's JSON body, at most; a longer one is refused (413)
+MAX_REQUESTS = 32  # answers one connection may get (keep-alive): a page load needs four
 COOKIE = "trio_chat_ticket"  # the cookie that holds a browser's ticket
 TICKET_SECONDS = 30 * 86400  # the cookie's Max-Age: as long as the ticket lasts
 MAX_MESSAGE_BYTES = 16 * 1024  # one JSON message from the browser; longer closes with 1009
@@ -211,6 +214,7 @@ class WebFrontEnd:
         self._body: list[bytes] = []
         self._body_bytes = 0
         self._ticket = ""  # the token the upgrade request's cookie held ("": none)
+        self._answered = 0  # HTTP answers sent on this connection
 
     # --- bytes in ---------------------------------------------------------------------------
 
@@ -260,6 +264,8 @@ class WebFrontEnd:
                     return self._ticket_request(self._posted, b"".join(self._body))
                 case h11.Data() | h11.EndOfMessage():
                     continue  # no other request we answer has a body: nothing to keep
+                case h11.PAUSED if self._http.our_state is h11.DONE:
+                    self._http.start_next_cycle()  # kept alive: the next request
                 case _:  # NEED_DATA, PAUSED, ConnectionClosed
                     return None
 
@@ -298,18 +304,18 @@ class WebFrontEnd:
             return self._answer(413, "requests here have no body\n")
         if path == b"/healthz":
             if self.site.healthy():
-                return self._answer(200, "ok\n")
+                return self._answer(200, "ok\n", keep_alive=True)
             return self._answer(503, "shutting down\n")
         if path == b"/metrics" and self.config.metrics:
             body, content_type = self.site.exposition()
-            return self._answer(200, body, content_type=content_type)
+            return self._answer(200, body, content_type=content_type, keep_alive=True)
         if not self.config.chat:
             return self._answer(404, "not found\n")
         if path == b"/ws":
             return self._check_upgrade(request)
         if path in PAGE:
             body, content_type = PAGE[path]
-            return self._answer(200, body, content_type=content_type)
+            return self._answer(200, body, content_type=content_type, keep_alive=True)
         return self._answer(404, "not found\n")
 
     def _route_ticket(self, path: bytes, request: h11.Request) -> Input | None:
@@ -395,10 +401,17 @@ class WebFrontEnd:
         headers: Sequence[tuple[bytes, bytes]] = (),
         *,
         content_type: str = "text/plain; charset=utf-8",
+        keep_alive: bool = False,
     ) -> Input:
-        """Answer the request with ``status``, then hang up (every answer closes)."""
+        """Answer the request with ``status``; then hang up, unless ``keep_alive``.
+
+        Kept alive only within MAX_REQUESTS, and if h11 agrees (not HTTP/1.0, not a client
+        that said ``Connection: close``).
+        """
         data = body.encode() if isinstance(body, str) else body
-        head = [*_head(data, content_type), *headers]
+        self._answered += 1
+        close = not keep_alive or self._answered >= MAX_REQUESTS
+        head = [*_head(data, content_type, close=close), *headers]
         if self._http.our_state is not h11.SEND_RESPONSE:  # no request, or a broken one
             return Hangup(_raw_response(status, data, head))
         reason = _REASONS.get(status, "").encode()
@@ -408,7 +421,8 @@ class WebFrontEnd:
             response += self._http.send(h11.Data(data=data)) or b""
         response += self._http.send(h11.EndOfMessage()) or b""
         # Sent under the request timeout (the shell's Send), not the short last-words one.
-        self._pending.append(Hangup())
+        if not self._kept_alive():  # we said close, or the client did, or HTTP/1.0
+            self._pending.append(Hangup())
         return Send(response)
 
     # --- WebSocket --------------------------------------------------------------------------
@@ -561,6 +575,8 @@ class WebFrontEnd:
     def farewell(self, why: Farewell) -> bytes:
         """Return an HTTP error, or a close frame once upgraded, saying why it closes."""
         if self._socket is None:
+            if self._answered and self._idle():
+                return b""  # kept alive, idle: closed without a word, as servers do
             status = _FAREWELL_STATUS[why]
             data = f"{why.value}\n".encode()
             return _raw_response(status, data, _head(data))
@@ -569,6 +585,16 @@ class WebFrontEnd:
             return b""
         self.phase = Phase.CLOSED
         return self._socket.send(CloseConnection(code, why.value))
+
+    def _kept_alive(self) -> bool:
+        """Say whether the answer just sent leaves the connection open for another request."""
+        return self._http.our_state is h11.DONE
+
+    def _idle(self) -> bool:
+        """Say whether the connection is between requests: all answered, nothing more came."""
+        done = (h11.IDLE, h11.DONE)
+        http = self._http
+        return http.our_state in done and http.their_state in done and not http.trailing_data[0]
 
     def keepalive(self) -> Reply:
         """Return a WebSocket ping (browsers answer them on their own)."""
@@ -626,13 +652,13 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
 
 
 def _head(
-    data: bytes, content_type: str = "text/plain; charset=utf-8"
+    data: bytes, content_type: str = "text/plain; charset=utf-8", *, close: bool = True
 ) -> list[tuple[bytes, bytes]]:
     """Return the headers of every answer whose body is ``data``."""
     return [
         (b"date", formatdate(usegmt=True).encode()),
         (b"server", b"trio-chat"),
-        (b"connection", b"close"),
+        *([(b"connection", b"close")] if close else []),
         (b"cache-control", b"no-cache"),
         *SECURITY_HEADERS,
         (b"content-type", content_type.encode()),
