@@ -106,7 +106,8 @@ async def motd_of_a_new_irc_client(running: ServerProcess, nick: str) -> list[st
 
 async def flood_delays(running: ServerProcess) -> float:
     stream = await trio.open_tcp_stream("127.0.0.1", running.ports["web"])
-    await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    # Read to the end: ask the server to close after its answer (it keeps connections).
+    await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     answer = b""
     with trio.fail_after(PATIENCE):
         while chunk := await stream.receive_some():
