@@ -770,6 +770,23 @@ class Kick:
 
 
 @dataclass(frozen=True, slots=True)
+class BanMember:
+    """Ban (``mute``: silence) ``target`` in ``room``, or (``on`` False) lift that ban.
+
+    ``target`` is a mask, or the nickname of someone online, which stands for the mask of its
+    cloaked host (``*!*@host``), so that the ban holds across nickname changes; a member it
+    bans is put out of the room too, for ``reason``. For front ends that know no hosts (the
+    plain protocol, the page); IRC clients send ``MODE +b`` with the mask they chose.
+    """
+
+    room: RoomName | None
+    target: str
+    mute: bool = False
+    on: bool = True
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Invite:
     """Invite ``nick`` to ``room``, which I am in (an operator, if the room is invite-only)."""
 
@@ -859,6 +876,7 @@ Command = (
     | ShowHistory
     | ChangeModes
     | Kick
+    | BanMember
     | Invite
     | Kill
     | SendWallops

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from operator import itemgetter
 
-from trio_chat.core import moderation, server_bans
+from trio_chat.core import masks, moderation, server_bans
 from trio_chat.core.accounts import TICKETS_PER_ACCOUNT, Account, Credentials, Ticket
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
@@ -62,6 +62,7 @@ from trio_chat.core.events import (
     AccountCreated,
     AwayChanged,
     BanFromServer,
+    BanMember,
     ChangeModes,
     Command,
     Counts,
@@ -394,6 +395,8 @@ class Hub:
                 self._change_modes(member, room, changes)
             case Kick(room, nick, reason):
                 self._kick(member, room, nick, reason)
+            case BanMember():
+                self._ban_member(member, command)
             case Invite(nick, room):
                 self._invite(member, nick, room)
             case Kill() | SendWallops() | BanFromServer() | LiftServerBan() | ShowServerBans():
@@ -1031,6 +1034,24 @@ class Hub:
         logger.info(
             "%r kicked %r from %r", _nick(member).display, target_nick.display, room.name.display
         )
+
+    def _ban_member(self, member: Member, ban: BanMember) -> None:
+        """Ban by nickname: the mask of the member's cloaked host, then out of the room."""
+        room = self._existing_room(member, ban.room)
+        if isinstance(room, Refusal):
+            self._tell(member, room)
+            return
+        if not moderation.is_operator(room, member) and not member.operator:
+            self._tell(member, Refusal(Reason.NOT_ROOM_OPERATOR, room.name.display))
+            return
+        named = Nickname.parse(ban.target) if not any(c in ban.target for c in "!@*?:") else None
+        online = self._members.get(named.key) if isinstance(named, Nickname) else None
+        mask = f"*!*@{online.host}" if online is not None and online.host else ban.target
+        mask = masks.MUTE_PREFIX + mask if ban.mute else mask
+        self._change_modes(member, room.name, (ModeChange(Mode.BAN, ban.on, mask),))
+        out = ban.on and not ban.mute and online is not None and online is not member
+        if out and online in room.members and member in room.members:
+            self._kick(member, room.name, _nick(online), ban.reason or "banned")
 
     def _invite(self, member: Member, nick: Nickname, name: RoomName) -> None:
         room = self._joined_room(member, name)
