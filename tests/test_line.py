@@ -16,6 +16,9 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    BanFromServer,
+    BanMember,
+    ChangeModes,
     Command,
     CurrentRoom,
     Departed,
@@ -23,49 +26,72 @@ from trio_chat.core.events import (
     Emoted,
     Event,
     Goodbye,
+    Invite,
+    Invited,
     IsAway,
     Joined,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
     LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LoggedIn,
     LoggedOut,
     LogOut,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     Parted,
     PartRoom,
     PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
+    PutOut,
     Quit,
     Registered,
+    RegisterRoom,
     Rename,
     Renamed,
     RoomEntered,
     RoomExited,
     RoomList,
+    RoomRegistered,
     RoomSummary,
     Roster,
+    RosterEntry,
     Said,
     Say,
+    SendWallops,
+    ServerBanChanged,
+    ServerBanEntry,
+    ServerBans,
     SetAway,
     SetTopic,
+    ShowServerBans,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
     Tell,
     TopicChanged,
     TopicIs,
+    Wallops,
     Who,
 )
 from trio_chat.core.framing import LineTooLong
+from trio_chat.core.modes import ListEntry, Mode, ModeChange
 from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.roles import Role
 from trio_chat.frontends.base import (
     IGNORED,
     Authenticate,
     ChangeOwnPassword,
     Farewell,
     Introduce,
+    OperLogin,
     RegisterAccount,
     Send,
 )
@@ -120,7 +146,7 @@ def usage(synopsis: str) -> Tell:
         (b"/me", usage("/me <action>")),
         (b"/me   ", usage("/me <action>")),
         (b"/nick", usage("/nick <name>")),
-        (b"/join", usage("/join #room")),
+        (b"/join", usage("/join #room [key]")),
         (b"/switch", usage("/switch #room")),
         (b"/nick bad name!", Tell(Refusal(Reason.NICK_INVALID, "bad name!", "spaces"))),
         (b"/nick ab\x07cd", Tell(Refusal(Reason.NICK_INVALID, "ab\x07cd", "U+0007"))),
@@ -515,3 +541,202 @@ def test_account_news(event: Event, line: str) -> None:
 
 def test_someone_elses_account_news_is_not_shown() -> None:
     assert registered_front_end().see([AccountChanged("bob", "bob")], personal=False) == []
+
+
+# --- moderation ------------------------------------------------------------------------------
+
+
+def change(mode: Mode, on: bool = True, argument: str = "") -> ModeChange:
+    return ModeChange(mode, on, argument)
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        (b"/join #rust hunter2", JoinRoom(room("#rust"), "hunter2")),
+        (b"/join #ru\x07st key", Tell(Refusal(Reason.ROOM_NAME_INVALID, "#rust", "U+0007"))),
+        (b"/op bob", ChangeModes(None, (change(Mode.OPERATOR, True, "bob"),))),
+        (b"/op #rust bob carol", ChangeModes(room("#rust"), (
+            change(Mode.OPERATOR, True, "bob"), change(Mode.OPERATOR, True, "carol")))),
+        (b"/deop bob", ChangeModes(None, (change(Mode.OPERATOR, False, "bob"),))),
+        (b"/voice #rust bob", ChangeModes(room("#rust"), (change(Mode.VOICE, True, "bob"),))),
+        (b"/DEVOICE bob", ChangeModes(None, (change(Mode.VOICE, False, "bob"),))),
+        (b"/op", usage("/op [#room] <name>")),
+        (b"/voice #rust", usage("/voice [#room] <name>")),
+        (b"/op #ru\x07st bob", Tell(Refusal(Reason.ROOM_NAME_INVALID, "#rust", "U+0007"))),
+        (b"/kick bob", Kick(None, nick("bob"))),
+        (b"/kick #rust bob stop spamming", Kick(room("#rust"), nick("bob"), "stop spamming")),
+        (b"/kick", usage("/kick [#room] <name> [reason]")),
+        (b"/kick b@d", Tell(Refusal(Reason.NO_SUCH_NICK, "b@d"))),
+        (b"/kick #r\x07 bob", Tell(Refusal(Reason.ROOM_NAME_INVALID, "#r", "U+0007"))),
+        (b"/ban bob", BanMember(None, "bob")),
+        (b"/ban #rust *!*@k5x.ip spam wave", BanMember(room("#rust"), "*!*@k5x.ip",
+                                                        reason="spam wave")),
+        (b"/ban", usage("/ban [#room] <name|mask> [reason]")),
+        (b"/ban #r\x07 bob", Tell(Refusal(Reason.ROOM_NAME_INVALID, "#r", "U+0007"))),
+        (b"/unban *!*@k5x.ip", BanMember(None, "*!*@k5x.ip", on=False)),
+        (b"/unban", usage("/unban [#room] <mask>")),
+        (b"/mute bob", BanMember(None, "bob", mute=True)),
+        (b"/unmute #rust bob", BanMember(room("#rust"), "bob", mute=True, on=False)),
+        (b"/mute", usage("/mute [#room] <name|mask>")),
+        (b"/mode", ChangeModes(None)),
+        (b"/mode #rust", ChangeModes(room("#rust"))),
+        (b"/mode +m", ChangeModes(None, (change(Mode.MODERATED),))),
+        (b"/mode #rust -t+k hunter2", ChangeModes(room("#rust"), (
+            change(Mode.TOPIC_LOCK, False), change(Mode.KEY, True, "hunter2")))),
+        (b"/mode +b", ChangeModes(None, (change(Mode.BAN),))),
+        (b"/mode +x", Tell(Refusal(Reason.UNKNOWN_MODE, detail="x"))),
+        (b"/mode #r\x07", Tell(Refusal(Reason.ROOM_NAME_INVALID, "#r", "U+0007"))),
+        (b"/mode " + b"+" + b"o" * 12 + b" a b c d e f g h i j k l", ChangeModes(None, tuple(
+            change(Mode.OPERATOR, True, name) for name in "abcdefghij"))),
+        (b"/invite bob", Invite(nick("bob"), None)),
+        (b"/invite bob #rust", Invite(nick("bob"), room("#rust"))),
+        (b"/invite", usage("/invite <name> [#room]")),
+        (b"/invite b@d", Tell(Refusal(Reason.NO_SUCH_NICK, "b@d"))),
+        (b"/invite bob rust", Tell(Refusal(Reason.ROOM_NAME_NO_HASH, "rust"))),
+        (b"/register-room #rust", RegisterRoom(room("#rust"))),
+        (b"/drop-room #rust", RegisterRoom(room("#rust"), drop=True)),
+        (b"/register-room", usage("/register-room #room")),
+        (b"/drop-room rust", Tell(Refusal(Reason.ROOM_NAME_NO_HASH, "rust"))),
+        (b"/oper root the password", OperLogin("root", "the password")),
+        (b"/oper root", usage("/oper NAME PASSWORD")),
+        (b"/kill bob flooding everyone", Kill(nick("bob"), "flooding everyone")),
+        (b"/kill", usage("/kill <name> <reason>")),
+        (b"/kill b@d why", Tell(Refusal(Reason.NO_SUCH_NICK, "b@d"))),
+        (b"/wallops look at #rust", SendWallops("look at #rust")),
+        (b"/wallops", usage("/wallops <text>")),
+        (b"/serverban *!*@k5x.ip", BanFromServer("*!*@k5x.ip")),
+        (b"/serverban 2h *!*@k5x.ip spam", BanFromServer("*!*@k5x.ip", 7200, "spam")),
+        (b"/serverban 90 a:spammer", BanFromServer("a:spammer", 90)),
+        (b"/serverban 10.0.0.0/8 no reason", BanFromServer("10.0.0.0/8", 0, "no reason")),
+        (b"/serverban", usage("/serverban [30m|2h|7d] <mask> [reason]")),
+        (b"/serverban 2h", BanFromServer("2h")),
+        (b"/unserverban *!*@k5x.ip", LiftServerBan("*!*@k5x.ip")),
+        (b"/unserverban", usage("/unserverban <mask>")),
+        (b"/serverbans", ShowServerBans()),
+    ],
+)  # fmt: skip
+def test_moderation_commands(line: bytes, command: object) -> None:
+    assert parse_line(line) == command
+
+
+def test_an_operator_password_is_kept_out_of_reprs() -> None:
+    assert "sesame" not in repr(parse_line(b"/oper root open sesame"))
+
+
+BAN = ListEntry("*!*@k5x.ip", "alice", 0.0)
+SERVER_BAN = ServerBanEntry("*!*@k5x.ip", "spam", "alice", 0.0, 1_796_000_000.0)
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        (ModesChanged("#rust", "alice", (change(Mode.MODERATED), change(Mode.VOICE, True, "bob"))),
+         "* alice set +mv bob"),
+        (Kicked("#rust", "alice", "bob", "spam"), "* alice kicked bob out of #rust (spam)"),
+        (Invited("#rust", "alice", "bob"), "* alice invited bob to #rust"),
+        (ModesAre("#rust", "tnkl", "hunter2", 50), "* modes of #rust: +tnkl hunter2 50"),
+        (ModesAre("#rust", "tn"), "* modes of #rust: +tn"),
+        (ModesAre("#rust", ""), "* modes of #rust: none"),
+        (ListIs("#rust", Mode.BAN, ()), "* no bans in #rust"),
+        (ListIs("#rust", Mode.BAN, (BAN, ListEntry("m:bob!*@*", "carol", 0.0))),
+         "* bans in #rust (2): *!*@k5x.ip (by alice), m:bob!*@* (by carol)"),
+        (ListIs("#rust", Mode.INVITATION, (BAN,)),
+         "* invitations in #rust (1): *!*@k5x.ip (by alice)"),
+        (OperatorNow("root"), "* you are a server operator now (root)"),
+        (Wallops("alice", "look at #rust"), "* wallops from alice: look at #rust"),
+        (PutOut(LeaveReason.KILLED, "alice", "flooding"),
+         "! alice put you off the server (flooding)"),
+        (PutOut(LeaveReason.BANNED, "alice", "spam"),
+         "! you are banned from this server by alice (spam)"),
+        (ServerBanChanged(SERVER_BAN, removed=2),
+         "* banned from the server: *!*@k5x.ip (until 2026-11-30 00:53, by alice): spam,"
+         " 2 put out"),
+        (ServerBanChanged(ServerBanEntry("a:x", "banned", "alice", 0.0)),
+         "* banned from the server: a:x (until lifted, by alice): banned"),
+        (ServerBanChanged(lifted="*!*@k5x.ip"), "* the server ban on *!*@k5x.ip is lifted"),
+        (ServerBans(()), "* no server bans"),
+        (ServerBans((SERVER_BAN,)),
+         "* server bans (1):\n*   *!*@k5x.ip (until 2026-11-30 00:53, by alice): spam"),
+        (RoomRegistered("#rust", "alice"),
+         "* #rust is registered, to alice: it keeps its settings when empty"),
+        (RoomRegistered("#rust", "alice", dropped=True), "* #rust is no longer registered"),
+        (Departed("bob", LeaveReason.KILLED, "Killed (alice (spam))"),
+         "* bob left (killed: Killed (alice (spam)))"),
+    ],
+)  # fmt: skip
+def test_moderation_events(event: Event, line: str) -> None:
+    assert render(event) == line + "\n"
+
+
+# Every refusal of moderation is worded, in English, by the one explain().
+@pytest.mark.parametrize(
+    ("refusal", "line"),
+    [
+        (Refusal(Reason.NOT_ROOM_OPERATOR, "#rust"), "! you are not an operator of #rust"),
+        (Refusal(Reason.NOT_SERVER_OPERATOR), "! only server operators may do that"),
+        (Refusal(Reason.BANNED_FROM_ROOM, "#rust"), "! you are banned from #rust"),
+        (Refusal(Reason.WRONG_KEY, "#rust"), "! #rust needs its key to join (/join #rust key)"),
+        (Refusal(Reason.MODERATED, "#rust"),
+         "! #rust is moderated: only members with voice speak there"),
+        (Refusal(Reason.MUTED, "#rust"), "! you are muted in #rust"),
+        (Refusal(Reason.UNKNOWN_MODE, detail="x"), "! there is no mode x"),
+        (Refusal(Reason.WRONG_OPERATOR_LOGIN), "! wrong operator name or password"),
+    ],
+)  # fmt: skip
+def test_moderation_refusals(refusal: Refusal, line: str) -> None:
+    assert render(refusal) == line + "\n"
+
+
+def test_every_refusal_has_its_line() -> None:
+    for reason in Reason:
+        rendered = render(Refusal(reason, "#rust", "x"))
+        assert rendered.startswith("! ")
+        assert "{" not in rendered
+
+
+def test_a_mode_change_is_a_line_of_its_room() -> None:
+    changed = ModesChanged("#rust", "alice", (change(Mode.TOPIC_LOCK, False),))
+    assert render(changed, prefixed=True) == "#rust * alice set -t\n"
+    assert render(Kicked("#rust", "alice", "bob"), prefixed=True) == (
+        "* alice kicked bob out of #rust\n"
+    )
+
+
+def test_being_kicked_is_said_to_you_and_leaves_the_room() -> None:
+    viewer = registered_front_end()
+    viewer.see([RoomEntered("#rust", roster("alice", "bob"), "")])
+    assert viewer.see([Said("#rust", "bob", "hi")], personal=False) == ["#rust <bob> hi"]
+    assert viewer.see([Kicked("#rust", "bob", "alice", "spam"), CurrentRoom("#lobby")]) == [
+        "* bob kicked you out of #rust (spam)",
+        "* now talking in #lobby",
+    ]
+    # In one room again: its lines lose their prefix.
+    assert viewer.see([Said("#lobby", "bob", "hi")], personal=False) == ["<bob> hi"]
+    # Someone else's kick, and its record in a room's history, read as anyone's.
+    assert viewer.see([Kicked("#lobby", "bob", "carol")]) == ["* bob kicked carol out of #lobby"]
+
+
+def test_invitations_are_worded_for_who_reads_them() -> None:
+    viewer = registered_front_end()
+    assert viewer.see([Invited("#rust", "bob", "alice")]) == [
+        "* bob invites you to #rust (/join #rust)"
+    ]
+    assert viewer.see([Invited("#rust", "alice", "carol")]) == ["* you invited carol to #rust"]
+    assert viewer.see([Invited("#rust", "bob", "carol")]) == ["* bob invited carol to #rust"]
+
+
+def test_roles_show_as_marks_in_the_welcome_and_in_who() -> None:
+    ops = (
+        RosterEntry("alice", (Role.OPERATOR, Role.VOICE)),
+        RosterEntry("bob", (Role.VOICE,)),
+        RosterEntry("carol"),
+    )
+    viewer = Viewer()
+    assert viewer.see([Registered("carol", 3, 1), RoomEntered("#lobby", ops, "")]) == [
+        "* welcome, carol! online (3): @alice, +bob, carol"
+    ]
+    assert viewer.see([RoomEntered("#rust", ops, "")]) == [
+        "* welcome to #rust! online (3): @alice, +bob, carol"
+    ]
+    assert viewer.see([Roster("#rust", ops)]) == ["#rust * online (3): @alice, +bob, carol"]

@@ -788,10 +788,13 @@ class BanMember:
 
 @dataclass(frozen=True, slots=True)
 class Invite:
-    """Invite ``nick`` to ``room``, which I am in (an operator, if the room is invite-only)."""
+    """Invite ``nick`` to ``room``, which I am in (an operator, if the room is invite-only).
+
+    ``room`` None: my current room (the plain protocol's ``/invite bob``).
+    """
 
     nick: Nickname
-    room: RoomName
+    room: RoomName | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1053,7 +1053,7 @@ class Hub:
         if out and online in room.members and member in room.members:
             self._kick(member, room.name, _nick(online), ban.reason or "banned")
 
-    def _invite(self, member: Member, nick: Nickname, name: RoomName) -> None:
+    def _invite(self, member: Member, nick: Nickname, name: RoomName | None) -> None:
         room = self._joined_room(member, name)
         if isinstance(room, Refusal):
             self._tell(member, room)

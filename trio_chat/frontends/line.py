@@ -23,6 +23,9 @@ from trio_chat.core.events import (
     AccountChanged,
     AccountCreated,
     AwayChanged,
+    BanFromServer,
+    BanMember,
+    ChangeModes,
     Command,
     CurrentRoom,
     Departed,
@@ -30,50 +33,71 @@ from trio_chat.core.events import (
     Emoted,
     Event,
     Goodbye,
+    Invite,
+    Invited,
     IsAway,
     Joined,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
+    LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LoggedIn,
     LoggedOut,
     LogOut,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     Parted,
     PartRoom,
     PasswordChanged,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
+    PutOut,
     Quit,
     Recalled,
     Registered,
+    RegisterRoom,
     Rename,
     Renamed,
     Reply,
     RoomEntered,
     RoomExited,
     RoomList,
+    RoomRegistered,
     Roster,
     RosterEntry,
     Said,
     Say,
+    SendWallops,
+    ServerBanChanged,
+    ServerBanEntry,
+    ServerBans,
     Service,
     ServiceChanged,
     SetAway,
     SetTopic,
     ShowHistory,
+    ShowServerBans,
     ShowTopic,
     ShuttingDown,
     SwitchRoom,
     Tell,
     TopicChanged,
     TopicIs,
+    Wallops,
     Who,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
+from trio_chat.core.modes import MAX_CHANGES, Mode, ModeChange, parse_changes
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.roles import marks
 from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName, sanitize, sanitized
-from trio_chat.core.wording import describe, service_news, stamp
+from trio_chat.core.wording import describe, parenthesized, service_news, stamp
 from trio_chat.frontends.base import (
     IGNORED,
     AccountInput,
@@ -82,6 +106,7 @@ from trio_chat.frontends.base import (
     Farewell,
     Input,
     Introduce,
+    OperLogin,
     RegisterAccount,
     Send,
 )
@@ -96,7 +121,7 @@ LISTED_ROOMS = 100  # /rooms names the largest rooms only, and says how many mor
 
 HELP_LINES = (
     "* commands:",
-    "*   /join #room         join a room and talk there",
+    "*   /join #room [key]   join a room and talk there (with its key, if it has one)",
     "*   /part [#room]       leave a room (the current one if none is named)",
     "*   /switch #room       talk in another of your rooms",
     "*   /rooms              list the rooms, largest first",
@@ -111,6 +136,21 @@ HELP_LINES = (
     "*   /passwd OLD NEW     change your account's password",
     "*   /logout             log out (under another nickname than your account's)",
     "*   /msg <name> <text>  send a private message",
+    "* running a room (its operators, marked @; members with voice are marked +):",
+    "*   /op, /deop, /voice, /devoice [#room] <name>  give or take a role",
+    "*   /kick [#room] <name> [reason]   put someone out of the room",
+    "*   /ban [#room] <name|mask> [reason]  ban (a name: its host) and put out",
+    "*   /unban [#room] <mask>          lift a ban (/mode +b lists them)",
+    "*   /mute, /unmute [#room] <name|mask>  silence someone in the room, or not",
+    "*   /mode [#room] [+-modes args]   show or change modes: +t topic lock,",
+    "*                        +m moderated, +i invite-only, +k key, +l limit, +s secret",
+    "*   /invite <name> [#room]         invite someone (to an invite-only room)",
+    "*   /register-room #room, /drop-room #room  keep a room you run, or stop",
+    "* server operators:",
+    "*   /oper NAME PASSWORD  become a server operator",
+    "*   /kill <name> <reason>  put someone off the server",
+    "*   /wallops <text>     tell every server operator",
+    "*   /serverban [30m|2h|7d] <mask> [reason], /unserverban <mask>, /serverbans",
     "*   /help               show this help",
     "*   /exit or /quit      leave",
     "*   //text              send a line that starts with /",
@@ -236,6 +276,17 @@ class LineFrontEnd:
                 case Refusal() if not self._registered:
                     lines.append(_refusal_line(event) + PROMPT.decode())
                     continue
+                case Kicked(room, nick, target, reason) if target == self._nick:
+                    if room in self._rooms:
+                        self._rooms.remove(room)
+                    lines.append(f"* {nick} kicked you out of {room}{parenthesized(reason)}\n")
+                    continue
+                case Invited(room, nick, target) if target == self._nick:
+                    lines.append(f"* {nick} invites you to {room} (/join {room})\n")
+                    continue
+                case Invited(room, nick, target) if nick == self._nick:
+                    lines.append(f"* you invited {target} to {room}\n")
+                    continue
             where = _room_of(event)
             only_room = len(self._rooms) == 1 and self._rooms[0] == where
             lines.append(_line(event, "" if where is None or only_room else f"{where} "))
@@ -285,7 +336,7 @@ def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
                 return _usage("/msg <name> <text>")
             return _private_message(recipient, message)
         case "join":
-            return _with_room(JoinRoom, typed) if typed else _usage("/join #room")
+            return _join(typed) if typed else _usage("/join #room [key]")
         case "switch":
             return _with_room(SwitchRoom, typed) if typed else _usage("/switch #room")
         case "part":
@@ -316,6 +367,39 @@ def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
             return ChangeOwnPassword(old, new) if old and new else _usage("/passwd OLD NEW")
         case "logout":
             return LogOut()
+        case "op" | "deop" | "voice" | "devoice":
+            return _roles(name.lower(), typed)
+        case "kick":
+            return _kick(typed)
+        case "ban" | "unban" | "mute" | "unmute":
+            return _ban(name.lower(), typed)
+        case "mode":
+            return _mode(typed)
+        case "invite":
+            return _invite(typed)
+        case "register-room" | "drop-room":
+            return _register_room(name.lower(), typed)
+        case "oper":
+            login, _, password = _secret(raw).partition(" ")
+            if not login or not password:
+                return _usage("/oper NAME PASSWORD")
+            return OperLogin(login, password)
+        case "kill":
+            victim, _, reason = typed.partition(" ")
+            if not victim:
+                return _usage("/kill <name> <reason>")
+            target = Nickname.parse(victim)
+            if isinstance(target, Refusal):
+                return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(victim)))
+            return Kill(target, sanitize(reason).strip())
+        case "wallops":
+            return SendWallops(argument) if argument else _usage("/wallops <text>")
+        case "serverban":
+            return _server_ban(typed)
+        case "unserverban":
+            return LiftServerBan(argument) if argument else _usage("/unserverban <mask>")
+        case "serverbans":
+            return ShowServerBans()
         case "exit" | "quit":
             return Quit()
         case _:
@@ -356,9 +440,121 @@ def _private_message(typed: str, text: str) -> Command:
     return PrivateMessage(recipient, text)
 
 
-def _with_room(command: type[JoinRoom | SwitchRoom | Who], typed: str) -> Command:
+def _with_room(command: type[SwitchRoom | Who], typed: str) -> Command:
     room = RoomName.parse(typed)
     return Tell(sanitized(room)) if isinstance(room, Refusal) else command(room)
+
+
+def _join(typed: str) -> Command:
+    name, _, key = typed.partition(" ")
+    room = RoomName.parse(name)
+    return Tell(sanitized(room)) if isinstance(room, Refusal) else JoinRoom(room, key.strip())
+
+
+def _room_first(typed: str) -> tuple[RoomName | Refusal | None, list[str]]:
+    """Split ``[#room] words...``: the room (None: the current one), and the words after it."""
+    words = typed.split()
+    if words and words[0].startswith(ROOM_PREFIX):
+        room = RoomName.parse(words[0])
+        return (sanitized(room) if isinstance(room, Refusal) else room), words[1:]
+    return None, words
+
+
+_ROLE_COMMANDS = {
+    "op": (Mode.OPERATOR, True),
+    "deop": (Mode.OPERATOR, False),
+    "voice": (Mode.VOICE, True),
+    "devoice": (Mode.VOICE, False),
+}
+
+
+def _roles(command: str, typed: str) -> Command:
+    """``/op [#room] alice [bob ...]``: one mode change per name, as ``/mode +oo`` would."""
+    room, names = _room_first(typed)
+    if isinstance(room, Refusal):
+        return Tell(room)
+    if not names:
+        return _usage(f"/{command} [#room] <name>")
+    mode, on = _ROLE_COMMANDS[command]
+    return ChangeModes(room, tuple(ModeChange(mode, on, name) for name in names[:MAX_CHANGES]))
+
+
+def _kick(typed: str) -> Command:
+    room, words = _room_first(typed)
+    if isinstance(room, Refusal):
+        return Tell(room)
+    if not words:
+        return _usage("/kick [#room] <name> [reason]")
+    target = Nickname.parse(words[0])
+    if isinstance(target, Refusal):
+        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(words[0])))
+    return Kick(room, target, sanitize(" ".join(words[1:])))
+
+
+def _ban(command: str, typed: str) -> Command:
+    """``/ban``, ``/unban``, ``/mute``, ``/unmute``: a name (its host, see BanMember) or a mask."""
+    room, words = _room_first(typed)
+    if isinstance(room, Refusal):
+        return Tell(room)
+    if not words:
+        what = "<mask>" if command == "unban" else "<name|mask>"
+        return _usage(f"/{command} [#room] {what}" + (" [reason]" if command == "ban" else ""))
+    mute, on = command in ("mute", "unmute"), command in ("ban", "mute")
+    reason = sanitize(" ".join(words[1:])) if command == "ban" else ""
+    return BanMember(room, sanitize(words[0]), mute=mute, on=on, reason=reason)
+
+
+def _mode(typed: str) -> Command:
+    room, words = _room_first(typed)
+    if isinstance(room, Refusal):
+        return Tell(room)
+    changes = parse_changes(tuple(sanitize(word) for word in words))
+    if isinstance(changes, str):
+        return Tell(Refusal(Reason.UNKNOWN_MODE, detail=changes))
+    return ChangeModes(room, changes[:MAX_CHANGES])
+
+
+def _invite(typed: str) -> Command:
+    words = typed.split()
+    if not 1 <= len(words) <= 2:
+        return _usage("/invite <name> [#room]")
+    target = Nickname.parse(words[0])
+    if isinstance(target, Refusal):
+        return Tell(Refusal(Reason.NO_SUCH_NICK, sanitize(words[0])))
+    room = RoomName.parse(words[1]) if len(words) > 1 else None
+    return Tell(sanitized(room)) if isinstance(room, Refusal) else Invite(target, room)
+
+
+def _register_room(command: str, typed: str) -> Command:
+    room = RoomName.parse(typed) if typed else None
+    if room is None:
+        return _usage(f"/{command} #room")
+    if isinstance(room, Refusal):
+        return Tell(sanitized(room))
+    return RegisterRoom(room, drop=command == "drop-room")
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(typed: str) -> int | None:
+    """Read a ban's duration: seconds, or ``30m``, ``2h``, ``7d``, ``1w``; None if it is none."""
+    if typed.isdecimal():
+        return int(typed)
+    number, unit = typed[:-1], typed[-1:].lower()
+    if number.isdecimal() and unit in _DURATION_UNITS:
+        return int(number) * _DURATION_UNITS[unit]
+    return None
+
+
+def _server_ban(typed: str) -> Command:
+    """``/serverban [duration] mask [reason]`` (IRC's KLINE, in ergo's order)."""
+    words = typed.split()
+    seconds = _duration(words[0]) if len(words) > 1 else None
+    rest = words[1:] if seconds is not None else words
+    if not rest:
+        return _usage("/serverban [30m|2h|7d] <mask> [reason]")
+    return BanFromServer(sanitize(rest[0]), seconds or 0, sanitize(" ".join(rest[1:])))
 
 
 def _part(typed: str, argument: str) -> Command:
@@ -383,10 +579,43 @@ def render(event: Event, *, prefixed: bool = False) -> str:
 
 def _line(event: Event, prefix: str) -> str:
     match event:
-        case Said() | Emoted() | Joined() | TopicChanged():
+        case Said() | Emoted() | Joined() | TopicChanged() | ModesChanged():
             return f"{prefix}{describe(event)}\n"
-        case Parted() | Departed() | Renamed():  # they name their room, or are in several
+        case Parted() | Departed() | Renamed() | Kicked():  # they name their room, or several
             return f"{describe(event)}\n"
+        case Invited(room, nick, target):
+            return f"* {nick} invited {target} to {room}\n"
+        case ModesAre(room, letters, key, limit):
+            settings = " ".join(value for value in (key, str(limit) if limit else "") if value)
+            shown = f"+{letters}" + (f" {settings}" if settings else "") if letters else "none"
+            return f"* modes of {room}: {shown}\n"
+        case ListIs(room, mode, ()):
+            return f"* no {_LIST_NAMES[mode]} in {room}\n"
+        case ListIs(room, mode, entries):
+            listed = [f"{entry.mask} (by {entry.setter})" for entry in entries]
+            return _list(f"* {_LIST_NAMES[mode]} in {room}", listed)
+        case OperatorNow(name):
+            return f"* you are a server operator now ({name})\n"
+        case Wallops(nick, text):
+            return f"* wallops from {nick}: {text}\n"
+        case PutOut(LeaveReason.KILLED, by, message):
+            return f"! {by} put you off the server{parenthesized(message)}\n"
+        case PutOut(_, by, message):
+            return f"! you are banned from this server by {by}{parenthesized(message)}\n"
+        case ServerBanChanged(None, lifted):
+            return f"* the server ban on {lifted} is lifted\n"
+        case ServerBanChanged(ServerBanEntry() as ban, _, removed):
+            put_out = f", {removed} put out" if removed else ""
+            return f"* banned from the server: {_server_ban_line(ban)}{put_out}\n"
+        case ServerBans(()):
+            return "* no server bans\n"
+        case ServerBans(entries):
+            head = f"* server bans ({len(entries)}):\n"
+            return head + "".join(f"{CONTINUATION}{_server_ban_line(ban)}\n" for ban in entries)
+        case RoomRegistered(room, _, True):
+            return f"* {room} is no longer registered\n"
+        case RoomRegistered(room, founder):
+            return f"* {room} is registered, to {founder}: it keeps its settings when empty\n"
         case TopicIs(_, ""):
             return f"{prefix}* no topic is set\n"
         case TopicIs(_, topic):
@@ -451,7 +680,13 @@ def _line(event: Event, prefix: str) -> str:
 
 
 # The lines a prefix can start:
-_ROOM_LINES = (Said, Emoted, Joined, TopicChanged, TopicIs, Roster, Recalled)
+_ROOM_LINES = (Said, Emoted, Joined, TopicChanged, ModesChanged, TopicIs, Roster, Recalled)
+_LIST_NAMES = {Mode.BAN: "bans", Mode.EXCEPTION: "ban exceptions", Mode.INVITATION: "invitations"}
+
+
+def _server_ban_line(ban: ServerBanEntry) -> str:
+    until = f"until {stamp(ban.expires)}" if ban.expires else "until lifted"
+    return f"{ban.mask} ({until}, by {ban.setter}): {ban.reason}"
 
 
 def _room_of(event: Event) -> str | None:
