@@ -79,3 +79,20 @@ def test_room_names_are_coloured_like_nicknames() -> None:
     assert display.show("#rust * bob joined") == (
         f"{nick_colour('#rust')}#rust{RESET} {DIM}* bob joined{RESET}"
     )
+
+
+def test_roles_are_marked_in_lists_of_who_is_online() -> None:
+    display = Display(color=False)
+    assert display.show("* online (3): @alice, +bob, carol") == "* online (3): @alice, +bob, carol"
+    display = Display(color=True)
+    shown = display.show("* welcome, carol! online (3): @alice, +bob, carol")
+    assert display.own_nick == "carol"
+    assert shown == (
+        f"{DIM}* welcome, carol! online (3): {RESET}"
+        f"{BOLD}@{RESET}{nick_colour('alice')}alice{RESET}, "
+        f"{BOLD}+{RESET}{nick_colour('bob')}bob{RESET}, {BOLD}carol{RESET}"
+    )
+    assert display.show("#rust * online (1): @carol") == (
+        f"{nick_colour('#rust')}#rust{RESET} {DIM}* online (1): {RESET}"
+        f"{BOLD}@{RESET}{BOLD}carol{RESET}"
+    )

@@ -3,7 +3,8 @@
 Lines are sanitized again here (the client must not trust the server to have done it), then,
 if colour is on, marked up with SGR colour codes: your own nickname, every other nickname and
 every room name in a colour of its own (stable: the same name always gets the same colour),
-notices dimmed, errors red, private messages magenta.
+notices dimmed, errors red, private messages magenta. In a list of who is online, each name is
+in its colour too, after its role's mark in bold (``@`` a room's operator, ``+`` voice).
 
 The display also follows what the lines say about you: your nickname, and your current room,
 which the input prompt shows (``#lobby> ``).
@@ -34,6 +35,8 @@ _ROOM_WELCOME = re.compile(r"\* welcome to (?P<room>#\S+)! ")
 _NOW_TALKING = re.compile(r"\* now talking in (?P<room>#\S+)$")
 _NO_ROOM = "* you are in no room now"
 _RENAME = re.compile(r"\* (?P<old>\S+) is now (?P<new>\S+)$")
+_ONLINE = re.compile(r"(?P<head>\* (?:welcome[^!]*! )?online \(\d+\): )(?P<names>.+)")
+_MARKS = "@+"  # the marks of roles before a name: operator, voice
 
 
 def nick_colour(nick: str) -> str:
@@ -73,9 +76,19 @@ class Display:
             return f"{RED}{line}{RESET}"
         if line.startswith("[pm "):
             return f"{MAGENTA}{line}{RESET}"
+        if online := _ONLINE.fullmatch(line):
+            names = ", ".join(map(self._name, online["names"].split(", ")))
+            return f"{DIM}{online['head']}{RESET}{names}"
         if line.startswith("* "):
             return f"{DIM}{line}{RESET}"
         return line
+
+    def _name(self, shown: str) -> str:
+        """Colour one name of a list: its mark (``@``, ``+``) bold, the name in its colour."""
+        nick = shown.lstrip(_MARKS)
+        mark = shown[: len(shown) - len(nick)]
+        colour = BOLD if nick == self.own_nick else nick_colour(nick)
+        return (f"{BOLD}{mark}{RESET}" if mark else "") + f"{colour}{nick}{RESET}"
 
     def _follow(self, line: str) -> None:
         if welcome := _WELCOME.match(line):
