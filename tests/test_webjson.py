@@ -3,43 +3,68 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from tests.names import nick, room, roster
 from trio_chat.core.events import (
+    BanFromServer,
+    BanMember,
+    ChangeModes,
     Departed,
     Emote,
     Found,
+    Invite,
+    Invited,
     JoinRoom,
+    Kick,
+    Kicked,
+    Kill,
     LeaveReason,
+    LiftServerBan,
+    ListIs,
     ListRooms,
     LookUp,
     MemberInfo,
     Membership,
+    ModesAre,
+    ModesChanged,
+    OperatorNow,
     PartRoom,
     PrivateMessage,
+    PutOut,
     Quit,
     Registered,
+    RegisterRoom,
     Rename,
     RoomEntered,
     RoomList,
+    RoomRegistered,
     RoomSummary,
     Roster,
     RosterEntry,
     Said,
     Say,
+    SendWallops,
+    ServerBanChanged,
+    ServerBanEntry,
+    ServerBans,
     SetAway,
     SetTopic,
+    ShowServerBans,
     ShowTopic,
     SwitchRoom,
     Tell,
+    Wallops,
     Who,
 )
+from trio_chat.core.modes import ListEntry, Mode, ModeChange
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role
 from trio_chat.core.text import Nickname, RoomName
+from trio_chat.frontends.base import OperLogin
 from trio_chat.frontends.webjson import (
     ErrorCode,
     Greeting,
@@ -200,3 +225,156 @@ def test_a_peers_html_is_only_ever_text() -> None:
     # The page inserts texts with textContent; the server never escapes or interprets them.
     text = '<img src=x onerror="alert(1)">'
     assert json.loads(encode(Said("#a", "eve", text), 0.0) or "")["text"] == text
+
+
+# --- moderation --------------------------------------------------------------------------------
+
+RUST = RoomName("#rust", "#rust")
+
+
+@pytest.mark.parametrize(
+    ("message", "command"),
+    [
+        ({"type": "join", "room": "#rust", "key": "hunter2"}, JoinRoom(RUST, "hunter2")),
+        ({"type": "mode"}, ChangeModes(None)),
+        ({"type": "mode", "room": "#rust", "modes": ""}, ChangeModes(RUST)),
+        ({"type": "mode", "room": "#rust", "modes": "+m"},
+         ChangeModes(RUST, (ModeChange(Mode.MODERATED, True),))),
+        ({"type": "mode", "modes": "+o-v alice bob"}, ChangeModes(None, (
+            ModeChange(Mode.OPERATOR, True, "alice"), ModeChange(Mode.VOICE, False, "bob")))),
+        ({"type": "mode", "modes": "+b"}, ChangeModes(None, (ModeChange(Mode.BAN, True),))),
+        ({"type": "mode", "modes": "+x"}, Tell(Refusal(Reason.UNKNOWN_MODE, detail="x"))),
+        ({"type": "kick", "room": "#rust", "nick": "bob", "reason": "spam"},
+         Kick(RUST, nick("bob"), "spam")),
+        ({"type": "kick", "nick": "bob"}, Kick(None, nick("bob"))),
+        ({"type": "ban", "room": "#rust", "target": "bob", "reason": "spam"},
+         BanMember(RUST, "bob", reason="spam")),
+        ({"type": "ban", "target": "*!*@k5x.ip"}, BanMember(None, "*!*@k5x.ip")),
+        ({"type": "unban", "target": "*!*@k5x.ip"}, BanMember(None, "*!*@k5x.ip", on=False)),
+        ({"type": "mute", "room": "#rust", "target": "bob"}, BanMember(RUST, "bob", mute=True)),
+        ({"type": "unmute", "target": "bob", "reason": "ignored"},
+         BanMember(None, "bob", mute=True, on=False)),
+        ({"type": "invite", "nick": "bob", "room": "#rust"}, Invite(nick("bob"), RUST)),
+        ({"type": "invite", "nick": "bob"}, Invite(nick("bob"), None)),
+        ({"type": "register_room", "room": "#rust"}, RegisterRoom(RUST)),
+        ({"type": "drop_room", "room": "#rust"}, RegisterRoom(RUST, drop=True)),
+        ({"type": "oper", "name": "root", "password": "pw"}, OperLogin("root", "pw")),
+        ({"type": "kill", "nick": "bob", "reason": "flood"}, Kill(nick("bob"), "flood")),
+        ({"type": "wallops", "text": "look at #rust"}, SendWallops("look at #rust")),
+        ({"type": "server_ban", "mask": "a:spammer"}, BanFromServer("a:spammer")),
+        ({"type": "server_ban", "mask": "10.0.0.0/8", "seconds": 3600, "reason": "spam"},
+         BanFromServer("10.0.0.0/8", 3600, "spam")),
+        ({"type": "lift_server_ban", "mask": "a:spammer"}, LiftServerBan("a:spammer")),
+        ({"type": "server_bans"}, ShowServerBans()),
+    ],
+)  # fmt: skip
+def test_every_moderation_command_has_its_message(message: dict[str, Any], command: object) -> None:
+    assert parse_command(json.dumps(message)) == command
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "join", "room": "#rust", "key": 5},
+        {"type": "mode", "modes": ["+m"]},
+        {"type": "kick"},
+        {"type": "ban"},
+        {"type": "ban", "target": ""},
+        {"type": "ban", "target": "two words"},
+        {"type": "unmute", "target": "\u0007"},
+        {"type": "invite", "room": "#rust"},
+        {"type": "register_room"},
+        {"type": "oper", "name": "root"},
+        {"type": "kill", "nick": "bob", "reason": 3},
+        {"type": "wallops", "text": " "},
+        {"type": "server_ban", "mask": "a:x", "seconds": -1},
+        {"type": "server_ban", "mask": "a:x", "seconds": True},
+        {"type": "server_ban"},
+        {"type": "lift_server_ban"},
+    ],
+)
+def test_moderation_mistakes_are_bad_fields(message: dict[str, Any]) -> None:
+    command = parse_command(json.dumps(message))
+    assert isinstance(command, Tell)
+    assert isinstance(command.event, Invalid)
+    assert command.event.code is ErrorCode.BAD_FIELD
+
+
+def test_an_operator_password_is_never_in_a_repr() -> None:
+    assert "sesame" not in repr(parse_command('{"type":"oper","name":"r","password":"sesame"}'))
+
+
+def decoded(event: Any) -> dict[str, Any]:
+    message = encode(event, 1.0)
+    assert message is not None
+    result: dict[str, Any] = json.loads(message)
+    return result
+
+
+BAN = ListEntry("*!*@k5x.ip", "alice", 5.0)
+SERVER_BAN = ServerBanEntry("a:spammer", "spam", "alice", 5.0, 99.0)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (ModesChanged("#rust", "alice", (ModeChange(Mode.MODERATED, True),
+                                         ModeChange(Mode.OPERATOR, False, "bob")), "al", "a.ip"),
+         {"type": "modes_changed", "room": "#rust", "nick": "alice", "changes": [
+             {"mode": "m", "on": True, "argument": ""},
+             {"mode": "o", "on": False, "argument": "bob"}]}),
+        (Kicked("#rust", "alice", "bob", "spam", "al", "a.ip"),
+         {"type": "kicked", "room": "#rust", "nick": "alice", "target": "bob", "reason": "spam"}),
+        (Invited("#rust", "alice", "bob", "al", "a.ip"),
+         {"type": "invited", "room": "#rust", "nick": "alice", "target": "bob"}),
+        (ModesAre("#rust", "tnk", "hunter2", 0, 7.0),
+         {"type": "modes_are", "room": "#rust", "letters": "tnk", "key": "hunter2", "limit": 0,
+          "created": 7.0}),
+        (ListIs("#rust", Mode.BAN, (BAN,)),
+         {"type": "list_is", "room": "#rust", "mode": "b",
+          "entries": [{"mask": "*!*@k5x.ip", "setter": "alice", "time": 5.0}]}),
+        (ListIs("#rust", Mode.EXCEPTION, ()),
+         {"type": "list_is", "room": "#rust", "mode": "e", "entries": []}),
+        (OperatorNow("root"), {"type": "operator_now", "name": "root"}),
+        (Wallops("alice", "look", "al", "a.ip"),
+         {"type": "wallops", "nick": "alice", "text": "look"}),
+        (PutOut(LeaveReason.KILLED, "alice", "flood"),
+         {"type": "put_out", "reason": "killed", "by": "alice", "message": "flood"}),
+        (ServerBanChanged(SERVER_BAN, removed=1),
+         {"type": "server_ban_changed", "lifted": "", "removed": 1, "entry": {
+             "mask": "a:spammer", "reason": "spam", "setter": "alice", "time": 5.0,
+             "expires": 99.0}}),
+        (ServerBanChanged(lifted="a:x"),
+         {"type": "server_ban_changed", "entry": None, "lifted": "a:x", "removed": 0}),
+        (ServerBans((SERVER_BAN,)), {"type": "server_bans", "entries": [
+             {"mask": "a:spammer", "reason": "spam", "setter": "alice", "time": 5.0,
+              "expires": 99.0}]}),
+        (RoomRegistered("#rust", "alice"),
+         {"type": "room_registered", "room": "#rust", "founder": "alice", "dropped": False}),
+        (Refusal(Reason.MODERATED, "#rust"),
+         {"type": "refusal", "reason": "moderated", "subject": "#rust", "detail": "",
+          "text": "#rust is moderated: only members with voice speak there"}),
+        (Refusal(Reason.MUTED, "#rust"),
+         {"type": "refusal", "reason": "muted", "subject": "#rust", "detail": "",
+          "text": "you are muted in #rust"}),
+    ],
+)  # fmt: skip
+def test_every_moderation_event_has_its_message(event: Any, message: dict[str, Any]) -> None:
+    assert decoded(event) == message | {"time": 1.0}
+
+
+def test_hosts_and_addresses_are_shown_only_where_they_belong() -> None:
+    # Room events name members by nickname: no mask parts, whoever asks.
+    said = decoded(Said("#a", "bob", "hi", user="bob_", host="b.ip"))
+    assert "host" not in said
+    assert "user" not in said
+    # A look-up shows the cloaked host (what a ban names); the address only when the hub
+    # filled it in, which it does for server operators alone.
+    info = MemberInfo("bob", "", "", (), "bob_", host="b.ip", address="")
+    (member,) = decoded(Found("whois", ("bob",), (info,)))["members"]
+    assert member["host"] == "b.ip"
+    assert "address" not in member
+    told = replace(info, address="192.0.2.7", operator=True)
+    (member,) = decoded(Found("whois", ("bob",), (told,)))["members"]
+    assert member["address"] == "192.0.2.7"
+    assert member["operator"] is True

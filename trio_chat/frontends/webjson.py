@@ -37,8 +37,10 @@ from typing import Any
 
 from trio_chat.core import events
 from trio_chat.core.events import Command, Event, Membership, Reply, RosterEntry, Tell
+from trio_chat.core.modes import MAX_CHANGES, parse_changes
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import Nickname, RoomName, sanitize, sanitized
+from trio_chat.frontends.base import OperLogin
 
 VERSION = 1  # of this vocabulary; a hello may say which it speaks
 HISTORY_SHOWN = 50  # entries a history message asks for when it does not say
@@ -74,11 +76,24 @@ EVENT_TYPES: dict[type, str] = {
     events.AccountCreated: "account_created",
     events.PasswordChanged: "password_changed",
     events.AccountChanged: "account_changed",
+    events.ModesChanged: "modes_changed",
+    events.Kicked: "kicked",
+    events.Invited: "invited",
+    events.ModesAre: "modes_are",
+    events.ListIs: "list_is",
+    events.OperatorNow: "operator_now",
+    events.Wallops: "wallops",
+    events.PutOut: "put_out",
+    events.ServerBanChanged: "server_ban_changed",
+    events.ServerBans: "server_bans",
+    events.RoomRegistered: "room_registered",
     Refusal: "refusal",
 }
-# IRC's user names and hosts (masks): the page shows nicknames.
+# IRC's user names and hosts are for masks: the page shows nicknames. A look-up (MemberInfo)
+# shows the cloaked host (what a ban names), and the address only to server operators.
 _HIDDEN_FIELDS = frozenset({"user", "host"})
 _HIDDEN_IN_JOINS = _HIDDEN_FIELDS | {"realname"}  # a join's real name is IRC's extended-join
+_HIDDEN_IN_INFO = frozenset({"user"})
 # Absent when empty: a page sees no empty field (an address: only server operators see one).
 _SHOWN_IF_ANY = frozenset({"account", "address", "operator"})
 
@@ -164,7 +179,7 @@ def parse_login(text: str) -> tuple[Nickname, str] | Refusal | Invalid:
     return account, password
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str) -> Command | OperLogin:
     """Turn one message from a registered browser into a command for the hub.
 
     Mistakes become ``Tell(...)`` (an :class:`Invalid`, or a refused name), so the browser
@@ -285,11 +300,47 @@ def _topic(message: Message) -> Command:
     return events.SetTopic(_text(message, "topic"), room)
 
 
-COMMANDS: dict[str, Callable[[Message], Command]] = {
+def _mode(message: Message) -> Command:
+    words = tuple(_text(message, "modes", "").split())
+    changes = parse_changes(words)
+    if isinstance(changes, str):
+        return Tell(Refusal(Reason.UNKNOWN_MODE, detail=changes))
+    return events.ChangeModes(_room(message), changes[:MAX_CHANGES])
+
+
+def _word(message: Message, key: str) -> str:
+    """Return the word at ``key``: a mask, a name or a key, without control characters."""
+    word = _text(message, key).strip()
+    if not word or " " in word:
+        raise _BadField(f"{key}: one word")
+    return word
+
+
+def _ban(*, mute: bool, on: bool) -> Callable[[Message], Command]:
+    def parse(message: Message) -> Command:
+        reason = _text(message, "reason", "") if on and not mute else ""
+        target = _word(message, "target")
+        return events.BanMember(_room(message), target, mute=mute, on=on, reason=reason)
+
+    return parse
+
+
+def _server_ban(message: Message) -> Command:
+    seconds = message.get("seconds", 0)
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        raise _BadField("seconds: a number, 0 or more (0: until lifted)")
+    return events.BanFromServer(_word(message, "mask"), seconds, _text(message, "reason", ""))
+
+
+def _oper(message: Message) -> OperLogin:
+    return OperLogin(_string(message, "name"), _string(message, "password"))
+
+
+COMMANDS: dict[str, Callable[[Message], Command | OperLogin]] = {
     "say": lambda m: events.Say(_said(m), _room(m)),
     "me": lambda m: events.Emote(_said(m), _room(m)),
     "msg": _private,
-    "join": lambda m: events.JoinRoom(_required_room(m)),
+    "join": lambda m: events.JoinRoom(_required_room(m), _string(m, "key", "")),
     "part": lambda m: events.PartRoom(_room(m), _text(m, "message", "")),
     "switch": lambda m: events.SwitchRoom(_required_room(m)),
     "rooms": lambda m: events.ListRooms(),
@@ -300,6 +351,22 @@ COMMANDS: dict[str, Callable[[Message], Command]] = {
     "whois": lambda m: events.LookUp((_nick(m),), label="whois"),
     "history": lambda m: events.ShowHistory(_count(m), _room(m)),
     "quit": lambda m: events.Quit(_text(m, "message", "")),
+    # Running a room (its operators), and the server (server operators):
+    "mode": _mode,
+    "kick": lambda m: events.Kick(_room(m), _nick(m), _text(m, "reason", "")),
+    "ban": _ban(mute=False, on=True),
+    "unban": _ban(mute=False, on=False),
+    "mute": _ban(mute=True, on=True),
+    "unmute": _ban(mute=True, on=False),
+    "invite": lambda m: events.Invite(_nick(m), _room(m)),
+    "register_room": lambda m: events.RegisterRoom(_required_room(m)),
+    "drop_room": lambda m: events.RegisterRoom(_required_room(m), drop=True),
+    "oper": _oper,
+    "kill": lambda m: events.Kill(_nick(m), _text(m, "reason", "")),
+    "wallops": lambda m: events.SendWallops(_said(m)),
+    "server_ban": _server_ban,
+    "lift_server_ban": lambda m: events.LiftServerBan(_word(m, "mask")),
+    "server_bans": lambda m: events.ShowServerBans(),
 }
 
 
@@ -356,7 +423,7 @@ def _fields(value: Any) -> Message:
     message: Message = {}
     for field in dataclasses.fields(value):
         item = getattr(value, field.name)
-        hidden = _HIDDEN_IN_JOINS if isinstance(value, events.Joined) else _HIDDEN_FIELDS
+        hidden = _HIDDEN.get(type(value), _HIDDEN_FIELDS)
         if field.name in hidden:
             continue
         if field.name in _SHOWN_IF_ANY and not item:
@@ -385,6 +452,7 @@ def _named(items: tuple[Any, ...]) -> tuple[list[str], dict[str, list[str]]]:
 
 
 _NAMED: dict[type, str] = {RosterEntry: "nick", Membership: "room"}  # what names each entry
+_HIDDEN = {events.Joined: _HIDDEN_IN_JOINS, events.MemberInfo: _HIDDEN_IN_INFO}
 
 
 def _plain(value: Any) -> Any:
