@@ -100,6 +100,20 @@ class Page:
 
         return len(self.driver.find_elements(By.CSS_SELECTOR, f"#messages {tag}"))
 
+    def click(self, selector: str) -> None:
+        """Click the element ``selector`` names, once it is shown (waiting with a deadline)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, selector))
+        WebDriverWait(self.driver, WAIT).until(clickable).click()
+
+    def count(self, selector: str) -> int:
+        from selenium.webdriver.common.by import By
+
+        return len(self.driver.find_elements(By.CSS_SELECTOR, selector))
+
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))
 
@@ -260,3 +274,64 @@ async def test_the_page_opens_where_a_server_without_port_options_says(
         await plain.send("nc")
         await plain.expect("* welcome, nc! online (2): ana, nc")
         await plain.stream.aclose()
+
+
+async def test_an_operator_mutes_someone_from_the_page_and_the_muted_user_sees_why(
+    start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    server = await start_server(web=True)
+    url = f"http://127.0.0.1:{server.web_port}/"
+    ana: Page = await open_page(url)
+    bruno: Page = await open_page(url)
+    await in_thread(ana.log_in, "ana")
+    await in_thread(bruno.log_in, "bruno")
+    # ana makes #quiet, so she runs it; a terminal user watches what reaches the room.
+    await in_thread(ana.type_into, "join-room", "#quiet")
+    await in_thread(ana.wait_for_text, "members", "@ana")  # her badge: "@", then her name
+    nc = await server.join("nc")
+    await nc.send("/join #quiet")
+    await nc.expect("* welcome to #quiet! online (2): @ana, nc")
+    await nc.send("/part #lobby")
+    await nc.expect("* you left #lobby")
+    await in_thread(bruno.type_into, "join-room", "#quiet")
+    await nc.expect("* bruno joined")
+    assert await in_thread(bruno.count, "#members button.member") == 0  # no actions: not his room
+
+    # ana picks bruno in the member list, and mutes him.
+    await in_thread(ana.click, '#members button[data-nick="bruno"]')
+    await in_thread(ana.wait_for_text, "member-actions-title", "bruno")
+    await in_thread(ana.click, '#member-actions button[data-action="mute"]')
+    muted = await nc.receive_line()
+    assert muted.startswith("* ana set +b m:*!*@"), muted
+    await in_thread(ana.wait_for_message, "ana muted *!*@")
+
+    # bruno speaks: refused, and told why where he typed; nobody hears him.
+    await in_thread(bruno.say, "can anyone hear me?")
+    await in_thread(bruno.wait_for_text, "say-error", "you are muted in #quiet")
+    await in_thread(bruno.wait_for_message, "you are muted in #quiet")
+    await in_thread(ana.say, "only ana speaks")
+    await nc.expect("<ana> only ana speaks")  # not bruno's line: it was refused before this
+
+    # Unmuted, then a moderated room (a box in the room's settings): voice lets him speak.
+    await in_thread(ana.click, '#member-actions button[data-action="unmute"]')
+    await nc.expect(muted.replace("+b", "-b"))
+    await in_thread(ana.click, "#room-settings summary")
+    await in_thread(ana.click, '#room-flags input[data-mode="m"]')
+    await nc.expect("* ana set +m")
+    await in_thread(bruno.say, "and now?")
+    await in_thread(
+        bruno.wait_for_text, "say-error", "#quiet is moderated: only members with voice speak"
+    )
+    await in_thread(ana.click, '#member-actions button[data-action="voice"]')
+    await nc.expect("* ana set +v bruno")
+    await in_thread(bruno.wait_for_text, "members", "+bruno")
+    await in_thread(bruno.say, "thanks")
+    await nc.expect("<bruno> thanks")
+    await in_thread(bruno.wait_for_message, "thanks")
+    assert await in_thread(bruno.text_of, "say-error") == ""  # heard: the refusal is gone
+
+    # A mode the server does not know is refused in place, in the settings.
+    await in_thread(ana.type_into, "modes-input", "+x")
+    await in_thread(ana.wait_for_text, "settings-error", "there is no mode x")
+    shot = Path(os.environ.get("TRIO_CHAT_MODERATION_SCREENSHOT") or tmp_path / "operator.png")
+    await in_thread(ana.screenshot, shot)

@@ -18,11 +18,22 @@ const state = {
   retries: 0,
   views: new Map(), // name -> view; rooms start with '#', conversations are nicknames
   current: null,
+  serverOperator: false, // we logged in as a server operator: we run every room
+  selected: null, // the member whose actions are shown (an operator's panel), or null
+  acting: null, // "member" or "settings": where a refusal of what we just asked is shown
+  quietModes: new Set(), // rooms whose modes we asked for ourselves, not to show as a line
 };
 
 function newView(name, kind) {
   // members: nick -> away message ("": here); roles: nick -> its roles there, if it has any.
-  return { name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", seen: 0 };
+  // modes: the room's flags that are on ("tn"), as its operators see them.
+  return { name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", seen: 0, modes: "" };
+}
+
+// Whether we run the room shown: its operator, or a server operator.
+function runs(target) {
+  if (!target || target.kind !== "room") return false;
+  return state.serverOperator || (target.roles.get(state.nick) || []).includes("operator");
 }
 
 const MARKS = { operator: "@", voice: "+" }; // the server lists roles highest first
@@ -107,7 +118,12 @@ const SERVICE_TEXTS = {
   missed: "some messages were missed",
 };
 
-const LIVE_ROOM_EVENTS = new Set(["said", "emoted", "joined", "parted", "topic_changed"]);
+const LIVE_ROOM_EVENTS = new Set(["said", "emoted", "joined", "parted", "topic_changed", "modes_changed", "kicked"]);
+
+// Refusals of what we said: shown by the message field too, where the person is looking.
+const SPEAKING_REFUSALS = new Set(["moderated", "muted", "banned_cannot_speak", "account_needed_to_speak", "cannot_send"]);
+
+const LISTS = { b: "bans", e: "ban exceptions", I: "invitations" };
 
 function handle(event) {
   const time = event.time;
@@ -131,6 +147,7 @@ function handle(event) {
       room.roles = new Map(Object.entries(event.roles || {}));
       room.topic = event.topic;
       system(room, `you joined ${event.room}`, "system", time);
+      if (runs(room)) askModes(room);
       if (!state.current || state.current.kind !== "room" || state.switchTo === event.room) {
         show(room);
       }
@@ -158,6 +175,7 @@ function handle(event) {
     }
     case "said":
       line(view(event.room), time, event.nick, event.text, event.notice ? "notice" : "");
+      if (event.nick === state.nick) $("say-error").textContent = ""; // we were heard
       break;
     case "emoted":
       line(view(event.room), time, null, describe(event), "action");
@@ -171,6 +189,87 @@ function handle(event) {
     }
     case "recalled":
       recalled(view(event.room), event.entries);
+      break;
+    case "modes_changed": {
+      const room = view(event.room);
+      const ran = runs(room);
+      for (const change of event.changes) applyChange(room, change);
+      if (!ran && runs(room)) askModes(room); // made an operator: the settings need the modes
+      system(room, describe(event), "system", time);
+      if (event.nick === state.nick) clearActionErrors();
+      renderHead();
+      renderMembers();
+      break;
+    }
+    case "kicked": {
+      if (event.target === state.nick) {
+        forget(event.room);
+        system(currentView(), describe(event), "error", time);
+        break;
+      }
+      const room = view(event.room);
+      room.members.delete(event.target);
+      room.roles.delete(event.target);
+      if (state.selected === event.target) state.selected = null;
+      if (event.nick === state.nick) clearActionErrors();
+      system(room, describe(event), "system", time);
+      renderMembers();
+      break;
+    }
+    case "invited": {
+      const text = event.target === state.nick
+        ? `${event.nick} invites you to ${event.room} (/join ${event.room})`
+        : event.nick === state.nick ? `you invited ${event.target} to ${event.room}` : `${event.nick} invited ${event.target} to ${event.room}`;
+      system(state.views.get(event.room) || currentView(), text, "system", time);
+      break;
+    }
+    case "modes_are": {
+      const room = view(event.room);
+      room.modes = event.letters;
+      if (state.quietModes.delete(event.room)) {
+        renderHead();
+        break;
+      }
+      const settings = [event.key, event.limit ? String(event.limit) : ""].filter(Boolean).join(" ");
+      system(room, `modes: ${event.letters ? `+${event.letters}${settings ? ` ${settings}` : ""}` : "none"}`, "system", time);
+      renderHead();
+      break;
+    }
+    case "list_is": {
+      const masks = event.entries.map((entry) => `${entry.mask} (by ${entry.setter})`);
+      const where = state.views.get(event.room) || currentView();
+      system(where, masks.length ? `${LISTS[event.mode]} in ${event.room}: ${masks.join(", ")}` : `no ${LISTS[event.mode]} in ${event.room}`, "system", time);
+      break;
+    }
+    case "operator_now":
+      state.serverOperator = true;
+      system(currentView(), `you are a server operator now (${event.name})`, "system", time);
+      renderHead();
+      renderMembers();
+      break;
+    case "wallops":
+      system(currentView(), `wallops from ${event.nick}: ${event.text}`, "system", time);
+      break;
+    case "put_out":
+      state.leaving = true; // the server closes: do not come back by ourselves
+      system(currentView(), event.reason === "killed"
+        ? `${event.by} put you off the server${event.message ? ` (${event.message})` : ""}`
+        : `you are banned from this server by ${event.by}${event.message ? ` (${event.message})` : ""}`, "error", time);
+      break;
+    case "server_ban_changed":
+      system(currentView(), event.entry
+        ? `banned from the server: ${event.entry.mask} (${event.entry.reason})${event.removed ? `, ${event.removed} put out` : ""}`
+        : `the server ban on ${event.lifted} is lifted`, "system", time);
+      break;
+    case "server_bans":
+      system(currentView(), event.entries.length
+        ? `server bans: ${event.entries.map((ban) => `${ban.mask} (by ${ban.setter}: ${ban.reason})`).join(", ")}`
+        : "no server bans", "system", time);
+      break;
+    case "room_registered":
+      system(state.views.get(event.room) || currentView(), event.dropped
+        ? `${event.room} is no longer registered`
+        : `${event.room} is registered, to ${event.founder}: it keeps its settings when empty`, "system", time);
       break;
     case "topic_is":
       view(event.room).topic = event.topic;
@@ -241,7 +340,11 @@ function handle(event) {
         const shown = member.rooms.map((room) => marked(room, roles[room]));
         const rooms = shown.length ? ` in ${shown.join(", ")}` : "";
         const away = member.away ? `, away: ${member.away}` : "";
-        system(currentView(), `${member.nick}${rooms}${away}`, "system", time);
+        const host = member.host ? ` (host ${member.host})` : "";
+        // Only a server operator's page is ever sent an address (the server decides).
+        const address = member.address ? `, address ${member.address}` : "";
+        const operator = member.operator ? ", a server operator" : "";
+        system(currentView(), `${member.nick}${host}${rooms}${away}${operator}${address}`, "system", time);
       }
       if (!event.members.length) system(currentView(), "nobody by that name is online", "system", time);
       break;
@@ -297,13 +400,70 @@ function describe(event) {
     case "topic_changed": return event.topic ? `${event.nick} set the topic: ${event.topic}` : `${event.nick} cleared the topic`;
     case "renamed": return `${event.old} is now ${event.new}`;
     case "departed": return `${event.nick} left (${event.message || event.reason})`;
+    case "modes_changed": return `${event.nick} ${event.changes.map(phrase).join(", ")}`;
+    case "kicked": {
+      const who = event.target === state.nick ? "you" : event.target;
+      return `${event.nick} kicked ${who} out of ${event.room}${event.reason ? ` (${event.reason})` : ""}`;
+    }
     default: return event.type;
   }
 }
 
+// One mode change in words: "muted *!*@k5x.ip", "made bob an operator", "set +l 50".
+function phrase({ mode, on, argument }) {
+  const muted = argument.startsWith("m:");
+  const words = {
+    o: on ? `made ${argument} an operator` : `took operator from ${argument}`,
+    v: on ? `gave voice to ${argument}` : `took voice from ${argument}`,
+    b: muted ? (on ? `muted ${argument.slice(2)}` : `unmuted ${argument.slice(2)}`) : on ? `banned ${argument}` : `lifted the ban on ${argument}`,
+    t: on ? "locked the topic (+t)" : "unlocked the topic (-t)",
+    m: on ? "made the room moderated (+m)" : "ended moderation (-m)",
+    i: on ? "made the room invite-only (+i)" : "opened the room to all (-i)",
+    s: on ? "made the room secret (+s)" : "made the room public (-s)",
+    k: on ? "set a key to join (+k)" : "removed the key (-k)",
+    l: on ? `limited the room to ${argument} members (+l)` : "removed the member limit (-l)",
+  }[mode];
+  return words || `set ${on ? "+" : "-"}${mode}${argument ? ` ${argument}` : ""}`;
+}
+
+// Keep what we know of a room up to date: its members' roles, and its flags.
+function applyChange(room, { mode, on, argument }) {
+  const role = { o: "operator", v: "voice" }[mode];
+  if (role) {
+    const roles = (room.roles.get(argument) || []).filter((r) => r !== role);
+    if (on) roles.push(role);
+    roles.sort((a, b) => (a === "operator" ? -1 : b === "operator" ? 1 : 0)); // highest first
+    if (roles.length) room.roles.set(argument, roles);
+    else room.roles.delete(argument);
+  } else if (!"bkleI".includes(mode)) {
+    room.modes = on ? (room.modes.includes(mode) ? room.modes : room.modes + mode) : room.modes.replace(mode, "");
+  }
+}
+
+// Ask for a room's modes for the settings an operator sees, without a line in the room.
+function askModes(room) {
+  state.quietModes.add(room.name);
+  send({ type: "mode", room: room.name });
+}
+
+function clearActionErrors() {
+  state.acting = null;
+  $("action-error").textContent = "";
+  $("settings-error").textContent = "";
+}
+
 function refused(event) {
   if (state.registered) {
-    system(currentView(), event.text, "error", event.time);
+    // In place: in the room it is about, by the field that asked, by the message field.
+    const room = event.subject && state.views.get(event.subject);
+    system(room || currentView(), event.text, "error", event.time);
+    if (SPEAKING_REFUSALS.has(event.reason)) {
+      $("say-error").textContent = event.text;
+    } else if (state.acting === "member") {
+      $("action-error").textContent = event.text;
+    } else if (state.acting === "settings") {
+      $("settings-error").textContent = event.text;
+    }
     return;
   }
   if (event.reason === "nick_taken" && state.views.size && state.retries < RETRIES_WHEN_TAKEN) {
@@ -409,6 +569,7 @@ function colour(nick) {
 }
 
 function show(target) {
+  if (state.current !== target) state.selected = null;
   state.current = target;
   target.unread = 0;
   const list = $("messages");
@@ -421,6 +582,8 @@ function show(target) {
 
 function forget(name) {
   state.views.delete(name);
+  state.quietModes.delete(name);
+  if (state.current && state.current.name === name) state.selected = null;
   if (state.current && state.current.name === name) {
     const next = state.views.values().next();
     if (next.done) {
@@ -469,6 +632,11 @@ function renderHead() {
   $("topic").textContent = current ? current.topic : "";
   $("part").hidden = !current;
   $("part").textContent = current && current.kind === "room" ? "Leave" : "Close";
+  // An operator's settings: the room's flags as checkboxes, any other mode as text.
+  $("room-settings").hidden = !runs(current);
+  for (const box of document.querySelectorAll("#room-flags input")) {
+    box.checked = Boolean(current && current.modes.includes(box.dataset.mode));
+  }
 }
 
 function renderMembers() {
@@ -487,7 +655,20 @@ function renderMembers() {
       badge.title = roles.join(", ");
       item.append(badge);
     }
-    const name = document.createElement("span");
+    // An operator's members are buttons: each opens the actions on that member.
+    const name = document.createElement(runs(current) ? "button" : "span");
+    if (runs(current)) {
+      name.type = "button";
+      name.className = "member";
+      name.dataset.nick = nick;
+      name.setAttribute("aria-label", `${nick}: actions`);
+      name.addEventListener("click", () => {
+        state.selected = nick;
+        clearActionErrors();
+        renderMembers();
+        $("action-reason").focus();
+      });
+    }
     name.textContent = nick;
     name.style.color = colour(nick);
     item.append(name);
@@ -498,6 +679,38 @@ function renderMembers() {
     list.append(item);
   }
   $("member-count").textContent = members.length ? `(${members.length})` : "";
+  renderActions();
+}
+
+function renderActions() {
+  const current = state.current;
+  const panel = $("member-actions");
+  const nick = state.selected;
+  panel.hidden = !(nick && runs(current) && current.members.has(nick));
+  if (panel.hidden) return;
+  panel.dataset.nick = nick;
+  $("member-actions-title").textContent = `${marked(nick, current.roles.get(nick))}`;
+  const roles = current.roles.get(nick) || [];
+  // What can be done: what would change something (mute and unmute: the server knows).
+  const shown = { op: !roles.includes("operator"), deop: roles.includes("operator"), voice: !roles.includes("voice"), devoice: roles.includes("voice") };
+  for (const button of panel.querySelectorAll("button[data-action]")) {
+    button.hidden = shown[button.dataset.action] === false;
+  }
+}
+
+// What an operator's buttons send: the same messages as the typed commands.
+function act(action, nick, room, reason) {
+  switch (action) {
+    case "op": return send({ type: "mode", room, modes: `+o ${nick}` });
+    case "deop": return send({ type: "mode", room, modes: `-o ${nick}` });
+    case "voice": return send({ type: "mode", room, modes: `+v ${nick}` });
+    case "devoice": return send({ type: "mode", room, modes: `-v ${nick}` });
+    case "mute": return send({ type: "mute", room, target: nick });
+    case "unmute": return send({ type: "unmute", room, target: nick });
+    case "kick": return send({ type: "kick", room, nick, reason });
+    case "ban": return send({ type: "ban", room, target: nick, reason });
+  }
+  return false;
 }
 
 function showLogin(error = "") {
@@ -534,9 +747,11 @@ function submitLine(text) {
       view(to, "private");
       return send({ type: "msg", to, text: words.join(" ") });
     }
-    case "join":
-      state.switchTo = argument;
-      return send({ type: "join", room: argument });
+    case "join": {
+      const [name, key] = rest.filter(Boolean);
+      state.switchTo = name;
+      return send(key ? { type: "join", room: name, key } : { type: "join", room: name });
+    }
     case "part":
       return send({ type: "part", room, message: argument });
     case "nick":
@@ -555,10 +770,35 @@ function submitLine(text) {
       return send({ type: "history", room, count: Number(argument) || 50 });
     case "quit":
       return send({ type: "quit", message: argument });
-    default:
-      system(current, "commands: /me, /msg nick text, /join #room, /part, /nick, /topic, /away, /rooms, /who, /whois, /history [N], /quit", "system");
-      return true;
+    // Running a room: /op bob, /kick bob reason, /ban bob|mask reason, /mode +m, ...
+    case "op": case "deop": case "voice": case "devoice": case "mute": case "unmute": case "kick": case "ban": {
+      const [nick, ...why] = rest.filter(Boolean);
+      if (!nick) break;
+      return act(command.toLowerCase(), nick, room, why.join(" "));
+    }
+    case "unban":
+      if (!argument) break;
+      return send({ type: "unban", room, target: argument });
+    case "mode":
+      return send({ type: "mode", room, modes: argument });
+    case "invite": {
+      const [nick, where] = rest.filter(Boolean);
+      if (!nick) break;
+      return send({ type: "invite", nick, room: where || room });
+    }
+    case "oper": {
+      const [name, ...password] = rest;
+      return send({ type: "oper", name: name || "", password: password.join(" ") });
+    }
+    case "kill": {
+      const [nick, ...why] = rest.filter(Boolean);
+      return send({ type: "kill", nick: nick || "", reason: why.join(" ") });
+    }
+    case "wallops":
+      return send({ type: "wallops", text: argument });
   }
+  system(current, "commands: /me, /msg nick text, /join #room [key], /part, /nick, /topic, /away, /rooms, /who, /whois, /history [N], /quit; operators: /op, /deop, /voice, /devoice, /kick nick [reason], /ban nick|mask [reason], /unban mask, /mute, /unmute, /mode [+-modes], /invite nick; /oper name password, /kill, /wallops", "system");
+  return true;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -596,6 +836,45 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!name.startsWith("#")) name = `#${name}`;
     state.switchTo = name;
     if (send({ type: "join", room: name })) input.value = "";
+  });
+  $("say").addEventListener("input", () => {
+    $("say-error").textContent = ""; // a new line: the last refusal is old news
+  });
+  $("member-actions").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    const current = state.current;
+    if (!button || !current || !state.selected) return;
+    if (button.dataset.action === "close") {
+      state.selected = null;
+      renderMembers();
+      return;
+    }
+    clearActionErrors();
+    state.acting = "member";
+    if (act(button.dataset.action, state.selected, current.name, $("action-reason").value.trim())) {
+      $("action-reason").value = "";
+    }
+  });
+  $("room-flags").addEventListener("change", (event) => {
+    const box = event.target;
+    if (!state.current || !box.dataset.mode) return;
+    clearActionErrors();
+    state.acting = "settings";
+    send({ type: "mode", room: state.current.name, modes: `${box.checked ? "+" : "-"}${box.dataset.mode}` });
+    box.checked = state.current.modes.includes(box.dataset.mode); // until the server says so
+  });
+  $("modes-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("modes-input");
+    if (!state.current || !input.value.trim()) return;
+    clearActionErrors();
+    state.acting = "settings";
+    if (send({ type: "mode", room: state.current.name, modes: input.value.trim() })) input.value = "";
+  });
+  $("show-bans").addEventListener("click", () => {
+    if (!state.current) return;
+    state.acting = "settings";
+    send({ type: "mode", room: state.current.name, modes: "+b" });
   });
   $("part").addEventListener("click", () => {
     const current = state.current;
