@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pytest
 import trio
 
+from tests.conftest import T0
 from tests.names import memberships, nick, room, roster
 from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.delivery import Delivery
@@ -57,6 +58,7 @@ from trio_chat.core.events import (
     Said,
     Say,
     SetAway,
+    SetInvisible,
     SetTopic,
     ShowCounts,
     ShowTopic,
@@ -466,13 +468,14 @@ def test_the_log_has_one_line_per_removal_with_its_reason_and_quoted_nicknames(
 
 
 def test_joining_a_room_welcomes_with_roster_and_topic_and_makes_it_current() -> None:
-    hub = Hub()
+    hub = Hub(clock=lambda: T0)
     alice, bob, carol = registered(hub, "alice", "bob", "carol")
     turn(hub, join(bob, "#rust"), Act(bob, SetTopic("2.0 is out")))
     received(bob)
     turn(hub, join(alice, "#Rust"))  # the room's own spelling is kept
     # bob made #rust, so bob runs it (as on every IRC server).
-    assert received(alice) == [RoomEntered("#rust", roster("alice", "@bob"), "2.0 is out")]
+    entered = RoomEntered("#rust", roster("alice", "@bob"), "2.0 is out", "bob", T0)
+    assert received(alice) == [entered]  # and who set the topic, when (IRC's 333)
     assert received(bob) == [Joined("#rust", "alice")]
     assert received(carol) == []  # not in #rust
     turn(hub, say(alice, "hi"))  # to the current room: the one joined last
@@ -548,7 +551,7 @@ def test_a_member_in_no_room_can_still_talk_privately() -> None:
 
 
 def test_commands_about_a_room_one_is_not_in() -> None:
-    hub = Hub()
+    hub = Hub(clock=lambda: T0)
     alice, bob = registered(hub, "alice", "bob")
     turn(hub, join(bob, "#rust"), Act(bob, SetTopic("2.0")))
     received(bob)
@@ -575,7 +578,7 @@ def test_commands_about_a_room_one_is_not_in() -> None:
             "#rust",
             roster("@bob"),
         ),
-        TopicIs("#rust", "2.0"),
+        TopicIs("#rust", "2.0", "bob", T0),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
         Refusal(Reason.NO_SUCH_ROOM, "#nowhere"),
@@ -1119,3 +1122,27 @@ def test_a_reconfigure_applies_to_what_comes_after_it_in_the_same_turn() -> None
     assert alice.operator  # logged in to an account the new list names
     assert not bob.operator  # those here before keep what they had
     assert early in hub
+
+
+def test_an_invisible_member_is_found_by_mask_only_by_those_who_share_a_room() -> None:
+    hub = Hub()
+    evan, shivaram = new_member(), new_member()
+    turn(
+        hub,
+        Register(evan, nick("evan"), lobby=False),
+        Register(shivaram, nick("shivaram"), lobby=False),
+    )
+    turn(hub, Act(evan, SetInvisible(on=True)))
+    received(evan)
+    received(shivaram)
+    by_mask, by_nick = LookUp(label="m", mask="eva*"), LookUp((nick("evan"),), "n")
+    turn(hub, Act(shivaram, by_mask), Act(shivaram, by_nick), Act(evan, by_mask))
+    assert found_nicks(shivaram) == [[], ["evan"]]  # a nickname asked for is found all the same
+    assert found_nicks(evan) == [["evan"]]  # and one always finds oneself
+    turn(hub, join(evan, "#test"), join(shivaram, "#test"), Act(shivaram, by_mask))
+    assert found_nicks(shivaram) == [["evan"]]  # they share a room now
+
+
+def found_nicks(member: Member) -> list[list[str]]:
+    found = [event for event in received(member) if isinstance(event, Found)]
+    return [[info.nick for info in event.members] for event in found]

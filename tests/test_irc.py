@@ -75,6 +75,7 @@ from trio_chat.core.events import (
     ServerBanEntry,
     ServerBans,
     SetAway,
+    SetInvisible,
     SetTopic,
     ShowCounts,
     ShowServerBans,
@@ -468,7 +469,9 @@ def numeric(code: str, *params: str) -> Tell:
         ("CS DROP #a", [RegisterRoom(room("#a"), drop=True)]),
         ("JOIN #a,#b key", [JoinRoom(room("#a"), "key"), JoinRoom(room("#b"))]),
         ("MODE alice", [Tell(UserModes())]),
-        ("MODE Alice +i", [Tell(UserModes("+i"))]),
+        ("MODE Alice +i", [SetInvisible(on=True), Tell(UserModes("+i"))]),
+        ("MODE Alice -w+i-i", [SetInvisible(on=False), Tell(UserModes("-w+i-i"))]),
+        ("MODE Alice +w", [Tell(UserModes("+w"))]),
         ("MODE bob", [numeric("502", "Can't change mode for other users")]),
         ("", [IGNORED]),
         ("@only=tags", [IGNORED]),
@@ -765,6 +768,17 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [
                 f":{SERVER} 465 alice :You are banned from this server: spam",
                 "ERROR :Closing Link: (Banned: spam)",
+            ],
+        ),
+        (
+            TopicIs("#a", "tea time", "bob", 1700000000.0),
+            [f":{SERVER} 332 alice #a :tea time", f":{SERVER} 333 alice #a bob 1700000000"],
+        ),
+        (
+            Found("WHO #A", ("#A",), (MemberInfo("bo", "", "", memberships("+#a")),)),
+            [
+                f":{SERVER} 352 alice #a bo irc.test irc.test bo H+ :0 bo",  # as the room says
+                f":{SERVER} 315 alice #A :End of WHO list",
             ],
         ),
         (Goodbye(), ["ERROR :Closing Link: (Quit)"]),

@@ -70,6 +70,7 @@ COMMANDS: list[events.Command] = [
     events.SetTopic("the topic", room("#rust")),
     events.ShowTopic(),
     events.SetAway("lunch"),
+    events.SetInvisible(on=True),
     events.LookUp((nick("alice"), nick("bob")), "label", None, "a*"),
     events.ShowCounts(),
     events.ShowHistory(20, room("#rust")),

@@ -71,6 +71,8 @@ class RoomEntered:
     room: str
     roster: tuple[RosterEntry, ...]  # sorted by normalized nickname
     topic: str  # "" when none is set
+    topic_by: str = ""  # who set it (IRC's 333)
+    topic_time: float = 0.0  # and when (Unix time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,10 +490,12 @@ class RoomList:
 
 @dataclass(frozen=True, slots=True)
 class TopicIs:
-    """The topic of ``room``, as asked ("" when none is set)."""
+    """The topic of ``room``, as asked ("" when none is set), who set it and when."""
 
     room: str
     topic: str
+    topic_by: str = ""
+    topic_time: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,6 +705,16 @@ class ShowTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class SetInvisible:
+    """Be invisible (``on``): a look-up by mask names me only to those who share a room with me.
+
+    (IRC's user mode ``+i``: a nickname asked for is found all the same.)
+    """
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SetAway:
     """Say I am away, with ``message`` ("": I am back)."""
 
@@ -874,6 +888,7 @@ Command = (
     | SetTopic
     | ShowTopic
     | SetAway
+    | SetInvisible
     | LookUp
     | ShowCounts
     | ShowHistory

@@ -121,6 +121,7 @@ from trio_chat.core.events import (
     ServerBanEntry,
     ServerBans,
     SetAway,
+    SetInvisible,
     SetTopic,
     ShowCounts,
     ShowHistory,
@@ -383,6 +384,8 @@ class Hub:
                 self._show_topic(member, room)
             case SetAway(message):
                 self._set_away(member, message)
+            case SetInvisible(on):
+                member.invisible = on
             case LookUp():
                 self._look_up(member, command)
             case ShowHistory(count, room):
@@ -523,7 +526,11 @@ class Hub:
             asked: tuple[str, ...] = (query.room.display,)
         elif query.mask:
             pattern = fold(query.mask)
-            matching = (m for m in self._members.values() if fnmatchcase(_key(m), pattern))
+            matching = (
+                m
+                for m in self._members.values()
+                if fnmatchcase(_key(m), pattern) and _findable(m, member)
+            )
             members = sorted(itertools.islice(matching, self.limits.matches), key=_key)
             asked = (query.mask,)
         else:
@@ -797,7 +804,9 @@ class Hub:
         room.add(member, nick, roles)
         member.rooms[room.name.key] = room
         member.current = room
-        entered = RoomEntered(room.name.display, room.roster(), room.topic)
+        entered = RoomEntered(
+            room.name.display, room.roster(), room.topic, room.topic_by, room.topic_time
+        )
         self._personal[member].append(entered)
         if recent:
             self._personal[member].append(Recalled(room.name.display, recent))
@@ -887,7 +896,11 @@ class Hub:
             limit = str(self.limits.topic_bytes)
             self._tell(member, Refusal(Reason.TOPIC_TOO_LONG, room.name.display, limit))
         else:
-            room.topic = topic
+            room.topic, room.topic_by, room.topic_time = (
+                topic,
+                _nick(member).display,
+                self._turn_time(),
+            )
             nick = _nick(member).display
             event = TopicChanged(room.name.display, nick, topic, member.user, member.host)
             self._broadcast((room,), event)
@@ -898,7 +911,8 @@ class Hub:
         if isinstance(room, Refusal):
             self._tell(member, room)
         else:
-            self._tell(member, TopicIs(room.name.display, room.topic))
+            topic = TopicIs(room.name.display, room.topic, room.topic_by, room.topic_time)
+            self._tell(member, topic)
 
     def _summaries(self, member: Member, names: tuple[RoomName, ...]) -> tuple[RoomSummary, ...]:
         if names:
@@ -1291,6 +1305,7 @@ class Hub:
                     m.group,
                     m.operator,
                     tuple(sorted(m.invited)),
+                    m.invisible,
                 )
                 for m in members
             ),
@@ -1304,6 +1319,8 @@ class Hub:
                     _settings(room),
                     position.get(room.creator[0]) if room.creator[0] is not None else None,
                     room.creator[1],
+                    room.topic_by,
+                    room.topic_time,
                 )
                 for room in self._rooms.values()
             ),
@@ -1345,12 +1362,14 @@ class Hub:
             member.account = self._accounts[saved.account].name if saved.account else None
             member.host, member.address, member.group = saved.host, saved.address, saved.group
             member.operator, member.invited = saved.operator, set(saved.invited)
+            member.invisible = saved.invisible
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
         for saved_room in state.rooms:
             room = Room[Member](saved_room.name, kept=saved_room.kept)
             self._rooms[saved_room.name.key] = room
             room.topic = saved_room.topic
+            room.topic_by, room.topic_time = saved_room.topic_by, saved_room.topic_time
             _settle(room, saved_room.settings)
             creator = None if saved_room.creator is None else members[saved_room.creator]
             room.creator = (creator, saved_room.creator_group)
@@ -1501,6 +1520,13 @@ def _info(member: Member, asker: Member) -> MemberInfo:
         member.operator,
         member.address if asker.operator else "",
     )
+
+
+def _findable(member: Member, asker: Member) -> bool:
+    """Whether a look-up by mask names ``member`` to ``asker`` (see :class:`SetInvisible`)."""
+    if not member.invisible or member is asker or asker.operator:
+        return True
+    return any(member in room.members for room in asker.rooms.values())
 
 
 def _visible(room: Room[Member], asker: Member) -> bool:

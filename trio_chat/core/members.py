@@ -92,6 +92,7 @@ class Member:
     away: str = ""  # why it is away ("": it is not)
     account: Nickname | None = None  # the account it is logged in to (None: none)
     operator: bool = False  # a server operator
+    invisible: bool = False  # found by a look-up by mask only by those it shares a room with
     invited: set[str] = field(default_factory=set)  # keys of rooms it may join once, uninvited
     left: LeaveReason | None = None
     # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).

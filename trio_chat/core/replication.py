@@ -421,6 +421,7 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             str(m["group"]),
             bool(m["operator"]),
             tuple(map(str, m["invited"])),
+            bool(m["invisible"]),
         )
         for m in value["members"]
     )
@@ -434,6 +435,8 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             _settings(r["settings"]),
             None if r["creator"] is None else int(r["creator"]),
             str(r["creator_group"]),
+            str(r["topic_by"]),
+            float(r["topic_time"]),
         )
         for r in value["rooms"]
     )

@@ -50,11 +50,14 @@ class Room(Generic[M]):
         "name",
         "operators",
         "topic",
+        "topic_by",
+        "topic_time",
     )
 
     def __init__(self, name: RoomName, *, kept: bool = False, created: float = 0.0) -> None:
         self.name = name
         self.topic = ""
+        self.topic_by, self.topic_time = "", 0.0  # who set the topic, and when (Unix time)
         self.modes = RoomModes()
         self.created = created  # Unix time
         # Who made it, and from which address group, while it counts against their limits

@@ -32,6 +32,7 @@ class MemberState:
     group: str = ""
     operator: bool = False
     invited: tuple[str, ...] = ()  # keys of the rooms it is invited to
+    invisible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class RoomState:
     settings: RoomSettings = RoomSettings()
     creator: int | None = None  # the position of the member who made it (None: nobody's)
     creator_group: str = ""
+    topic_by: str = ""
+    topic_time: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

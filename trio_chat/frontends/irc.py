@@ -109,6 +109,7 @@ from trio_chat.core.events import (
     ServerBans,
     ServiceChanged,
     SetAway,
+    SetInvisible,
     SetTopic,
     ShowCounts,
     ShowHistory,
@@ -620,6 +621,8 @@ class IrcFrontEnd:
                 yield self._look_up("USERHOST", params, limit=5)
             case "AWAY":
                 yield SetAway(sanitize(params[0]) if params else "")
+            case "MODE" if params and not params[0].startswith(ROOM_PREFIX):
+                yield from self._user_mode(params[0], params[1:])
             case "MODE":
                 yield self._mode(params)
             case "KICK":
@@ -811,16 +814,27 @@ class IrcFrontEnd:
         nicks = tuple(nick for nick in map(Nickname.parse, words) if isinstance(nick, Nickname))
         return LookUp(nicks, command)
 
+    def _user_mode(self, target: str, changes: tuple[str, ...]) -> Iterator[Input]:
+        if _fold(target) != _fold(self._me):
+            yield Tell(Numeric("502", ("Can't change mode for other users",)))
+            return
+        if not changes:
+            yield Tell(UserModes())
+            return
+        invisible, on = None, True
+        for letter in changes[0]:
+            if letter in "+-":
+                on = letter == "+"
+            elif letter == "i":
+                invisible = on
+        if invisible is not None:
+            yield SetInvisible(invisible)  # the hub's to know: look-ups by mask skip us
+        yield Tell(UserModes(changes[0]))
+
     def _mode(self, params: tuple[str, ...]) -> Input:
         if not params:
             return Tell(Numeric("461", ("MODE", "Not enough parameters")))
         target, changes = params[0], params[1:]
-        if not target.startswith(ROOM_PREFIX):
-            if _fold(target) != _fold(self._me):
-                return Tell(Numeric("502", ("Can't change mode for other users",)))
-            if not changes:
-                return Tell(UserModes())
-            return Tell(UserModes(changes[0]))
         room = RoomName.parse(target)
         if isinstance(room, Refusal):
             return Tell(_no_such_channel(target))
@@ -1140,11 +1154,13 @@ class IrcFrontEnd:
                 self._registration = None
                 self._me, self._own_host = nick, host
                 yield from self._welcome(members, rooms)
-            case RoomEntered(room, roster, topic):
+            case RoomEntered(room, roster, topic, by, since):
                 self._rooms.append(room)
                 yield _line("JOIN", room, source=self._mask(self._me, self._user, self._own_host))
                 if topic:
                     yield self._numeric("332", room, topic)
+                if topic and by:
+                    yield self._numeric("333", room, by, str(int(since)))
                 yield from self._names_lines(room, roster)
             case RoomExited(room, message):
                 self._rooms.remove(room)
@@ -1161,8 +1177,10 @@ class IrcFrontEnd:
                 yield self._numeric(_END_OF_LIST.code, *_END_OF_LIST.params)
             case TopicIs(room, ""):
                 yield self._numeric("331", room, "No topic is set")
-            case TopicIs(room, topic):
+            case TopicIs(room, topic, by, since):
                 yield self._numeric("332", room, topic)
+                if by:
+                    yield self._numeric("333", room, by, str(int(since)))
             case Found(label, asked, members):
                 yield from self._found(label, asked, members)
             case Counts(members, rooms, peak):
@@ -1317,7 +1335,10 @@ class IrcFrontEnd:
             case _:  # WHO <channel, nick or mask>
                 for info in infos:
                     if argument.startswith(ROOM_PREFIX):
-                        where = argument
+                        # The room as it spells itself, whatever the asker typed (#CHAN).
+                        key = _fold_room(argument)
+                        rooms = (m.room for m in info.rooms if _fold_room(m.room) == key)
+                        where = next(rooms, argument)
                     else:
                         where = info.rooms[-1].room if info.rooms else "*"
                     yield self._who_line(where, info, _roles_in(info, where))

@@ -95,7 +95,7 @@ _HIDDEN_FIELDS = frozenset({"user", "host"})
 _HIDDEN_IN_JOINS = _HIDDEN_FIELDS | {"realname"}  # a join's real name is IRC's extended-join
 _HIDDEN_IN_INFO = frozenset({"user"})
 # Absent when empty: a page sees no empty field (an address: only server operators see one).
-_SHOWN_IF_ANY = frozenset({"account", "address", "operator"})
+_SHOWN_IF_ANY = frozenset({"account", "address", "operator", "topic_by", "topic_time"})
 
 
 class ErrorCode(enum.Enum):
