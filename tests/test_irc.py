@@ -760,8 +760,8 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
             [f":{SERVER} 443 alice bob #a :is already on channel"],
         ),
         (
-            Refusal(Reason.BAD_MODE_ARGUMENT, "bad key", "k"),
-            [f":{SERVER} 696 alice * k bad_key :bad key is not a valid argument for mode k"],
+            Refusal(Reason.BAD_MODE_ARGUMENT, "#a", "k"),
+            [f":{SERVER} 696 alice #a k * :that is not a valid value for mode k of #a"],
         ),
         (
             Refusal(Reason.SERVER_BANNED, detail="spam"),

@@ -726,8 +726,12 @@ class Hub:
     ) -> Room[Member] | None:
         """Find the room ``member`` may speak in as ``name``; None (and it is told why) if none."""
         room = self._joined_room(member, name, refusal=Reason.CANNOT_SEND)
+        if isinstance(room, Refusal) and name is not None and room.reason is Reason.CANNOT_SEND:
+            outside = self._rooms[name.key]
+            if Mode.NO_EXTERNAL not in outside.modes.flags:  # -n: anyone may send to it
+                room = outside
         if not isinstance(room, Refusal):
-            refusal = moderation.silenced(room, member, room.members[member])
+            refusal = moderation.silenced(room, member, room.members.get(member, NO_ROLES))
             if refusal is None:
                 return room
             room = refusal
@@ -1173,7 +1177,7 @@ class Hub:
             case BanFromServer(mask, seconds, reason):
                 normalized = server_bans.normalized(mask)
                 if normalized is None:
-                    self._tell(member, Refusal(Reason.BAD_MODE_ARGUMENT, mask, "K"))
+                    self._tell(member, Refusal(Reason.NOT_A_MASK, mask))
                     return
                 now = self._turn_time()
                 expires = now + seconds if seconds > 0 else 0.0

@@ -121,7 +121,7 @@ def apply(
             modes.key = ""
             return ModeChange(mode, on, "*")
         if not argument or len(argument) > MAX_KEY_CHARS or any(c in argument for c in " ,:"):
-            return Refusal(Reason.BAD_MODE_ARGUMENT, argument or "*", mode.value)
+            return Refusal(Reason.BAD_MODE_ARGUMENT, room.name.display, mode.value)
         modes.key = argument
         return ModeChange(mode, on, argument)
     if mode is Mode.LIMIT:
@@ -131,13 +131,13 @@ def apply(
             modes.limit = 0
             return ModeChange(mode, on)
         if not argument.isdecimal() or not 0 < int(argument) < 1_000_000:
-            return Refusal(Reason.BAD_MODE_ARGUMENT, argument or "*", mode.value)
+            return Refusal(Reason.BAD_MODE_ARGUMENT, room.name.display, mode.value)
         modes.limit = int(argument)
         return ModeChange(mode, on, str(modes.limit))
     assert mode.is_list, f"roles are the hub's to change, not {mode}"
     mask = masks.normalized(argument)
     if mask is None or (mode is not Mode.BAN and mask.startswith(masks.MUTE_PREFIX)):
-        return Refusal(Reason.BAD_MODE_ARGUMENT, argument or "*", mode.value)
+        return Refusal(Reason.BAD_MODE_ARGUMENT, room.name.display, mode.value)
     entries = modes.lists[mode]
     found = next((e for e in entries if masks.same(e.mask, mask)), None)
     if on:

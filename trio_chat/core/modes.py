@@ -21,7 +21,7 @@ class Mode(enum.Enum):
 
     # Flags: on or off.
     TOPIC_LOCK = "t"  # only operators set the topic (on for new rooms)
-    NO_EXTERNAL = "n"  # only members send to the room (always on: this server has no other way)
+    NO_EXTERNAL = "n"  # only members send to the room (on for new rooms; -n: anyone may)
     MODERATED = "m"  # only voiced members and operators speak
     INVITE_ONLY = "i"  # only invited members (or those on the +I list) join
     SECRET = "s"  # hidden from the room list and from look-ups by non-members

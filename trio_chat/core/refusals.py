@@ -72,7 +72,8 @@ class Reason(enum.Enum):
     NOT_IN_THAT_ROOM = "not_in_that_room"  # subject: the nickname; detail: the room
     ALREADY_IN_ROOM = "already_in_room"  # subject: the nickname; detail: the room
     UNKNOWN_MODE = "unknown_mode"  # detail: the letter
-    BAD_MODE_ARGUMENT = "bad_mode_argument"  # detail: the mode's letter; argument: in subject
+    BAD_MODE_ARGUMENT = "bad_mode_argument"  # subject: the room; detail: the mode's letter
+    NOT_A_MASK = "not_a_mask"  # subject: what was typed for a server ban
     LIST_FULL = "list_full"  # detail: the limit
     SERVER_BANNED = "server_banned"  # detail: the reason
     WRONG_OPERATOR_LOGIN = "wrong_operator_login"
@@ -151,7 +152,8 @@ _ENGLISH = {
     Reason.NOT_IN_THAT_ROOM: "{subject} is not in {detail}",
     Reason.ALREADY_IN_ROOM: "{subject} is already in {detail}",
     Reason.UNKNOWN_MODE: "there is no mode {detail}",
-    Reason.BAD_MODE_ARGUMENT: "{subject} is not a valid argument for mode {detail}",
+    Reason.BAD_MODE_ARGUMENT: "that is not a valid value for mode {detail} of {subject}",
+    Reason.NOT_A_MASK: "{subject} is neither a mask (nick!user@host, a:account) nor a network",
     Reason.LIST_FULL: "that list is full ({detail} entries)",
     Reason.SERVER_BANNED: "you are banned from this server: {detail}",
     Reason.WRONG_OPERATOR_LOGIN: "wrong operator name or password",

@@ -1380,10 +1380,8 @@ class IrcFrontEnd:
                 yield self._numeric("441", subject, refusal.detail, "They aren't on that channel")
             case Reason.ALREADY_IN_ROOM:
                 yield self._numeric("443", subject, refusal.detail, "is already on channel")
-            case Reason.BAD_MODE_ARGUMENT:
-                # (The argument is a middle parameter: a space in it would split it in two.)
-                shown = subject.replace(" ", "_")
-                yield self._numeric("696", "*", refusal.detail, shown, explain(refusal))
+            case Reason.BAD_MODE_ARGUMENT:  # (the value itself is not kept: "*" stands for it)
+                yield self._numeric("696", subject, refusal.detail, "*", explain(refusal))
             case Reason.LIST_FULL:
                 yield self._numeric("478", subject, "b", "Channel list is full")
             case Reason.SERVER_BANNED:
