@@ -1150,6 +1150,14 @@ def test_accounts_on_messages_joins_and_whois_with_their_caps() -> None:
     assert see(registered("account-tag"), [said], personal=False) == [
         "@account=bob :bob!bob@irc.test PRIVMSG #lobby :hi"
     ]
+    # An invitation is signed too, to whom it invites; its sender's answer (341) is not.
+    invited = Invited("#a", "bob", "alice", "~b", "", "bob")
+    assert see(registered("account-tag"), [invited]) == [
+        "@account=bob :bob!~b@irc.test INVITE alice #a"
+    ]
+    assert see(registered("account-tag", nickname="bob"), [invited]) == [
+        f":{SERVER} 341 bob alice #a"
+    ]
     joined = Joined("#lobby", "bob", "", "~b", "bob", "Bob B")
     assert see(registered("extended-join"), [joined], personal=False) == [
         ":bob!~b@irc.test JOIN #lobby bob :Bob B"

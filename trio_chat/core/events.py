@@ -338,6 +338,7 @@ class Invited:
     target: str
     user: str = ""
     host: str = ""
+    account: str = ""  # the inviter's ("": none), for IRC's account-tag
 
 
 @dataclass(frozen=True, slots=True)

@@ -1094,6 +1094,7 @@ class Hub:
             _nick(target).display,
             member.user,
             member.host,
+            _account(member),
         )
         # The invited member, the inviter, and the room's operators (IRC's invite-notify).
         told = {target: None, member: None}

@@ -970,7 +970,12 @@ class IrcFrontEnd:
                 lines.extend(self._recalled(event))
                 continue
             prefix = tags
-            if accounts and isinstance(event, _SIGNED) and event.account:
+            if (
+                accounts
+                and isinstance(event, _SIGNED)
+                and event.account
+                and not _own(event, self._me)
+            ):
                 prefix = (
                     f"@{stamp};account={event.account} " if stamp else f"@account={event.account} "
                 )
@@ -1456,7 +1461,14 @@ _SHARED_KINDS = (
     Cap.MULTI_PREFIX,
     Cap.USERHOST_IN_NAMES,
 )
-_SIGNED = (Said, Emoted, PrivateFrom)  # what account-tag tags with its sender's account
+_SIGNED = (Said, Emoted, PrivateFrom, Invited)  # what account-tag tags with its sender's account
+
+
+def _own(event: Event, me: str) -> bool:
+    """Whether ``event`` is an invitation ``me`` sent: its answer (341) is the server's word."""
+    return isinstance(event, Invited) and event.nick == me
+
+
 # draft/account-registration's FAIL codes, for the refusals REGISTER can get.
 _REGISTER_FAILURES = {
     Reason.ACCOUNT_EXISTS: "ACCOUNT_EXISTS",
