@@ -1338,10 +1338,17 @@ class Hub:
     def reset(self) -> None:
         """Forget every member and room, before :meth:`restore` (a replica that fell behind).
 
-        What the current turn already produced is still delivered.
+        What the current turn already produced is still delivered. The registered rooms and
+        server bans forgotten are noted as dropped and lifted, for the store; those the state
+        has are noted again as :meth:`restore` adopts them.
         """
         for member in self._members.values():
             member.rooms, member.current = {}, None
+        # What the store keeps goes too, unless the state has it (restore() says so then).
+        for room in self._rooms.values():
+            if room.founder:
+                self._unsaved_rooms[room.name.key] = None
+        self._unsaved_server_bans.extend(ban.mask for ban in self._server_bans.entries())
         self._members.clear()
         self._skeletons.clear()
         self._rooms.clear()
@@ -1376,6 +1383,7 @@ class Hub:
             room.topic = saved_room.topic
             room.topic_by, room.topic_time = saved_room.topic_by, saved_room.topic_time
             _settle(room, saved_room.settings)
+            self._changed(room)  # a registered room: the store saves it as the state has it
             creator = None if saved_room.creator is None else members[saved_room.creator]
             room.creator = (creator, saved_room.creator_group)
             if creator is not None:
@@ -1389,6 +1397,7 @@ class Hub:
             member.current = self._rooms[saved.current] if saved.current is not None else None
         self._peak = state.peak
         self._server_bans.load(state.server_bans)
+        self._unsaved_server_bans.extend(state.server_bans)
 
     # --- the turn: who sees what ---------------------------------------------------------------
 

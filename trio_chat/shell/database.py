@@ -1,8 +1,12 @@
-"""The server's database: one SQLite file for what outlives the process (accounts, history).
+"""The server's database: one SQLite file for what outlives the process.
+
+Accounts, rooms' history, registered rooms and server bans, and the server's own settings (the
+key of members' cloaked hosts).
 
 Synchronous: every method does I/O and must run in a worker thread, one at a time. A SQLite
 connection is not for concurrent use, so whoever uses it (the history's writer, the accounts'
-store) goes through the one :attr:`Database.limiter`, a ``trio.CapacityLimiter(1)``:
+store, the moderation store) goes through the one :attr:`Database.limiter`, a
+``trio.CapacityLimiter(1)``:
 ``await trio.to_thread.run_sync(database.save, ..., limiter=database.limiter)``.
 
 WAL mode with ``synchronous=NORMAL``: a commit is one write to the log, and a crash (``kill -9``
@@ -17,6 +21,9 @@ and ``INSERT OR IGNORE`` silently kept only the first one's. So a server holds a
 ``flock`` on ``PATH.lock`` (which says its process id) for as long as the file is open; a
 second server refuses to start, naming the holder. The kernel releases the lock when its
 holder dies, ``kill -9`` included, so a crash never leaves the file locked.
+
+The schema grows by tables: a file made by an earlier version gains the new ones (``CREATE
+TABLE IF NOT EXISTS``) the first time a newer one opens it, and keeps everything it had.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import stat
 from collections.abc import Sequence
@@ -34,13 +42,17 @@ from pathlib import Path
 import trio
 
 from trio_chat.core.accounts import Account, Credentials, Ticket
-from trio_chat.core.events import Entry
+from trio_chat.core.events import Entry, ServerBanEntry
 from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
-from trio_chat.core.text import Nickname
+from trio_chat.core.modes import ListEntry
+from trio_chat.core.snapshots import RoomRecord, RoomSettings
+from trio_chat.core.text import Nickname, RoomName, fold
 
 logger = logging.getLogger(__name__)
 
 IN_MEMORY = ":memory:"
+CLOAK_KEY = "cloak_key"  # the settings' name of the key of cloaked hosts
+CLOAK_KEY_BYTES = 32  # a generated key's size: HMAC-SHA-256's block wants no more
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -67,6 +79,30 @@ CREATE TABLE IF NOT EXISTS tickets (
     digest TEXT PRIMARY KEY,        -- SHA-256 of a browser's token (the token: only its cookie)
     account TEXT NOT NULL,          -- the account's key
     expires REAL NOT NULL           -- Unix time
+);
+CREATE TABLE IF NOT EXISTS rooms (  -- registered rooms (ChanServ REGISTER), until dropped
+    key TEXT PRIMARY KEY,           -- the room's normalized name
+    name TEXT NOT NULL,             -- the name as displayed
+    topic TEXT NOT NULL,
+    letters TEXT NOT NULL,          -- the flags that are on: "nt", "imnst", ...
+    password TEXT NOT NULL,         -- the key (+k), "" for none
+    member_limit INTEGER NOT NULL,  -- +l, 0 for none
+    lists TEXT NOT NULL,            -- JSON {"b": [[mask, setter, time], ...], "e": ...}
+    created REAL NOT NULL,          -- Unix time
+    founder TEXT NOT NULL,          -- the founder's account key
+    operators TEXT NOT NULL         -- JSON list of account keys made operators on joining
+);
+CREATE TABLE IF NOT EXISTS server_bans (  -- KLINE, DLINE: by mask, account or network
+    key TEXT PRIMARY KEY,           -- the mask, case folded (as the hub finds it)
+    mask TEXT NOT NULL,             -- as the hub keeps it: normalized
+    reason TEXT NOT NULL,
+    setter TEXT NOT NULL,           -- the operator's nickname
+    time REAL NOT NULL,             -- when it was set (Unix time)
+    expires REAL NOT NULL           -- Unix time, 0 for never
+);
+CREATE TABLE IF NOT EXISTS settings (  -- the server's own: made once, kept
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
 );
 """
 
@@ -239,6 +275,99 @@ class Database:
             self._connection.executemany(
                 "DELETE FROM tickets WHERE digest = ?", [(digest,) for digest in dropped]
             )
+
+    # --- moderation: registered rooms, server bans ----------------------------------------
+
+    def load_rooms(self) -> list[RoomRecord]:
+        """Return every registered room, by name."""
+        rows = self._connection.execute(
+            "SELECT key, name, topic, letters, password, member_limit, lists, created, founder,"
+            " operators FROM rooms ORDER BY key"
+        ).fetchall()
+        records = []
+        for key, name, topic, letters, password, limit, lists, created, founder, operators in rows:
+            entries = tuple(
+                (letter, tuple(ListEntry(mask, setter, when) for mask, setter, when in masks))
+                for letter, masks in json.loads(lists).items()
+            )
+            settings = RoomSettings(
+                letters, password, limit, entries, created, founder, tuple(json.loads(operators))
+            )
+            records.append(RoomRecord(RoomName(name, key), topic, settings))
+        return records
+
+    def save_rooms(self, records: Sequence[RoomRecord], dropped: Sequence[str]) -> None:
+        """Write the registered rooms ``records`` as they now are, delete those ``dropped``."""
+        rows = []
+        for record in records:
+            settings = record.settings
+            lists = {
+                letter: [[e.mask, e.setter, e.time] for e in entries]
+                for letter, entries in settings.lists
+            }
+            rows.append(
+                (
+                    record.name.key,
+                    record.name.display,
+                    record.topic,
+                    settings.letters,
+                    settings.key,
+                    settings.limit,
+                    json.dumps(lists),
+                    settings.created,
+                    settings.founder,
+                    json.dumps(sorted(settings.operators)),
+                )
+            )
+        with self._connection:  # one transaction: all of it, or (after a crash) none
+            self._connection.executemany(
+                "DELETE FROM rooms WHERE key = ?", [(key,) for key in dropped]
+            )
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO rooms (key, name, topic, letters, password, member_limit,"
+                " lists, created, founder, operators) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def load_server_bans(self, now: float) -> list[ServerBanEntry]:
+        """Return the server bans still in force at ``now``, oldest first (the expired go)."""
+        with self._connection:
+            self._connection.execute(
+                "DELETE FROM server_bans WHERE expires > 0 AND expires <= ?", (now,)
+            )
+        rows = self._connection.execute(
+            "SELECT mask, reason, setter, time, expires FROM server_bans ORDER BY time, mask"
+        ).fetchall()
+        return [ServerBanEntry(*row) for row in rows]
+
+    def save_server_bans(self, bans: Sequence[ServerBanEntry], lifted: Sequence[str]) -> None:
+        """Write the server bans ``bans`` (replacing any on the same mask), delete ``lifted``."""
+        with self._connection:
+            self._connection.executemany(
+                "DELETE FROM server_bans WHERE key = ?", [(fold(mask),) for mask in lifted]
+            )
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO server_bans (key, mask, reason, setter, time, expires)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(fold(b.mask), b.mask, b.reason, b.setter, b.time, b.expires) for b in bans],
+            )
+
+    # --- the server's settings ------------------------------------------------------------
+
+    def cloak_key(self) -> bytes:
+        """Return the key of cloaked hosts kept here, made (at random) and kept if there is none.
+
+        So that a member's cloak, and the bans on it, are the same after a restart.
+        """
+        with self._connection:  # made and kept in one transaction: two openers agree
+            self._connection.execute(
+                "INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)",
+                (CLOAK_KEY, secrets.token_bytes(CLOAK_KEY_BYTES)),
+            )
+            (value,) = self._connection.execute(
+                "SELECT value FROM settings WHERE name = ?", (CLOAK_KEY,)
+            ).fetchone()
+        return bytes(value)
 
     def close(self) -> None:
         """Close the database (the WAL is folded back into the file), and release its lock."""

@@ -32,10 +32,13 @@ from functools import partial
 import trio
 from prometheus_client import Histogram
 
+from trio_chat.core.accounts import Account, Ticket
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
+from trio_chat.core.events import ServerBanEntry
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
 from trio_chat.core.requests import Reconfigure, Saved, Shutdown
+from trio_chat.core.snapshots import RoomRecord
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy, fold
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.account_store import AccountStore
@@ -43,7 +46,7 @@ from trio_chat.shell.archive import Archive, HistoryConfig
 from trio_chat.shell.backplane import Backplane, BackplaneConfig, BackplaneError, open_backplane
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.credentials import AccountRules, Authenticator
-from trio_chat.shell.database import Database, DatabaseError
+from trio_chat.shell.database import CLOAK_KEY_BYTES, Database, DatabaseError
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -56,6 +59,7 @@ from trio_chat.shell.listeners import (
 )
 from trio_chat.shell.logs import ErrorLog
 from trio_chat.shell.metrics import Metrics
+from trio_chat.shell.moderation_store import ModerationStore
 from trio_chat.shell.session import Session, SessionSettings, last_words, linger
 from trio_chat.shell.watchdog import Watchdog
 
@@ -108,7 +112,8 @@ class ServerConfig:
     accounts: AccountRules = field(default_factory=AccountRules)  # passwords, throttles
     backplane: BackplaneConfig | None = None  # other processes to share rooms with (None: none)
     operators: tuple[str, ...] = ()  # accounts whose members are server operators (--oper)
-    # The key of members' cloaked hosts (--cloak-key); None: a random one for this process.
+    # The key of members' cloaked hosts (--cloak-key); None: the one kept in the database
+    # (made at its first start), or without a database a random one for this process.
     cloak_key: bytes | None = None
 
 
@@ -311,7 +316,9 @@ async def serve_listeners(
     """Serve chat to whoever connects through ``listenings`` until ``stop`` is set, then shut down.
 
     With ``database``, accounts are loaded from it and saved to it (see
-    :mod:`trio_chat.shell.account_store`; without, they last as long as the process). With
+    :mod:`trio_chat.shell.account_store`; without, they last as long as the process), and so
+    are registered rooms and server bans (:mod:`trio_chat.shell.moderation_store`); it keeps
+    the key of cloaked hosts too, unless ``config`` has one. With
     ``archive``, rooms keep a history, which it saves (see :mod:`trio_chat.shell.archive`).
     With ``backplane``, the hub is a replica that applies the log shared with other processes
     (see :mod:`trio_chat.shell.backplane`): the sessions' requests go to the log, not the hub.
@@ -326,8 +333,6 @@ async def serve_listeners(
     Cancellation: cancelling this stops everything at once, without the goodbyes; set ``stop``
     for a graceful shutdown.
     """
-    if config.cloak_key is None:  # cloaks (and bans on them) then last as long as the process
-        config = replace(config, cloak_key=secrets.token_bytes(32))
     inbox_send, inbox_receive = trio.open_memory_channel[Request](HUB_INBOX_SIZE)
     policy = NicknamePolicy(config.reserved_nicks, ascii_only=config.ascii_nicks)
     history = archive.history if archive else None
@@ -339,12 +344,16 @@ async def serve_listeners(
         remove_too_slow=backplane is None,
         operators=operators,
     )
+    cloak_key = config.cloak_key
     if database is not None:
-        accounts, tickets = await trio.to_thread.run_sync(
-            lambda: (database.load_accounts(), database.load_tickets(time.time())),
-            limiter=database.limiter,
-        )
-        hub.load_accounts(accounts, tickets)
+        saved = await trio.to_thread.run_sync(_load, database, limiter=database.limiter)
+        hub.load_accounts(saved.accounts, saved.tickets)
+        hub.load_rooms(saved.rooms)
+        hub.load_server_bans(saved.server_bans)
+        cloak_key = cloak_key or saved.cloak_key  # made once, kept: cloaks survive restarts
+    if cloak_key is None:  # no database: cloaks (and bans on them) last as long as the process
+        cloak_key = secrets.token_bytes(CLOAK_KEY_BYTES)
+    config = replace(config, cloak_key=cloak_key)
     server = Server(config, inbox_send, Authenticator(hub, config.accounts))
     config.metrics.watch(hub)
     config.metrics.authenticator = server.authenticator
@@ -360,10 +369,11 @@ async def serve_listeners(
             _close_now(listenings)  # the accept loops, which close them, never started
             raise
     store = AccountStore(database, hub_send) if database is not None else None
+    kept = ModerationStore(database) if database is not None else None
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
         turns = config.metrics.turn_seconds
-        server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive, store)
+        server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive, store, kept)
         if backplane is not None:
             # Ends once every connection is done: then it closes the hub's inbox.
             server_nursery.start_soon(backplane.run, inbox_receive, hub_send)
@@ -371,6 +381,8 @@ async def serve_listeners(
             server_nursery.start_soon(archive.run)  # ends once run_hub has closed it
         if store is not None:
             server_nursery.start_soon(store.run)  # likewise
+        if kept is not None:
+            server_nursery.start_soon(kept.run)  # likewise
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -400,6 +412,29 @@ def _close_now(listenings: Sequence[Listening]) -> None:
             listening.listener.socket.close()
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """What the database holds for the hub at start-up."""
+
+    accounts: list[Account]
+    tickets: list[Ticket]
+    rooms: list[RoomRecord]
+    server_bans: list[ServerBanEntry]
+    cloak_key: bytes
+
+
+def _load(database: Database) -> _Saved:
+    """Read what the hub starts with (in a worker thread); the cloak key is made if need be."""
+    now = time.time()
+    return _Saved(
+        database.load_accounts(),
+        database.load_tickets(now),
+        database.load_rooms(),
+        database.load_server_bans(now),
+        database.cloak_key(),
+    )
+
+
 async def _join(backplane: Backplane, hub: Hub) -> None:
     """Start ``hub`` from the state the other processes share.
 
@@ -418,12 +453,15 @@ async def run_hub(
     turn_seconds: Histogram | None = None,
     archive: Archive | None = None,
     store: AccountStore | None = None,
+    kept: ModerationStore | None = None,
 ) -> None:
     """Apply requests from ``inbox`` to ``hub`` a turn at a time, until it is closed and drained.
 
     ``turn_seconds`` observes how long each turn takes (the metrics' histogram); ``archive`` is
-    handed the history each turn recorded, and ``store`` the account changes, each closed
-    when the hub is done. Without a store, accounts live in memory, saved as soon as made.
+    handed the history each turn recorded, ``store`` the account changes, and ``kept`` the
+    registered rooms and server bans changed, each closed when the hub is done. Without a
+    store, accounts live in memory, saved as soon as made; without ``kept``, rooms and bans
+    live in memory only.
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
     task never leaves the hub half-updated. The server closes the inbox rather than cancelling
@@ -447,6 +485,11 @@ async def run_hub(
                 archive.offer(archive.history.take_unsaved())  # never waits for the disk
             if store is not None:
                 store.offer([*hub.take_unsaved_accounts(), *hub.take_unsaved_tickets()])  # nor this
+            if kept is not None:
+                kept.offer(hub.take_unsaved_rooms(), hub.take_unsaved_server_bans())  # nor this
+            else:
+                hub.take_unsaved_rooms()  # kept in memory only
+                hub.take_unsaved_server_bans()
             if turn_seconds is not None:
                 turn_seconds.observe(time.perf_counter() - started)
     finally:
@@ -454,6 +497,8 @@ async def run_hub(
             archive.close()  # synchronous: the writer saves what is left, within its timeout
         if store is not None:
             store.close()  # likewise
+        if kept is not None:
+            kept.close()  # likewise
 
 
 class Server:
