@@ -34,7 +34,7 @@ async def connect(port: int, clients: list[ChatClient] | None = None) -> IrcClie
 
 
 async def new_account(irc: IrcClient, name: str) -> list[Message]:
-    """Register ``name`` with IRCv3 REGISTER, then connect; return what came before a PING's answer."""
+    """Register ``name`` with IRCv3 REGISTER and connect; return what came before a PONG."""
     await irc.send("CAP LS 302")
     await irc.send("CAP REQ :draft/account-registration")
     await irc.send(f"NICK {name}")
@@ -47,7 +47,7 @@ async def new_account(irc: IrcClient, name: str) -> list[Message]:
 
 
 async def logged_in(irc: IrcClient, name: str) -> list[Message]:
-    """Log in to ``name`` with SASL PLAIN and connect; return what came before a PING's answer."""
+    """Log in to ``name`` with SASL PLAIN and connect; return what came before a PONG."""
     await irc.send("CAP LS 302")
     await irc.send("CAP REQ :sasl")
     await irc.send("AUTHENTICATE PLAIN")
@@ -118,7 +118,8 @@ async def check_kept(port: int, cloak: str, clients: list[ChatClient] | None = N
     await alice.send("STATS K")
     replies = await alice.sync()
     (modes,) = [m for m in replies if m.command == "324"]
-    assert sorted(modes.params[2].lstrip("+")) == sorted("lmnt") and modes.params[3] == "10"
+    assert sorted(modes.params[2].lstrip("+")) == sorted("lmnt")
+    assert modes.params[3] == "10"
     assert [m.params[2:4] for m in replies if m.command == "367"] == [
         (f"mallory!*@{cloak}", "alice")
     ]
