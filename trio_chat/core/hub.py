@@ -188,6 +188,8 @@ class HubStats:
     deliveries: int = 0  # offered to members' outboxes
     removals: collections.Counter[LeaveReason] = field(default_factory=collections.Counter)
     refusals: collections.Counter[Reason] = field(default_factory=collections.Counter)
+    kicks: int = 0  # members kicked out of a room
+    room_bans: int = 0  # masks added to rooms' ban lists (mutes included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +298,15 @@ class Hub:
     def peak(self) -> int:
         """The most members there ever were at once."""
         return self._peak
+
+    @property
+    def registered_room_count(self) -> int:
+        """How many rooms are registered (they have a founder)."""
+        return sum(1 for room in self._rooms.values() if room.founder)
+
+    def server_bans_in_force(self, now: float) -> int:
+        """How many server bans are in force at ``now`` (Unix time): those not yet expired."""
+        return sum(1 for ban in self._server_bans.entries() if not 0 < ban.expires <= now)
 
     def handle(self, request: Request) -> None:
         """Apply one request."""
@@ -987,6 +998,7 @@ class Hub:
             elif outcome is not None:
                 applied.append(outcome)
         if applied:
+            self.stats.room_bans += sum(1 for c in applied if c.mode is Mode.BAN and c.on)
             event = ModesChanged(room.name.display, nick, tuple(applied), member.user, member.host)
             self._broadcast((room,), event)
             self._changed(room)
@@ -1042,6 +1054,7 @@ class Hub:
             member.user,
             member.host,
         )
+        self.stats.kicks += 1
         self._diverge(target)  # it sees its own kick, then no more of the room
         self._broadcast((room,), kicked)
         self._exit(target, room, target_nick)

@@ -15,6 +15,7 @@ so several servers in one process (the tests) never mix their figures.
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -173,10 +174,29 @@ class _StateCollector(Collector):
         yield CounterMetricFamily(
             "trio_chat_accounts_registered", "Accounts registered", value=stats.accounts
         )
+        yield from _moderation_metrics(hub)
         if metrics.authenticator is not None:
             yield from _login_metrics(metrics.authenticator)
         if metrics.backplane is not None:
             yield from _backplane_metrics(metrics.backplane)
+
+
+def _moderation_metrics(hub: Hub) -> Iterator[Metric]:
+    stats = hub.stats
+    yield CounterMetricFamily("trio_chat_kicks", "Members kicked out of a room", value=stats.kicks)
+    yield CounterMetricFamily(
+        "trio_chat_room_bans",
+        "Masks added to rooms' ban lists (+b, mutes included)",
+        value=stats.room_bans,
+    )
+    yield GaugeMetricFamily(
+        "trio_chat_registered_rooms", "Registered rooms", value=hub.registered_room_count
+    )
+    yield GaugeMetricFamily(
+        "trio_chat_server_bans",
+        "Server bans in force (KLINE, DLINE)",
+        value=hub.server_bans_in_force(time.time()),
+    )
 
 
 def _login_metrics(authenticator: Authenticator) -> Iterator[Metric]:
