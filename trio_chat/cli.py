@@ -780,9 +780,10 @@ def _build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--cloak-key",
         metavar="KEY",
-        help="the secret behind members' cloaked hosts; keep it to keep cloaks (and bans on"
-        " them) across restarts, and give every process sharing rooms the same"
-        " (default: a random key per start)",
+        help="the secret behind members' cloaked hosts, which bans on *!*@host name; give every"
+        " process sharing rooms the same (default: one made at random the first time and kept"
+        " in the database, so cloaks and bans on them survive restarts; with --db :memory:,"
+        " a new one per start)",
     )
     server.add_argument(
         "--max-topic-bytes",

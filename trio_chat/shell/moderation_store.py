@@ -99,6 +99,9 @@ class ModerationStore:
             database.save_server_bans(bans, lifted)
 
         try:
+            # Waited for even when cancelled (no abandon_on_cancel): a commit is short, and the
+            # server closes the database next; cancelled meanwhile, its changes are kept or
+            # not, whole (one transaction), and the task sees Cancelled once it is done.
             await trio.to_thread.run_sync(save, limiter=database.limiter)
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
             self.failed += 1
