@@ -145,7 +145,9 @@ async def check_kept(port: int, cloak: str, clients: list[ChatClient] | None = N
 
 
 def kept(path: Path) -> Any:
-    return {"database": str(path), "irc": True, "operators": ("alice",), "accounts": QUICK}
+    # No --cloak-key (the tests' fixed one aside): the database's, made once, is the key.
+    fields = {"database": str(path), "irc": True, "operators": ("alice",), "accounts": QUICK}
+    return fields | {"cloak_key": None}
 
 
 async def test_a_registered_room_and_server_bans_survive_a_restart(
@@ -175,7 +177,7 @@ async def test_cloaks_are_the_same_after_a_restart_with_the_key_the_database_kee
     # Without a database, a random key per start: the same address, another cloak.
     others = []
     for _ in range(2):
-        server = await start_server(irc=True)
+        server = await start_server(irc=True, cloak_key=None)
         irc = await connect(server.irc_port, server.clients)
         await irc.register("carol", lobby=False)
         others.append(await own_host(irc))
@@ -190,7 +192,7 @@ async def test_a_registered_room_and_server_bans_survive_kill_9(
     database = tmp_path / "state.sqlite3"
     port = free_port()
     command = [sys.executable, "-m", "trio_chat", "server", "--no-plain", "--irc-port", str(port)]
-    command += ["--db", str(database), "--oper", "alice", "--log-level", "info"]
+    command += ["--no-web", "--db", str(database), "--oper", "alice", "--log-level", "info"]
     process = await server_process(nursery, command, listeners=1)
     clients: list[ChatClient] = []
     cloak = await set_up(port, clients)
