@@ -41,10 +41,12 @@ DLINE = ServerBanEntry("203.0.113.0/24", "a botnet", "oper", 1_796_000_005.0)
 def test_registered_rooms_are_written_read_back_and_dropped(tmp_path: Path) -> None:
     database = Database.open(str(tmp_path / "state.sqlite3"))
     database.save_rooms([RUST, GO], [])
-    again = Database.open(database.path)  # another connection: it is on disk
+    database.close()  # (one server at a time holds the file)
+    again = Database.open(database.path)  # opened again: it is on disk
     assert again.load_rooms() == [GO, RUST]  # by key: "#go" < "#rust"
     again.save_rooms([], [GO.name.key])
-    assert database.load_rooms() == [RUST]
+    assert again.load_rooms() == [RUST]
+    again.close()
 
 
 def test_server_bans_are_written_replaced_lifted_and_expire(tmp_path: Path) -> None:
@@ -58,15 +60,22 @@ def test_server_bans_are_written_replaced_lifted_and_expire(tmp_path: Path) -> N
     assert database.load_server_bans(now=KLINE.time) == [longer]
     database.save_server_bans([KLINE], [])
     assert database.load_server_bans(now=KLINE.expires) == []  # expired: gone from the file too
-    assert Database.open(database.path).load_server_bans(now=0.0) == []
+    database.close()
+    again = Database.open(database.path)
+    assert again.load_server_bans(now=0.0) == []
+    again.close()
 
 
 def test_the_cloak_key_is_made_once_and_kept(tmp_path: Path) -> None:
     path = str(tmp_path / "state.sqlite3")
-    key = Database.open(path).cloak_key()
-    assert len(key) == 32
-    assert Database.open(path).cloak_key() == key
-    assert Database.open(str(tmp_path / "other.sqlite3")).cloak_key() != key
+    keys = []
+    for where in (path, path, str(tmp_path / "other.sqlite3")):
+        database = Database.open(where)
+        keys.append(database.cloak_key())
+        database.close()
+    assert len(keys[0]) == 32
+    assert keys[1] == keys[0]  # kept: the same after a restart
+    assert keys[2] != keys[0]  # another server's, another key
 
 
 def test_a_file_of_an_earlier_version_gains_the_new_tables_and_keeps_its_own(
