@@ -428,6 +428,7 @@ class Hub:
     def _register(
         self, member: Member, nick: Nickname, *, lobby: bool, login: Login | None
     ) -> None:
+        self._expire_server_bans()  # before the newcomer is matched against them
         if self.shutting_down:
             self._tell(member, ShuttingDown())
         elif member in self:
@@ -838,12 +839,16 @@ class Hub:
         self._personal[member].append(RoomExited(room.name.display, message))
         parted = Parted(room.name.display, nick.display, message, member.user, member.host)
         self._broadcast((room,), parted)
+        self._move_on_from(member, room)
+        logger.debug("%s (%r) left %r", member.peer, nick.display, room.name.display)
+
+    def _move_on_from(self, member: Member, room: Room[Member]) -> None:
+        """Tell ``member``, which left ``room``, its current room now, if that was ``room``."""
         if member.current is room:
             # Plain lines go to the room joined most recently among those left, if any.
             member.current = next(reversed(member.rooms.values()), None)
             current = member.current.name.display if member.current is not None else None
             self._personal[member].append(CurrentRoom(current))
-        logger.debug("%s (%r) left %r", member.peer, nick.display, room.name.display)
 
     def _exit(self, member: Member, room: Room[Member], nick: Nickname) -> None:
         room.remove(member, nick)
@@ -1058,10 +1063,7 @@ class Hub:
         self._diverge(target)  # it sees its own kick, then no more of the room
         self._broadcast((room,), kicked)
         self._exit(target, room, target_nick)
-        if target.current is room:
-            target.current = next(reversed(target.rooms.values()), None)
-            current = target.current.name.display if target.current is not None else None
-            self._personal[target].append(CurrentRoom(current))
+        self._move_on_from(target, room)
         logger.info(
             "%r kicked %r from %r", _nick(member).display, target_nick.display, room.name.display
         )
@@ -1214,14 +1216,18 @@ class Hub:
                 self._tell(member, ServerBans(self._server_bans.entries()))
 
     def _expire_server_bans(self) -> None:
+        if not len(self._server_bans):
+            return  # (nearly always: asked at every registration)
         for ban in self._server_bans.expire(self._turn_time()):
             self._unsaved_server_bans.append(ban.mask)
 
     def _server_ban_on(self, member: Member, nick: Nickname) -> ServerBanEntry | None:
-        """Return the server ban that names ``member``, about to be known as ``nick``, if any."""
+        """Return the server ban that names ``member``, about to be known as ``nick``, if any.
+
+        (The caller drops the expired bans first: once, however many members it asks about.)
+        """
         if not len(self._server_bans) or member.operator:
             return None
-        self._expire_server_bans()
         account = member.account.display if member.account is not None else ""
         who = Identity(nick.display, member.user, member.host, account)
         return self._server_bans.naming(who, member.address)
@@ -1237,6 +1243,7 @@ class Hub:
     def _apply_server_bans(self, members: Sequence[Member]) -> int:
         """Put out those of ``members`` that a server ban names; return how many."""
         removed = 0
+        self._expire_server_bans()
         for member in members:
             if member in self and (ban := self._server_ban_on(member, _nick(member))):
                 self._tell(member, PutOut(LeaveReason.BANNED, ban.setter, ban.reason))
