@@ -140,7 +140,6 @@ from trio_chat.core.events import (
 from trio_chat.core.history import History
 from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
-from trio_chat.core.masks import Identity
 from trio_chat.core.members import Held, Member
 from trio_chat.core.modes import LISTS, Mode, ModeChange, RoomModes, mode_of
 from trio_chat.core.refusals import Reason, Refusal
@@ -1228,9 +1227,7 @@ class Hub:
         """
         if not len(self._server_bans) or member.operator:
             return None
-        account = member.account.display if member.account is not None else ""
-        who = Identity(nick.display, member.user, member.host, account)
-        return self._server_bans.naming(who, member.address)
+        return self._server_bans.naming(moderation.identity(member, nick), member.address)
 
     def _turn_away(self, member: Member, ban: ServerBanEntry) -> None:
         """Refuse ``member``, not registered, for ``ban``; its connection ends."""

@@ -22,13 +22,15 @@ from trio_chat.core.modes import (
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.roles import Role, Roles
 from trio_chat.core.rooms import Room
+from trio_chat.core.text import Nickname
 
 
-def identity(member: Member) -> Identity:
-    """``member`` as masks see it."""
-    assert member.nick is not None, "only registered members are matched"
+def identity(member: Member, nick: Nickname | None = None) -> Identity:
+    """``member`` as masks see it (known as ``nick``: one it is registering with)."""
+    nick = nick or member.nick
+    assert nick is not None, "only members with a nickname are matched"
     account = member.account.display if member.account is not None else ""
-    return Identity(member.nick.display, member.user, member.host, account)
+    return Identity(nick.display, member.user, member.host, account)
 
 
 def is_operator(room: Room[Member], member: Member) -> bool:
