@@ -101,6 +101,10 @@ COMMANDS: list[events.Command] = [
     events.ShowServerBans(),
     events.RegisterRoom(room("#rust")),
     events.RegisterRoom(room("#rust"), drop=True),
+    events.Watch((nick("Carol"), nick("dave"))),
+    events.Unwatch((nick("dave"),)),
+    events.Unwatch(),
+    events.ShowWatched(presence=True),
 ]
 
 
@@ -192,6 +196,7 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     hub.handle(Act(bob, events.SetTopic("crabs")))
     hub.handle(Act(alice, events.SetAway("lunch")))
     hub.handle(Act(alice, events.Rename(nick("Alice2"))))
+    hub.handle(Act(bob, events.Watch((nick("Carol"), nick("alice2")))))
     hub.flush()
     # Roles and kept rooms are state too (nothing sets them yet but the hub's own methods).
     assert bob.nick is not None
@@ -218,6 +223,7 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     assert replica.history.recent("#rust", 10) == hub.history.recent("#rust", 10)  # type: ignore[union-attr]
     # And both go on the same way: the same request does the same thing in each.
     assert [m.nick.display for m in copies if m.nick] == ["bob", "Alice2"]  # a rename: moved
+    assert list(copies[0].watching) == ["carol", "alice2"]  # as bob typed them, in order
     for one_hub, bob_there in ((hub, members[0]), (replica, copies[0])):
         one_hub.handle(Act(bob_there, events.Say("same", room("#rust"))))
         one_hub.flush()

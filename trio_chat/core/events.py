@@ -456,6 +456,34 @@ class MemberInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Seen:
+    """A member online, as someone watching its nickname is told of it."""
+
+    nick: str
+    user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceIs:
+    """Of the nicknames you watch, these are ``online`` now, these ``offline`` (IRC's MONITOR).
+
+    Told when you start watching them or ask, and whenever one comes or goes (a rename is
+    one going and one coming).
+    """
+
+    online: tuple[Seen, ...] = ()
+    offline: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchList:
+    """The nicknames you watch, as you typed them, in the order you added them."""
+
+    nicks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Found:
     """The answer to :class:`LookUp`: of the nicknames ``asked``, those online."""
 
@@ -601,6 +629,8 @@ Event = (
     | RoomRegistered
     | Roster
     | Found
+    | PresenceIs
+    | WatchList
     | Counts
     | RoomList
     | TopicIs
@@ -870,6 +900,27 @@ class LogOut:
 
 
 @dataclass(frozen=True, slots=True)
+class Watch:
+    """Watch ``nicks``: be told whether they are online now, and whenever that changes."""
+
+    nicks: tuple[Nickname, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatch:
+    """Stop watching ``nicks`` (none named: every nickname watched)."""
+
+    nicks: tuple[Nickname, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShowWatched:
+    """Ask which nicknames I watch (``presence``: and which of them are online)."""
+
+    presence: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Leave the server (``message``: a word for those who stay)."""
 
@@ -903,6 +954,9 @@ Command = (
     | LiftServerBan
     | ShowServerBans
     | RegisterRoom
+    | Watch
+    | Unwatch
+    | ShowWatched
     | Tell
     | LogOut
     | Quit

@@ -98,6 +98,7 @@ from trio_chat.core.events import (
     Parted,
     PartRoom,
     PasswordChanged,
+    PresenceIs,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -116,6 +117,7 @@ from trio_chat.core.events import (
     Roster,
     Said,
     Say,
+    Seen,
     SendWallops,
     ServerBanChanged,
     ServerBanEntry,
@@ -127,6 +129,7 @@ from trio_chat.core.events import (
     ShowHistory,
     ShowServerBans,
     ShowTopic,
+    ShowWatched,
     ShuttingDown,
     SwitchRoom,
     Tell,
@@ -134,7 +137,10 @@ from trio_chat.core.events import (
     TicketRevoked,
     TopicChanged,
     TopicIs,
+    Unwatch,
     Wallops,
+    Watch,
+    WatchList,
     Who,
 )
 from trio_chat.core.history import History
@@ -167,6 +173,7 @@ from trio_chat.core.rooms import Room
 from trio_chat.core.server_bans import ServerBanList
 from trio_chat.core.snapshots import HubState, MemberState, RoomRecord, RoomSettings, RoomState
 from trio_chat.core.text import LOBBY, Nickname, NicknamePolicy, RoomName, fold
+from trio_chat.core.watching import Watchers
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +271,7 @@ class Hub:
         self._peak = 0  # the most members there ever were at once
         self.operators = operators  # keys of accounts whose members are server operators
         self._server_bans = ServerBanList()
+        self._watching = Watchers()  # who watches which nickname (IRC's MONITOR)
         self._unsaved_server_bans: list[ServerBanEntry | str] = []  # set, or lifted (its mask)
         self._unsaved_rooms: dict[str, Room[Member] | None] = {}  # registered rooms changed
         # Rooms made by each member and from each address group, while they exist.
@@ -416,6 +424,15 @@ class Hub:
                 self._as_server_operator(member, command)
             case RegisterRoom(room, drop):
                 self._register_room(member, room, drop=drop)
+            case Watch(nicks):
+                self._watch(member, nicks)
+            case Unwatch(nicks):
+                keys = [nick.key for nick in nicks] if nicks else list(member.watching)
+                self._watching.remove(member, keys)
+            case ShowWatched(presence):
+                watched = tuple(member.watching.values())
+                shown = self._presence(watched) if presence else WatchList(_displays(watched))
+                self._tell(member, shown)
             case LogOut():
                 self._log_out(member)
             case Quit(message):
@@ -451,6 +468,7 @@ class Hub:
             self.stats.registrations += 1
             counts = len(self._members), len(self._rooms)
             self._tell(member, Registered(nick.display, *counts, member.host))
+            self._tell_watchers(nick.key, PresenceIs(online=(_seen(member),)))
             if member.account is not None and member.account.key in self.operators:
                 self._make_operator(member, member.account.display)
             if lobby and room is not None:
@@ -471,6 +489,9 @@ class Hub:
             room.rename(member, old, new)
         renamed = Renamed(old.display, new.display, member.user, member.host)
         self._broadcast(rooms, renamed, also=member)
+        if old.key != new.key:  # (a change of case alone is no coming or going)
+            self._tell_watchers(old.key, PresenceIs(offline=(old.display,)))
+            self._tell_watchers(new.key, PresenceIs(online=(_seen(member),)))
         logger.info("%s renamed %r to %r", member.peer, old.display, new.display)
 
     def _claim(self, member: Member, nick: Nickname) -> Refusal | None:
@@ -550,6 +571,34 @@ class Hub:
             asked = tuple(nick.display for nick in query.nicks)
         infos = tuple(_info(found, member) for found in members)
         self._tell(member, Found(query.label, asked, infos))
+
+    # --- watching nicknames (IRC's MONITOR) ------------------------------------------------------
+
+    def _watch(self, member: Member, nicks: tuple[Nickname, ...]) -> None:
+        refused = self._watching.add(member, nicks, self.limits.watched)
+        # Each nickname once, as typed the first time, whether it was watched already or not.
+        watched = {n.key: n for n in reversed(nicks) if n.key in member.watching}
+        self._tell(member, self._presence(tuple(reversed(watched.values()))))
+        if refused:
+            limit = str(self.limits.watched)
+            self._tell(member, Refusal(Reason.WATCH_LIST_FULL, ",".join(_displays(refused)), limit))
+
+    def _presence(self, nicks: Sequence[Nickname]) -> PresenceIs:
+        """Say which of ``nicks`` are online (as they spell themselves) and which are not."""
+        online, offline = [], []
+        for nick in nicks:
+            holder = self._members.get(nick.key)
+            if holder is not None:
+                online.append(_seen(holder))
+            else:
+                offline.append(nick.display)
+        return PresenceIs(tuple(online), tuple(offline))
+
+    def _tell_watchers(self, key: str, event: Event) -> None:
+        """Tell the members of this process who watch the nickname ``key`` ``event``."""
+        for watcher in self._watching.of(key):
+            if watcher.local:  # (another process's members are told by their own process)
+                self._tell(watcher, event)
 
     # --- accounts -----------------------------------------------------------------------------
 
@@ -1289,6 +1338,8 @@ class Hub:
         self.stats.removals[reason] += 1
         self._departed.append(member)
         self._broadcast(rooms, Departed(nick.display, reason, message, member.user, member.host))
+        self._watching.forget(member)
+        self._tell_watchers(nick.key, PresenceIs(offline=(nick.display,)))
         logger.info("%s (%r) left: %s", member.peer, nick.display, reason.value)
 
     def _shut_down(self) -> None:
@@ -1304,6 +1355,7 @@ class Hub:
         self._members.clear()
         self._skeletons.clear()
         self._rooms.clear()
+        self._watching.clear()
 
     # --- replicas: the state a late replica starts from -----------------------------------------
 
@@ -1328,6 +1380,7 @@ class Hub:
                     m.operator,
                     tuple(sorted(m.invited)),
                     m.invisible,
+                    tuple(m.watching.values()),
                 )
                 for m in members
             ),
@@ -1360,7 +1413,8 @@ class Hub:
         has are noted again as :meth:`restore` adopts them.
         """
         for member in self._members.values():
-            member.rooms, member.current = {}, None
+            member.rooms, member.current, member.watching = {}, None, {}
+        self._watching.clear()
         # What the store keeps goes too, unless the state has it (restore() says so then).
         for room in self._rooms.values():
             if room.founder:
@@ -1392,6 +1446,7 @@ class Hub:
             member.host, member.address, member.group = saved.host, saved.address, saved.group
             member.operator, member.invited = saved.operator, set(saved.invited)
             member.invisible = saved.invisible
+            self._watching.add(member, saved.watching, len(saved.watching))
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
         for saved_room in state.rooms:
@@ -1524,6 +1579,14 @@ def _key(member: Member) -> str:
 
 def _account(member: Member) -> str:
     return member.account.display if member.account is not None else ""
+
+
+def _seen(member: Member) -> Seen:
+    return Seen(_nick(member).display, member.user, member.host)
+
+
+def _displays(nicks: Sequence[Nickname]) -> tuple[str, ...]:
+    return tuple(nick.display for nick in nicks)
 
 
 def _logged_in_to(member: Member, account: Account) -> bool:

@@ -22,6 +22,7 @@ class Limits:
     away_bytes: int = 300  # UTF-8 bytes of an away message
     matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
     history_lines: int = 50  # entries of a room's history a newcomer is shown
+    watched: int = 100  # nicknames one member may watch (IRC's MONITOR=)
     # Rooms that one member, and one address (its /64 for IPv6), may have made and still exist:
     # so that a few connections cannot fill the room table (server operators are exempt, and
     # so are exempt networks, loopback by default; registered rooms do not count).

@@ -94,6 +94,8 @@ class Member:
     operator: bool = False  # a server operator
     invisible: bool = False  # found by a look-up by mask only by those it shares a room with
     invited: set[str] = field(default_factory=set)  # keys of rooms it may join once, uninvited
+    # The nicknames it watches (IRC's MONITOR), by key, as typed, in the order added.
+    watching: dict[str, Nickname] = field(default_factory=dict)
     left: LeaveReason | None = None
     # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
     id: str = ""

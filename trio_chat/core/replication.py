@@ -422,6 +422,7 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             bool(m["operator"]),
             tuple(map(str, m["invited"])),
             bool(m["invisible"]),
+            tuple(map(_nickname, m["watching"])),
         )
         for m in value["members"]
     )

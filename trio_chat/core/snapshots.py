@@ -33,6 +33,7 @@ class MemberState:
     operator: bool = False
     invited: tuple[str, ...] = ()  # keys of the rooms it is invited to
     invisible: bool = False
+    watching: tuple[Nickname, ...] = ()  # the nicknames it watches, as typed (IRC's MONITOR)
 
 
 @dataclass(frozen=True, slots=True)

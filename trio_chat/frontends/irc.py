@@ -82,6 +82,7 @@ from trio_chat.core.events import (
     Parted,
     PartRoom,
     PasswordChanged,
+    PresenceIs,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -115,11 +116,15 @@ from trio_chat.core.events import (
     ShowHistory,
     ShowServerBans,
     ShowTopic,
+    ShowWatched,
     ShuttingDown,
     Tell,
     TopicChanged,
     TopicIs,
+    Unwatch,
     Wallops,
+    Watch,
+    WatchList,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
 from trio_chat.core.limits import Limits
@@ -661,6 +666,8 @@ class IrcFrontEnd:
                 yield Tell(TimeReply())
             case "CHATHISTORY":
                 yield self._chathistory(params)
+            case "MONITOR":
+                yield from self._monitor(params)
             case "AUTHENTICATE":
                 yield from self._authenticate(params)
             case "REGISTER":
@@ -749,6 +756,25 @@ class IrcFrontEnd:
             text = "Invalid limit"
             return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(limit), text)))
         return ShowHistory(min(int(limit), CHATHISTORY_MAX), room)
+
+    def _monitor(self, params: tuple[str, ...]) -> Iterator[Input]:
+        """``MONITOR + nicks``, ``- nicks``, ``C`` (clear), ``L`` (list), ``S`` (status)."""
+        modifier = params[0].upper() if params else ""
+        if modifier in ("+", "-") and len(params) > 1 and params[1]:
+            nicks = []
+            for typed in filter(None, params[1].split(",")):
+                nick = Nickname.parse(typed)
+                if isinstance(nick, Refusal):  # a mask, say: only nicknames are watched
+                    if modifier == "+":  # ("-" answers nothing, whatever it names)
+                        yield Tell(_erroneous(typed, nick))
+                else:
+                    nicks.append(nick)
+            if nicks:
+                yield Watch(tuple(nicks)) if modifier == "+" else Unwatch(tuple(nicks))
+        elif modifier in ("C", "L", "S"):
+            yield Unwatch() if modifier == "C" else ShowWatched(presence=modifier == "S")
+        else:
+            yield Tell(Numeric("461", ("MONITOR", "Not enough parameters")))
 
     def _topic(self, params: tuple[str, ...]) -> Iterator[Input]:
         if not params:
@@ -926,6 +952,7 @@ class IrcFrontEnd:
             f"KICKLEN={KICK_LENGTH}",
             f"MAXLIST=beI:{MAX_LIST_ENTRIES}",
             f"MODES={MAX_CHANGES}",
+            f"MONITOR={limits.watched}",
             "SAFELIST",
             f"CHATHISTORY={CHATHISTORY_MAX}",
             f"TOPICLEN={limits.topic_bytes}",
@@ -1188,6 +1215,13 @@ class IrcFrontEnd:
                     yield self._numeric("333", room, by, str(int(since)))
             case Found(label, asked, members):
                 yield from self._found(label, asked, members)
+            case PresenceIs(online, offline):
+                masks = [self._mask(seen.nick, seen.user, seen.host) for seen in online]
+                yield from (self._numeric("730", line) for line in _comma_lines(masks))
+                yield from (self._numeric("731", line) for line in _comma_lines(offline))
+            case WatchList(nicks):
+                yield from (self._numeric("732", line) for line in _comma_lines(nicks))
+                yield self._numeric("733", "End of MONITOR list")
             case Counts(members, rooms, peak):
                 yield from self._lusers(members, rooms, peak)
             case Goodbye():
@@ -1387,6 +1421,8 @@ class IrcFrontEnd:
                 yield self._numeric("443", subject, refusal.detail, "is already on channel")
             case Reason.BAD_MODE_ARGUMENT:  # (the value itself is not kept: "*" stands for it)
                 yield self._numeric("696", subject, refusal.detail, "*", explain(refusal))
+            case Reason.WATCH_LIST_FULL:
+                yield self._numeric("734", refusal.detail, subject, "Monitor list is full")
             case Reason.LIST_FULL:
                 yield self._numeric("478", subject, "b", "Channel list is full")
             case Reason.SERVER_BANNED:
@@ -1514,6 +1550,20 @@ def _error(text: str) -> bytes:
 
 def _optional(text: str) -> tuple[str, ...]:
     return (text,) if text else ()
+
+
+def _comma_lines(items: Sequence[str]) -> Iterator[str]:
+    """Join ``items`` with commas, in as many parameters as keep each line under 512 bytes."""
+    line: list[str] = []
+    size = 0
+    for item in items:
+        if line and size + len(item.encode()) + 1 > NAMES_BYTES:
+            yield ",".join(line)
+            line, size = [], 0
+        line.append(item)
+        size += len(item.encode()) + 1
+    if line:
+        yield ",".join(line)
 
 
 def _verb(notice: bool) -> str:

@@ -54,6 +54,7 @@ from trio_chat.core.events import (
     Parted,
     PartRoom,
     PasswordChanged,
+    PresenceIs,
     PrivateFrom,
     PrivateMessage,
     PrivateTo,
@@ -84,12 +85,15 @@ from trio_chat.core.events import (
     ShowHistory,
     ShowServerBans,
     ShowTopic,
+    ShowWatched,
     ShuttingDown,
     SwitchRoom,
     Tell,
     TopicChanged,
     TopicIs,
+    Unwatch,
     Wallops,
+    Watch,
     Who,
 )
 from trio_chat.core.framing import LineFramer, LineTooLong
@@ -136,6 +140,7 @@ HELP_LINES = (
     "*   /passwd OLD NEW     change your account's password",
     "*   /logout             log out (under another nickname than your account's)",
     "*   /msg <name> <text>  send a private message",
+    "*   /watch <name>...    be told when they come online or leave (/unwatch, /watching)",
     "* running a room (its operators, marked @; members with voice are marked +):",
     "*   /op, /deop, /voice, /devoice [#room] <name>  give or take a role",
     "*   /kick [#room] <name> [reason]   put someone out of the room",
@@ -351,6 +356,10 @@ def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
             return SetAway(argument)
         case "history":
             return _history(argument)
+        case "watch" | "unwatch":
+            return _watch(name.lower(), typed)
+        case "watching":
+            return ShowWatched(presence=True)
         case "help":
             return Tell(Help())
         case "register":
@@ -425,6 +434,19 @@ def _too_long(line: LineTooLong) -> Refusal:
 
 def _usage(synopsis: str) -> Tell:
     return Tell(Refusal(Reason.USAGE, detail=synopsis))
+
+
+def _watch(verb: str, typed: str) -> Command:
+    """``/watch alice bob``, ``/unwatch alice`` (``/unwatch`` alone: everyone)."""
+    nicks = []
+    for word in typed.split():
+        nick = Nickname.parse(word)
+        if isinstance(nick, Refusal):
+            return Tell(nick)
+        nicks.append(nick)
+    if verb == "unwatch":
+        return Unwatch(tuple(nicks))
+    return Watch(tuple(nicks)) if nicks else _usage("/watch <name> [name...]")
 
 
 def _rename(typed: str) -> Command:
@@ -633,6 +655,10 @@ def _line(event: Event, prefix: str) -> str:
             return f"[pm to {recipient}] {text}\n"
         case IsAway(nick, message):
             return f"* {nick} is away: {message}\n"
+        case PresenceIs(online, offline):
+            lines = [f"* {seen.nick} is online\n" for seen in online]
+            return "".join(lines + [f"* {nick} is offline\n" for nick in offline])
+
         case RoomList(rooms):
             listed = [f"{room.room} ({room.members})" for room in rooms[:LISTED_ROOMS]]
             if len(rooms) > LISTED_ROOMS:
