@@ -1,4 +1,4 @@
-"""IRC's presence commands, parsed and rendered: MONITOR (and later SETNAME, MARKREAD, +B).
+"""IRC's presence commands, parsed and rendered: MONITOR, SETNAME (and later MARKREAD, +B).
 
 Helpers are tests/test_irc.py's: lines in, inputs out; events in, lines out.
 """
@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from tests.names import nick
 from tests.test_irc import SERVER, feed, registered, see
-from trio_chat.core.events import PresenceIs, Seen, ShowWatched, Tell, Unwatch, Watch, WatchList
+from trio_chat.core.events import (
+    PresenceIs,
+    RealnameChanged,
+    Seen,
+    SetRealname,
+    ShowWatched,
+    Tell,
+    Unwatch,
+    Watch,
+    WatchList,
+)
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.frontends.irc import Numeric
 
@@ -60,3 +70,20 @@ def test_a_long_presence_is_split_over_lines_and_monitor_is_advertised() -> None
     [tell] = feed(front_end, "VERSION")  # (which says ISUPPORT again)
     assert isinstance(tell, Tell)
     assert "MONITOR=100" in " ".join(see(front_end, [tell.event]))
+
+
+def test_setname_is_the_hubs_and_its_news_reach_only_clients_with_the_cap() -> None:
+    assert feed(registered(), "SETNAME :Bruce Wayne", "SETNAME") == [
+        SetRealname("Bruce Wayne"),
+        Tell(Numeric("461", ("SETNAME", "Not enough parameters"))),
+    ]
+    changed = RealnameChanged("bob", "Bob Marley", "~bob", "cloak.ip")
+    assert see(registered("setname"), [changed], personal=False) == [
+        ":bob!~bob@cloak.ip SETNAME :Bob Marley"
+    ]
+    assert see(registered(), [changed], personal=False) == []
+    refused = Refusal(Reason.REALNAME_INVALID, detail="200")
+    assert see(registered(), [refused]) == [
+        f":{SERVER} FAIL SETNAME INVALID_REALNAME :Realname is not valid: a real name is 1 to 200"
+        " bytes"
+    ]

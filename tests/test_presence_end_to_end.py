@@ -71,3 +71,27 @@ async def test_a_watcher_on_one_process_hears_of_members_of_the_other(
     await bob.expect_closed()
     assert [said(m) for m in await alice.receive_until("731")] == [("731", ("bob",))]
     assert [said(m) for m in await carol.receive_until("731")] == [("731", ("bob",))]
+
+
+async def test_a_new_real_name_reaches_those_with_setname_and_whois(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(irc=True)
+    alice = await connect(server.irc_port, server.clients)
+    await alice.register("alice", caps="setname")
+    bob = await connect(server.irc_port, server.clients)
+    await bob.register("bob", caps="setname")
+    carol = await irc_user(server, "carol")  # without the capability, and in no room
+    await carol.send("JOIN #lobby")
+    await carol.receive_until("366")
+    await alice.sync()
+    await bob.sync()
+    await alice.send("SETNAME :Alice Liddell")
+    (own,) = await alice.receive_until("SETNAME")
+    assert own.params == ("Alice Liddell",)
+    (news,) = await bob.receive_until("SETNAME")
+    assert news.source is not None
+    assert news.source.startswith("alice!")
+    await carol.send("WHOIS alice")
+    whois = await carol.receive_until("318")
+    assert [m.params[-1] for m in whois if m.command == "311"] == ["Alice Liddell"]  # no SETNAME

@@ -105,6 +105,7 @@ COMMANDS: list[events.Command] = [
     events.Unwatch((nick("dave"),)),
     events.Unwatch(),
     events.ShowWatched(presence=True),
+    events.SetRealname("Bruce Wayne"),
 ]
 
 

@@ -303,6 +303,16 @@ class AwayChanged:
     host: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class RealnameChanged:
+    """A member gave itself another real name (IRC's SETNAME)."""
+
+    nick: str
+    realname: str
+    user: str = ""
+    host: str = ""
+
+
 # --- private messages and replies to your commands --------------------------------------------
 
 
@@ -604,6 +614,7 @@ Event = (
     | Departed
     | AwayChanged
     | AccountChanged
+    | RealnameChanged
     | LoggedIn
     | LoggedOut
     | AccountCreated
@@ -743,6 +754,13 @@ class SetInvisible:
     """
 
     on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetRealname:
+    """Be known by another real name (what IRC's USER gave, and WHOIS shows)."""
+
+    realname: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -940,6 +958,7 @@ Command = (
     | SetTopic
     | ShowTopic
     | SetAway
+    | SetRealname
     | SetInvisible
     | LookUp
     | ShowCounts

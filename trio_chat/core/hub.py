@@ -104,6 +104,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    RealnameChanged,
     Recalled,
     Registered,
     RegisterRoom,
@@ -124,6 +125,7 @@ from trio_chat.core.events import (
     ServerBans,
     SetAway,
     SetInvisible,
+    SetRealname,
     SetTopic,
     ShowCounts,
     ShowHistory,
@@ -402,6 +404,8 @@ class Hub:
                 self._show_topic(member, room)
             case SetAway(message):
                 self._set_away(member, message)
+            case SetRealname(realname):
+                self._set_realname(member, realname)
             case SetInvisible(on):
                 member.invisible = on
             case LookUp():
@@ -549,6 +553,16 @@ class Hub:
         member.away = message
         self._diverge(member)  # its own news: its acknowledgement is personal
         event = AwayChanged(_nick(member).display, message, member.user, member.host)
+        self._broadcast(tuple(member.rooms.values()), event, also=member)
+
+    def _set_realname(self, member: Member, realname: str) -> None:
+        if not realname or len(realname.encode()) > self.limits.realname_bytes:
+            limit = str(self.limits.realname_bytes)
+            self._tell(member, Refusal(Reason.REALNAME_INVALID, detail=limit))
+            return
+        member.realname = realname
+        self._diverge(member)  # its own news: its acknowledgement is personal
+        event = RealnameChanged(_nick(member).display, realname, member.user, member.host)
         self._broadcast(tuple(member.rooms.values()), event, also=member)
 
     def _look_up(self, member: Member, query: LookUp) -> None:

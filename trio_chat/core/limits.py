@@ -20,6 +20,7 @@ class Limits:
     rooms: int = 1000  # #lobby is always allowed: every newcomer is placed there
     topic_bytes: int = 300  # UTF-8 bytes, so that a topic fits an IRC line
     away_bytes: int = 300  # UTF-8 bytes of an away message
+    realname_bytes: int = 200  # UTF-8 bytes of a real name set with SETNAME (IRC's NAMELEN)
     matches: int = 100  # members a look-up by mask may name (IRC's WHO *)
     history_lines: int = 50  # entries of a room's history a newcomer is shown
     watched: int = 100  # nicknames one member may watch (IRC's MONITOR=)

@@ -40,6 +40,7 @@ class Reason(enum.Enum):
     TOO_MANY_ROOMS = "too_many_rooms"  # detail: the limit for the server
     TOPIC_TOO_LONG = "topic_too_long"  # detail: the limit in bytes
     AWAY_TOO_LONG = "away_too_long"  # detail: the limit in bytes
+    REALNAME_INVALID = "realname_invalid"  # empty, or too long; detail: the limit in bytes
     WATCH_LIST_FULL = "watch_list_full"  # subject: the nicknames left out; detail: the limit
     UNKNOWN_COMMAND = "unknown_command"
     USAGE = "usage"  # detail: the command's synopsis
@@ -122,6 +123,7 @@ _ENGLISH = {
     Reason.TOO_MANY_ROOMS: "the server has {detail} rooms, the most allowed: join one of them",
     Reason.TOPIC_TOO_LONG: "topic too long (max {detail} bytes)",
     Reason.AWAY_TOO_LONG: "away message too long (max {detail} bytes)",
+    Reason.REALNAME_INVALID: "a real name is 1 to {detail} bytes",
     Reason.WATCH_LIST_FULL: "you watch as many nicknames as you may ({detail}): not {subject}",
     Reason.UNKNOWN_COMMAND: "unknown command {subject}",
     Reason.USAGE: "usage: {detail}",

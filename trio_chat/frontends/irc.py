@@ -88,6 +88,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    RealnameChanged,
     Recalled,
     Registered,
     RegisterRoom,
@@ -111,6 +112,7 @@ from trio_chat.core.events import (
     ServiceChanged,
     SetAway,
     SetInvisible,
+    SetRealname,
     SetTopic,
     ShowCounts,
     ShowHistory,
@@ -202,6 +204,7 @@ class Cap(enum.Enum):
     EXTENDED_JOIN = "extended-join"  # JOIN says the account and the real name
     ACCOUNT_REGISTRATION = "draft/account-registration"  # REGISTER, before connecting too
     INVITE_NOTIFY = "invite-notify"  # INVITE when someone is invited to a room you run
+    SETNAME = "setname"  # SETNAME: change one's real name, and hear of others' changes
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -626,6 +629,10 @@ class IrcFrontEnd:
                 yield self._look_up("USERHOST", params, limit=5)
             case "AWAY":
                 yield SetAway(sanitize(params[0]) if params else "")
+            case "SETNAME" if params:
+                yield SetRealname(sanitize(params[0]))
+            case "SETNAME":
+                yield Tell(Numeric("461", ("SETNAME", "Not enough parameters")))
             case "MODE" if params and not params[0].startswith(ROOM_PREFIX):
                 yield from self._user_mode(params[0], params[1:])
             case "MODE":
@@ -942,6 +949,7 @@ class IrcFrontEnd:
             f"CHANNELLEN={limits.room_name_chars}",
             "CHANTYPES=#",
             f"MAXTARGETS={MAX_TARGETS}",
+            f"NAMELEN={limits.realname_bytes}",
             f"NETWORK={self.config.network}",
             f"NICKLEN={limits.nick_chars}",
             "PREFIX=(ov)@+",
@@ -1079,6 +1087,9 @@ class IrcFrontEnd:
                 if Cap.AWAY_NOTIFY in self._caps:
                     mask = self._mask(nick, user, host)
                     yield _line("AWAY", *_optional(message), source=mask)
+            case RealnameChanged(nick, realname, user, host):
+                if Cap.SETNAME in self._caps:  # (never to a client without it, itself included)
+                    yield _line("SETNAME", realname, source=self._mask(nick, user, host))
             case AccountChanged(nick, account, user, host):
                 if Cap.ACCOUNT_NOTIFY in self._caps:
                     mask = self._mask(nick, user, host)
@@ -1421,6 +1432,9 @@ class IrcFrontEnd:
                 yield self._numeric("443", subject, refusal.detail, "is already on channel")
             case Reason.BAD_MODE_ARGUMENT:  # (the value itself is not kept: "*" stands for it)
                 yield self._numeric("696", subject, refusal.detail, "*", explain(refusal))
+            case Reason.REALNAME_INVALID:
+                text = f"Realname is not valid: {explain(refusal)}"
+                yield _line("FAIL", "SETNAME", "INVALID_REALNAME", text, source=self._host)
             case Reason.WATCH_LIST_FULL:
                 yield self._numeric("734", refusal.detail, subject, "Monitor list is full")
             case Reason.LIST_FULL:
@@ -1496,6 +1510,7 @@ _SHARED_KINDS = (
     Cap.EXTENDED_JOIN,
     Cap.MULTI_PREFIX,
     Cap.USERHOST_IN_NAMES,
+    Cap.SETNAME,
 )
 _SIGNED = (Said, Emoted, PrivateFrom, Invited)  # what account-tag tags with its sender's account
 

@@ -60,6 +60,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    RealnameChanged,
     Recalled,
     Registered,
     RegisterRoom,
@@ -699,7 +700,7 @@ def _line(event: Event, prefix: str) -> str:
             return f"* {account} is registered: it is yours, with this password\n"
         case PasswordChanged(account):
             return f"* the password of {account} is changed\n"
-        case Registered() | AwayChanged() | AccountChanged():
+        case Registered() | AwayChanged() | AccountChanged() | RealnameChanged():
             return ""  # the welcome line comes with the lobby's roster; others' news: noise
         case _:
             raise AssertionError(f"not a plain-protocol event: {event!r}")

@@ -1,0 +1,40 @@
+"""What members say of themselves, driven synchronously: real names (SETNAME).
+
+Helpers are tests/test_hub.py's: each test plays the writers by draining the mailboxes.
+"""
+
+from __future__ import annotations
+
+from tests.names import nick
+from tests.test_hub import join, received, registered, turn
+from trio_chat.core.events import Found, LookUp, RealnameChanged, SetRealname
+from trio_chat.core.hub import Hub
+from trio_chat.core.limits import Limits
+from trio_chat.core.refusals import Reason, Refusal
+from trio_chat.core.requests import Act
+
+
+def test_a_new_real_name_is_told_to_those_who_share_a_room_and_to_its_owner() -> None:
+    hub = Hub()
+    alice, bob, carol = registered(hub, "alice", "bob", "carol")
+    turn(hub, Act(carol, SetRealname("nobody")), join(alice, "#rust"))  # carol: in #lobby only
+    received(alice), received(bob), received(carol)
+    turn(hub, Act(alice, SetRealname("Alice Liddell")))
+    changed = RealnameChanged("alice", "Alice Liddell")
+    assert received(alice) == [changed]  # once, though it shares two rooms with itself
+    assert received(bob) == [changed]
+    assert received(carol) == [changed]
+    turn(hub, Act(bob, LookUp((nick("alice"),))))
+    (found,) = received(bob)
+    assert isinstance(found, Found)
+    assert found.members[0].realname == "Alice Liddell"
+
+
+def test_a_real_name_empty_or_too_long_is_refused_and_changes_nothing() -> None:
+    hub = Hub(limits=Limits(realname_bytes=8))
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, Act(alice, SetRealname("é" * 5)), Act(alice, SetRealname("")))  # 10 bytes, none
+    refusal = Refusal(Reason.REALNAME_INVALID, detail="8")
+    assert received(alice) == [refusal, refusal]
+    turn(hub, Act(alice, SetRealname("é" * 4)))  # 8 bytes: fine
+    assert received(bob) == [RealnameChanged("alice", "é" * 4)]
