@@ -7,13 +7,13 @@ from scramp import ScramClient
 
 from trio_chat.core.accounts import (
     HASHER,
-    SCRAM,
     Check,
     Credentials,
     PasswordRules,
     check,
     make_credentials,
     needs_rehash,
+    scram,
 )
 from trio_chat.core.refusals import Reason, Refusal
 
@@ -51,7 +51,7 @@ def test_a_hash_nobody_can_read_logs_nobody_in(credentials: Credentials) -> None
 
 def test_the_scram_keys_let_a_client_prove_the_password(credentials: Credentials) -> None:
     keys = credentials
-    server = SCRAM.make_server(
+    server = scram().make_server(
         lambda name: (
             keys.scram_salt,
             keys.scram_stored_key,

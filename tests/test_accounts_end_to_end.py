@@ -20,7 +20,7 @@ from tests.conftest import StartServer
 from tests.irc_client import IrcClient
 from tests.test_backplane import backplane, redis_server, server_process
 from trio_chat.frontends.ircmessage import Message
-from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.backplane_config import BackplaneConfig
 from trio_chat.shell.credentials import AccountRules
 
 __all__ = ["backplane", "redis_server"]  # fixtures, from the backplane's tests

@@ -48,7 +48,8 @@ from trio_chat.core.replication import (
     Registering,
 )
 from trio_chat.shell.archive import HistoryConfig
-from trio_chat.shell.backplane import Backplane, BackplaneConfig
+from trio_chat.shell.backplane import Backplane
+from trio_chat.shell.backplane_config import BackplaneConfig
 from trio_chat.shell.metrics import Metrics
 
 

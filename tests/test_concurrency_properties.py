@@ -35,7 +35,7 @@ from tests.chat_client import ChatClient
 from tests.conftest import plain_config
 from tests.irc_client import IrcClient
 from tests.names import nick
-from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.backplane_config import BackplaneConfig
 from trio_chat.shell.server import serve
 
 CONTESTED = ["shared", "Shared", "SHARED", "c0", "c1", "other"]  # names several clients want

@@ -23,7 +23,7 @@ from tests.test_moderation_persistence import (
     new_account,
     own_host,
 )
-from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.backplane_config import BackplaneConfig
 
 __all__ = ["backplane", "redis_server"]  # fixtures, from the backplane's tests
 

@@ -14,7 +14,7 @@ from tests.irc_client import IrcClient
 from tests.test_backplane import backplane, redis_server
 from tests.test_moderation_persistence import connect
 from trio_chat.frontends.ircmessage import Message
-from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.backplane_config import BackplaneConfig
 
 __all__ = ["backplane", "redis_server"]  # fixtures, from the backplane's tests
 

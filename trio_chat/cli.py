@@ -19,8 +19,6 @@ from typing import TypeVar, overload
 import trio
 
 from trio_chat import __version__
-from trio_chat.client.display import Display
-from trio_chat.client.session import Pipe, run_client, run_interactive
 from trio_chat.config import ConfigError, given, read, render, toml_value
 from trio_chat.core.accounts import PasswordRules, hash_password
 from trio_chat.core.addresses import parse_networks
@@ -29,7 +27,7 @@ from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
 from trio_chat.shell.archive import HistoryConfig
-from trio_chat.shell.backplane import BackplaneConfig
+from trio_chat.shell.backplane_config import BackplaneConfig
 from trio_chat.shell.credentials import AccountRules
 from trio_chat.shell.listeners import raise_open_files_limit
 from trio_chat.shell.logs import logging_to
@@ -104,6 +102,10 @@ def server_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace) -> int:
+    # Imported only here: the terminal's libraries (prompt_toolkit) are no part of a server.
+    from trio_chat.client.display import Display
+    from trio_chat.client.session import Pipe, run_client, run_interactive
+
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     tls = ssl.create_default_context(cafile=args.cafile) if args.tls else None
     if not interactive:

@@ -23,15 +23,18 @@ threads. Everything else here is instant.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import argon2
-from scramp import ScramMechanism
 
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.text import Nickname
+
+if TYPE_CHECKING:
+    from scramp import ScramMechanism
 
 MIN_PASSWORD_BYTES = 8  # the default shortest password (--min-password-bytes)
 MAX_PASSWORD_BYTES = 256  # longer is not a password anyone types, and costs to hash
@@ -39,7 +42,18 @@ SCRAM_ITERATIONS = 20_000  # PBKDF2 rounds a SCRAM client computes per login (RF
 
 # OWASP's lighter argon2id recommendation (m=19 MiB, t=2, p=1): ~45 ms here.
 HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-SCRAM = ScramMechanism("SCRAM-SHA-256")
+
+
+@functools.cache
+def scram() -> ScramMechanism:
+    """Return SCRAM-SHA-256's mechanism, importing scramp the first time.
+
+    scramp brings asn1crypto with it: 2.6 MB of memory that a server spends only once somebody
+    registers an account or logs in with SCRAM.
+    """
+    from scramp import ScramMechanism
+
+    return ScramMechanism("SCRAM-SHA-256")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +151,7 @@ class Check(enum.Enum):
 
 def make_credentials(password: str, scram_iterations: int = SCRAM_ITERATIONS) -> Credentials:
     """Derive what is kept of ``password``. CPU-bound (tens of ms): call it in a worker thread."""
-    salt, stored_key, server_key, iterations = SCRAM.make_auth_info(
+    salt, stored_key, server_key, iterations = scram().make_auth_info(
         password, iteration_count=scram_iterations
     )
     return Credentials(HASHER.hash(password), salt, stored_key, server_key, iterations)

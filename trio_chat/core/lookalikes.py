@@ -10,9 +10,11 @@ which no hand-typed table would.
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from pathlib import Path
 
-from confusable_homoglyphs import categories, confusables
+from confusable_homoglyphs import categories, utils
 
 # Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15):
 # characters that render as nothing at all, so "paypal" + U+034F looks exactly like "paypal".
@@ -91,9 +93,9 @@ def _representatives() -> dict[str, str]:
         if first != second:
             parent[max(first, second)] = min(first, second)  # the smaller one leads
 
-    for char, entries in confusables.confusables_data.items():
-        for entry in entries:
-            unite(char, entry["c"])
+    for char, lookalikes in _confusables().items():
+        for lookalike in lookalikes:
+            unite(char, lookalike)
     # confusables.txt does not pair small capitals with their letters (ᴀᴅᴍɪɴ reads as admin);
     # they are lowercase-sized, so each joins its lowercase letter.
     # (Those of the Phonetic Extensions block, and of IPA Extensions.)
@@ -102,6 +104,26 @@ def _representatives() -> dict[str, str]:
         if len(letter) == 1:
             unite(char, letter.lower())
     return {text: root(text) for text in parent}
+
+
+def _confusables() -> dict[str, list[str]]:
+    """Read confusable-homoglyphs' table: each character, and the characters it looks like.
+
+    Read from its file rather than through its ``confusables`` module, which keeps the whole
+    table (with a name for every entry) for as long as the process runs: 6 MB of memory, when
+    the skeletons need only the groups of look-alikes, and only once.
+    """
+
+    def entry(pairs: list[tuple[str, object]]) -> object:
+        # An entry {"c": look-alike, "n": its name} becomes the look-alike alone, as it is read.
+        if len(pairs) == 2 and pairs[0][0] == "c":
+            return pairs[0][1]
+        return dict(pairs)
+
+    # utils.path: where the package reads it from too (its CONFUSABLE_DATA variable moves it).
+    table = Path(utils.path("confusables.json")).read_bytes()
+    found: dict[str, list[str]] = json.loads(table, object_pairs_hook=entry)
+    return found
 
 
 _REPRESENTATIVE = _representatives()

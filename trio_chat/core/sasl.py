@@ -21,9 +21,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from scramp import ScramException
-
-from trio_chat.core.accounts import SCRAM, Account, AccountBook
+from trio_chat.core.accounts import Account, AccountBook, scram
 from trio_chat.core.text import Nickname
 
 
@@ -96,7 +94,9 @@ class Exchange:
         self._certificate = certificate
         self._stage = _Stage.STARTED
         self._account: Account | None = None
-        self._scram = SCRAM.make_server(self._scram_keys)
+        # Made for SCRAM only: scramp is imported when the first SCRAM exchange begins.
+        scramming = mechanism is Mechanism.SCRAM_SHA_256
+        self._scram = scram().make_server(self._scram_keys) if scramming else None
 
     def start(self) -> Step:
         """Begin: every mechanism here starts with an empty challenge (IRC's ``+``)."""
@@ -157,6 +157,9 @@ class Exchange:
         return Failed("no account has this certificate")
 
     def _scram_first(self, data: bytes) -> Step:
+        from scramp import ScramException  # imported by scram() already
+
+        assert self._scram is not None
         try:
             self._scram.set_client_first(data.decode())
             first = self._scram.get_server_first()
@@ -166,6 +169,9 @@ class Exchange:
         return Challenge(first.encode())
 
     def _scram_final(self, data: bytes) -> Step:
+        from scramp import ScramException  # imported by scram() already
+
+        assert self._scram is not None
         try:
             self._scram.set_client_final(data.decode())
             final = self._scram.get_server_final()

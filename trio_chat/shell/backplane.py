@@ -103,6 +103,7 @@ from trio_chat.core.requests import (
     RevokeTicket,
     Shutdown,
 )
+from trio_chat.shell.backplane_config import BackplaneConfig, BackplaneError
 from trio_chat.shell.channels import take_waiting
 
 logger = logging.getLogger(__name__)
@@ -118,56 +119,28 @@ START = "0-0"  # the stream id before every entry
 PUBLISH_BATCH = 512  # requests per entry of the log (one XADD)
 
 
-class BackplaneError(Exception):
-    """The backplane cannot start: Redis cannot be reached, or the state never came."""
+def redis_client(config: BackplaneConfig) -> coredis.Redis[str]:
+    """Return a client (not yet connected) for ``config.url``.
 
-
-@dataclass(frozen=True)
-class BackplaneConfig:
-    """Where the shared log is, and how processes tell they are alive."""
-
-    url: str  # redis://[user:password@]host[:port][/db]
-    name: str = "trio-chat"  # the keys' prefix: processes with the same Redis and name share rooms
-    heartbeat: float = 1.0  # seconds between heartbeats...
-    ttl: float = 5.0  # ...and how long a process that stopped beating counts as alive
-    timeout: float = 2.0  # a command that takes longer means Redis is unavailable
-    retry_first: float = 0.1  # seconds before the first reconnection attempt, doubling...
-    retry_max: float = 5.0  # ...up to this (with jitter)
-    max_entries: int = 100_000  # the log's cap (approximate, MAXLEN ~)
-    state_timeout: float = 10.0  # how long a starting process waits for the state
-    # What every process must agree on (limits, reserved names), by name, as text: a process
-    # whose settings differ from those of the processes running refuses to start.
-    shared: tuple[tuple[str, str], ...] = ()
-
-    def shown_url(self) -> str:
-        """Return :attr:`url` as it may be logged: without its password."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-
-    def client(self) -> coredis.Redis[str]:
-        """Return a client (not yet connected) for :attr:`url`.
-
-        Raises:
-            ValueError: if it is not a ``redis://`` URL.
-        """
-        parts = urlsplit(self.url)
-        if parts.scheme != "redis" or not parts.hostname:
-            raise ValueError(f"not a redis://host:port/db URL: {self.url!r}")
-        db = parts.path.strip("/") or "0"
-        if not db.isdigit():
-            raise ValueError(f"the database of {self.url!r} is not a number")
-        return coredis.Redis(
-            parts.hostname,
-            parts.port or 6379,
-            int(db),
-            username=parts.username,  # Redis 6 ACLs: redis://user:password@host
-            password=parts.password,
-            decode_responses=True,
-            connect_timeout=self.timeout,
-            retry_policy=NoRetryPolicy(),  # we retry ourselves, and tell members meanwhile
-        )
+    Raises:
+        ValueError: if it is not a ``redis://`` URL.
+    """
+    parts = urlsplit(config.url)
+    if parts.scheme != "redis" or not parts.hostname:
+        raise ValueError(f"not a redis://host:port/db URL: {config.url!r}")
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError(f"the database of {config.url!r} is not a number")
+    return coredis.Redis(
+        parts.hostname,
+        parts.port or 6379,
+        int(db),
+        username=parts.username,  # Redis 6 ACLs: redis://user:password@host
+        password=parts.password,
+        decode_responses=True,
+        connect_timeout=config.timeout,
+        retry_policy=NoRetryPolicy(),  # we retry ourselves, and tell members meanwhile
+    )
 
 
 @dataclass(slots=True)
@@ -206,7 +179,7 @@ async def open_backplane(config: BackplaneConfig) -> AsyncIterator[Backplane]:
         BackplaneError: if Redis cannot be reached.
     """
     try:
-        redis = config.client()
+        redis = redis_client(config)
     except ValueError as error:
         raise BackplaneError(str(error)) from None
     # coredis keeps its connections in a task group; it lives in a task of its own (_hold), so

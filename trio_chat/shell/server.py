@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 import trio
 from prometheus_client import Histogram
@@ -43,7 +44,7 @@ from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy, fold
 from trio_chat.frontends.base import Farewell, FrontEndFactory
 from trio_chat.shell.account_store import AccountStore
 from trio_chat.shell.archive import Archive, HistoryConfig
-from trio_chat.shell.backplane import Backplane, BackplaneConfig, BackplaneError, open_backplane
+from trio_chat.shell.backplane_config import BackplaneConfig, BackplaneError
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.credentials import AccountRules, Authenticator
 from trio_chat.shell.database import CLOAK_KEY_BYTES, Database, DatabaseError
@@ -62,6 +63,9 @@ from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.moderation_store import ModerationStore
 from trio_chat.shell.session import Session, SessionSettings, last_words, linger
 from trio_chat.shell.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from trio_chat.shell.backplane import Backplane
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +175,9 @@ async def serve(
         async with contextlib.AsyncExitStack() as stack:
             backplane = None
             if config.backplane is not None:
+                # Imported only here: its Redis client is a third of an idle server's memory.
+                from trio_chat.shell.backplane import open_backplane
+
                 try:
                     backplane = await stack.enter_async_context(open_backplane(config.backplane))
                 except BackplaneError as error:

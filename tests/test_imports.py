@@ -1,0 +1,69 @@
+"""A server imports what its configuration needs, and nothing else: its idle memory is imports.
+
+Each check starts a fresh interpreter (the test run itself has imported everything), serves
+there on ports chosen by the system, and reports what that process imported once it was
+listening.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# Serve with the given options until listening, then print every module imported so far.
+SERVE_AND_LIST = textwrap.dedent(
+    """
+    import sys
+    import trio
+    from trio_chat import cli
+
+    options = ["--db", ":memory:", "--port", "0", "--irc-port", "0", "--http-port", "0"]
+    config = cli.server_config(cli.arguments(["server", *options, *sys.argv[1:]]))
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(cli.run_server, config)
+            print(" ".join(sorted(sys.modules)))
+            nursery.cancel_scope.cancel(reason="seen what it imported")
+
+    trio.run(main)
+    """
+)
+
+
+def imported_by_a_server(*options: str) -> set[str]:
+    """Start a server with ``options`` in a new interpreter; return the modules it imported."""
+    command = [sys.executable, "-c", SERVE_AND_LIST, *options]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+    return set(done.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def imported() -> set[str]:
+    return imported_by_a_server()
+
+
+def test_the_server_is_really_started(imported: set[str]) -> None:
+    # Guards the checks below: a server that never got to listen would import little.
+    assert {"trio_chat.shell.server", "trio_chat.frontends.irc", "trio_chat.core.hub"} <= imported
+
+
+@pytest.mark.parametrize(
+    ("module", "needed_by"),
+    [
+        ("coredis", "--backplane only (about 29 MB)"),
+        ("trio_chat.shell.backplane", "--backplane only"),
+        ("prompt_toolkit", "trio-chat client only"),
+        ("trio_chat.client.session", "trio-chat client only"),
+        ("scramp", "the first account registered or SCRAM login (2.6 MB, asn1crypto included)"),
+        # confusable-homoglyphs' own module keeps its whole table (6 MB) for good.
+        ("confusable_homoglyphs.confusables", "nothing: lookalikes reads the table itself"),
+    ],
+)
+def test_an_idle_server_leaves_out_what_it_does_not_need(
+    imported: set[str], module: str, needed_by: str
+) -> None:
+    assert module not in imported, f"{module} is for {needed_by}"
