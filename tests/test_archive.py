@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ def test_retention_keeps_the_last_entries_per_room(tmp_path: Path) -> None:
     database = Database.open(str(tmp_path / "h.sqlite3"))
     ring = History(ring=100, rooms=10)
     for n in range(30):
-        ring.record("#a", "#a", Said("#a", "x", str(n)), T0 + n)
+        ring.record("#a", "#a", Said("#a", "x", str(n), id=n + 1), T0 + n)
     database.save(ring.take_unsaved(), max_per_room=10)
     assert database.prune(before=T0 + 25) == 5  # the 10 kept: 20..29; older than T0+25: 20..24
     loaded = History(ring=100, rooms=10)
@@ -57,10 +58,11 @@ def test_rooms_on_disk_are_bounded_the_least_recently_active_first(tmp_path: Pat
     # Rooms churn: with no bound on rooms the file grew forever (even with max_per_room).
     database = Database.open(str(tmp_path / "h.sqlite3"))
     ring = History(ring=100, rooms=10)
+    ids = itertools.count(1)
     for name in ("#old", "#a", "#b", "#old2", "#c"):
         for n in range(3):
-            ring.record(name, name, Said(name, "x", str(n)), T0)
-    ring.record("#old", "#old", Said("#old", "x", "back"), T0)  # active again: kept
+            ring.record(name, name, Said(name, "x", str(n), id=next(ids)), T0)
+    ring.record("#old", "#old", Said("#old", "x", "back", id=next(ids)), T0)  # active again: kept
     database.save(ring.take_unsaved(), max_per_room=10)
     assert database.prune(before=0.0, max_rooms=2) == 3 * 3  # #a, #b and #old2: 9 entries
     loaded = History(ring=100, rooms=10)
@@ -77,7 +79,7 @@ def test_the_database_is_private_to_its_owner(tmp_path: Path) -> None:
     database = Database.open(str(path))
     database.save([], max_per_room=10)
     ring = History(ring=100, rooms=10)
-    ring.record("#a", "#a", Said("#a", "x", "secret"), T0)
+    ring.record("#a", "#a", Said("#a", "x", "secret", id=1), T0)
     database.save(ring.take_unsaved(), max_per_room=10)  # the WAL file now exists
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
     assert modes == {

@@ -151,8 +151,8 @@ def test_history_can_be_asked_for_up_to_what_is_kept() -> None:
 
 def test_the_ring_keeps_the_most_recently_active_rooms() -> None:
     history = History(ring=2, rooms=2)
-    for key in ("#a", "#b", "#c"):
-        history.record(key, key, Said(key, "x", "hi"), T0)
+    for id_, key in enumerate(("#a", "#b", "#c"), start=1):
+        history.record(key, key, Said(key, "x", "hi", id=id_), T0)
     assert history.recent("#a", 5) == ()  # silent the longest: dropped from memory
     assert [entry.id for entry in history.recent("#c", 5)] == [3]
     assert len(history.take_unsaved()) == 3

@@ -22,7 +22,7 @@ Eviction is modelled too: some members stop reading, and a member whose mailbox 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from hypothesis import event, given
@@ -167,13 +167,14 @@ class Model:
 
     def broadcast(self, keys: list[str], event: Event, also: Member | None = None) -> None:
         """Everyone in any of these rooms (and ``also``) sees ``event``, once."""
+        if isinstance(event, HISTORIC):  # one id per event, however many rooms it is told to
+            self.last_id += 1
+            event = replace(event, id=self.last_id)
+            for key in keys:
+                self.log.setdefault(key, []).append(Entry(self.last_id, 0.0, event))
         for member in self.members.values():
             if member is also or any(key in self.joined[member] for key in keys):
                 self.tell(member, event)
-        if isinstance(event, HISTORIC):
-            for key in keys:
-                self.last_id += 1
-                self.log.setdefault(key, []).append(Entry(self.last_id, 0.0, event))
 
     def is_member(self, member: Member) -> bool:
         return member in self.members.values()
@@ -298,8 +299,11 @@ class Model:
                 if target is None:
                     self.tell(member, Refusal(Reason.NO_SUCH_NICK, recipient.display))
                 else:
-                    self.tell(target, PrivateFrom(nick.display, text))
-                    self.tell(member, PrivateTo(self.nick_of[target].display, text))
+                    self.last_id += 1  # a private message is in the one order too
+                    to = self.nick_of[target].display
+                    sent = PrivateFrom(nick.display, text, recipient=to, id=self.last_id)
+                    self.tell(target, sent)
+                    self.tell(member, PrivateTo(to, text, id=self.last_id))
                     if self.away[target]:
                         self.tell(member, IsAway(self.nick_of[target].display, self.away[target]))
             case JoinRoom(name):
@@ -605,6 +609,11 @@ class HubMachine(RuleBasedStateMachine):
         for member in self.connections:
             if member in self.reading or member.left is not None:
                 assert self.received[member] == self.model.expected[member], member.peer
+                # And every event has the id of its place in the one order (ids do not take
+                # part in events' equality: this is where they are checked).
+                assert list(map(_id, self.received[member])) == list(
+                    map(_id, self.model.expected[member])
+                ), member.peer
 
     @invariant()
     def removed_members_are_closed_and_cancelled(self) -> None:
@@ -1304,3 +1313,8 @@ def test_operators_racing_in_one_turn_are_seen_in_one_order_as_the_model_applies
         else:
             event("someone was kicked in the race")
             assert seen[member] == longest[: len(seen[member])]
+
+
+def _id(event: Event) -> int | None:
+    """Return an event's id (None: it has none)."""
+    return getattr(event, "id", None)

@@ -59,9 +59,12 @@ from trio_chat.shell.backplane import ELSEWHERE
 COMMANDS: list[events.Command] = [
     events.Say("hi", room("#rust"), notice=True),
     events.Say("hi"),
+    events.Say("hi", room("#rust"), tags=(("+draft/reply", "12"), ("+x", ""))),
+    events.Signal((("+typing", "active"),), room("#rust")),
     events.Emote("waves", room("#rust")),
     events.Rename(nick("Zoë")),
     events.PrivateMessage(nick("bob"), "psst", action=True),
+    events.PrivateMessage(nick("bob"), "", tags=(("+typing", "paused"),), signal=True),
     events.JoinRoom(room("#rust")),
     events.PartRoom(None, "bye"),
     events.SwitchRoom(room("#rust")),
@@ -211,12 +214,13 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     }
     assert hub.history is not None
     rings = tuple(hub.history.rings())
-    record = State("p", "1-0", state, ("p/1", "p/2"), rings, hub.history.last_id)
+    record = State("p", "1-0", state, ("p/1", "p/2"), rings, hub.last_id)
     assert decode(encode([record])) == [record]  # what crosses Redis is the state itself
 
     replica = Hub(history=History(10, 10))
     copies = [Member(ELSEWHERE, m.peer) for m in members]
     replica.restore(state, copies)
+    replica.last_id = record.last_id
     replica.history.restore(record.rings, record.last_id)  # type: ignore[union-attr]
     assert replica.state()[0] == state
     operator = events.RosterEntry("bob", (Role.OPERATOR, Role.VOICE))
@@ -232,7 +236,8 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     entry = replica.history.recent("#rust", 1)[0]  # type: ignore[union-attr]
     assert isinstance(entry, Entry)
     assert entry.event == Said("#rust", "bob", "same")
-    assert entry.id == hub.history.last_id  # ids agree too: processes can share one database
+    assert entry.id == hub.last_id == replica.last_id  # ids agree too: one sequence for all
+    assert entry.event.id == entry.id  # (the event carries its id: IRC's msgid)
 
 
 def moderated_state() -> State:
@@ -265,7 +270,7 @@ def moderated_state() -> State:
     assert [m.operator for m in state.members] == [False, False, True]
     assert state.members[1].invited == ("#rust",)
     assert len(state.server_bans) == 1
-    return State("p", "1-0", state, ("p/1", "p/2", "p/3"), (), hub.history.last_id)  # type: ignore[union-attr]
+    return State("p", "1-0", state, ("p/1", "p/2", "p/3"), (), hub.last_id)
 
 
 def test_the_state_crosses_the_log_with_modes_lists_founders_and_server_bans() -> None:
@@ -385,6 +390,7 @@ def test_a_replica_started_anywhere_goes_on_exactly_as_the_original(
     replica.restore(state, [copies[m.id] for m in named])
     assert original.history is not None
     assert replica.history is not None
+    replica.last_id = original.last_id  # as the backplane restores it
     replica.history.restore(original.history.rings(), original.history.last_id)
     for one in script[cut:]:
         if members[one[1]].left is None:
@@ -393,3 +399,4 @@ def test_a_replica_started_anywhere_goes_on_exactly_as_the_original(
     assert replica.state()[0] == original.state()[0]
     assert replica.history.rings() == original.history.rings()
     assert replica.history.last_id == original.history.last_id
+    assert replica.last_id == original.last_id

@@ -17,9 +17,11 @@ from trio_chat.core.events import (
     LeaveReason,
     ModesChanged,
     Parted,
+    PrivateFrom,
     Renamed,
     Said,
     Service,
+    Signalled,
     TopicChanged,
 )
 from trio_chat.core.modes import Mode, ModeChange
@@ -47,6 +49,13 @@ DESCRIBED: list[tuple[Historic, str]] = [
     ),
     (Kicked("#rust", "alice", "bob", "spam"), "* alice kicked bob out of #rust (spam)"),
     (Kicked("#rust", "alice", "bob"), "* alice kicked bob out of #rust"),
+    (
+        Signalled("#rust", "bob", (("+draft/react", "👍"), ("+draft/reply", "7"))),
+        "* bob reacted 👍",
+    ),
+    (Signalled("#rust", "bob", (("+draft/persist", ""),)), "* bob sent a signal"),
+    (PrivateFrom("bob", "psst", recipient="alice"), "<bob to alice> psst"),
+    (PrivateFrom("bob", "waves", action=True, recipient="alice"), "* bob waves"),
 ]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from operator import attrgetter
 
-from trio_chat.core.events import Emoted, Event, RosterEntry, Said
+from trio_chat.core.events import Emoted, Event, RosterEntry, Said, Signalled
 
 Renderer = Callable[[Sequence[Event]], bytes]
 
@@ -54,7 +54,7 @@ class Delivery:
         """Who said something in these events (an IRC viewer may not see its own lines)."""
         if self._speakers is None:
             self._speakers = frozenset(
-                event.nick for event in self.events if isinstance(event, Said | Emoted)
+                event.nick for event in self.events if isinstance(event, Said | Emoted | Signalled)
             )
         return self._speakers
 
@@ -80,6 +80,8 @@ def _approximate_size(event: Event) -> int:
             size += sum(map(len, value)) + 2 * len(value)  # names: no Python loop per name
         elif isinstance(value, tuple) and value and isinstance(value[0], RosterEntry):
             size += sum(map(len, map(_NICK, value))) + 2 * len(value)  # a roster, in C loops
+        elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
+            size += sum(len(key) + len(tag) + 2 for key, tag in value)  # client-only tags
         elif isinstance(value, tuple):
             size += _ITEM_SIZE * len(value)
     return size

@@ -17,6 +17,10 @@ from trio_chat.core.refusals import Refusal
 from trio_chat.core.roles import NO_ROLES, Roles
 from trio_chat.core.text import Nickname, RoomName
 
+# A message's client-only tags (IRC's ``+typing``, ``+draft/reply``): (key, value) pairs, in the
+# order they were sent, relayed as they are to those who asked for tags (message-tags).
+ClientTags = tuple[tuple[str, str], ...]
+
 
 class LeaveReason(enum.Enum):
     """Why a member left the server; the value is shown to the others."""
@@ -184,6 +188,7 @@ class Joined:
     account: str = ""  # the account it is logged in to ("": none)
     realname: str = ""  # as it gave it (IRC's extended-join shows it)
     host: str = ""  # its cloaked host, for an IRC mask ("": the server's name)
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +200,7 @@ class Parted:
     message: str = ""
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,8 @@ class Said:
     user: str = ""
     account: str = ""  # the sender's account ("": none), for IRC's account-tag
     host: str = ""
+    tags: ClientTags = ()  # client-only tags (IRC's +typing, +draft/reply), as sent
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +231,21 @@ class Emoted:
     user: str = ""
     account: str = ""
     host: str = ""
+    tags: ClientTags = ()  # client-only tags (IRC's +typing, +draft/reply), as sent
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
+
+
+@dataclass(frozen=True, slots=True)
+class Signalled:
+    """Client-only tags with no text (IRC's TAGMSG: ``+typing``, ``+draft/react``)."""
+
+    room: str
+    nick: str
+    tags: ClientTags
+    user: str = ""
+    account: str = ""
+    host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +257,7 @@ class TopicChanged:
     topic: str
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +269,7 @@ class ModesChanged:
     changes: tuple[ModeChange, ...]
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +282,7 @@ class Kicked:
     reason: str = ""
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 # --- events about a member, seen in every room it shares with you ------------------------------
@@ -270,6 +296,7 @@ class Renamed:
     new: str
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +308,7 @@ class Departed:
     message: str = ""
     user: str = ""
     host: str = ""
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +355,11 @@ class PrivateFrom:
     user: str = ""
     account: str = ""  # the sender's account ("": none)
     host: str = ""
+    signal: bool = False  # tags only, no text (IRC's TAGMSG to a nickname)
+    # To whom (for its history, read back by either end; "": the member it is delivered to).
+    recipient: str = field(default="", compare=False)
+    tags: ClientTags = ()  # client-only tags (IRC's +typing, +draft/reply), as sent
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +370,9 @@ class PrivateTo:
     text: str
     action: bool = False
     notice: bool = False
+    signal: bool = False
+    tags: ClientTags = ()  # client-only tags (IRC's +typing, +draft/reply), as sent
+    id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,11 +628,36 @@ class Reply:
     __slots__ = ()
 
 
-# What a room's history keeps: everything said and done in it, never a private message.
+# What a room's history keeps: everything said and done in it.
+# Each has an id from the one sequence of the hub's events (IRC's msgid), the same on every
+# process sharing the rooms. (Private messages are kept only between logged-in members; a
+# TAGMSG only with a tag that asks to be kept, see history.PERSISTENT_TAGS.)
 Historic = (
-    Said | Emoted | Joined | Parted | TopicChanged | Renamed | Departed | ModesChanged | Kicked
+    Said
+    | Emoted
+    | Signalled
+    | Joined
+    | Parted
+    | TopicChanged
+    | Renamed
+    | Departed
+    | ModesChanged
+    | Kicked
+    | PrivateFrom
 )
-HISTORIC = (Said, Emoted, Joined, Parted, TopicChanged, Renamed, Departed, ModesChanged, Kicked)
+HISTORIC = (
+    Said,
+    Emoted,
+    Signalled,
+    Joined,
+    Parted,
+    TopicChanged,
+    Renamed,
+    Departed,
+    ModesChanged,
+    Kicked,
+    PrivateFrom,
+)
 
 Event = (
     Registered
@@ -607,6 +668,7 @@ Event = (
     | Parted
     | Said
     | Emoted
+    | Signalled
     | TopicChanged
     | ModesChanged
     | Kicked
@@ -664,6 +726,7 @@ class Say:
     text: str
     room: RoomName | None = None
     notice: bool = False
+    tags: ClientTags = ()  # client-only tags, relayed as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -671,6 +734,15 @@ class Emote:
     """Describe an action to a room."""
 
     text: str
+    room: RoomName | None = None
+    tags: ClientTags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Send client-only ``tags`` with no text to a room (IRC's TAGMSG)."""
+
+    tags: ClientTags
     room: RoomName | None = None
 
 
@@ -689,6 +761,8 @@ class PrivateMessage:
     text: str
     action: bool = False
     notice: bool = False
+    tags: ClientTags = ()
+    signal: bool = False  # tags only, no text (IRC's TAGMSG to a nickname)
 
 
 @dataclass(frozen=True, slots=True)
@@ -948,6 +1022,7 @@ class Quit:
 Command = (
     Say
     | Emote
+    | Signal
     | Rename
     | PrivateMessage
     | JoinRoom

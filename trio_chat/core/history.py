@@ -1,11 +1,15 @@
 """A room's recent past: what a newcomer is shown, kept in memory and handed out to be saved.
 
 Pure, like the rest of ``core``: the hub records every event of a room that belongs to its
-history (messages, actions, joins, parts, renames, departures, topic changes; never private
-messages) as it broadcasts it, so a room's history is exactly its sequence of events, in the
-hub's order. Each entry gets an id from one sequence for all rooms, so it is unique and
-increasing within its room, across restarts too (numbering resumes after the last saved id),
-and the time of the hub's turn.
+history (messages, actions, joins, parts, renames, departures, topic changes, modes, kicks)
+as it broadcasts it, so a room's history is exactly its sequence of events, in the hub's
+order. An entry's id is its event's id (see :mod:`trio_chat.core.hub`): one sequence for all
+rooms, increasing across restarts and the same on every process, so a client that names the
+last message it saw (IRC's ``CHATHISTORY AFTER #room msgid=...``) can be given exactly what
+followed, wherever it reconnects. An event told to several rooms (a rename, a departure) is
+one entry in each, with the same id. Private messages between two logged-in members are kept
+too, under their conversation's key (:func:`trio_chat.core.hub.conversation_key`); a TAGMSG
+only when one of its tags asks for it (:data:`PERSISTENT_TAGS`).
 
 A newcomer is shown the last entries before its own arrival, right after its welcome to the
 room and before anything live, so history and live events together are the room's sequence
@@ -32,6 +36,7 @@ from trio_chat.core.events import (
     Historic,
     LeaveReason,
     ModesChanged,
+    Signalled,
 )
 from trio_chat.core.modes import Mode, ModeChange
 
@@ -69,9 +74,11 @@ class History:
             self.last_id = max(self.last_id, ring[-1].id)
 
     def record(self, room_key: str, room: str, event: Historic, time: float) -> None:
-        """Add ``event`` to the room's history, as of ``time``."""
-        self.last_id += 1
-        entry = Entry(self.last_id, time, event)
+        """Add ``event`` (with its id) to the room's history, as of ``time``, if it is kept."""
+        if not kept(event):
+            return
+        self.last_id = max(self.last_id, event.id)
+        entry = Entry(event.id, time, event)
         self._ring(room_key).append(entry)
         self._rings.move_to_end(room_key)
         self._unsaved.append(RoomEntry(room_key, room, entry))
@@ -112,6 +119,17 @@ class History:
         return ring
 
 
+# Client-only tags that ask for their TAGMSG to be kept (a reaction stays; typing does not).
+PERSISTENT_TAGS = frozenset({"+draft/react", "+draft/persist"})
+
+
+def kept(event: Historic) -> bool:
+    """Say whether ``event`` belongs in history (a TAGMSG only if it asks to be kept)."""
+    if isinstance(event, Signalled):
+        return any(key in PERSISTENT_TAGS for key, _ in event.tags)
+    return True
+
+
 # --- saving an event: a kind and a JSON payload ----------------------------------------------
 
 
@@ -121,8 +139,10 @@ def encode_event(event: Historic) -> tuple[str, str]:
     return type(event).__name__, json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode_event(kind: str, payload: str) -> Historic:
+def decode_event(kind: str, payload: str, entry_id: int = 0) -> Historic:
     """Rebuild an event saved by :func:`encode_event`.
+
+    ``entry_id`` is its entry's id: the event's own, if it was saved before events had one.
 
     Raises:
         ValueError: if the kind is unknown or the payload does not fit it.
@@ -133,11 +153,14 @@ def decode_event(kind: str, payload: str) -> Historic:
     fields: dict[str, Any] = json.loads(payload)
     if cls is Departed:
         fields["reason"] = LeaveReason(fields["reason"])
+    if "tags" in fields:
+        fields["tags"] = tuple((str(key), str(value)) for key, value in fields["tags"])
     if cls is ModesChanged:
         fields["changes"] = tuple(
             ModeChange(Mode(c["mode"]), bool(c["on"]), str(c["argument"]))
             for c in fields["changes"]
         )
+    fields.setdefault("id", entry_id)
     try:
         return cls(**fields)
     except TypeError as error:

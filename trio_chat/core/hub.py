@@ -39,6 +39,12 @@ too, with ``local`` False: they count in rosters and nicknames, and the fan-out 
 (their own process delivers to them). Such a hub is built with ``remove_too_slow`` False: a
 member too slow for *this* process's fan-out is only evicted here, and its departure goes
 through the log like any other, so that no replica changes on its own.
+
+Every event of a room, and every private message, gets an id as it is broadcast: the next
+number of one sequence (IRC's ``msgid``, the key of its history entry). The sequence is
+decided where the order is, so replicas applying the same log give the same ids; a fresh hub
+starts it at the current time in microseconds, so that ids keep increasing across restarts
+even without a database.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import collections
 import heapq
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -133,6 +140,8 @@ from trio_chat.core.events import (
     ShowTopic,
     ShowWatched,
     ShuttingDown,
+    Signal,
+    Signalled,
     SwitchRoom,
     Tell,
     TicketGranted,
@@ -282,6 +291,9 @@ class Hub:
         self.stats = HubStats()
         self.shutting_down = False
         self._sequence = 0  # the global order: every broadcast event's number
+        # The last id given to an event (see the module docstring), never less than the
+        # history's, which numbers on from what was saved.
+        self.last_id = max(history.last_id if history else 0, first_id(clock()))
         # What the current turn produced, delivered and reset by flush():
         self._active: list[Room[Member]] = []  # rooms that have events this turn
         self._personal: dict[Member, list[Event]] = {}  # for anyone whose view differs
@@ -362,7 +374,7 @@ class Hub:
 
     def _act(self, member: Member, command: Command) -> None:
         match command:
-            case Say(text, name, notice):
+            case Say(text, name, notice, tags):
                 if (room := self._room_to_speak_in(member, name, notice=notice)) is not None:
                     self.stats.messages += 1
                     nick = _nick(member).display
@@ -374,14 +386,28 @@ class Hub:
                         member.user,
                         _account(member),
                         member.host,
+                        tags,
                     )
                     self._broadcast((room,), said)
-            case Emote(text, name):
+            case Signal(tags, name):
+                if (room := self._room_to_speak_in(member, name, notice=True)) is not None:
+                    nick = _nick(member).display
+                    signalled = Signalled(
+                        room.name.display, nick, tags, member.user, _account(member), member.host
+                    )
+                    self._broadcast((room,), signalled)
+            case Emote(text, name, tags):
                 if (room := self._room_to_speak_in(member, name)) is not None:
                     self.stats.messages += 1
                     nick = _nick(member).display
                     emoted = Emoted(
-                        room.name.display, nick, text, member.user, _account(member), member.host
+                        room.name.display,
+                        nick,
+                        text,
+                        member.user,
+                        _account(member),
+                        member.host,
+                        tags,
                     )
                     self._broadcast((room,), emoted)
             case Rename(nick):
@@ -534,15 +560,30 @@ class Hub:
             if not message.notice:  # a notice is never answered, not even with an error
                 self._tell(member, Refusal(Reason.NO_SUCH_NICK, message.recipient.display))
             return
-        self.stats.messages += 1
-        text, action, notice = message.text, message.action, message.notice
-        sender = _nick(member).display
+        if not message.signal:
+            self.stats.messages += 1
+        text, action, notice, signal = message.text, message.action, message.notice, message.signal
+        sender, recipient = _nick(member).display, _nick(target).display
+        id_ = self._next_id()
         private = PrivateFrom(
-            sender, text, action, notice, member.user, _account(member), member.host
+            sender,
+            text,
+            action,
+            notice,
+            member.user,
+            _account(member),
+            member.host,
+            signal,
+            recipient,
+            message.tags,
+            id_,
         )
         self._tell(target, private)
-        self._tell(member, PrivateTo(_nick(target).display, text, action, notice))
-        if target.away and not notice:
+        copy = PrivateTo(recipient, text, action, notice, signal, message.tags, id_)
+        self._tell(member, copy)
+        if self.history is not None and (key := _conversation(member, target)) is not None:
+            self.history.record(key, key, private, self._turn_time())
+        if target.away and not notice and not signal:
             self._tell(member, IsAway(_nick(target).display, target.away))
 
     def _set_away(self, member: Member, message: str) -> None:
@@ -1490,7 +1531,12 @@ class Hub:
     def _broadcast(
         self, rooms: Sequence[Room[Member]], event: Event, *, also: Member | None = None
     ) -> None:
-        """Append ``event`` to the turn: everyone in ``rooms`` (and ``also``) sees it, once."""
+        """Append ``event`` to the turn: everyone in ``rooms`` (and ``also``) sees it, once.
+
+        An event of a room's history gets its id here (see the module docstring).
+        """
+        if isinstance(event, HISTORIC):
+            event = replace(event, id=self._next_id())
         self._sequence += 1
         entry = (self._sequence, event)
         for room in rooms:
@@ -1528,8 +1574,14 @@ class Hub:
 
     def _turn_time(self) -> float:
         if self._now is None:
-            self._now = self._clock()
+            # Whole milliseconds, as IRC's server-time shows it: a timestamp a client read
+            # from a line then names exactly that line's time (CHATHISTORY timestamp=).
+            self._now = math.floor(self._clock() * 1000) / 1000
         return self._now
+
+    def _next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
 
     def flush(self) -> None:
         """Deliver what this turn produced: at most one delivery per member, never waiting.
@@ -1580,6 +1632,31 @@ class Hub:
                 # (In a replica, its session then sends the departure through the log.)
                 member.outbox.evict(LeaveReason.TOO_SLOW)
         self._now = None  # the next turn has a time of its own
+
+
+def first_id(now: float) -> int:
+    """Return where a fresh hub starts its ids at Unix time ``now``: its microseconds."""
+    return int(now * 1_000_000)
+
+
+def _conversation(a: Member, b: Member) -> str | None:
+    """Return the history key of ``a`` and ``b``'s private messages (None: they are not kept).
+
+    They are kept only between two members logged in to accounts: whoever reads them back
+    must prove to be one of the two ends, and only an account can.
+    """
+    if a.account is None or b.account is None:
+        return None
+    return conversation_key(a.account.key, b.account.key)
+
+
+def conversation_key(a: str, b: str) -> str:
+    """Return the history key of the private messages of accounts (keys) ``a`` and ``b``.
+
+    Starts with a character no room name has, so it never names a room.
+    """
+    first, second = sorted((a, b))
+    return f"@{first} {second}"
 
 
 def _nick(member: Member) -> Nickname:

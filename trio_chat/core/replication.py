@@ -51,7 +51,7 @@ class State:
     hub: HubState
     members: tuple[str, ...]  # the id of each of hub.members, in order
     rings: tuple[tuple[str, tuple[Entry, ...]], ...]  # rooms' history, see History.rings
-    last_id: int  # of the last history entry
+    last_id: int  # the last id the hub gave an event (see hub.py), for ids to go on from
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +333,8 @@ def _command(name: str, values: dict[str, Any]) -> Command:
             value = tuple(map(_NAME_TUPLE_FIELDS[field.name], value))
         elif field.name == "changes":
             value = tuple(map(_mode_change, value))
+        elif field.name == "tags":
+            value = tuple((str(key), str(tag)) for key, tag in value)
         elif not isinstance(value, str | bool | int):
             raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")
         fields[field.name] = value
@@ -454,4 +456,4 @@ def _entry(entry: Entry) -> list[Any]:
 
 def _unentry(value: list[Any]) -> Entry:
     id_, time, kind, payload = value
-    return Entry(int(id_), float(time), decode_event(str(kind), str(payload)))
+    return Entry(int(id_), float(time), decode_event(str(kind), str(payload), int(id_)))

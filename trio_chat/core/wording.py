@@ -18,9 +18,11 @@ from trio_chat.core.events import (
     Kicked,
     ModesChanged,
     Parted,
+    PrivateFrom,
     Renamed,
     Said,
     Service,
+    Signalled,
     TopicChanged,
 )
 from trio_chat.core.modes import words
@@ -60,6 +62,11 @@ def describe(event: Historic) -> str:
             return f"* {nick} set {' '.join(words(changes))}"
         case Kicked(room, nick, target, reason):
             return f"* {nick} kicked {target} out of {room}{parenthesized(reason)}"
+        case Signalled(_, nick, tags):
+            reaction = dict(tags).get("+draft/react")
+            return f"* {nick} reacted {reaction}" if reaction else f"* {nick} sent a signal"
+        case PrivateFrom(sender, text, action, recipient=recipient):
+            return f"* {sender} {text}" if action else f"<{sender} to {recipient}> {text}"
 
 
 def service_news(status: Service) -> str:

@@ -47,11 +47,13 @@ from datetime import UTC, datetime
 from trio_chat import __version__
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    HISTORIC,
     AccountChanged,
     AccountCreated,
     AwayChanged,
     BanFromServer,
     ChangeModes,
+    ClientTags,
     Counts,
     CurrentRoom,
     Departed,
@@ -120,6 +122,8 @@ from trio_chat.core.events import (
     ShowTopic,
     ShowWatched,
     ShuttingDown,
+    Signal,
+    Signalled,
     Tell,
     TopicChanged,
     TopicIs,
@@ -172,6 +176,7 @@ from trio_chat.frontends.ircmessage import (
     serialize,
     split_tags,
     split_text,
+    tag,
 )
 
 MAX_TARGETS = 4  # recipients of one PRIVMSG or NOTICE
@@ -180,6 +185,7 @@ CTCP = "\x01"
 ACTION = f"{CTCP}ACTION "
 VERSION = f"trio-chat-{__version__}"  # what VERSION, 002 and 004 say, as --version does
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
+MAX_CLIENT_TAGS_BYTES = 4094  # of a line's client-only tags (message-tags): more is 417
 CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
 KICK_LENGTH = 300  # bytes of a kick's reason (KICKLEN)
@@ -205,6 +211,7 @@ class Cap(enum.Enum):
     ACCOUNT_REGISTRATION = "draft/account-registration"  # REGISTER, before connecting too
     INVITE_NOTIFY = "invite-notify"  # INVITE when someone is invited to a room you run
     SETNAME = "setname"  # SETNAME: change one's real name, and hear of others' changes
+    MESSAGE_TAGS = "message-tags"  # msgid on messages, client-only tags relayed, TAGMSG
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -409,8 +416,22 @@ class IrcFrontEnd:
         command = message.command.upper()
         if self._registration is not None:
             yield from self._registering(self._registration, command, message.params)
+            return
+        tags = self._client_tags(message.tags)
+        if tags is None:
+            yield Tell(Numeric("417", ("Input line was too long",)))
         else:
-            yield from self._registered(command, message.params)
+            yield from self._registered(command, message.params, tags)
+
+    def _client_tags(self, tags: dict[str, str]) -> ClientTags | None:
+        """Return the client-only tags to relay (none without message-tags); None: too big."""
+        if Cap.MESSAGE_TAGS not in self._caps or not tags:
+            return ()
+        relayed = tuple(
+            (key, sanitize(value)) for key, value in tags.items() if key.startswith("+")
+        )
+        size = sum(len(tag(key, value)) + 1 for key, value in relayed)
+        return None if size > MAX_CLIENT_TAGS_BYTES else relayed
 
     def _reply(self, reply: Reply) -> Input:
         """Answer with a reply of our own: sent now while registering, via the hub afterwards."""
@@ -590,10 +611,14 @@ class IrcFrontEnd:
 
     # --- registered -------------------------------------------------------------------------
 
-    def _registered(self, command: str, params: tuple[str, ...]) -> Iterator[Input]:
+    def _registered(
+        self, command: str, params: tuple[str, ...], tags: ClientTags = ()
+    ) -> Iterator[Input]:
         match command:
             case "PRIVMSG" | "NOTICE":
-                yield from self._message(command, params)
+                yield from self._message(command, params, tags)
+            case "TAGMSG" if Cap.MESSAGE_TAGS in self._caps:
+                yield from self._tagmsg(params, tags)
             case "JOIN":
                 yield from self._join(params)
             case "PART":
@@ -684,7 +709,22 @@ class IrcFrontEnd:
             case _:
                 yield Tell(Numeric("421", (sanitize(command), "Unknown command")))
 
-    def _message(self, command: str, params: tuple[str, ...]) -> Iterator[Input]:
+    def _tagmsg(self, params: tuple[str, ...], tags: ClientTags) -> Iterator[Input]:
+        if not params or not params[0]:
+            yield Tell(Numeric("461", ("TAGMSG", "Not enough parameters")))
+            return
+        for target in params[0].split(",")[:MAX_TARGETS]:
+            if target.startswith(ROOM_PREFIX):
+                room = RoomName.parse(target)
+                yield IGNORED if isinstance(room, Refusal) else Signal(tags, room)
+            elif not isinstance(nick := Nickname.parse(target), Refusal):
+                yield PrivateMessage(nick, "", tags=tags, signal=True)
+            else:
+                yield IGNORED  # like a notice: a TAGMSG is never answered with an error
+
+    def _message(
+        self, command: str, params: tuple[str, ...], tags: ClientTags = ()
+    ) -> Iterator[Input]:
         notice = command == "NOTICE"
         if not params or not params[0]:
             yield IGNORED if notice else Tell(Numeric("411", (f"No recipient given ({command})",)))
@@ -701,20 +741,22 @@ class IrcFrontEnd:
             return
         text = sanitize(text)
         for target in params[0].split(",")[:MAX_TARGETS]:
-            yield self._message_to(target, text, action=action, notice=notice)
+            yield self._message_to(target, text, tags, action=action, notice=notice)
 
-    def _message_to(self, target: str, text: str, *, action: bool, notice: bool) -> Input:
+    def _message_to(
+        self, target: str, text: str, tags: ClientTags, *, action: bool, notice: bool
+    ) -> Input:
         if target.startswith(ROOM_PREFIX):
             room = RoomName.parse(target)
             if isinstance(room, Refusal):
                 return IGNORED if notice else Tell(_no_such_channel(target))
-            return Emote(text, room) if action else Say(text, room, notice=notice)
+            return Emote(text, room, tags) if action else Say(text, room, notice, tags)
         if _fold(target) in _SERVICES:
             return IGNORED if notice else self._chanserv(text)
         nick = Nickname.parse(target)
         if isinstance(nick, Refusal):
             return IGNORED if notice else Tell(_no_such_nick(target))
-        return PrivateMessage(nick, text, action=action, notice=notice)
+        return PrivateMessage(nick, text, action=action, notice=notice, tags=tags)
 
     def _join(self, params: tuple[str, ...]) -> Iterator[Input]:
         if not params or not params[0]:
@@ -996,27 +1038,36 @@ class IrcFrontEnd:
     def _render_events(
         self, events: Iterable[Event], time: float, *, skip_own: bool = False
     ) -> str:
-        stamp = f"time={_server_time(time)}" if Cap.SERVER_TIME in self._caps and time else ""
-        tags = f"@{stamp} " if stamp else ""
-        accounts = Cap.ACCOUNT_TAG in self._caps
+        stamp = _server_time(time) if Cap.SERVER_TIME in self._caps and time else ""
+        plain = f"@time={stamp} " if stamp else ""
+        tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
         lines: list[str] = []
         for event in events:
             if isinstance(event, Recalled):
                 lines.extend(self._recalled(event))
                 continue
-            prefix = tags
-            if (
-                accounts
-                and isinstance(event, _SIGNED)
-                and event.account
-                and not _own(event, self._me)
-            ):
-                prefix = (
-                    f"@{stamp};account={event.account} " if stamp else f"@account={event.account} "
-                )
+            prefix = self._tags(event, stamp) if tagged else plain
             for line in self._event(event, time, skip_own=skip_own):
                 lines.append(f"{prefix}{line}\r\n")
         return "".join(lines)
+
+    def _tags(self, event: Event, stamp: str, batch: str = "") -> str:
+        """Return the tags part of ``event``'s lines (``@...`` and a space, or "") here."""
+        tags = [f"batch={batch}"] if batch else []
+        if stamp:
+            tags.append(f"time={stamp}")
+        if Cap.MESSAGE_TAGS in self._caps and isinstance(event, _IDENTIFIED) and event.id:
+            tags.append(f"msgid={event.id}")
+        if (
+            Cap.ACCOUNT_TAG in self._caps
+            and isinstance(event, _SIGNED)
+            and event.account
+            and not _own(event, self._me)
+        ):
+            tags.append(f"account={event.account}")
+        if Cap.MESSAGE_TAGS in self._caps and isinstance(event, _TAGGED):
+            tags.extend(tag(key, value) for key, value in event.tags)
+        return f"@{';'.join(tags)} " if tags else ""
 
     def _recalled(self, recalled: Recalled) -> Iterator[str]:
         # A room's past: a chathistory batch of the lines as they were, each with its time
@@ -1027,7 +1078,7 @@ class IrcFrontEnd:
             reference = f"history{self._batches}"
             yield f":{server} BATCH +{reference} chathistory {recalled.room}\r\n"
             for entry in recalled.entries:
-                tags = f"@batch={reference};time={_server_time(entry.time)} "
+                tags = self._tags(entry.event, _server_time(entry.time), reference)
                 for line in self._event(entry.event, entry.time, skip_own=False, past=True):
                     yield f"{tags}{line}\r\n"
             yield f":{server} BATCH -{reference}\r\n"
@@ -1051,6 +1102,9 @@ class IrcFrontEnd:
                 if not (skip_own and nick == self._me):
                     mask = self._mask(nick, user, host)
                     yield from _privmsg(mask, "PRIVMSG", room, text, action=True)
+            case Signalled(room, nick, _, user, _, host):
+                if Cap.MESSAGE_TAGS in self._caps and not (skip_own and nick == self._me):
+                    yield _line("TAGMSG", room, source=self._mask(nick, user, host))
             case Joined(room, nick, away, user, account, realname, host):
                 mask = self._mask(nick, user, host)
                 if Cap.EXTENDED_JOIN in self._caps:
@@ -1132,13 +1186,20 @@ class IrcFrontEnd:
                     yield self._numeric("907", "You have already authenticated using SASL")
                 else:
                     yield self._numeric("904", "SASL authentication failed")
-            case PrivateFrom(sender, text, action, notice, user, _, host):
+            case PrivateFrom(sender, text, action, notice, user, _, host, signal, recipient):
                 mask = self._mask(sender, user, host)
-                yield from _privmsg(mask, _verb(notice), self._me, text, action=action)
-            case PrivateTo(recipient, text, action, notice):
+                to = recipient if past and recipient else self._me  # (history: either end's)
+                if not signal:
+                    yield from _privmsg(mask, _verb(notice), to, text, action=action)
+                elif Cap.MESSAGE_TAGS in self._caps:
+                    yield _line("TAGMSG", to, source=mask)
+            case PrivateTo(recipient, text, action, notice, signal):
                 if Cap.ECHO_MESSAGE in self._caps:
                     mask = self._mask(self._me, self._user, self._own_host)
-                    yield from _privmsg(mask, _verb(notice), recipient, text, action=action)
+                    if not signal:
+                        yield from _privmsg(mask, _verb(notice), recipient, text, action=action)
+                    elif Cap.MESSAGE_TAGS in self._caps:
+                        yield _line("TAGMSG", recipient, source=mask)
             case IsAway(nick, message):
                 yield self._numeric("301", nick, message)
             case Invited(room, nick, target, user, host):
@@ -1511,8 +1572,14 @@ _SHARED_KINDS = (
     Cap.MULTI_PREFIX,
     Cap.USERHOST_IN_NAMES,
     Cap.SETNAME,
+    Cap.MESSAGE_TAGS,
 )
-_SIGNED = (Said, Emoted, PrivateFrom, Invited)  # what account-tag tags with its sender's account
+_SIGNED = (Said, Emoted, Signalled, PrivateFrom, Invited)  # account-tag: the sender's account
+_TAGGED = (Said, Emoted, Signalled, PrivateFrom, PrivateTo)  # may carry client-only tags
+# What has an id, shown as msgid (with message-tags).
+_IDENTIFIED = (*HISTORIC, PrivateTo)
+# The capabilities that put tags of their own on a line: without them, one prefix fits all.
+_TAGGING = frozenset({Cap.MESSAGE_TAGS, Cap.ACCOUNT_TAG})
 
 
 def _own(event: Event, me: str) -> bool:

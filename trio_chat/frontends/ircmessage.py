@@ -105,13 +105,7 @@ def serialize(message: Message) -> str:
     """
     parts = []
     if message.tags:
-        parts.append(
-            "@"
-            + ";".join(
-                key if not value else f"{key}={value.translate(_ESCAPE)}"
-                for key, value in message.tags.items()
-            )
-        )
+        parts.append("@" + ";".join(tag(key, value) for key, value in message.tags.items()))
     if message.source is not None:
         parts.append(f":{message.source}")
     parts.append(message.command)
@@ -120,6 +114,11 @@ def serialize(message: Message) -> str:
         parts.extend(param if _is_middle(param) else "*" for param in middle)
         parts.append(f":{last}" if not last or " " in last or last.startswith(":") else last)
     return " ".join(parts)
+
+
+def tag(key: str, value: str) -> str:
+    """Return one tag as it is written: ``key``, or ``key=value`` with the value escaped."""
+    return f"{key}={value.translate(_ESCAPE)}" if value else key
 
 
 def _is_middle(param: str) -> bool:

@@ -78,6 +78,7 @@ EVENT_TYPES: dict[type, str] = {
     events.AccountChanged: "account_changed",
     events.ModesChanged: "modes_changed",
     events.Kicked: "kicked",
+    events.Signalled: "signalled",
     events.Invited: "invited",
     events.ModesAre: "modes_are",
     events.ListIs: "list_is",
@@ -95,7 +96,19 @@ _HIDDEN_FIELDS = frozenset({"user", "host"})
 _HIDDEN_IN_JOINS = _HIDDEN_FIELDS | {"realname"}  # a join's real name is IRC's extended-join
 _HIDDEN_IN_INFO = frozenset({"user"})
 # Absent when empty: a page sees no empty field (an address: only server operators see one).
-_SHOWN_IF_ANY = frozenset({"account", "address", "operator", "topic_by", "topic_time"})
+_SHOWN_IF_ANY = frozenset(
+    {
+        "account",
+        "address",
+        "operator",
+        "topic_by",
+        "topic_time",
+        "id",
+        "tags",
+        "signal",
+        "recipient",
+    }
+)
 
 
 class ErrorCode(enum.Enum):

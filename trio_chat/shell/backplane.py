@@ -361,6 +361,7 @@ class Backplane:
         def restore(hub: Hub) -> None:
             hub.reset()
             hub.restore(state.hub, members)
+            hub.last_id = state.last_id  # ids go on from the one sequence every process follows
             if hub.history is not None:
                 hub.history.restore(state.rings, state.last_id)
             for member in lost:
@@ -670,7 +671,7 @@ class Backplane:
                     state,
                     tuple(member.id for member in members),
                     tuple(history.rings()) if history is not None else (),
-                    history.last_id if history is not None else 0,
+                    hub.last_id,
                 )
             )
         except trio.WouldBlock:

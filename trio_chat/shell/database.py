@@ -23,7 +23,9 @@ second server refuses to start, naming the holder. The kernel releases the lock 
 holder dies, ``kill -9`` included, so a crash never leaves the file locked.
 
 The schema grows by tables: a file made by an earlier version gains the new ones (``CREATE
-TABLE IF NOT EXISTS``) the first time a newer one opens it, and keeps everything it had.
+TABLE IF NOT EXISTS``) the first time a newer one opens it, and keeps everything it had. (One
+table changed its key: ``history``, once keyed by id alone, is copied into its new shape in
+one transaction, see :func:`_upgrade`.)
 """
 
 from __future__ import annotations
@@ -56,14 +58,15 @@ CLOAK_KEY_BYTES = 32  # a generated key's size: HMAC-SHA-256's block wants no mo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY,  -- the entry's id: one sequence for all rooms
-    room_key TEXT NOT NULL,  -- the room's normalized name
+    id INTEGER NOT NULL,     -- the event's id: one sequence for all rooms (IRC's msgid)
+    room_key TEXT NOT NULL,  -- the room's normalized name (or a conversation's key)
     room TEXT NOT NULL,      -- the room's name as displayed then
     time REAL NOT NULL,      -- Unix time
     kind TEXT NOT NULL,      -- the event's class: Said, Joined, ...
-    payload TEXT NOT NULL    -- the event's fields, as JSON
+    payload TEXT NOT NULL,   -- the event's fields, as JSON
+    PRIMARY KEY (room_key, id)  -- a departure is one event, in each of its rooms
 );
-CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
+CREATE INDEX IF NOT EXISTS history_by_id ON history (id);
 CREATE TABLE IF NOT EXISTS accounts (
     key TEXT PRIMARY KEY,           -- the name, normalized (NFKC, case folded)
     name TEXT NOT NULL,             -- the name as registered
@@ -141,6 +144,7 @@ class Database:
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no commit's data
+            _upgrade(connection)
             connection.executescript(SCHEMA)
             connection.execute("SELECT COUNT(*) FROM history WHERE id < 0").fetchone()
         except sqlite3.Error as error:
@@ -174,7 +178,7 @@ class Database:
             entries = []
             for entry_id, when, kind, payload in reversed(rows):
                 try:
-                    entries.append(Entry(entry_id, when, decode_event(kind, payload)))
+                    entries.append(Entry(entry_id, when, decode_event(kind, payload, entry_id)))
                 except ValueError as error:  # written by another version: skip, say so
                     logger.warning("history entry %d of %r skipped: %s", entry_id, room_key, error)
             history.load(room_key, entries)
@@ -414,3 +418,28 @@ def _make_private(path: str) -> None:
     if mode & 0o077:
         os.chmod(path, mode & 0o700)
         logger.warning("the database %s was readable by others (%o): made private", path, mode)
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """Give a history table keyed by id alone (before events had ids) its key by room."""
+    row = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'history'"
+    ).fetchone()
+    if row is None or "PRIMARY KEY (room_key, id)" in row[0]:
+        return
+    # One transaction, all of it or nothing: a crash leaves the old table as it was. (BEGIN
+    # by hand: sqlite3 would run the DDL outside a transaction.)
+    connection.execute("BEGIN")
+    try:
+        connection.execute("ALTER TABLE history RENAME TO history_before_ids")
+        connection.execute("DROP INDEX IF EXISTS history_by_room")
+        connection.execute(SCHEMA.partition(";")[0])
+        connection.execute(
+            "INSERT INTO history (id, room_key, room, time, kind, payload)"
+            " SELECT id, room_key, room, time, kind, payload FROM history_before_ids"
+        )
+        connection.execute("DROP TABLE history_before_ids")
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
