@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.names import nick
 from tests.test_hub import join, received, registered, turn
-from trio_chat.core.events import Found, LookUp, RealnameChanged, SetRealname
+from trio_chat.core.events import Found, LookUp, RealnameChanged, SetBot, SetRealname
 from trio_chat.core.hub import Hub
 from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
@@ -38,3 +38,17 @@ def test_a_real_name_empty_or_too_long_is_refused_and_changes_nothing() -> None:
     assert received(alice) == [refusal, refusal]
     turn(hub, Act(alice, SetRealname("é" * 4)))  # 8 bytes: fine
     assert received(bob) == [RealnameChanged("alice", "é" * 4)]
+
+
+def test_a_bot_says_so_to_whoever_looks_it_up_until_it_stops() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    turn(hub, Act(bob, SetBot(on=True)), Act(alice, LookUp((nick("bob"), nick("alice")))))
+    assert received(bob) == []  # (its front end echoes the mode: nobody else is told)
+    (found,) = received(alice)
+    assert isinstance(found, Found)
+    assert [(info.nick, info.bot) for info in found.members] == [("bob", True), ("alice", False)]
+    turn(hub, Act(bob, SetBot(on=False)), Act(alice, LookUp((nick("bob"),))))
+    (found,) = received(alice)
+    assert isinstance(found, Found)
+    assert not found.members[0].bot

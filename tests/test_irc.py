@@ -176,7 +176,7 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
         f":{SERVER} CAP * LS :server-time echo-message away-notify multi-prefix"
         " userhost-in-names batch sasl=PLAIN,SCRAM-SHA-256,EXTERNAL account-notify account-tag"
         " extended-join draft/account-registration=before-connect invite-notify setname"
-        " message-tags"
+        " message-tags draft/read-marker"
     ]
     assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
     assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [
@@ -289,8 +289,8 @@ def test_a_refused_nickname_asks_for_another_then_the_welcome_burst() -> None:
     assert (
         burst[0] == f":{SERVER} 001 alicia :Welcome to the TestNet IRC Network alicia!~al@irc.test"
     )
-    # User modes (invisible, operator, wallops), then every room mode.
-    assert burst[3] == f":{SERVER} 004 alicia {SERVER} trio-chat-0.1.0 iow IMRbeiklmnostv"
+    # User modes (bot, invisible, operator, wallops), then every room mode.
+    assert burst[3] == f":{SERVER} 004 alicia {SERVER} trio-chat-0.1.0 Biow IMRbeiklmnostv"
     isupport = " ".join(line for line in burst if " 005 " in line)
     for token in (
         "CASEMAPPING=rfc8265",
@@ -525,7 +525,7 @@ def test_the_version_and_motd_and_caps_after_registration() -> None:
     assert version.event.items[0] == Numeric(
         "351", ("trio-chat-0.1.0", SERVER, "trio-chat, on Trio")
     )
-    assert [item.code for item in version.event.items[1:]] == ["005", "005"]
+    assert {item.code for item in version.event.items[1:]} == {"005"}  # (as many as it takes)
     (request,) = feed(front_end, "CAP REQ :echo-message")
     assert request == Tell(
         CapAcknowledged("echo-message", frozenset({Cap.ECHO_MESSAGE}), frozenset())

@@ -1,4 +1,7 @@
-"""What moderation keeps: registered rooms, server bans and the cloak key, in the database."""
+"""What moderation keeps: registered rooms, server bans and the cloak key, in the database.
+
+And accounts' read markers, which the same store saves.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from trio_chat.core.events import ServerBanEntry
 from trio_chat.core.hub import Hub
 from trio_chat.core.members import Member
 from trio_chat.core.modes import ListEntry
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
 from trio_chat.shell.database import SCHEMA, Database
 from trio_chat.shell.mailbox import Mailbox
@@ -36,6 +40,7 @@ RUST = RoomRecord(
 GO = RoomRecord(room("#go"), "", RoomSettings(founder="dave"))
 KLINE = ServerBanEntry("*!*@abcdefghijkl.ip", "spam", "oper", 1_796_000_000.0, 1_796_003_600.0)
 DLINE = ServerBanEntry("203.0.113.0/24", "a botnet", "oper", 1_796_000_005.0)
+READ = ReadMark("alice", "#rust", 1_796_000_000_123)  # alice read #rust up to then (ms)
 
 
 def test_registered_rooms_are_written_read_back_and_dropped(tmp_path: Path) -> None:
@@ -66,6 +71,18 @@ def test_server_bans_are_written_replaced_lifted_and_expire(tmp_path: Path) -> N
     again.close()
 
 
+def test_read_markers_are_written_moved_forgotten_and_read_back(tmp_path: Path) -> None:
+    database = Database.open(str(tmp_path / "state.sqlite3"))
+    bob = ReadMark("bob", "alice", 1_796_000_000_000)  # bob's conversation with alice
+    database.save_read_markers([READ, bob])
+    database.save_read_markers([ReadMark("alice", "#rust", 1_796_000_009_000)])  # moved
+    database.save_read_markers([ReadMark("bob", "alice", None)])  # forgotten
+    database.close()
+    again = Database.open(database.path)  # opened again: it is on disk
+    assert again.load_read_markers() == [ReadMark("alice", "#rust", 1_796_000_009_000)]
+    again.close()
+
+
 def test_the_cloak_key_is_made_once_and_kept(tmp_path: Path) -> None:
     path = str(tmp_path / "state.sqlite3")
     keys = []
@@ -92,6 +109,7 @@ def test_a_file_of_an_earlier_version_gains_the_new_tables_and_keeps_its_own(
     database = Database.open(str(path))
     assert database.load_rooms() == []
     assert database.load_server_bans(now=0.0) == []
+    assert database.load_read_markers() == []
     assert [ticket.digest for ticket in database.load_tickets(now=0.0)] == ["d"]
     database.save_rooms([GO], [])
     assert database.load_rooms() == [GO]
@@ -103,13 +121,17 @@ async def test_the_store_writes_each_room_as_it_now_is_and_each_ban_once(tmp_pat
     topic = RoomRecord(RUST.name, "a new topic", RUST.settings)
     store.offer([RUST, GO], [KLINE])
     store.offer([topic, GO.name.key], [DLINE, KLINE.mask])  # in the same batch: merged
+    later = replace(READ, time=1_796_000_000_124)
+    store.offer([], [], [READ, ReadMark("bob", "alice", 5)])
+    store.offer([], [], [later])  # the marker as it now is, written once
     store.offer([], [])  # nothing: nothing queued
     store.close()
     await store.run()
     saved = database.load_rooms()
     assert [(record.name, record.topic) for record in saved] == [(RUST.name, "a new topic")]
     assert database.load_server_bans(now=0.0) == [DLINE]
-    assert (store.saved, store.failed) == (4, 0)
+    assert database.load_read_markers() == [later, ReadMark("bob", "alice", 5)]
+    assert (store.saved, store.failed) == (6, 0)
 
 
 async def test_a_failed_commit_is_logged_and_its_changes_written_with_the_next(
@@ -127,7 +149,7 @@ async def test_a_failed_commit_is_logged_and_its_changes_written_with_the_next(
     monkeypatch.setattr(database, "save_rooms", full_disk)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.run)
-        store.offer([RUST], [KLINE])
+        store.offer([RUST], [KLINE], [READ])
         await full.wait()  # the first commit is failing
         monkeypatch.setattr(database, "save_rooms", saving)  # the disk is back
         store.offer([GO], [])
@@ -135,7 +157,8 @@ async def test_a_failed_commit_is_logged_and_its_changes_written_with_the_next(
     assert store.failed == 1
     assert [record.name for record in database.load_rooms()] == [GO.name, RUST.name]  # both
     assert database.load_server_bans(now=0.0) == [KLINE]
-    assert "moderation: saving 1 rooms and 1 server bans failed" in caplog.text
+    assert database.load_read_markers() == [READ]
+    assert "moderation: saving 1 rooms, 1 server bans and 1 read markers failed" in caplog.text
 
 
 def test_a_replica_that_adopts_a_state_notes_what_to_save_and_what_to_drop() -> None:

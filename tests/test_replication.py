@@ -24,6 +24,7 @@ from trio_chat.core.history import History
 from trio_chat.core.hub import Hub
 from trio_chat.core.members import Member
 from trio_chat.core.modes import ListEntry, Mode, ModeChange, parse_changes
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.replication import (
     Acting,
     BecomingOperator,
@@ -109,6 +110,10 @@ COMMANDS: list[events.Command] = [
     events.Unwatch(),
     events.ShowWatched(presence=True),
     events.SetRealname("Bruce Wayne"),
+    events.SetBot(on=True),
+    events.MarkRead(room("#Rust"), 1_796_000_000_123),
+    events.MarkRead(nick("Zoë"), 1),
+    events.ShowReadMarker(nick("bob")),
 ]
 
 
@@ -201,6 +206,9 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     hub.handle(Act(alice, events.SetAway("lunch")))
     hub.handle(Act(alice, events.Rename(nick("Alice2"))))
     hub.handle(Act(bob, events.Watch((nick("Carol"), nick("alice2")))))
+    hub.handle(Act(bob, events.SetBot(on=True)))
+    hub.handle(Act(alice, events.MarkRead(room("#rust"), 5)))  # alice's own: no account
+    hub.load_read_markers([ReadMark("carol", "#rust", 7)])  # an account's
     hub.flush()
     # Roles and kept rooms are state too (nothing sets them yet but the hub's own methods).
     assert bob.nick is not None
@@ -229,6 +237,9 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     # And both go on the same way: the same request does the same thing in each.
     assert [m.nick.display for m in copies if m.nick] == ["bob", "Alice2"]  # a rename: moved
     assert list(copies[0].watching) == ["carol", "alice2"]  # as bob typed them, in order
+    assert [m.bot for m in copies] == [True, False]
+    assert [m.read_marks for m in copies] == [{}, {"#rust": 5}]
+    assert replica.take_unsaved_read_markers() == [ReadMark("carol", "#rust", 7)]  # to save
     for one_hub, bob_there in ((hub, members[0]), (replica, copies[0])):
         one_hub.handle(Act(bob_there, events.Say("same", room("#rust"))))
         one_hub.flush()
@@ -238,6 +249,20 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     assert entry.event == Said("#rust", "bob", "same")
     assert entry.id == hub.last_id == replica.last_id  # ids agree too: one sequence for all
     assert entry.event.id == entry.id  # (the event carries its id: IRC's msgid)
+
+
+def test_a_replica_forgets_the_read_markers_of_its_own_file_that_the_state_has_not() -> None:
+    hub = Hub()
+    hub.load_read_markers([ReadMark("alice", "#rust", 9)])
+    state, _ = hub.state()
+    replica = Hub()
+    replica.load_read_markers([ReadMark("alice", "#rust", 3), ReadMark("bob", "#go", 4)])
+    replica.restore(state, [])
+    assert replica.take_unsaved_read_markers() == [
+        ReadMark("alice", "#rust", 9),  # the state's, which is newer
+        ReadMark("bob", "#go", None),  # gone from the database too
+    ]
+    assert replica.state()[0] == state
 
 
 def moderated_state() -> State:

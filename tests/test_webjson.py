@@ -374,7 +374,9 @@ def test_hosts_and_addresses_are_shown_only_where_they_belong() -> None:
     (member,) = decoded(Found("whois", ("bob",), (info,)))["members"]
     assert member["host"] == "b.ip"
     assert "address" not in member
-    told = replace(info, address="192.0.2.7", operator=True)
+    assert "bot" not in member  # (nor that it is no bot: a page sees no empty field)
+    told = replace(info, address="192.0.2.7", operator=True, bot=True)
     (member,) = decoded(Found("whois", ("bob",), (told,)))["members"]
     assert member["address"] == "192.0.2.7"
     assert member["operator"] is True
+    assert member["bot"] is True  # the page says "a bot"

@@ -77,6 +77,8 @@ class RoomEntered:
     topic: str  # "" when none is set
     topic_by: str = ""  # who set it (IRC's 333)
     topic_time: float = 0.0  # and when (Unix time)
+    # How far you have read it (ms since the epoch, see core/read_markers.py); None: not said.
+    read_marker: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +501,7 @@ class MemberInfo:
     host: str = ""  # its cloaked host
     operator: bool = False  # a server operator
     address: str = ""  # where it connects from: told to server operators only ("" to others)
+    bot: bool = False  # it says it is a bot (IRC's user mode +B)
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +530,20 @@ class WatchList:
     """The nicknames you watch, as you typed them, in the order you added them."""
 
     nicks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMarker:
+    """How far you have read ``target`` (a room or a nickname), on whichever connection.
+
+    ``marker``: milliseconds since the Unix epoch (None: never said). ``asked``: the answer
+    to this connection's own :class:`MarkRead` or :class:`ShowReadMarker`; otherwise another
+    connection of your account moved it.
+    """
+
+    target: str
+    marker: int | None
+    asked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -704,6 +721,7 @@ Event = (
     | Found
     | PresenceIs
     | WatchList
+    | ReadMarker
     | Counts
     | RoomList
     | TopicIs
@@ -1013,6 +1031,31 @@ class ShowWatched:
 
 
 @dataclass(frozen=True, slots=True)
+class SetBot:
+    """Say I am a bot (``on``), or no longer one: look-ups say so (IRC's user mode +B)."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRead:
+    """I have read ``conversation`` (a room, or one with a nickname) up to ``time``.
+
+    ``time``: milliseconds since the Unix epoch. Markers only move forward.
+    """
+
+    conversation: RoomName | Nickname
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowReadMarker:
+    """Ask how far I have read ``conversation``."""
+
+    conversation: RoomName | Nickname
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Leave the server (``message``: a word for those who stay)."""
 
@@ -1051,6 +1094,9 @@ Command = (
     | Watch
     | Unwatch
     | ShowWatched
+    | SetBot
+    | MarkRead
+    | ShowReadMarker
     | Tell
     | LogOut
     | Quit

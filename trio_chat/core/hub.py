@@ -97,6 +97,7 @@ from trio_chat.core.events import (
     LoggedOut,
     LogOut,
     LookUp,
+    MarkRead,
     MemberInfo,
     Membership,
     ModesAre,
@@ -111,6 +112,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    ReadMarker,
     RealnameChanged,
     Recalled,
     Registered,
@@ -131,11 +133,13 @@ from trio_chat.core.events import (
     ServerBanEntry,
     ServerBans,
     SetAway,
+    SetBot,
     SetInvisible,
     SetRealname,
     SetTopic,
     ShowCounts,
     ShowHistory,
+    ShowReadMarker,
     ShowServerBans,
     ShowTopic,
     ShowWatched,
@@ -159,6 +163,7 @@ from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.members import Held, Member
 from trio_chat.core.modes import LISTS, Mode, ModeChange, RoomModes, mode_of
+from trio_chat.core.read_markers import ReadMark, ReadMarkers, advance
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import (
     Act,
@@ -283,6 +288,7 @@ class Hub:
         self.operators = operators  # keys of accounts whose members are server operators
         self._server_bans = ServerBanList()
         self._watching = Watchers()  # who watches which nickname (IRC's MONITOR)
+        self._read_markers = ReadMarkers()  # how far each account has read each target
         self._unsaved_server_bans: list[ServerBanEntry | str] = []  # set, or lifted (its mask)
         self._unsaved_rooms: dict[str, Room[Member] | None] = {}  # registered rooms changed
         # Rooms made by each member and from each address group, while they exist.
@@ -463,6 +469,13 @@ class Hub:
                 watched = tuple(member.watching.values())
                 shown = self._presence(watched) if presence else WatchList(_displays(watched))
                 self._tell(member, shown)
+            case SetBot(on):
+                member.bot = on
+            case MarkRead(target, time):
+                self._mark_read(member, target, time)
+            case ShowReadMarker(target):
+                marker = self._read_marker(member, target.key)
+                self._tell(member, ReadMarker(target.display, marker, asked=True))
             case LogOut():
                 self._log_out(member)
             case Quit(message):
@@ -654,6 +667,39 @@ class Hub:
         for watcher in self._watching.of(key):
             if watcher.local:  # (another process's members are told by their own process)
                 self._tell(watcher, event)
+
+    # --- read markers (IRC's draft/read-marker) -------------------------------------------------
+
+    def _mark_read(self, member: Member, target: RoomName | Nickname, time: int) -> None:
+        """Move ``member``'s marker of ``target`` forward, and tell whoever shares it."""
+        if member.account is None:  # kept on the member, for as long as it is connected
+            stored, _ = advance(member.read_marks, target.key, time)
+            self._tell(member, ReadMarker(target.display, stored, asked=True))
+            return
+        account = member.account.key
+        stored, moved = self._read_markers.advance(account, target.key, time)
+        self._tell(member, ReadMarker(target.display, stored, asked=True))
+        if moved:
+            # Every other connection of the account on this process (a scan, but only as a
+            # marker moves: an index by account would have to follow every login and logout).
+            news = ReadMarker(target.display, stored)
+            for other in self._members.values():
+                if other is not member and other.local and other.account == member.account:
+                    self._tell(other, news)
+
+    def _read_marker(self, member: Member, target: str) -> int | None:
+        """How far ``member`` has read the target whose key is ``target`` (None: not said)."""
+        if member.account is None:
+            return member.read_marks.get(target)
+        return self._read_markers.get(member.account.key, target)
+
+    def load_read_markers(self, marks: Sequence[ReadMark]) -> None:
+        """Start with the read markers ``marks`` (saved ones)."""
+        self._read_markers.load(marks)
+
+    def take_unsaved_read_markers(self) -> list[ReadMark]:
+        """Return the read markers moved (or forgotten: time None) since the last call."""
+        return self._read_markers.take_unsaved()
 
     # --- accounts -----------------------------------------------------------------------------
 
@@ -924,7 +970,12 @@ class Hub:
         member.rooms[room.name.key] = room
         member.current = room
         entered = RoomEntered(
-            room.name.display, room.roster(), room.topic, room.topic_by, room.topic_time
+            room.name.display,
+            room.roster(),
+            room.topic,
+            room.topic_by,
+            room.topic_time,
+            self._read_marker(member, room.name.key),
         )
         self._personal[member].append(entered)
         if recent:
@@ -1436,6 +1487,8 @@ class Hub:
                     tuple(sorted(m.invited)),
                     m.invisible,
                     tuple(m.watching.values()),
+                    m.bot,
+                    tuple(sorted(m.read_marks.items())),
                 )
                 for m in members
             ),
@@ -1458,6 +1511,7 @@ class Hub:
             tuple(self._accounts.values()),
             tuple(self._tickets.values()),
             self._server_bans.entries(),
+            self._read_markers.marks(),
         ), members
 
     def reset(self) -> None:
@@ -1500,7 +1554,8 @@ class Hub:
             member.account = self._accounts[saved.account].name if saved.account else None
             member.host, member.address, member.group = saved.host, saved.address, saved.group
             member.operator, member.invited = saved.operator, set(saved.invited)
-            member.invisible = saved.invisible
+            member.invisible, member.bot = saved.invisible, saved.bot
+            member.read_marks = dict(saved.read_marks)
             self._watching.add(member, saved.watching, len(saved.watching))
             self._members[saved.nick.key] = member
             self._skeletons[skeleton(saved.nick.display)] = member
@@ -1525,6 +1580,9 @@ class Hub:
         self._peak = state.peak
         self._server_bans.load(state.server_bans)
         self._unsaved_server_bans.extend(state.server_bans)
+        # Those loaded from this process's database go, for the store too: the state has all.
+        self._read_markers.forget()
+        self._read_markers.load(state.read_markers, unsaved=True)
 
     # --- the turn: who sees what ---------------------------------------------------------------
 
@@ -1704,6 +1762,7 @@ def _info(member: Member, asker: Member) -> MemberInfo:
         member.host,
         member.operator,
         member.address if asker.operator else "",
+        member.bot,
     )
 
 

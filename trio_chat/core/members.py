@@ -93,9 +93,13 @@ class Member:
     account: Nickname | None = None  # the account it is logged in to (None: none)
     operator: bool = False  # a server operator
     invisible: bool = False  # found by a look-up by mask only by those it shares a room with
+    bot: bool = False  # it says it is a bot (IRC's +B): look-ups say so
     invited: set[str] = field(default_factory=set)  # keys of rooms it may join once, uninvited
     # The nicknames it watches (IRC's MONITOR), by key, as typed, in the order added.
     watching: dict[str, Nickname] = field(default_factory=dict)
+    # How far it has read each target, by key (ms since the epoch), logged in to no account:
+    # an account's markers are the hub's (trio_chat.core.read_markers).
+    read_marks: dict[str, int] = field(default_factory=dict)
     left: LeaveReason | None = None
     # Processes sharing rooms (the backplane) name it in their log by this ("": not yet).
     id: str = ""

@@ -29,10 +29,11 @@ from trio_chat.core.accounts import Account, Credentials, Ticket
 from trio_chat.core.events import Command, Entry, LeaveReason, ServerBanEntry
 from trio_chat.core.history import decode_event, encode_event
 from trio_chat.core.modes import ListEntry, Mode, ModeChange
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.requests import Login
 from trio_chat.core.roles import Role
 from trio_chat.core.snapshots import HubState, MemberState, RoomSettings, RoomState
-from trio_chat.core.text import Nickname, RoomName
+from trio_chat.core.text import ROOM_PREFIX, Nickname, RoomName
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,8 +316,18 @@ def _room(value: Any) -> RoomName:
     return RoomName(str(display), str(key))
 
 
+def _conversation(value: Any) -> RoomName | Nickname:
+    """Read a room's name or a nickname (MarkRead's): a room's starts with its prefix."""
+    return _room(value) if str(value[0]).startswith(ROOM_PREFIX) else _nickname(value)
+
+
 # Fields of commands that hold names; every other field is a str, a bool or an int.
-_NAME_FIELDS = {"nick": _nickname, "recipient": _nickname, "room": _room}
+_NAME_FIELDS = {
+    "nick": _nickname,
+    "recipient": _nickname,
+    "room": _room,
+    "conversation": _conversation,
+}
 _NAME_TUPLE_FIELDS = {"nicks": _nickname, "rooms": _room}
 
 
@@ -425,6 +436,8 @@ def _hub_state(value: dict[str, Any]) -> HubState:
             tuple(map(str, m["invited"])),
             bool(m["invisible"]),
             tuple(map(_nickname, m["watching"])),
+            bool(m["bot"]),
+            tuple((str(target), int(time)) for target, time in m["read_marks"]),
         )
         for m in value["members"]
     )
@@ -446,7 +459,10 @@ def _hub_state(value: dict[str, Any]) -> HubState:
     accounts = tuple(map(_account, value["accounts"]))
     tickets = tuple(map(_ticket, value["tickets"]))
     bans = tuple(map(_server_ban, value["server_bans"]))
-    return HubState(members, rooms, int(value["peak"]), accounts, tickets, bans)
+    marks = tuple(
+        ReadMark(str(m["account"]), str(m["target"]), int(m["time"])) for m in value["read_markers"]
+    )
+    return HubState(members, rooms, int(value["peak"]), accounts, tickets, bans, marks)
 
 
 def _entry(entry: Entry) -> list[Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from trio_chat.core.accounts import Account, Ticket
 from trio_chat.core.events import ServerBanEntry
 from trio_chat.core.modes import ListEntry
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.roles import Roles
 from trio_chat.core.text import Nickname, RoomName
 
@@ -34,6 +35,8 @@ class MemberState:
     invited: tuple[str, ...] = ()  # keys of the rooms it is invited to
     invisible: bool = False
     watching: tuple[Nickname, ...] = ()  # the nicknames it watches, as typed (IRC's MONITOR)
+    bot: bool = False
+    read_marks: tuple[tuple[str, int], ...] = ()  # logged in to no account: (target key, time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +87,4 @@ class HubState:
     accounts: tuple[Account, ...] = ()  # every account (their credentials: hashes, never passwords)
     tickets: tuple[Ticket, ...] = ()  # browsers' logins (digests of their tokens, never a token)
     server_bans: tuple[ServerBanEntry, ...] = ()
+    read_markers: tuple[ReadMark, ...] = ()  # how far each account has read each target

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ from trio_chat.core.events import (
     LoggedIn,
     LoggedOut,
     LookUp,
+    MarkRead,
     MemberInfo,
     ModesAre,
     ModesChanged,
@@ -90,6 +92,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    ReadMarker,
     RealnameChanged,
     Recalled,
     Registered,
@@ -113,11 +116,13 @@ from trio_chat.core.events import (
     ServerBans,
     ServiceChanged,
     SetAway,
+    SetBot,
     SetInvisible,
     SetRealname,
     SetTopic,
     ShowCounts,
     ShowHistory,
+    ShowReadMarker,
     ShowServerBans,
     ShowTopic,
     ShowWatched,
@@ -190,8 +195,9 @@ CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps a
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
 KICK_LENGTH = 300  # bytes of a kick's reason (KICKLEN)
 SERVICE = "ChanServ"  # the built-in service a room's founder registers it with (as on ergo)
-# The modes 004 names: user modes (invisible, operator, wallops), then room modes.
-USER_MODES = "iow"
+# The modes 004 names: user modes (bot, invisible, operator, wallops), then room modes.
+USER_MODES = "Biow"
+BOT_MODE = "B"  # the user mode of a bot (IRCv3 bot mode: ISUPPORT BOT=B), and its WHO flag
 ROOM_MODES = "".join(sorted(mode.value for mode in Mode))
 
 
@@ -212,6 +218,7 @@ class Cap(enum.Enum):
     INVITE_NOTIFY = "invite-notify"  # INVITE when someone is invited to a room you run
     SETNAME = "setname"  # SETNAME: change one's real name, and hear of others' changes
     MESSAGE_TAGS = "message-tags"  # msgid on messages, client-only tags relayed, TAGMSG
+    READ_MARKER = "draft/read-marker"  # MARKREAD: how far you read, told as it moves and on JOIN
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -700,6 +707,8 @@ class IrcFrontEnd:
                 yield self._chathistory(params)
             case "MONITOR":
                 yield from self._monitor(params)
+            case "MARKREAD":
+                yield self._markread(params)
             case "AUTHENTICATE":
                 yield from self._authenticate(params)
             case "REGISTER":
@@ -806,6 +815,22 @@ class IrcFrontEnd:
             return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(limit), text)))
         return ShowHistory(min(int(limit), CHATHISTORY_MAX), room)
 
+    def _markread(self, params: tuple[str, ...]) -> Input:
+        """``MARKREAD target`` asks how far we read it; ``MARKREAD target timestamp=...`` says."""
+        if not params or not params[0]:
+            return Tell(_Fail("MARKREAD", "NEED_MORE_PARAMS", ("Missing parameters",)))
+        typed = params[0]
+        target = RoomName.parse(typed) if typed.startswith(ROOM_PREFIX) else Nickname.parse(typed)
+        if isinstance(target, Refusal):
+            return Tell(_Fail("MARKREAD", "INVALID_PARAMS", (sanitize(typed), "Invalid target")))
+        if len(params) == 1:
+            return ShowReadMarker(target)
+        time = _timestamp(params[1])  # ("*" is the server's word for none: never a client's)
+        if time is None:
+            text = "Invalid timestamp"
+            return Tell(_Fail("MARKREAD", "INVALID_PARAMS", (sanitize(params[1]), text)))
+        return MarkRead(target, time)
+
     def _monitor(self, params: tuple[str, ...]) -> Iterator[Input]:
         """``MONITOR + nicks``, ``- nicks``, ``C`` (clear), ``L`` (list), ``S`` (status)."""
         modifier = params[0].upper() if params else ""
@@ -896,14 +921,18 @@ class IrcFrontEnd:
         if not changes:
             yield Tell(UserModes())
             return
-        invisible, on = None, True
+        invisible, bot, on = None, None, True
         for letter in changes[0]:
             if letter in "+-":
                 on = letter == "+"
             elif letter == "i":
                 invisible = on
+            elif letter == BOT_MODE:
+                bot = on
         if invisible is not None:
             yield SetInvisible(invisible)  # the hub's to know: look-ups by mask skip us
+        if bot is not None:
+            yield SetBot(bot)  # the hub's too: look-ups say so, on every process
         yield Tell(UserModes(changes[0]))
 
     def _mode(self, params: tuple[str, ...]) -> Input:
@@ -985,6 +1014,7 @@ class IrcFrontEnd:
         limits = self.config.limits
         tokens = [
             f"AWAYLEN={limits.away_bytes}",
+            f"BOT={BOT_MODE}",
             "CASEMAPPING=rfc8265",
             f"CHANLIMIT=#:{limits.rooms_per_member}",
             f"CHANMODES={''.join(m.value for m in LISTS)},k,l,imnstMR",
@@ -1258,14 +1288,18 @@ class IrcFrontEnd:
                 self._registration = None
                 self._me, self._own_host = nick, host
                 yield from self._welcome(members, rooms)
-            case RoomEntered(room, roster, topic, by, since):
+            case RoomEntered(room, roster, topic, by, since, read):
                 self._rooms.append(room)
                 yield _line("JOIN", room, source=self._mask(self._me, self._user, self._own_host))
                 if topic:
                     yield self._numeric("332", room, topic)
                 if topic and by:
                     yield self._numeric("333", room, by, str(int(since)))
-                yield from self._names_lines(room, roster)
+                *names, end = self._names_lines(room, roster)
+                yield from names
+                if Cap.READ_MARKER in self._caps:  # after the JOIN, before the end of NAMES
+                    yield self._markread_line(room, read)
+                yield end
             case RoomExited(room, message):
                 self._rooms.remove(room)
                 mask = self._mask(self._me, self._user, self._own_host)
@@ -1291,6 +1325,9 @@ class IrcFrontEnd:
                 masks = [self._mask(seen.nick, seen.user, seen.host) for seen in online]
                 yield from (self._numeric("730", line) for line in _comma_lines(masks))
                 yield from (self._numeric("731", line) for line in _comma_lines(offline))
+            case ReadMarker(target, marker, asked):
+                if asked or Cap.READ_MARKER in self._caps:  # (an answer, whatever the caps)
+                    yield self._markread_line(target, marker)
             case WatchList(nicks):
                 yield from (self._numeric("732", line) for line in _comma_lines(nicks))
                 yield self._numeric("733", "End of MONITOR list")
@@ -1340,12 +1377,13 @@ class IrcFrontEnd:
 
         They change nothing else here: nobody is listed by WHO who shares no room with the
         asker anyway, and WALLOPS reach server operators only. ``o`` comes only with OPER.
+        ``+B`` and ``-B`` (a bot) are the hub's to know too: :meth:`_user_mode` told it.
         """
         applied, sign, on = [], "", True
         for letter in change:
             if letter in "+-":
                 on = letter == "+"
-            elif letter in "iw":
+            elif letter in "iw" + BOT_MODE:
                 if (letter in self._user_modes) != on:
                     (self._user_modes.add if on else self._user_modes.discard)(letter)
                     wanted = "+" if on else "-"
@@ -1432,6 +1470,8 @@ class IrcFrontEnd:
                     yield self._numeric("312", info.nick, self.config.server_name, VERSION)
                     if info.operator:
                         yield self._numeric("313", info.nick, "is an IRC operator")
+                    if info.bot:  # RPL_WHOISBOT
+                        yield self._numeric("335", info.nick, f"is a bot on {self.config.network}")
                     if info.account:
                         yield self._numeric("330", info.nick, info.account, "is logged in as")
                     if info.address:  # told to server operators only
@@ -1455,8 +1495,13 @@ class IrcFrontEnd:
                     yield self._who_line(where, info, _roles_in(info, where))
                 yield self._numeric("315", argument, "End of WHO list")
 
+    def _markread_line(self, target: str, time: int | None) -> str:
+        stamp = "*" if time is None else f"timestamp={_milliseconds_time(time)}"
+        return _line("MARKREAD", target, stamp, source=self.config.server_name)
+
     def _who_line(self, room: str, info: MemberInfo, roles: Roles) -> str:
         flags = ("G" if info.away else "H") + ("*" if info.operator else "")
+        flags += BOT_MODE if info.bot else ""  # the bot mode's letter is its WHO flag too
         flags += marks(roles, every=Cap.MULTI_PREFIX in self._caps)
         server, nick = self.config.server_name, info.nick
         hops_and_name = f"0 {info.realname or nick}"
@@ -1675,6 +1720,29 @@ def _quit_reason(reason: LeaveReason, message: str) -> str:
 def _server_time(time: float) -> str:
     moment = datetime.fromtimestamp(time, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# IRCv3's server-time, to the millisecond, in UTC: what MARKREAD's timestamps are.
+_TIMESTAMP = re.compile(r"timestamp=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z")
+
+
+def _timestamp(typed: str) -> int | None:
+    """Return ``timestamp=YYYY-MM-DDThh:mm:ss.sssZ`` in milliseconds since the epoch, or None."""
+    if (match := _TIMESTAMP.fullmatch(typed)) is None:
+        return None
+    try:
+        moment = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:  # the 13th month, the 30th of February
+        return None
+    return int(moment.timestamp()) * 1000 + int(match[2])
+
+
+def _milliseconds_time(time: int) -> str:
+    """Write milliseconds since the epoch as :func:`_timestamp` reads them (exactly: no float)."""
+    seconds, milliseconds = divmod(time, 1000)
+    return (
+        datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds:03d}Z"
+    )
 
 
 def _user(user: str, nick: str) -> str:

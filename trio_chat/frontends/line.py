@@ -60,6 +60,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    ReadMarker,
     RealnameChanged,
     Recalled,
     Registered,
@@ -702,6 +703,8 @@ def _line(event: Event, prefix: str) -> str:
             return f"* the password of {account} is changed\n"
         case Registered() | AwayChanged() | AccountChanged() | RealnameChanged():
             return ""  # the welcome line comes with the lobby's roster; others' news: noise
+        case ReadMarker():
+            return ""  # (a terminal shows what it receives: nothing to mark)
         case _:
             raise AssertionError(f"not a plain-protocol event: {event!r}")
 

@@ -88,6 +88,7 @@ EVENT_TYPES: dict[type, str] = {
     events.ServerBanChanged: "server_ban_changed",
     events.ServerBans: "server_bans",
     events.RoomRegistered: "room_registered",
+    events.ReadMarker: "read_marker",  # how far this account read a room, or a conversation
     Refusal: "refusal",
 }
 # IRC's user names and hosts are for masks: the page shows nicknames. A look-up (MemberInfo)
@@ -100,7 +101,9 @@ _SHOWN_IF_ANY = frozenset(
     {
         "account",
         "address",
+        "bot",
         "operator",
+        "read_marker",
         "topic_by",
         "topic_time",
         "id",

@@ -1,7 +1,7 @@
 """The server's database: one SQLite file for what outlives the process.
 
-Accounts, rooms' history, registered rooms and server bans, and the server's own settings (the
-key of members' cloaked hosts).
+Accounts, rooms' history, registered rooms and server bans, accounts' read markers, and the
+server's own settings (the key of members' cloaked hosts).
 
 Synchronous: every method does I/O and must run in a worker thread, one at a time. A SQLite
 connection is not for concurrent use, so whoever uses it (the history's writer, the accounts'
@@ -47,6 +47,7 @@ from trio_chat.core.accounts import Account, Credentials, Ticket
 from trio_chat.core.events import Entry, ServerBanEntry
 from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
 from trio_chat.core.modes import ListEntry
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
 from trio_chat.core.text import Nickname, RoomName, fold
 
@@ -102,6 +103,12 @@ CREATE TABLE IF NOT EXISTS server_bans (  -- KLINE, DLINE: by mask, account or n
     setter TEXT NOT NULL,           -- the operator's nickname
     time REAL NOT NULL,             -- when it was set (Unix time)
     expires REAL NOT NULL           -- Unix time, 0 for never
+);
+CREATE TABLE IF NOT EXISTS read_markers (  -- how far each account read each target (MARKREAD)
+    account TEXT NOT NULL,          -- the account's key
+    target TEXT NOT NULL,           -- the key of a room's name ("#...") or of a nickname
+    time INTEGER NOT NULL,          -- milliseconds since the Unix epoch
+    PRIMARY KEY (account, target)
 );
 CREATE TABLE IF NOT EXISTS settings (  -- the server's own: made once, kept
     name TEXT PRIMARY KEY,
@@ -354,6 +361,27 @@ class Database:
                 "INSERT OR REPLACE INTO server_bans (key, mask, reason, setter, time, expires)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(fold(b.mask), b.mask, b.reason, b.setter, b.time, b.expires) for b in bans],
+            )
+
+    # --- read markers ---------------------------------------------------------------------
+
+    def load_read_markers(self) -> list[ReadMark]:
+        """Return every account's read markers, by account then target."""
+        rows = self._connection.execute(
+            "SELECT account, target, time FROM read_markers ORDER BY account, target"
+        ).fetchall()
+        return [ReadMark(account, target, time) for account, target, time in rows]
+
+    def save_read_markers(self, marks: Sequence[ReadMark]) -> None:
+        """Write ``marks`` as they now are (time None: forgotten), in one commit."""
+        with self._connection:
+            self._connection.executemany(
+                "DELETE FROM read_markers WHERE account = ? AND target = ?",
+                [(m.account, m.target) for m in marks if m.time is None],
+            )
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO read_markers (account, target, time) VALUES (?, ?, ?)",
+                [(m.account, m.target, m.time) for m in marks if m.time is not None],
             )
 
     # --- the server's settings ------------------------------------------------------------

@@ -1,5 +1,8 @@
 """What moderation keeps on disk: registered rooms and server bans, saved off the hub's task.
 
+Accounts' read markers (:mod:`trio_chat.core.read_markers`) are kept the same way, by the same
+store: they change as often, need the same merging, and nobody waits for them either.
+
 The hub changes a registered room (its modes, lists, topic, operators) or the server bans in
 memory at once, and notes the change; after each turn ``run_hub`` hands what was noted to
 :meth:`ModerationStore.offer`, which never waits. One task, :meth:`ModerationStore.run`,
@@ -22,11 +25,12 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
 from trio_chat.core.events import ServerBanEntry
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.snapshots import RoomRecord
 from trio_chat.core.text import fold
 from trio_chat.shell.channels import take_waiting
@@ -41,6 +45,7 @@ class Changes:
 
     rooms: list[RoomRecord | str]
     bans: list[ServerBanEntry | str]
+    marks: list[ReadMark] = field(default_factory=list)  # read markers moved (or forgotten)
 
 
 class ModerationStore:
@@ -53,13 +58,19 @@ class ModerationStore:
         self._send, self._receive = trio.open_memory_channel[Changes](math.inf)
         self._rooms: dict[str, RoomRecord | None] = {}  # by key: as it now is, or dropped
         self._bans: dict[str, ServerBanEntry | None] = {}  # by folded mask: set, or lifted
+        self._marks: dict[tuple[str, str], ReadMark] = {}  # by account and target: as it now is
         self.saved = 0  # rooms and bans written (or deleted)
         self.failed = 0  # commits that failed
 
-    def offer(self, rooms: list[RoomRecord | str], bans: list[ServerBanEntry | str]) -> None:
+    def offer(
+        self,
+        rooms: list[RoomRecord | str],
+        bans: list[ServerBanEntry | str],
+        marks: list[ReadMark] | None = None,
+    ) -> None:
         """Queue one turn's changes, without waiting (the hub's task calls this)."""
-        if rooms or bans:
-            self._send.send_nowait(Changes(rooms, bans))
+        if rooms or bans or marks:
+            self._send.send_nowait(Changes(rooms, bans, marks or []))
 
     def close(self) -> None:
         """No more changes: the writer saves what is queued, then ends."""
@@ -84,6 +95,7 @@ class ModerationStore:
                         self._bans[fold(ban.mask)] = ban
                     else:
                         self._bans[fold(ban)] = None
+                self._marks.update(((mark.account, mark.target), mark) for mark in batch.marks)
             await self._commit()
 
     async def _commit(self) -> None:
@@ -92,11 +104,13 @@ class ModerationStore:
         dropped = [key for key, room in self._rooms.items() if room is None]
         bans = [ban for ban in self._bans.values() if ban is not None]
         lifted = [mask for mask, ban in self._bans.items() if ban is None]
+        marks = list(self._marks.values())
         database = self.database
 
         def save() -> None:
             database.save_rooms(rooms, dropped)
             database.save_server_bans(bans, lifted)
+            database.save_read_markers(marks)
 
         try:
             # Waited for even when cancelled (no abandon_on_cancel): a commit is short, and the
@@ -106,12 +120,14 @@ class ModerationStore:
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
             self.failed += 1
             logger.warning(
-                "moderation: saving %d rooms and %d server bans failed: %s",
+                "moderation: saving %d rooms, %d server bans and %d read markers failed: %s",
                 len(self._rooms),
                 len(self._bans),
+                len(self._marks),
                 error,
             )
             return  # noqa: ASYNC910 (to_thread.run_sync checkpoints, even as it raises)
-        self.saved += len(self._rooms) + len(self._bans)
+        self.saved += len(self._rooms) + len(self._bans) + len(self._marks)
         self._rooms.clear()
         self._bans.clear()
+        self._marks.clear()

@@ -38,6 +38,7 @@ from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_n
 from trio_chat.core.events import ServerBanEntry
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
+from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.requests import Reconfigure, Saved, Shutdown
 from trio_chat.core.snapshots import RoomRecord
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy, fold
@@ -357,6 +358,7 @@ async def serve_listeners(
         hub.load_accounts(saved.accounts, saved.tickets)
         hub.load_rooms(saved.rooms)
         hub.load_server_bans(saved.server_bans)
+        hub.load_read_markers(saved.read_markers)
         cloak_key = cloak_key or saved.cloak_key  # made once, kept: cloaks survive restarts
     if cloak_key is None:  # no database: cloaks (and bans on them) last as long as the process
         cloak_key = secrets.token_bytes(CLOAK_KEY_BYTES)
@@ -428,6 +430,7 @@ class _Saved:
     rooms: list[RoomRecord]
     server_bans: list[ServerBanEntry]
     cloak_key: bytes
+    read_markers: list[ReadMark]
 
 
 def _load(database: Database) -> _Saved:
@@ -439,6 +442,7 @@ def _load(database: Database) -> _Saved:
         database.load_rooms(),
         database.load_server_bans(now),
         database.cloak_key(),
+        database.load_read_markers(),
     )
 
 
@@ -493,10 +497,12 @@ async def run_hub(
             if store is not None:
                 store.offer([*hub.take_unsaved_accounts(), *hub.take_unsaved_tickets()])  # nor this
             if kept is not None:
-                kept.offer(hub.take_unsaved_rooms(), hub.take_unsaved_server_bans())  # nor this
+                rooms, bans = hub.take_unsaved_rooms(), hub.take_unsaved_server_bans()
+                kept.offer(rooms, bans, hub.take_unsaved_read_markers())  # nor this
             else:
                 hub.take_unsaved_rooms()  # kept in memory only
                 hub.take_unsaved_server_bans()
+                hub.take_unsaved_read_markers()
             if turn_seconds is not None:
                 turn_seconds.observe(time.perf_counter() - started)
     finally:

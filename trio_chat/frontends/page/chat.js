@@ -344,7 +344,8 @@ function handle(event) {
         // Only a server operator's page is ever sent an address (the server decides).
         const address = member.address ? `, address ${member.address}` : "";
         const operator = member.operator ? ", a server operator" : "";
-        system(currentView(), `${member.nick}${host}${rooms}${away}${operator}${address}`, "system", time);
+        const bot = member.bot ? ", a bot" : ""; // it says so itself (IRC's user mode +B)
+        system(currentView(), `${member.nick}${host}${rooms}${away}${operator}${bot}${address}`, "system", time);
       }
       if (!event.members.length) system(currentView(), "nobody by that name is online", "system", time);
       break;
