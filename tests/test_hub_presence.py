@@ -7,8 +7,19 @@ from __future__ import annotations
 
 from tests.names import nick
 from tests.test_hub import join, received, registered, turn
-from trio_chat.core.events import Found, LookUp, RealnameChanged, SetBot, SetRealname
-from trio_chat.core.hub import Hub
+from trio_chat.core.events import (
+    Found,
+    LookUp,
+    PrivateFrom,
+    PrivateMessage,
+    PrivateTo,
+    RealnameChanged,
+    Said,
+    Say,
+    SetBot,
+    SetRealname,
+)
+from trio_chat.core.hub import BOT_TAG, Hub
 from trio_chat.core.limits import Limits
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Act
@@ -52,3 +63,24 @@ def test_a_bot_says_so_to_whoever_looks_it_up_until_it_stops() -> None:
     (found,) = received(alice)
     assert isinstance(found, Found)
     assert not found.members[0].bot
+
+
+def test_a_bots_messages_carry_the_bot_tag_and_nobody_elses_do() -> None:
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    typing = (("+typing", "active"),)
+    turn(
+        hub,
+        Act(bob, SetBot(on=True)),
+        Act(bob, Say("beep", tags=typing)),
+        Act(bob, PrivateMessage(nick("alice"), "boop")),
+        Act(alice, Say("hi")),
+    )
+    said = [event for event in received(alice) if isinstance(event, Said | PrivateFrom)]
+    assert [(type(e).__name__, e.tags) for e in said] == [
+        ("Said", (("+typing", "active"), BOT_TAG)),  # after what the bot sent
+        ("PrivateFrom", (BOT_TAG,)),
+        ("Said", ()),  # alice is no bot
+    ]
+    copies = [event for event in received(bob) if isinstance(event, PrivateTo)]
+    assert [copy.tags for copy in copies] == [(BOT_TAG,)]  # its echo too

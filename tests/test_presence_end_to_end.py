@@ -186,3 +186,31 @@ async def test_an_accounts_markers_survive_a_restart(
     again = await read_marker_session(second, "alice", "alice")
     await again.send("MARKREAD Bob")
     assert (await again.receive_until("MARKREAD"))[-1].params == ("Bob", STAMP)
+
+
+async def test_a_bots_messages_are_tagged_for_those_with_message_tags_only(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(irc=True)
+    robot = await connect(server.irc_port, server.clients)
+    await robot.register("robot", caps="echo-message message-tags", lobby=False)
+    await robot.send("MODE robot +B")
+    await robot.receive_until("MODE")
+    tagged = await connect(server.irc_port, server.clients)
+    await tagged.register("alice", caps="message-tags", lobby=False)
+    plain = await irc_user(server, "carol")
+    for member in (robot, tagged, plain):
+        await member.send("JOIN #bots")
+        await member.receive_until("366")
+    await robot.sync()
+    await tagged.sync()
+    await robot.send("PRIVMSG alice :beep boop")
+    await robot.send("PRIVMSG #bots :hello")
+    (echo,) = await robot.receive_until("PRIVMSG")
+    assert (echo.params, "bot" in echo.tags) == (("alice", "beep boop"), True)
+    (private,) = await tagged.receive_until("PRIVMSG")
+    assert "bot" in private.tags
+    (said,) = await tagged.receive_until("PRIVMSG")
+    assert (said.params, said.tags.get("bot", "?")) == (("#bots", "hello"), "")
+    (plainly,) = await plain.receive_until("PRIVMSG")
+    assert plainly.tags == {}  # no tags it did not ask for

@@ -21,7 +21,7 @@ from trio_chat.core import events
 from trio_chat.core.accounts import Credentials, Ticket
 from trio_chat.core.events import Entry, LeaveReason, Said
 from trio_chat.core.history import History
-from trio_chat.core.hub import Hub
+from trio_chat.core.hub import BOT_TAG, Hub
 from trio_chat.core.members import Member
 from trio_chat.core.modes import ListEntry, Mode, ModeChange, parse_changes
 from trio_chat.core.read_markers import ReadMark
@@ -246,7 +246,7 @@ def test_a_replica_started_from_the_state_holds_the_same_state() -> None:
     assert replica.state()[0] == hub.state()[0]
     entry = replica.history.recent("#rust", 1)[0]  # type: ignore[union-attr]
     assert isinstance(entry, Entry)
-    assert entry.event == Said("#rust", "bob", "same")
+    assert entry.event == Said("#rust", "bob", "same", tags=(BOT_TAG,))  # bob is a bot
     assert entry.id == hub.last_id == replica.last_id  # ids agree too: one sequence for all
     assert entry.event.id == entry.id  # (the event carries its id: IRC's msgid)
 

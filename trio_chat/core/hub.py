@@ -194,6 +194,9 @@ from trio_chat.core.watching import Watchers
 logger = logging.getLogger(__name__)
 
 HOLD_LIMIT = 256  # deliveries held for a member whose account change is being saved
+# IRCv3 bot mode's tag, the server's own (no "+"), on every message of a member that is a bot:
+# in its tags, so it reaches whoever gets tags (message-tags) and stays in history with them.
+BOT_TAG = ("bot", "")
 
 
 @dataclass(slots=True)
@@ -379,6 +382,8 @@ class Hub:
                 pass  # from someone no longer here (a reader finishing as it was evicted)
 
     def _act(self, member: Member, command: Command) -> None:
+        if member.bot and isinstance(command, Say | Emote | Signal | PrivateMessage):
+            command = replace(command, tags=(*command.tags, BOT_TAG))  # (see BOT_TAG)
         match command:
             case Say(text, name, notice, tags):
                 if (room := self._room_to_speak_in(member, name, notice=notice)) is not None:
