@@ -27,6 +27,7 @@ from trio_chat.core.events import (
     ListIs,
     ListRooms,
     LookUp,
+    MarkRead,
     MemberInfo,
     Membership,
     ModesAre,
@@ -36,6 +37,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PutOut,
     Quit,
+    ReadMarker,
     Registered,
     RegisterRoom,
     Rename,
@@ -53,6 +55,7 @@ from trio_chat.core.events import (
     ServerBans,
     SetAway,
     SetTopic,
+    ShowReadMarker,
     ShowServerBans,
     ShowTopic,
     SwitchRoom,
@@ -380,3 +383,24 @@ def test_hosts_and_addresses_are_shown_only_where_they_belong() -> None:
     assert member["address"] == "192.0.2.7"
     assert member["operator"] is True
     assert member["bot"] is True  # the page says "a bot"
+
+
+def test_mark_read_says_or_asks_how_far_a_conversation_was_read() -> None:
+    assert parse_command(json.dumps({"type": "mark_read", "room": "#rust", "time": 5})) == (
+        MarkRead(room("#rust"), 5)
+    )
+    assert parse_command(json.dumps({"type": "mark_read", "nick": "bob"})) == ShowReadMarker(
+        nick("bob")
+    )
+    for bad in ({}, {"room": "#rust", "time": -1}, {"room": "#rust", "time": True}):
+        command = parse_command(json.dumps({"type": "mark_read", **bad}))
+        assert isinstance(command, Tell)
+        assert isinstance(command.event, Invalid)
+        assert command.event.code is ErrorCode.BAD_FIELD
+    assert decoded(ReadMarker("#rust", 5, asked=True)) == {
+        "type": "read_marker",
+        "target": "#rust",
+        "marker": 5,
+        "asked": True,
+        "time": 1.0,
+    }

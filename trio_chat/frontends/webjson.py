@@ -348,6 +348,19 @@ def _server_ban(message: Message) -> Command:
     return events.BanFromServer(_word(message, "mask"), seconds, _text(message, "reason", ""))
 
 
+def _mark_read(message: Message) -> Command:
+    """``room`` or ``nick`` (a private conversation), read up to ``time`` (ms); no time: ask."""
+    conversation = _nick(message) if message.get("nick") is not None else _room(message)
+    if conversation is None:
+        raise _BadField("room or nick: the conversation read")
+    time = message.get("time")
+    if time is None:
+        return events.ShowReadMarker(conversation)
+    if not isinstance(time, int) or isinstance(time, bool) or time < 0:
+        raise _BadField("time: milliseconds since the epoch")
+    return events.MarkRead(conversation, time)
+
+
 def _oper(message: Message) -> OperLogin:
     return OperLogin(_string(message, "name"), _string(message, "password"))
 
@@ -367,6 +380,7 @@ COMMANDS: dict[str, Callable[[Message], Command | OperLogin]] = {
     "whois": lambda m: events.LookUp((_nick(m),), label="whois"),
     "history": lambda m: events.ShowHistory(_count(m), _room(m)),
     "quit": lambda m: events.Quit(_text(m, "message", "")),
+    "mark_read": _mark_read,  # how far this account has read (IRC's draft/read-marker)
     # Running a room (its operators), and the server (server operators):
     "mode": _mode,
     "kick": lambda m: events.Kick(_room(m), _nick(m), _text(m, "reason", "")),
