@@ -14,11 +14,14 @@ from tests.names import nick, room, roster
 from tests.test_irc import feed, registered, see
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    Answered,
+    Answering,
     Departed,
     Emoted,
     Entry,
     Joined,
     JoinRoom,
+    Labeled,
     LeaveReason,
     PrivateFrom,
     PrivateMessage,
@@ -31,6 +34,7 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.history import History, decode_event, kept
 from trio_chat.core.hub import Hub, conversation_key, first_id
+from trio_chat.core.replication import shared, split_labeled
 from trio_chat.core.requests import Act, Disconnect
 from trio_chat.frontends.base import IGNORED
 from trio_chat.frontends.irc import Numeric
@@ -241,3 +245,76 @@ def test_history_lines_carry_msgid_in_their_batch() -> None:
         ":irc.test BATCH -history1",
     ]
     assert roster("alice")  # (the names helper the registration used)
+
+
+# --- labeled-response --------------------------------------------------------------------
+
+
+def test_a_labelled_line_is_one_labelled_command_for_the_hub() -> None:
+    front_end = registered("labeled-response batch")
+    assert feed(front_end, "@label=a1 JOIN #a,#b") == [
+        Labeled("a1", (JoinRoom(room("#a")), JoinRoom(room("#b"))))
+    ]
+    assert feed(front_end, "@label=a2 PONG x") == [Labeled("a2", ())]  # answered with ACK
+    assert feed(front_end, "@label=" + "x" * 65 + " PONG x") == [IGNORED]  # too long: no label
+    assert feed(registered(), "@label=a3 JOIN #a") == [JoinRoom(room("#a"))]  # without the cap
+
+
+def test_the_hub_puts_a_labelled_commands_answer_between_two_marks() -> None:
+    hub = Hub(clock=lambda: T0)
+    alice, bob = test_hub.registered(hub, "alice", "bob")
+    test_hub.turn(
+        hub,
+        Act(bob, Say("before")),
+        Act(alice, Labeled("a1", (Say("hi"), Tell(Numeric("999", ("x",)))))),
+        Act(bob, Say("after")),
+    )
+    seen = test_hub.received(alice)
+    texts = [e.text if isinstance(e, Said) else e for e in seen]
+    assert texts == [
+        "before",
+        Answering("a1"),
+        "hi",
+        Numeric("999", ("x",)),
+        Answered("a1"),
+        "after",
+    ]
+
+
+def test_an_answer_is_an_ack_its_one_line_labelled_or_a_batch() -> None:
+    front_end = registered("labeled-response batch message-tags")
+    assert see(front_end, [Answering("a1"), Answered("a1")]) == ["@label=a1 :irc.test ACK"]
+    said = Said("#lobby", "alice", "hi", id=3)
+    assert see(front_end, [Answering("a2"), said, Answered("a2")]) == [
+        "@label=a2;msgid=3 :alice!alice@irc.test PRIVMSG #lobby :hi"
+    ]
+    numeric = Numeric("999", ("x",))
+    assert see(front_end, [Answering("a;3"), said, numeric, Answered("a;3")]) == [
+        r"@label=a\:3 :irc.test BATCH +answer1 labeled-response",
+        "@batch=answer1;msgid=3 :alice!alice@irc.test PRIVMSG #lobby :hi",
+        "@batch=answer1 :irc.test 999 alice x",
+        ":irc.test BATCH -answer1",
+    ]
+
+
+def test_a_history_batch_in_an_answer_is_nested_in_it() -> None:
+    from trio_chat.core.events import Recalled
+
+    front_end = registered("labeled-response batch server-time")
+    recalled = Recalled("#lobby", (Entry(5, T0, Said("#lobby", "bob", "old", id=5)),))
+    assert see(front_end, [Answering("h"), recalled, Answered("h")]) == [
+        "@label=h :irc.test BATCH +answer2 labeled-response",
+        "@batch=answer2 :irc.test BATCH +history1 chathistory #lobby",
+        "@batch=history1;time=2027-01-15T08:00:00.000Z :bob!bob@irc.test PRIVMSG #lobby :old",
+        "@batch=answer2 :irc.test BATCH -history1",
+        ":irc.test BATCH -answer2",
+    ]
+
+
+def test_a_labelled_commands_own_replies_stay_on_its_process() -> None:
+    labeled = Labeled("a", (Tell(Numeric("999", ("x",))), Say("hi")))
+    assert split_labeled(labeled) == ((Tell(Numeric("999", ("x",))),), Labeled("a", (Say("hi"),)))
+    assert split_labeled(Labeled("b", (Say("hi"),))) == ((), Labeled("b", (Say("hi"),)))
+    assert split_labeled(Labeled("c", (Tell(Numeric("1")),))) == ((Tell(Numeric("1")),), None)
+    assert not shared(Labeled("c", (Tell(Numeric("1")),)))
+    assert shared(labeled)

@@ -62,6 +62,7 @@ COMMANDS: list[events.Command] = [
     events.Say("hi"),
     events.Say("hi", room("#rust"), tags=(("+draft/reply", "12"), ("+x", ""))),
     events.Signal((("+typing", "active"),), room("#rust")),
+    events.Labeled("a1", (events.Say("hi"), events.JoinRoom(room("#go")))),
     events.Emote("waves", room("#rust")),
     events.Rename(nick("Zoë")),
     events.PrivateMessage(nick("bob"), "psst", action=True),

@@ -645,6 +645,23 @@ class Reply:
     __slots__ = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Answering(Reply):
+    """What follows, up to :class:`Answered`, answers the command labelled ``label``.
+
+    (IRC's labeled-response: only the front end that labelled a command renders these.)
+    """
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(Reply):
+    """The answer to the command labelled ``label`` is complete."""
+
+    label: str
+
+
 # What a room's history keeps: everything said and done in it.
 # Each has an id from the one sequence of the hub's events (IRC's msgid), the same on every
 # process sharing the rooms. (Private messages are kept only between logged-in members; a
@@ -1056,6 +1073,17 @@ class ShowReadMarker:
 
 
 @dataclass(frozen=True, slots=True)
+class Labeled:
+    """Do ``commands``, in order, and mark their answer with ``label`` (see :class:`Answering`).
+
+    An IRC client's labelled line may ask for several things (``JOIN #a,#b``): one label.
+    """
+
+    label: str
+    commands: tuple[Command, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Leave the server (``message``: a word for those who stay)."""
 
@@ -1099,5 +1127,6 @@ Command = (
     | ShowReadMarker
     | Tell
     | LogOut
+    | Labeled
     | Quit
 )

@@ -67,6 +67,8 @@ from trio_chat.core.events import (
     HISTORIC,
     AccountChanged,
     AccountCreated,
+    Answered,
+    Answering,
     AwayChanged,
     BanFromServer,
     BanMember,
@@ -89,6 +91,7 @@ from trio_chat.core.events import (
     Kick,
     Kicked,
     Kill,
+    Labeled,
     LeaveReason,
     LiftServerBan,
     ListIs,
@@ -453,6 +456,13 @@ class Hub:
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
                 self._tell(member, event)
+            case Labeled(label, commands):
+                # Everything the commands make this member see comes between the two marks,
+                # since nobody else's request runs in between: exactly their answer.
+                self._tell(member, Answering(label))
+                for each in commands:
+                    self._act(member, each)
+                self._tell(member, Answered(label))
             case ChangeModes(room, changes):
                 self._change_modes(member, room, changes)
             case Kick(room, nick, reason):

@@ -177,6 +177,8 @@ _COMMANDS: dict[str, type[Any]] = {
 
 def shared(command: Command) -> bool:
     """Say whether ``command`` goes through the log (all but a front end's own replies)."""
+    if isinstance(command, events.Labeled):
+        return any(map(shared, command.commands))
     return not isinstance(command, events.Tell)
 
 
@@ -220,7 +222,7 @@ def _record(item: Any) -> Record:
 def _document(record: Record) -> Any:
     if isinstance(record, Acting):
         command = record.command
-        return {"member": record.member, "command": [type(command).__name__, _plain(command)]}
+        return {"member": record.member, "command": _command_document(command)}
     if isinstance(record, State):
         return {
             "process": record.process,
@@ -331,6 +333,28 @@ _NAME_FIELDS = {
 _NAME_TUPLE_FIELDS = {"nicks": _nickname, "rooms": _room}
 
 
+def _command_document(command: Command) -> list[Any]:
+    """Return ``command`` as [its class's name, its fields] (a Labeled's commands likewise)."""
+    if isinstance(command, events.Labeled):
+        fields = {
+            "label": command.label,
+            "commands": list(map(_command_document, command.commands)),
+        }
+        return [type(command).__name__, fields]
+    return [type(command).__name__, _plain(command)]
+
+
+def split_labeled(command: events.Labeled) -> tuple[tuple[Command, ...], events.Labeled | None]:
+    """Split ``command`` into what only its process's hub sees, and the Labeled to share.
+
+    A front end's own replies (:class:`~trio_chat.core.events.Tell`) never go through the
+    log; they are done first, unlabelled, and the rest keeps the label (None: nothing left).
+    """
+    local = tuple(each for each in command.commands if not shared(each))
+    rest = tuple(each for each in command.commands if shared(each))
+    return local, events.Labeled(command.label, rest) if rest else None
+
+
 def _command(name: str, values: dict[str, Any]) -> Command:
     cls = _COMMANDS.get(name)
     if cls is None:
@@ -346,6 +370,8 @@ def _command(name: str, values: dict[str, Any]) -> Command:
             value = tuple(map(_mode_change, value))
         elif field.name == "tags":
             value = tuple((str(key), str(tag)) for key, tag in value)
+        elif field.name == "commands":  # a Labeled's
+            value = tuple(_command(*each) for each in value)
         elif not isinstance(value, str | bool | int):
             raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")
         fields[field.name] = value

@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import enum
 import re
+import typing
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,10 +52,13 @@ from trio_chat.core.events import (
     HISTORIC,
     AccountChanged,
     AccountCreated,
+    Answered,
+    Answering,
     AwayChanged,
     BanFromServer,
     ChangeModes,
     ClientTags,
+    Command,
     Counts,
     CurrentRoom,
     Departed,
@@ -71,6 +75,7 @@ from trio_chat.core.events import (
     Kick,
     Kicked,
     Kill,
+    Labeled,
     LeaveReason,
     LiftServerBan,
     ListIs,
@@ -190,6 +195,7 @@ CTCP = "\x01"
 ACTION = f"{CTCP}ACTION "
 VERSION = f"trio-chat-{__version__}"  # what VERSION, 002 and 004 say, as --version does
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
+MAX_LABEL_BYTES = 64  # of a label (labeled-response): a longer one is not a label
 MAX_CLIENT_TAGS_BYTES = 4094  # of a line's client-only tags (message-tags): more is 417
 CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
@@ -219,6 +225,7 @@ class Cap(enum.Enum):
     SETNAME = "setname"  # SETNAME: change one's real name, and hear of others' changes
     MESSAGE_TAGS = "message-tags"  # msgid on messages, client-only tags relayed, TAGMSG
     READ_MARKER = "draft/read-marker"  # MARKREAD: how far you read, told as it moves and on JOIN
+    LABELED_RESPONSE = "labeled-response"  # a labelled command's answer says so (batch, ACK)
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -427,8 +434,13 @@ class IrcFrontEnd:
         tags = self._client_tags(message.tags)
         if tags is None:
             yield Tell(Numeric("417", ("Input line was too long",)))
+            return
+        inputs = self._registered(command, message.params, tags)
+        label = message.tags.get("label", "")
+        if label and Cap.LABELED_RESPONSE in self._caps:
+            yield from _labeled(label, list(inputs))
         else:
-            yield from self._registered(command, message.params, tags)
+            yield from inputs
 
     def _client_tags(self, tags: dict[str, str]) -> ClientTags | None:
         """Return the client-only tags to relay (none without message-tags); None: too big."""
@@ -1072,7 +1084,15 @@ class IrcFrontEnd:
         plain = f"@time={stamp} " if stamp else ""
         tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
         lines: list[str] = []
+        answering: list[tuple[str, int]] = []  # labels being answered, and their first line
         for event in events:
+            if isinstance(event, Answering):
+                answering.append((event.label, len(lines)))
+                continue
+            if isinstance(event, Answered) and answering:
+                label, start = answering.pop()
+                lines[start:] = self._answer(label, lines[start:])
+                continue
             if isinstance(event, Recalled):
                 lines.extend(self._recalled(event))
                 continue
@@ -1080,6 +1100,24 @@ class IrcFrontEnd:
             for line in self._event(event, time, skip_own=skip_own):
                 lines.append(f"{prefix}{line}\r\n")
         return "".join(lines)
+
+    def _answer(self, label: str, lines: list[str]) -> list[str]:
+        """Mark ``lines`` as the answer to ``label``: an ACK, the one line, or a batch."""
+        server = self.config.server_name
+        labelled = tag("label", label)
+        if not lines:
+            return [f"@{labelled} :{server} ACK\r\n"]
+        if len(lines) == 1:
+            return [_with_tag(lines[0], labelled)]
+        self._batches += 1
+        reference = f"answer{self._batches}"
+        inside = f"batch={reference}"
+        return [
+            f"@{labelled} :{server} BATCH +{reference} labeled-response\r\n",
+            # A line in a batch of its own (history's) stays in it: that batch is in ours.
+            *(line if line.startswith(_IN_A_BATCH) else _with_tag(line, inside) for line in lines),
+            f":{server} BATCH -{reference}\r\n",
+        ]
 
     def _tags(self, event: Event, stamp: str, batch: str = "") -> str:
         """Return the tags part of ``event``'s lines (``@...`` and a space, or "") here."""
@@ -1619,6 +1657,7 @@ _SHARED_KINDS = (
     Cap.SETNAME,
     Cap.MESSAGE_TAGS,
 )
+_COMMANDS = typing.get_args(Command)  # what the hub does: what a label can mark
 _SIGNED = (Said, Emoted, Signalled, PrivateFrom, Invited)  # account-tag: the sender's account
 _TAGGED = (Said, Emoted, Signalled, PrivateFrom, PrivateTo)  # may carry client-only tags
 # What has an id, shown as msgid (with message-tags).
@@ -1665,6 +1704,25 @@ _MODERATION_NUMERICS = {
     Reason.ROOMS_CREATED_THROTTLED: ("405", "You have made too many channels"),
 }
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+_IN_A_BATCH = "@batch="  # how a line of a batch starts (its batch tag comes first)
+
+
+def _with_tag(line: str, one: str) -> str:
+    """Return ``line`` with the tag ``one`` first among its tags."""
+    return f"@{one};{line[1:]}" if line.startswith("@") else f"@{one} {line}"
+
+
+def _labeled(label: str, inputs: list[Input]) -> Iterator[Input]:
+    """Label what a line asks the hub for; as it was if it asks for anything else."""
+    commands = [each for each in inputs if each is not IGNORED]
+    if len(label.encode()) > MAX_LABEL_BYTES or not all(
+        isinstance(each, _COMMANDS) for each in commands
+    ):
+        yield from inputs  # a registration, a login: answered by the shell, not in one turn
+        return
+    yield Labeled(label, tuple(each for each in commands if isinstance(each, _COMMANDS)))
 
 
 def _line(command: str, *params: str, source: str | None = None) -> str:

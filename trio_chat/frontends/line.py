@@ -89,6 +89,7 @@ from trio_chat.core.events import (
     ShowTopic,
     ShowWatched,
     ShuttingDown,
+    Signalled,
     SwitchRoom,
     Tell,
     TopicChanged,
@@ -647,6 +648,8 @@ def _line(event: Event, prefix: str) -> str:
         case Roster(_, roster):
             names = _names(roster)
             return _list(f"{prefix}* online", names, continuation=prefix + CONTINUATION)
+        case Signalled() | PrivateFrom(signal=True) | PrivateTo(signal=True):
+            return ""  # tags alone (IRC's TAGMSG: someone is typing): nothing to read here
         case PrivateFrom(sender, text, action=True):
             return f"[pm from {sender}] * {sender} {text}\n"
         case PrivateFrom(sender, text):

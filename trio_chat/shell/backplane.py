@@ -65,7 +65,7 @@ from coredis.exceptions import RedisError, ResponseError
 from coredis.retry import NoRetryPolicy
 from coredis.tokens import PureToken
 
-from trio_chat.core.events import LeaveReason, Quit, Service, ServiceChanged
+from trio_chat.core.events import Labeled, LeaveReason, Quit, Service, ServiceChanged
 from trio_chat.core.hub import Export, Hub, Request
 from trio_chat.core.members import Member
 from trio_chat.core.refusals import Reason, Refusal
@@ -87,6 +87,7 @@ from trio_chat.core.replication import (
     encode,
     process_of,
     shared,
+    split_labeled,
 )
 from trio_chat.core.requests import (
     Act,
@@ -428,6 +429,12 @@ class Backplane:
                 records, senders = list(waiting), [None] * len(waiting)
                 waiting.clear()
                 for request in batch:
+                    if isinstance(request, Act) and isinstance(request.command, Labeled):
+                        local, labeled = split_labeled(request.command)
+                        if local and labeled is not None:  # the front end's own part: here
+                            for command in local:
+                                await hub_inbox.send(Act(request.member, command))
+                            request = Act(request.member, labeled)
                     record = self._record(request)
                     if record is None:
                         await hub_inbox.send(request)  # nothing shared: straight to the hub
