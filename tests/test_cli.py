@@ -24,11 +24,15 @@ from trio_chat.cli import (
     EXIT_CANNOT_LISTEN,
     EXIT_INTERRUPTED,
     _build_parser,
+    endpoints,
     main,
     run_server,
     server_config,
 )
+from trio_chat.core.limits import Limits
 from trio_chat.frontends.line import LineFrontEnd
+from trio_chat.frontends.web import WebFrontEnd
+from trio_chat.shell.metrics import Metrics
 from trio_chat.shell.server import Endpoint, ServerConfig
 
 
@@ -293,3 +297,16 @@ async def test_systemd_hears_ready_once_every_listener_is_up_and_stopping_at_sig
             assert await systemd.recv(100) == b"STOPPING=1"
             await server_run.done.wait()
     assert server_run.exit_code == 0
+
+
+def test_the_web_port_carries_irc_over_websocket_unless_told_not_to() -> None:
+    def web_irc(*options: str) -> list[bool]:
+        args = _build_parser().parse_args(["server", "--https-port", "8443", *options])
+        web = [e for e in endpoints(args, Metrics(), Limits()) if e.page is not None]
+        assert [endpoint.name for endpoint in web] == ["web", "web over TLS"]
+        front_ends = [endpoint.front_end() for endpoint in web]
+        return [isinstance(f, WebFrontEnd) and f.config.irc is not None for f in front_ends]
+
+    assert web_irc() == [True, True]  # the IRC front end, as on the IRC port, and over TLS
+    assert web_irc("--no-irc") == [True, True]  # no IRC port: the web IRC clients still come
+    assert web_irc("--no-irc-websocket") == [False, False]

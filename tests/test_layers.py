@@ -59,7 +59,7 @@ def test_the_shell_knows_no_wire_format() -> None:
 FRONT_ENDS = {
     "line": {"line"},
     "irc": {"irc", "ircmessage"},
-    "web": {"web", "webjson"},
+    "web": {"web", "webjson", "websocket"},
 }
 
 

@@ -58,21 +58,24 @@ from trio_chat.frontends.web import (
     Phase,
     WebConfig,
     WebFrontEnd,
-    WsPing,
-    WsPong,
 )
 from trio_chat.frontends.webjson import ErrorCode, Invalid
+from trio_chat.frontends.websocket import WsPing, WsPong
 
 
 class Site:
     def __init__(self) -> None:
         self.serving = True
+        self.opened: list[str] = []  # the WebSockets accepted, by what they speak
 
     def healthy(self) -> bool:
         return self.serving
 
     def exposition(self) -> tuple[bytes, str]:
         return b"trio_chat_members 3.0\n", "text/plain; version=1.0.0; charset=utf-8"
+
+    def websocket_opened(self, subprotocol: str) -> None:
+        self.opened.append(subprotocol)
 
 
 def http(front_end: WebFrontEnd, request: bytes) -> tuple[h11.Response, bytes]:

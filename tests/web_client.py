@@ -1,4 +1,4 @@
-"""A test client for the web front end: WebSocket (wsproto) over any Trio stream, JSON inside."""
+"""Test clients for the web port: WebSocket (wsproto) over any Trio stream, JSON or IRC inside."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
+    BytesMessage,
     CloseConnection,
     Event,
     Ping,
@@ -113,6 +114,90 @@ class WebClient:
             return closed
 
     async def _receive_events(self) -> list[Event]:
+        try:
+            data = await self.stream.receive_some(1 << 16)
+        except trio.BrokenResourceError:
+            data = b""
+        if not data:
+            raise Closed(None)
+        self.socket.receive_data(bytes(data))
+        return list(self.socket.events())
+
+
+class IrcOverWebSocket(trio.abc.Stream):
+    """IRC over WebSocket (the IRCv3 transport) as a byte stream, for :class:`IrcClient`.
+
+    Each line ``send_all`` is given goes out as one message, without its CR LF (text or binary
+    frames, as the subprotocol the server chose says); each message received comes back as one
+    line with a CR LF added. What kinds of message came is kept in ``kinds``.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, host: str = "127.0.0.1") -> None:
+        self.stream = stream
+        self.host = host
+        self.socket = WSConnection(ConnectionType.CLIENT)
+        self.subprotocol: str | None = None  # what the server's 101 named
+        self.binary = False  # send binary messages (binary.ircv3.net)
+        self.kinds: set[str] = set()  # "text" and "binary": the messages the server sent
+        self.close_code: int | None = None  # the server's close frame's, once it came
+        self._received: list[bytes] = []
+
+    async def handshake(
+        self, subprotocols: list[str], *, origin: str | None = None, target: str = "/"
+    ) -> int:
+        """Upgrade asking for ``subprotocols``; return 101 or the refusal's status."""
+        extra = [(b"Origin", origin.encode())] if origin else []
+        request = Request(
+            host=self.host, target=target, subprotocols=subprotocols, extra_headers=extra
+        )
+        await self.stream.send_all(self.socket.send(request))
+        while True:
+            for event in await self._events():
+                if isinstance(event, AcceptConnection):
+                    self.subprotocol = event.subprotocol
+                    self.binary = event.subprotocol == "binary.ircv3.net"
+                    return 101
+                if isinstance(event, RejectConnection):
+                    return event.status_code
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        for line in bytes(data).split(b"\r\n")[:-1]:
+            message = BytesMessage(line) if self.binary else TextMessage(line.decode())
+            await self.stream.send_all(self.socket.send(message))
+
+    async def send_message(self, message: TextMessage | BytesMessage) -> None:
+        """Send one message as it is (a CR LF inside, a trailing one, ...)."""
+        await self.stream.send_all(self.socket.send(message))
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        """The next message, as a line with its CR LF; ``b""`` once the server closed."""
+        while not self._received:
+            if self.close_code is not None:
+                return b""
+            try:
+                events = await self._events()
+            except Closed:
+                return b""
+            for event in events:
+                if isinstance(event, TextMessage):
+                    self.kinds.add("text")
+                    self._received.append(event.data.encode() + b"\r\n")
+                elif isinstance(event, BytesMessage):
+                    self.kinds.add("binary")
+                    self._received.append(bytes(event.data) + b"\r\n")
+                elif isinstance(event, CloseConnection):
+                    self.close_code = event.code
+                elif isinstance(event, Ping):
+                    await self.stream.send_all(self.socket.send(event.response()))
+        return self._received.pop(0)
+
+    async def aclose(self) -> None:
+        await trio.aclose_forcefully(self.stream)
+
+    async def _events(self) -> list[Event]:
         try:
             data = await self.stream.receive_some(1 << 16)
         except trio.BrokenResourceError:

@@ -23,6 +23,7 @@ from trio_chat.config import ConfigError, given, read, render, toml_value
 from trio_chat.core.accounts import PasswordRules, hash_password
 from trio_chat.core.addresses import parse_networks
 from trio_chat.core.limits import Limits
+from trio_chat.frontends.base import FrontEndFactory
 from trio_chat.frontends.irc import IrcConfig, IrcFrontEnd
 from trio_chat.frontends.line import DEFAULT_MAX_LINE_BYTES, LineFrontEnd
 from trio_chat.frontends.web import MAX_MESSAGE_BYTES, WebConfig, WebFrontEnd
@@ -322,7 +323,8 @@ def endpoints(args: argparse.Namespace, metrics: Metrics, limits: Limits) -> tup
     for port, name, scheme, hint in web_ports:
         if port is not None:
             tls = scheme == "https"
-            config = web_config(args, secure=tls, metrics=not separate)
+            carried = None if args.no_irc_websocket else irc
+            config = web_config(args, secure=tls, metrics=not separate, irc=carried)
             web = partial(WebFrontEnd, config, metrics)
             found.append(
                 Endpoint(port, web, name, tls=tls, registration_timeout=timeout, hint=hint,
@@ -397,8 +399,13 @@ def default_database_path() -> pathlib.Path:
     return before if before.exists() and not database.exists() else database
 
 
-def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebConfig:
-    """Make what a web endpoint serves: the page and its WebSocket, and maybe /metrics."""
+def web_config(
+    args: argparse.Namespace, *, secure: bool, metrics: bool, irc: FrontEndFactory | None = None
+) -> WebConfig:
+    """Make what a web endpoint serves: the page and its WebSocket, maybe /metrics, maybe IRC.
+
+    ``irc`` is the IRC front end that IRC over WebSocket (at /) carries, if it is served.
+    """
     return WebConfig(
         chat=True,
         metrics=metrics,
@@ -406,6 +413,7 @@ def web_config(args: argparse.Namespace, *, secure: bool, metrics: bool) -> WebC
         origins=tuple(args.web_origin),
         max_message_bytes=args.max_message_bytes,
         hosts=tuple(args.web_host),
+        irc=irc,
     )
 
 
@@ -584,6 +592,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--no-web", action="store_true", help="no HTTP port for the chat page (--http-port)"
+    )
+    server.add_argument(
+        "--no-irc-websocket",
+        action="store_true",
+        help="no IRC over WebSocket on the web port (web IRC clients connect to ws://HOST:PORT/)",
     )
     server.add_argument(
         "--https-port", type=int, metavar="PORT", help="the same over TLS (--tls-cert)"

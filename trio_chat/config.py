@@ -34,7 +34,10 @@ from typing import Any
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tls", ("tls_",)),
     ("irc", ("irc_", "no_irc", "ping_")),
-    ("web", ("http_", "https_", "web_", "no_web", "metrics_", "max_message_bytes")),
+    (
+        "web",
+        ("http_", "https_", "web_", "no_web", "no_irc_websocket", "metrics_", "max_message_bytes"),
+    ),
     ("history", ("db", "no_history", "history_")),
     ("accounts", ("min_password_", "max_password_", "login_", "registrations_")),
     ("backplane", ("backplane", "backplane_")),

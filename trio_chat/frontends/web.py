@@ -6,10 +6,15 @@ hands the rest of the connection to wsproto, whose text messages carry the JSON 
 :mod:`trio_chat.frontends.webjson`. The shell drives it like any other: the HTTP exchange and
 the WebSocket handshake are its registration dialogue (under the endpoint's request timeout),
 the hello message is its registration, and from then on every JSON message is a command.
+A WebSocket upgrade at ``/`` is IRC instead (the IRCv3 WebSocket transport, for web IRC
+clients): the connection is then handed to a
+:class:`~trio_chat.frontends.websocket.LinesOverWebSocket` around the IRC front end the
+endpoint is configured with, and this object only passes everything on to it.
 
 What a connection can ask for::
 
-    GET /              the chat page (and /chat.js, /chat.css, /favicon.svg)
+    GET /              the chat page (and /chat.js, /chat.css, /favicon.svg); as a WebSocket
+                       upgrade, IRC over WebSocket (Origin checked), if the endpoint serves it
     GET /ws            the WebSocket (Origin checked), when the endpoint serves the chat
     GET /healthz       200 while serving, 503 once shutdown began
     GET /metrics       Prometheus' text format, when the endpoint serves metrics
@@ -73,6 +78,7 @@ from trio_chat.frontends.base import (
     CheckTicket,
     DropTicket,
     Farewell,
+    FrontEndFactory,
     Hangup,
     Input,
     Introduce,
@@ -80,6 +86,16 @@ from trio_chat.frontends.base import (
     Send,
 )
 from trio_chat.frontends.webjson import ErrorCode, Greeting, Invalid
+from trio_chat.frontends.websocket import (
+    FAREWELL_CODE,
+    VIOLATIONS,
+    LinesOverWebSocket,
+    Subprotocol,
+    WsClose,
+    WsPing,
+    WsPong,
+    choose_subprotocol,
+)
 
 MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
 MAX_BODY_BYTES = 4 * 1024  # a login's JSON body, at most; a longer one is refused (413)
@@ -133,6 +149,10 @@ class Site(Protocol):
         """Return the metrics in Prometheus' text format, and their content type."""
         ...
 
+    def websocket_opened(self, subprotocol: str) -> None:
+        """Count a WebSocket accepted, by what it speaks ("json", or an IRC subprotocol)."""
+        ...
+
 
 @dataclass(frozen=True)
 class WebConfig:
@@ -147,6 +167,9 @@ class WebConfig:
     # (--web-host): a Host header naming anything else is refused (421), which is what stops
     # DNS rebinding (evil.example resolving to 127.0.0.1, its page then talking to us).
     hosts: tuple[str, ...] = ()
+    # IRC over WebSocket at / (--no-irc-websocket: None): the IRC front end each such
+    # connection speaks, carried by frontends.websocket; the command line composes the two.
+    irc: FrontEndFactory | None = None
 
     def allows_host(self, host: str) -> bool:
         """Say whether a request's ``Host`` (a name or address, with its port) is one of ours."""
@@ -172,28 +195,6 @@ class Phase(enum.Enum):
     CLOSED = "closed"  # our close frame is sent: nothing more goes out
 
 
-@dataclass(frozen=True, slots=True)
-class WsPing(Reply):
-    """A WebSocket ping to a quiet browser (see :meth:`WebFrontEnd.keepalive`)."""
-
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class WsClose(Reply):
-    """Our close frame for a browser that broke the protocol, in order through the hub."""
-
-    code: int  # 1002 (a protocol error), or 1007 (a text message that is not UTF-8)
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class WsPong(Reply):
-    """The answer to the browser's ping, sent in order through the hub."""
-
-    payload: bytes
-
-
 class WebFrontEnd:
     """One HTTP connection, and the WebSocket it may become (see the module docstring)."""
 
@@ -215,6 +216,9 @@ class WebFrontEnd:
         self._body_bytes = 0
         self._ticket = ""  # the token the upgrade request's cookie held ("": none)
         self._answered = 0  # HTTP answers sent on this connection
+        self._irc: Subprotocol | None = None  # an upgrade at /: IRC, in text or binary frames
+        self._irc_named = False  # ...and the client named that subprotocol (the 101 says it)
+        self._carrier: LinesOverWebSocket | None = None  # IRC over the accepted WebSocket
 
     # --- bytes in ---------------------------------------------------------------------------
 
@@ -224,7 +228,9 @@ class WebFrontEnd:
 
     def receive_data(self, data: bytes) -> None:
         """Feed received bytes (``b""``: end of input)."""
-        if self._socket is not None:
+        if self._carrier is not None:
+            self._carrier.receive_data(data)
+        elif self._socket is not None:
             self._socket.receive_data(data or None)
         else:
             self._http.receive_data(data)
@@ -233,6 +239,8 @@ class WebFrontEnd:
         """Return the next unit of input, or None when more bytes are needed (or none will come)."""
         if self._pending:
             return self._pending.popleft()
+        if self._carrier is not None:
+            return self._carrier.next_input()
         if self._socket is None:
             return self._next_request()
         return self._next_message()
@@ -313,6 +321,9 @@ class WebFrontEnd:
             return self._answer(404, "not found\n")
         if path == b"/ws":
             return self._check_upgrade(request)
+        upgrade = (_header(request, b"upgrade") or b"").lower()
+        if path == b"/" and self.config.irc is not None and upgrade == b"websocket":
+            return self._check_irc_upgrade(request)
         if path in PAGE:
             body, content_type = PAGE[path]
             return self._answer(200, body, content_type=content_type, keep_alive=True)
@@ -367,6 +378,24 @@ class WebFrontEnd:
         self._ticket = _cookie(request)  # logs the hello in, if it is still valid
         return None
 
+    def _check_irc_upgrade(self, request: h11.Request) -> Input | None:
+        """Check an upgrade at / as the page's (the same Origin rules); choose its framing.
+
+        A client that names neither IRCv3 subprotocol gets text frames, and a 101 that names
+        none: what ergo and InspIRCd do (see :mod:`trio_chat.frontends.websocket`).
+        """
+        if (refused := self._check_upgrade(request)) is not None:
+            return refused
+        offered = [
+            name.strip().decode("latin-1")
+            for key, value in request.headers
+            if key == b"sec-websocket-protocol"
+            for name in value.split(b",")
+        ]
+        chosen = choose_subprotocol(offered)
+        self._irc, self._irc_named = chosen or Subprotocol.TEXT, chosen is not None
+        return None
+
     def _origins(self, request: h11.Request) -> Sequence[str]:
         if self.config.origins:
             return self.config.origins
@@ -382,6 +411,7 @@ class WebFrontEnd:
                 (b"upgrade", b"websocket"),
                 (b"connection", b"Upgrade"),
                 (b"sec-websocket-accept", generate_accept_token(key)),
+                *self._subprotocol_header(),
             ],
         )
         data = self._http.send(response) or b""
@@ -392,7 +422,15 @@ class WebFrontEnd:
         self.phase = Phase.WEBSOCKET
         if trailing:
             self._socket.receive_data(trailing)  # what the browser sent right behind it
+        if self._irc is not None and self.config.irc is not None:
+            self._carrier = LinesOverWebSocket(self.config.irc(), self._socket, self._irc)
+        self.site.websocket_opened("json" if self._irc is None else self._irc.value)
         return Send(data)
+
+    def _subprotocol_header(self) -> list[tuple[bytes, bytes]]:
+        if self._irc is not None and self._irc_named:
+            return [(b"sec-websocket-protocol", self._irc.value.encode())]
+        return []
 
     def _answer(
         self,
@@ -451,7 +489,7 @@ class WebFrontEnd:
                     # wsproto cannot parse (RSV bits, a close code of 1, ...: code 1002, or
                     # 1007 for invalid UTF-8), and RFC 6455 says to close with that code.
                     if self._socket.state is ConnectionState.OPEN:  # a violation
-                        reason = _VIOLATIONS.get(code, "protocol error")
+                        reason = VIOLATIONS.get(code, "protocol error")
                         if self.phase is Phase.CHATTING:
                             self._pending.append(Quit(reason))  # after the close frame
                             return Tell(WsClose(code, reason))
@@ -511,6 +549,8 @@ class WebFrontEnd:
 
         Before the upgrade, the answer to a request about a ticket is an HTTP response.
         """
+        if self._carrier is not None:
+            return self._carrier.render(delivery)
         if self._socket is None:
             return b"".join(self._http_answer(event) for event in delivery.events)
         if self.phase is Phase.CLOSED:
@@ -574,13 +614,15 @@ class WebFrontEnd:
 
     def farewell(self, why: Farewell) -> bytes:
         """Return an HTTP error, or a close frame once upgraded, saying why it closes."""
+        if self._carrier is not None:
+            return self._carrier.farewell(why)
         if self._socket is None:
             if self._answered and self._idle():
                 return b""  # kept alive, idle: closed without a word, as servers do
             status = _FAREWELL_STATUS[why]
             data = f"{why.value}\n".encode()
             return _raw_response(status, data, _head(data))
-        code = _FAREWELL_CODE.get(why, CloseReason.POLICY_VIOLATION)
+        code = FAREWELL_CODE.get(why, CloseReason.POLICY_VIOLATION)
         if self._socket.state is not ConnectionState.OPEN:
             return b""
         self.phase = Phase.CLOSED
@@ -596,8 +638,10 @@ class WebFrontEnd:
         http = self._http
         return http.our_state in done and http.their_state in done and not http.trailing_data[0]
 
-    def keepalive(self) -> Reply:
-        """Return a WebSocket ping (browsers answer them on their own)."""
+    def keepalive(self) -> Reply | None:
+        """Return a WebSocket ping (browsers answer them on their own); IRC's own, for IRC."""
+        if self._carrier is not None:
+            return self._carrier.keepalive()
         return WsPing(PING_PAYLOAD)
 
 
@@ -631,7 +675,6 @@ def _close_code(event: Event) -> tuple[int, str] | None:
     return None
 
 
-_VIOLATIONS: dict[int, str] = {CloseReason.INVALID_FRAME_PAYLOAD_DATA: "invalid UTF-8"}  # or 1002
 _FAREWELL_STATUS = {
     Farewell.SERVER_FULL: 503,
     Farewell.TOO_MANY_FROM_ADDRESS: 503,
@@ -639,10 +682,6 @@ _FAREWELL_STATUS = {
     Farewell.EXCESS_FLOOD: 429,
     Farewell.SHUTTING_DOWN: 503,
     Farewell.UNAVAILABLE: 503,
-}
-_FAREWELL_CODE = {  # after the upgrade; the others are the peer's fault (1008)
-    Farewell.SHUTTING_DOWN: CloseReason.GOING_AWAY,
-    Farewell.UNAVAILABLE: CloseReason.TRY_AGAIN_LATER,
 }
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",

@@ -64,6 +64,12 @@ class Metrics:
             registry=self.registry,
         )
         self._accepted_by: dict[str, Counter] = {}
+        self._websockets = Counter(
+            "trio_chat_websockets_opened",
+            "WebSockets accepted on the web port, by what they speak (json, or IRC's subprotocol)",
+            ["protocol"],
+            registry=self.registry,
+        )
         self.open_connections: collections.Counter[str] = collections.Counter()  # by front end
         self.serving = False  # from startup until shutdown begins
         self._hub: Hub | None = None
@@ -83,6 +89,10 @@ class Metrics:
             child = self._accepted_by[front_end] = self._accepted.labels(front_end)
         child.inc()
         self.open_connections[front_end] += 1
+
+    def websocket_opened(self, subprotocol: str) -> None:
+        """Count a WebSocket accepted, by what it speaks ("json", or an IRC subprotocol)."""
+        self._websockets.labels(subprotocol).inc()  # once per WebSocket: labels() is cheap enough
 
     def disconnected(self, front_end: str) -> None:
         """Count a connection of ``front_end`` closed."""
