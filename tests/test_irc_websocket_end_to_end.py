@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 from prometheus_client.parser import text_string_to_metric_families
 from wsproto.events import BytesMessage, TextMessage
 
 from tests.chat_client import ChatClient, RunningServer
-from tests.conftest import LOCAL_CLOAK, StartServer, irc_front_end
+from tests.conftest import LOCAL_CLOAK, StartServer, irc_front_end, web_front_end
 from tests.irc_client import IrcClient
+from tests.test_web import masked_frame
 from tests.test_web_end_to_end import http_get
 from tests.web_client import IrcOverWebSocket, WebClient
 from trio_chat.frontends.web import WebConfig
+from trio_chat.shell.metrics import Metrics
 
 
 @pytest.fixture
@@ -75,12 +78,6 @@ async def test_the_clients_order_of_subprotocols_decides(server: RunningServer) 
     assert first.subprotocol == "binary.ircv3.net"
     second = await web_irc(server, ["text.ircv3.net", "binary.ircv3.net"])
     assert second.subprotocol == "text.ircv3.net"
-    # A client that names none is spoken to in text, as ergo and InspIRCd do.
-    unnamed = await web_irc(server, [])
-    assert unnamed.subprotocol is None
-    client = IrcClient(unnamed)
-    await client.register("plainws", lobby=False)
-    assert unnamed.kinds == {"text"}
 
 
 async def test_a_trailing_crlf_is_tolerated_and_a_line_break_inside_closes(
@@ -109,6 +106,33 @@ async def test_a_message_longer_than_an_irc_line_is_refused_as_over_tcp(
     assert await web.sync() == []
 
 
+async def test_a_text_message_that_is_not_utf8_closes_that_client_alone_with_1007(
+    server: RunningServer,
+) -> None:
+    socket = await web_irc(server, ["text.ircv3.net"])
+    web = IrcClient(socket)
+    await web.register("badtext", lobby=False)
+    await web.send("JOIN #room")
+    await web.receive_until("366")
+    tcp_client = IrcClient(await tcp(server, server.irc_port))
+    await tcp_client.register("tcpuser", lobby=False)
+    await tcp_client.send("JOIN #room")
+    await tcp_client.receive_until("366")
+    assert await web.lines() == [f":tcpuser!~u@{LOCAL_CLOAK} JOIN #room"]
+    # Latin-1 in a text frame (wsproto will not build one: by hand).
+    await socket.stream.send_all(masked_frame(0x80 | 0x1, b"PRIVMSG #room :caf\xe9"))
+    assert await web.expect_closed() == []  # no line of it was taken
+    assert socket.close_code == 1007  # RFC 6455's "invalid frame payload data"
+    # The room heard nothing of it but the quit, with the reason, and goes on.
+    assert await tcp_client.lines() == [f":badtext!~u@{LOCAL_CLOAK} QUIT :Quit: invalid UTF-8"]
+    other = IrcClient(await web_irc(server, ["text.ircv3.net"]))
+    await other.register("goodtext", lobby=False)
+    await other.send("JOIN #room")
+    await other.receive_until("366")
+    await tcp_client.send("PRIVMSG #room :café au lait")
+    assert await other.lines() == [f":tcpuser!~u@{LOCAL_CLOAK} PRIVMSG #room :café au lait"]
+
+
 async def test_another_sites_page_cannot_open_irc(server: RunningServer) -> None:
     stream = await tcp(server, server.web_port)
     socket = IrcOverWebSocket(stream, f"127.0.0.1:{server.web_port}")
@@ -121,6 +145,9 @@ async def test_the_page_and_its_json_socket_are_where_they_were(server: RunningS
     page = await http_get(server.web_port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert page.startswith(b"HTTP/1.1 200 OK")
     assert b"<!doctype html>" in page.lower()
+    # A WebSocket upgrade at / that asks for no IRC subprotocol is not IRC: the page again.
+    socket = IrcOverWebSocket(await tcp(server, server.web_port), f"127.0.0.1:{server.web_port}")
+    assert await socket.handshake([]) == 200
     browser = WebClient(await tcp(server, server.web_port), f"127.0.0.1:{server.web_port}")
     assert await browser.handshake() == 101
     assert (await browser.hello("browser"))["type"] == "registered"
@@ -144,3 +171,22 @@ async def test_metrics_count_websockets_by_what_they_speak(server: RunningServer
     assert samples[("trio_chat_websockets_opened_total", ("binary.ircv3.net",))] == 1
     assert samples[("trio_chat_websockets_opened_total", ("json",))] == 1
     assert samples[("trio_chat_members", ())] == 1
+
+
+async def test_a_web_irc_client_that_never_registers_is_closed_at_the_request_timeout(
+    start_memory_server: StartServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_memory_server(
+        front_end=web_front_end(WebConfig(irc=irc_front_end), Metrics()), web_timeout=5
+    )
+    assert server.listener is not None
+    socket = IrcOverWebSocket(await server.listener.connect(), "localhost")
+    assert await socket.handshake(["text.ircv3.net"]) == 101
+    start = trio.current_time()
+    await IrcClient(socket).send("NICK halfway")  # and never USER
+    closed = await IrcClient(socket).expect_closed()
+    # The upgrade and IRC's registration share the web port's one timeout: IRC's last
+    # word, then the close frame.
+    assert trio.current_time() - start == pytest.approx(5)
+    assert closed[-1].startswith("ERROR")
+    assert socket.close_code == 1008

@@ -132,15 +132,25 @@ def test_the_first_subprotocol_the_client_offers_that_we_speak_is_chosen(
     assert choose_subprotocol(offered) is chosen
 
 
-def test_the_101_names_the_chosen_subprotocol_and_none_when_none_was_named() -> None:
+def test_the_101_names_the_chosen_subprotocol() -> None:
     site = Site()
     accepted = IrcPage(WebFrontEnd(IRC, site), ["chat", "binary.ircv3.net"]).accepted()
     assert isinstance(accepted, AcceptConnection)
     assert accepted.subprotocol == "binary.ircv3.net"
-    accepted = IrcPage(WebFrontEnd(IRC, site), []).accepted()
-    assert isinstance(accepted, AcceptConnection)
-    assert accepted.subprotocol is None
-    assert site.opened == ["binary.ircv3.net", "text.ircv3.net"]  # for the metrics
+    assert site.opened == ["binary.ircv3.net"]  # for the metrics
+
+
+@pytest.mark.parametrize("subprotocols", [[], ["chat"]])
+def test_an_upgrade_at_slash_that_asks_for_no_irc_subprotocol_gets_the_page(
+    subprotocols: list[str],
+) -> None:
+    site = Site()
+    refused = IrcPage(WebFrontEnd(IRC, site), subprotocols).accepted()
+    # The Upgrade header is ignored, as HTTP allows: the answer is the page, not a 101.
+    assert isinstance(refused, RejectConnection)
+    assert refused.status_code == 200
+    assert dict(refused.headers)[b"content-type"] == b"text/html; charset=utf-8"
+    assert site.opened == []
 
 
 def test_the_same_origin_rules_as_the_pages_socket() -> None:
