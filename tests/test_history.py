@@ -18,15 +18,21 @@ from tests.test_irc import feed, see
 from tests.test_irc import registered as irc_registered
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
+    AtId,
+    AtTime,
     Departed,
+    Direction,
     Emote,
     Emoted,
     Entry,
+    HistoryQuery,
+    HistoryRead,
     Joined,
     LeaveReason,
     Parted,
     PartRoom,
     PrivateMessage,
+    ReadHistory,
     Recalled,
     Registered,
     Rename,
@@ -136,17 +142,24 @@ def test_a_room_that_emptied_keeps_its_history() -> None:
     ]  # ...but not its past
 
 
-def test_history_can_be_asked_for_up_to_what_is_kept() -> None:
+def test_history_beyond_memory_is_looked_up_with_what_memory_holds() -> None:
     hub = hub_with_history(lines=1, ring=4)
     (alice,) = registered(hub, "alice")
     for n in range(6):
         turn(hub, say(alice, str(n)))
     received(alice)
     turn(hub, Act(alice, ShowHistory(100)))
-    (history,) = recalled(received(alice))
-    assert [entry.event for entry in history.entries] == [
+    assert not [e for e in received(alice) if isinstance(e, HistoryRead)]  # not yet: the disk
+    (lookup,) = hub.take_lookups()
+    assert lookup.member is alice
+    assert lookup.query == HistoryQuery(Direction.LATEST, 100, events=True)
+    assert [entry.event for entry in lookup.answer(()).entries] == [
         Said("#lobby", "alice", str(n)) for n in range(2, 6)
     ]
+    turn(hub, Act(alice, ShowHistory(3)))  # memory holds all of it: answered at once
+    (read,) = [e for e in received(alice) if isinstance(e, HistoryRead)]
+    assert [entry.event.text for entry in read.entries] == ["3", "4", "5"]
+    assert hub.take_lookups() == []
 
 
 def test_the_ring_keeps_the_most_recently_active_rooms() -> None:
@@ -241,14 +254,31 @@ def test_a_past_rename_does_not_rename_the_viewer() -> None:
     assert " 401 carol zed " in line
 
 
-def test_irc_chathistory_latest_asks_for_history() -> None:
+def test_irc_chathistory_asks_for_history() -> None:
     front_end = irc_registered()
-    assert feed(front_end, "CHATHISTORY LATEST #lobby * 30") == [ShowHistory(30, room("#lobby"))]
-    (refused,) = feed(front_end, "CHATHISTORY BEFORE #lobby timestamp=x 30")
-    assert isinstance(refused, Tell)
-    assert see(front_end, [refused.event]) == [
-        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BEFORE :Only LATEST * is supported"
+    assert feed(front_end, "CHATHISTORY LATEST #lobby * 30") == [
+        ReadHistory(room("#lobby"), HistoryQuery(Direction.LATEST, 30))
     ]
+    assert feed(front_end, "CHATHISTORY BEFORE #lobby timestamp=2026-12-03T10:00:00.250Z 500") == [
+        ReadHistory(room("#lobby"), HistoryQuery(Direction.BEFORE, 100, AtTime(1796292000250)))
+    ]
+    assert feed(front_end, "CHATHISTORY BETWEEN bob msgid=7 msgid=3 5") == [
+        ReadHistory(nick("bob"), HistoryQuery(Direction.BETWEEN, 5, AtId(7), AtId(3)))
+    ]
+    refusals = [
+        ("CHATHISTORY BEFORE #lobby timestamp=x 30", "INVALID_PARAMS BEFORE timestamp=x"),
+        ("CHATHISTORY AFTER #lobby * 30", "INVALID_PARAMS AFTER *"),
+        ("CHATHISTORY LATEST #lobby * 0", "INVALID_PARAMS LATEST 0"),
+        ("CHATHISTORY LATEST #lo,bby * 1", "INVALID_TARGET LATEST #lo,bby"),
+        ("CHATHISTORY SIDEWAYS #lobby * 1", "INVALID_PARAMS SIDEWAYS"),
+        ("CHATHISTORY BETWEEN #lobby msgid=1 2", "NEED_MORE_PARAMS BETWEEN"),
+        ("CHATHISTORY TARGETS * * 1", "INVALID_PARAMS TARGETS"),
+    ]
+    for line, expected in refusals:
+        (refused,) = feed(front_end, line)
+        assert isinstance(refused, Tell), line
+        (rendered,) = see(front_end, [refused.event])
+        assert rendered.startswith(f":irc.test FAIL CHATHISTORY {expected} :"), rendered
 
 
 def test_the_page_gets_history_with_each_entrys_event() -> None:

@@ -32,8 +32,8 @@ from trio_chat.core.events import (
     Signalled,
     Tell,
 )
-from trio_chat.core.history import History, decode_event, kept
-from trio_chat.core.hub import Hub, conversation_key, first_id
+from trio_chat.core.history import History, conversation_key, decode_event, kept
+from trio_chat.core.hub import Hub, first_id
 from trio_chat.core.replication import shared, split_labeled
 from trio_chat.core.requests import Act, Disconnect
 from trio_chat.frontends.base import IGNORED
@@ -102,8 +102,9 @@ def test_a_signal_goes_to_the_room_and_is_kept_only_if_it_asks() -> None:
     assert kept(signals[1])
 
 
-def test_private_messages_are_kept_only_between_two_accounts() -> None:
-    assert conversation_key("bob", "alice") == conversation_key("alice", "bob") == "@alice bob"
+def test_each_accounts_private_messages_have_a_key_no_room_has() -> None:
+    assert conversation_key("alice", "bob") == "@alice bob"
+    assert conversation_key("bob", "alice") != conversation_key("alice", "bob")  # two copies
     assert not conversation_key("alice", "bob").startswith("#")  # never a room's name
 
 

@@ -79,6 +79,16 @@ COMMANDS: list[events.Command] = [
     events.LookUp((nick("alice"), nick("bob")), "label", None, "a*"),
     events.ShowCounts(),
     events.ShowHistory(20, room("#rust")),
+    events.ReadHistory(
+        room("#rust"), events.HistoryQuery(events.Direction.LATEST, 10, None, None, events=True)
+    ),
+    events.ReadHistory(
+        nick("Zoë"),
+        events.HistoryQuery(
+            events.Direction.BETWEEN, 5, events.AtId(1_796_000_000_123_456), events.AtTime(17)
+        ),
+    ),
+    events.ShowConversations(1, 1_796_000_000_123, 50),
     events.Quit("done"),
     events.LogOut(),
     events.JoinRoom(room("#rust"), "sesame"),

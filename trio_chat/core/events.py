@@ -611,6 +611,32 @@ class Recalled:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """What :class:`ReadHistory` asked of ``target``'s history (a room, or a nickname).
+
+    Entries are oldest first, whichever way the query went.
+    """
+
+    target: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A room or a correspondent with history, and when its latest message was sent."""
+
+    target: str
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationsAre:
+    """The answer to :class:`ShowConversations`: the earliest latest message first."""
+
+    conversations: tuple[Conversation, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Goodbye:
     """Last event to a member who quit."""
 
@@ -743,6 +769,8 @@ Event = (
     | RoomList
     | TopicIs
     | Recalled
+    | HistoryRead
+    | ConversationsAre
     | Goodbye
     | ShuttingDown
     | ServiceChanged
@@ -898,10 +926,79 @@ class LookUp:
 
 @dataclass(frozen=True, slots=True)
 class ShowHistory:
-    """Show the last ``count`` entries of ``room``'s history (at most what is kept in memory)."""
+    """Show the last ``count`` entries of ``room``'s history (the answer: :class:`HistoryRead`)."""
 
     count: int
     room: RoomName | None = None
+
+
+class Direction(enum.Enum):
+    """Which way a :class:`HistoryQuery` reads from its mark (IRC's CHATHISTORY subcommands)."""
+
+    LATEST = "LATEST"  # the newest entries (after the mark, if there is one)
+    BEFORE = "BEFORE"  # the entries just before the mark
+    AFTER = "AFTER"  # the entries just after the mark
+    AROUND = "AROUND"  # half before the mark, the rest from it on
+    BETWEEN = "BETWEEN"  # between two marks, from the first toward the second
+
+
+@dataclass(frozen=True, slots=True)
+class AtId:
+    """A place in history: where the entry with this id is (IRC's ``msgid=``)."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AtTime:
+    """A place in history: this time, in milliseconds since the Unix epoch (``timestamp=``)."""
+
+    ms: int
+
+
+Mark = AtId | AtTime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """Which entries of one conversation's history to read: up to ``limit``, from ``mark``.
+
+    Marks are exclusive, except AROUND's, whose entry is in the answer. ``mark`` is None only
+    for LATEST with no lower bound; ``until`` is BETWEEN's second mark. Without ``events``,
+    only messages count (IRC without ``draft/event-playback``): joins, parts, topics, modes
+    and TAGMSGs are left out before the limit applies.
+    """
+
+    direction: Direction
+    limit: int
+    mark: Mark | None = None
+    until: Mark | None = None
+    events: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReadHistory:
+    """Read ``target``'s history: a room I am in, or my private messages with a nickname.
+
+    Private messages are kept for accounts: reading them needs a login. The answer is a
+    :class:`HistoryRead`, read from memory, or from the database beyond it.
+    """
+
+    target: RoomName | Nickname
+    query: HistoryQuery
+
+
+@dataclass(frozen=True, slots=True)
+class ShowConversations:
+    """List my rooms and correspondents whose latest message is between two times (exclusive).
+
+    Times in milliseconds since the Unix epoch, either order; at most ``limit``, the earliest
+    latest message first (IRC's ``CHATHISTORY TARGETS``).
+    """
+
+    start_ms: int
+    end_ms: int
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -1109,6 +1206,8 @@ Command = (
     | LookUp
     | ShowCounts
     | ShowHistory
+    | ReadHistory
+    | ShowConversations
     | ChangeModes
     | Kick
     | BanMember

@@ -7,9 +7,13 @@ order. An entry's id is its event's id (see :mod:`trio_chat.core.hub`): one sequ
 rooms, increasing across restarts and the same on every process, so a client that names the
 last message it saw (IRC's ``CHATHISTORY AFTER #room msgid=...``) can be given exactly what
 followed, wherever it reconnects. An event told to several rooms (a rename, a departure) is
-one entry in each, with the same id. Private messages between two logged-in members are kept
-too, under their conversation's key (:func:`trio_chat.core.hub.conversation_key`); a TAGMSG
+one entry in each, with the same id. Private messages are kept too, for each end that is
+logged in to an account, under its conversation's key (:func:`conversation_key`); a TAGMSG
 only when one of its tags asks for it (:data:`PERSISTENT_TAGS`).
+
+A client reads any part of a conversation with a :class:`~trio_chat.core.events.HistoryQuery`
+(:func:`select`): from memory when the ring holds all of the answer, else from the database
+too (:meth:`History.read` says which).
 
 A newcomer is shown the last entries before its own arrival, right after its welcome to the
 room and before anything live, so history and live events together are the room's sequence
@@ -25,19 +29,28 @@ import dataclasses
 import enum
 import json
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trio_chat.core.events import (
     HISTORIC,
+    AtId,
     Departed,
+    Direction,
+    Emoted,
     Entry,
     Historic,
+    HistoryQuery,
+    HistoryRead,
     LeaveReason,
+    Mark,
     ModesChanged,
+    PrivateFrom,
+    Said,
     Signalled,
 )
+from trio_chat.core.members import Member
 from trio_chat.core.modes import Mode, ModeChange
 
 _KINDS: dict[str, type[Historic]] = {kind.__name__: kind for kind in HISTORIC}
@@ -50,6 +63,29 @@ class RoomEntry:
     room_key: str  # the room's normalized name
     room: str  # the room's name as displayed
     entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A history query that memory could not answer alone: the shell reads the database.
+
+    It carries memory's entries (``ring``) as they were when it was asked: what is not saved
+    yet is there. Entries saved after ``last_id`` came later, live, and are not in the answer.
+    """
+
+    member: Member
+    key: str  # the conversation's history key
+    target: str  # its name, as the answer shows it
+    query: HistoryQuery
+    ring: tuple[Entry, ...]
+    last_id: int
+
+    def answer(self, saved: Iterable[Entry]) -> HistoryRead:
+        """Return the answer, given the entries ``saved`` on disk that the query may need."""
+        by_id = {entry.id: entry for entry in saved if entry.id <= self.last_id}
+        by_id.update((entry.id, entry) for entry in self.ring)
+        entries = [by_id[id_] for id_ in sorted(by_id)]
+        return HistoryRead(self.target, select(entries, self.query))
 
 
 class History:
@@ -90,6 +126,34 @@ class History:
             return ()
         return tuple(ring)[-count:]
 
+    def read(self, key: str, query: HistoryQuery) -> tuple[tuple[Entry, ...], bool]:
+        """Answer ``query`` from the ring of ``key`` (a room's, or a conversation's).
+
+        Returns the answer and whether it is whole: False when entries older than the ring,
+        on disk, may belong in it (then read them, and :func:`select` from both).
+        """
+        ring = self._rings.get(key)
+        if ring is None:
+            return (), False
+        entries = tuple(ring)
+        answer = select(entries, query)
+        full = len(ring) == ring.maxlen
+        return answer, not full or not _reaches_back(entries[0], query, answer)
+
+    def latest(self, keys: Iterable[str], prefix: str | None) -> dict[str, Entry]:
+        """Return the latest message of each ring in ``keys`` or whose key starts with ``prefix``.
+
+        Only rings in memory: the ``rooms`` most recently active conversations.
+        """
+        wanted = set(keys)
+        found: dict[str, Entry] = {}
+        for key, ring in self._rings.items():
+            if key in wanted or (prefix is not None and key.startswith(prefix)):
+                entry = next((e for e in reversed(ring) if is_message(e.event)), None)
+                if entry is not None:
+                    found[key] = entry
+        return found
+
     def rings(self) -> list[tuple[str, tuple[Entry, ...]]]:
         """Return every room's ring, the room silent the longest first (for a late replica)."""
         return [(key, tuple(ring)) for key, ring in self._rings.items()]
@@ -125,9 +189,109 @@ PERSISTENT_TAGS = frozenset({"+draft/react", "+draft/persist"})
 
 def kept(event: Historic) -> bool:
     """Say whether ``event`` belongs in history (a TAGMSG only if it asks to be kept)."""
-    if isinstance(event, Signalled):
+    if isinstance(event, Signalled) or (isinstance(event, PrivateFrom) and event.signal):
         return any(key in PERSISTENT_TAGS for key, _ in event.tags)
     return True
+
+
+def conversation_key(owner: str, correspondent: str) -> str:
+    """Return the history key of account ``owner``'s private messages with a nickname (its key).
+
+    Each end logged in to an account keeps its own copy, so what one reads back is only ever
+    what its account sent or received. Starts with a character no room name has.
+    """
+    return f"{CONVERSATION_PREFIX}{owner} {correspondent}"
+
+
+CONVERSATION_PREFIX = "@"
+
+
+def conversations_of(owner: str) -> str:
+    """Return what the keys of account ``owner``'s conversations start with."""
+    return f"{CONVERSATION_PREFIX}{owner} "
+
+
+def is_message(event: Historic) -> bool:
+    """Say whether ``event`` is a message (PRIVMSG, NOTICE, an action) rather than an event."""
+    match event:
+        case Said() | Emoted():
+            return True
+        case PrivateFrom(signal=signal):
+            return not signal
+        case _:
+            return False
+
+
+def select(entries: Sequence[Entry], query: HistoryQuery) -> tuple[Entry, ...]:
+    """Return what ``query`` asks of ``entries`` (one conversation's, by id), oldest first."""
+    shown = [e for e in entries if query.events or is_message(e.event)]
+    limit, mark = query.limit, query.mark
+    match query.direction:
+        case Direction.LATEST:
+            newer = shown if mark is None else [e for e in shown if _after(e, mark)]
+            return tuple(newer[-limit:]) if limit else ()
+        case Direction.BEFORE if mark is not None:
+            older = [e for e in shown if _before(e, mark)]
+            return tuple(older[-limit:]) if limit else ()
+        case Direction.AFTER if mark is not None:
+            return tuple(e for e in shown if _after(e, mark))[:limit]
+        case Direction.AROUND if mark is not None:
+            half = limit // 2
+            before = [e for e in shown if _before(e, mark)][-half:] if half else []
+            rest = [e for e in shown if not _before(e, mark)][: limit - len(before)]
+            return (*before, *rest)
+        case Direction.BETWEEN if mark is not None and query.until is not None:
+            until = query.until
+            forward = [e for e in shown if _after(e, mark) and _before(e, until)]
+            if forward:
+                return tuple(forward[:limit])
+            backward = [e for e in shown if _after(e, until) and _before(e, mark)]
+            return tuple(backward[-limit:]) if limit else ()
+    raise ValueError(f"a history query without the marks it needs: {query!r}")
+
+
+def _ms(entry: Entry) -> int:
+    return round(entry.time * 1000)
+
+
+def _place(entry: Entry, mark: Mark) -> int:
+    """Return where ``entry`` is, measured as ``mark`` measures (an id, or milliseconds)."""
+    return entry.id if isinstance(mark, AtId) else _ms(entry)
+
+
+def _value(mark: Mark) -> int:
+    return mark.id if isinstance(mark, AtId) else mark.ms
+
+
+def _before(entry: Entry, mark: Mark) -> bool:
+    return _place(entry, mark) < _value(mark)
+
+
+def _after(entry: Entry, mark: Mark) -> bool:
+    return _place(entry, mark) > _value(mark)
+
+
+def _reaches_back(first: Entry, query: HistoryQuery, answer: tuple[Entry, ...]) -> bool:
+    """Say whether entries older than ``first`` (the ring's oldest) may belong in ``answer``.
+
+    Entries read backward from a mark fill the limit newest first, so they need older ones
+    only if the limit is not filled; entries read forward need them if the mark is older
+    than the ring. (BETWEEN is taken to need them whenever a mark is older than the ring.)
+    """
+    mark, until = query.mark, query.until
+    match query.direction:
+        case Direction.LATEST:
+            return len(answer) < query.limit and (mark is None or _after(first, mark))
+        case Direction.BEFORE:
+            return len(answer) < query.limit
+        case Direction.AFTER:
+            return mark is not None and _after(first, mark)
+        case Direction.AROUND:
+            assert mark is not None, "AROUND has a mark"
+            before = sum(1 for entry in answer if _before(entry, mark))
+            return before < query.limit // 2 or _after(first, mark)
+        case Direction.BETWEEN:
+            return any(m is not None and _after(first, m) for m in (mark, until))
 
 
 # --- saving an event: a kind and a JSON payload ----------------------------------------------

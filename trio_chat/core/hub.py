@@ -74,15 +74,20 @@ from trio_chat.core.events import (
     BanMember,
     ChangeModes,
     Command,
+    Conversation,
+    ConversationsAre,
     Counts,
     CurrentRoom,
     Departed,
+    Direction,
     Emote,
     Emoted,
     Entry,
     Event,
     Found,
     Goodbye,
+    HistoryQuery,
+    HistoryRead,
     Invite,
     Invited,
     IsAway,
@@ -115,6 +120,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    ReadHistory,
     ReadMarker,
     RealnameChanged,
     Recalled,
@@ -140,6 +146,7 @@ from trio_chat.core.events import (
     SetInvisible,
     SetRealname,
     SetTopic,
+    ShowConversations,
     ShowCounts,
     ShowHistory,
     ShowReadMarker,
@@ -161,7 +168,7 @@ from trio_chat.core.events import (
     WatchList,
     Who,
 )
-from trio_chat.core.history import History
+from trio_chat.core.history import History, Lookup, conversation_key, conversations_of
 from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.members import Held, Member
@@ -310,6 +317,7 @@ class Hub:
         self._active: list[Room[Member]] = []  # rooms that have events this turn
         self._personal: dict[Member, list[Event]] = {}  # for anyone whose view differs
         self._departed: list[Member] = []  # removed this turn: outbox closes after delivery
+        self._lookups: list[Lookup] = []  # history queries for the database (take_lookups)
 
     def __contains__(self, member: Member) -> bool:
         return member.nick is not None and self._members.get(member.nick.key) is member
@@ -366,7 +374,7 @@ class Hub:
                 self._remove(member, reason)
             case Shutdown():
                 self._shut_down()
-            case Inform(member, event):
+            case Inform(member, event) if member.left is None:
                 self._tell(member, event)
             case Announce(event):
                 for member in self._members.values():
@@ -452,6 +460,10 @@ class Hub:
                 self._look_up(member, command)
             case ShowHistory(count, room):
                 self._show_history(member, room, count)
+            case ReadHistory(target, query):
+                self._read_history(member, target, query)
+            case ShowConversations(start, end, limit):
+                self._show_conversations(member, start, end, limit)
             case ShowCounts():
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
@@ -609,8 +621,12 @@ class Hub:
         self._tell(target, private)
         copy = PrivateTo(recipient, text, action, notice, signal, message.tags, id_)
         self._tell(member, copy)
-        if self.history is not None and (key := _conversation(member, target)) is not None:
-            self.history.record(key, key, private, self._turn_time())
+        if self.history is not None:
+            # Each end logged in to an account keeps its copy (one, to oneself).
+            for owner, other in dict.fromkeys(((member, target), (target, member))):
+                if owner.account is not None:
+                    key = conversation_key(owner.account.key, _key(other))
+                    self.history.record(key, _nick(other).display, private, self._turn_time())
         if target.away and not notice and not signal:
             self._tell(member, IsAway(_nick(target).display, target.away))
 
@@ -1053,7 +1069,60 @@ class Hub:
         if isinstance(room, Refusal):
             self._tell(member, room)
         else:
-            self._tell(member, Recalled(room.name.display, self._recent(room, count)))
+            query = HistoryQuery(Direction.LATEST, count, events=True)
+            self._read_history(member, room.name, query)
+
+    def _read_history(
+        self, member: Member, target: RoomName | Nickname, query: HistoryQuery
+    ) -> None:
+        place = self._history_of(member, target, query)
+        if isinstance(place, Refusal):
+            self._tell(member, place)
+            return
+        key, display = place
+        if self.history is None:
+            self._tell(member, HistoryRead(display, ()))
+            return
+        answer, whole = self.history.read(key, query)
+        if whole or not member.local:  # (another process's member is answered there)
+            self._tell(member, HistoryRead(display, answer))
+            return
+        # Older entries, on disk, may belong in the answer: the shell reads them, off our task,
+        # and answers (see take_lookups). Later entries are not in it: they are live.
+        ring = self.history.recent(key, self.history.ring)
+        self._lookups.append(Lookup(member, key, display, query, ring, self.last_id))
+
+    def _history_of(
+        self, member: Member, target: RoomName | Nickname, query: HistoryQuery
+    ) -> tuple[str, str] | Refusal:
+        """Return the history key and name of ``target`` as ``member`` may read it, or why not."""
+        asked = query.direction.value
+        if isinstance(target, RoomName):
+            room = member.rooms.get(target.key)
+            if room is None:  # (whether or not it exists: nobody reads a room from outside)
+                return Refusal(Reason.HISTORY_NOT_YOURS, target.display, asked)
+            return room.name.key, room.name.display
+        if member.account is None:
+            return Refusal(Reason.HISTORY_NEEDS_LOGIN, target.display, asked)
+        return conversation_key(member.account.key, target.key), target.display
+
+    def _show_conversations(self, member: Member, start: int, end: int, limit: int) -> None:
+        rooms = {key: room.name.display for key, room in member.rooms.items()}
+        owner = conversations_of(member.account.key) if member.account is not None else None
+        latest = self.history.latest(rooms, owner) if self.history is not None else {}
+        low, high = sorted((start, end))
+        found = [
+            Conversation(rooms.get(key) or _correspondent(key, entry), entry.time)
+            for key, entry in latest.items()
+            if low < round(entry.time * 1000) < high
+        ]
+        found.sort(key=lambda conversation: conversation.time)
+        self._tell(member, ConversationsAre(tuple(found[:limit])))
+
+    def take_lookups(self) -> list[Lookup]:
+        """Return the history queries made since the last call that need the database."""
+        lookups, self._lookups = self._lookups, []
+        return lookups
 
     def _switch(self, member: Member, name: RoomName) -> None:
         room = self._joined_room(member, name)
@@ -1712,24 +1781,11 @@ def first_id(now: float) -> int:
     return int(now * 1_000_000)
 
 
-def _conversation(a: Member, b: Member) -> str | None:
-    """Return the history key of ``a`` and ``b``'s private messages (None: they are not kept).
-
-    They are kept only between two members logged in to accounts: whoever reads them back
-    must prove to be one of the two ends, and only an account can.
-    """
-    if a.account is None or b.account is None:
-        return None
-    return conversation_key(a.account.key, b.account.key)
-
-
-def conversation_key(a: str, b: str) -> str:
-    """Return the history key of the private messages of accounts (keys) ``a`` and ``b``.
-
-    Starts with a character no room name has, so it never names a room.
-    """
-    first, second = sorted((a, b))
-    return f"@{first} {second}"
+def _correspondent(key: str, entry: Entry) -> str:
+    """Return the nickname, as displayed, at the other end of conversation ``key``'s ``entry``."""
+    event = entry.event
+    assert isinstance(event, PrivateFrom), "a conversation's history holds private messages"
+    return event.sender if key.endswith(f" {fold(event.sender)}") else event.recipient
 
 
 def _nick(member: Member) -> Nickname:

@@ -55,6 +55,10 @@ class Reason(enum.Enum):
     ACCOUNT_NAME_IN_USE = "account_name_in_use"  # subject: the name, used by someone online
     ALREADY_LOGGED_IN = "already_logged_in"  # subject: the account
     NOT_LOGGED_IN = "not_logged_in"
+    # History: subject the target; detail the query's direction (IRC's CHATHISTORY subcommand).
+    HISTORY_NOT_YOURS = "history_not_yours"  # a room one is not in (or that does not exist)
+    HISTORY_NEEDS_LOGIN = "history_needs_login"  # private messages are kept for accounts only
+    HISTORY_UNAVAILABLE = "history_unavailable"  # the database could not be read in time
     LOGOUT_USING_NAME = "logout_using_name"  # subject: the account whose name you are using
     LOGINS_THROTTLED = "logins_throttled"  # detail: seconds until the next try
     REGISTRATIONS_THROTTLED = "registrations_throttled"  # detail: seconds until the next one
@@ -138,6 +142,9 @@ _ENGLISH = {
     Reason.ACCOUNT_NAME_IN_USE: "{subject} is someone else's nickname now",
     Reason.ALREADY_LOGGED_IN: "you are logged in as {subject} already",
     Reason.NOT_LOGGED_IN: "you are not logged in",
+    Reason.HISTORY_NOT_YOURS: "you are not in {subject}, so you cannot read its history",
+    Reason.HISTORY_NEEDS_LOGIN: "private messages are kept only for accounts: log in first",
+    Reason.HISTORY_UNAVAILABLE: "the history of {subject} cannot be read right now",
     Reason.LOGOUT_USING_NAME: "you use the name {subject}: change your nickname first",
     Reason.LOGINS_THROTTLED: "too many wrong passwords: try again in {detail} seconds",
     Reason.REGISTRATIONS_THROTTLED: "too many registrations: try again in {detail} seconds",

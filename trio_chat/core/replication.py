@@ -372,11 +372,28 @@ def _command(name: str, values: dict[str, Any]) -> Command:
             value = tuple((str(key), str(tag)) for key, tag in value)
         elif field.name == "commands":  # a Labeled's
             value = tuple(_command(*each) for each in value)
+        elif field.name == "query":  # a ReadHistory's
+            value = _query(value)
+        elif cls is events.ReadHistory and field.name == "target":
+            value = _conversation(value)
         elif not isinstance(value, str | bool | int):
             raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")
         fields[field.name] = value
     command: Command = cls(**fields)
     return command
+
+
+def _query(value: dict[str, Any]) -> events.HistoryQuery:
+    direction, limit = events.Direction(value["direction"]), int(value["limit"])
+    return events.HistoryQuery(
+        direction, limit, _mark(value["mark"]), _mark(value["until"]), bool(value["events"])
+    )
+
+
+def _mark(value: dict[str, Any] | None) -> events.Mark | None:
+    if value is None:
+        return None
+    return events.AtId(int(value["id"])) if "id" in value else events.AtTime(int(value["ms"]))
 
 
 def _mode_change(value: dict[str, Any]) -> ModeChange:

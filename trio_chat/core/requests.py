@@ -167,7 +167,10 @@ class Reconfigure:
 
 @dataclass(frozen=True, slots=True)
 class Inform:
-    """Tell ``member`` ``event``, registered or not (the backplane's "unavailable")."""
+    """Tell ``member`` ``event``, registered or not, unless it left.
+
+    (The backplane's "unavailable"; a history query's answer from the database.)
+    """
 
     member: Member
     event: Event

@@ -54,19 +54,26 @@ from trio_chat.core.events import (
     AccountCreated,
     Answered,
     Answering,
+    AtId,
+    AtTime,
     AwayChanged,
     BanFromServer,
     ChangeModes,
     ClientTags,
     Command,
+    ConversationsAre,
     Counts,
     CurrentRoom,
     Departed,
+    Direction,
     Emote,
     Emoted,
+    Entry,
     Event,
     Found,
     Goodbye,
+    HistoryQuery,
+    HistoryRead,
     Invite,
     Invited,
     IsAway,
@@ -83,6 +90,7 @@ from trio_chat.core.events import (
     LoggedIn,
     LoggedOut,
     LookUp,
+    Mark,
     MarkRead,
     MemberInfo,
     ModesAre,
@@ -97,6 +105,7 @@ from trio_chat.core.events import (
     PrivateTo,
     PutOut,
     Quit,
+    ReadHistory,
     ReadMarker,
     RealnameChanged,
     Recalled,
@@ -125,8 +134,8 @@ from trio_chat.core.events import (
     SetInvisible,
     SetRealname,
     SetTopic,
+    ShowConversations,
     ShowCounts,
-    ShowHistory,
     ShowReadMarker,
     ShowServerBans,
     ShowTopic,
@@ -226,6 +235,9 @@ class Cap(enum.Enum):
     MESSAGE_TAGS = "message-tags"  # msgid on messages, client-only tags relayed, TAGMSG
     READ_MARKER = "draft/read-marker"  # MARKREAD: how far you read, told as it moves and on JOIN
     LABELED_RESPONSE = "labeled-response"  # a labelled command's answer says so (batch, ACK)
+    # CHATHISTORY's answers as batches; a JOIN then replays nothing: the client asks.
+    CHATHISTORY = "draft/chathistory"
+    EVENT_PLAYBACK = "draft/event-playback"  # joins, parts, topics... in history, not just messages
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -811,21 +823,52 @@ class IrcFrontEnd:
             )
 
     def _chathistory(self, params: tuple[str, ...]) -> Input:
-        """``CHATHISTORY LATEST #room * N``: the room's last N entries (draft/chathistory)."""
-        if len(params) < 4:
-            return Tell(Numeric("461", ("CHATHISTORY", "Not enough parameters")))
-        subcommand, target, _, limit = params[:4]
-        if subcommand.upper() != "LATEST":
-            # Only LATEST (with *: no reference point) is kept in memory to answer from.
-            text = "Only LATEST * is supported"
-            return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(subcommand), text)))
-        room = RoomName.parse(target)
-        if isinstance(room, Refusal):
-            return Tell(_no_such_channel(target))
-        if not limit.isdigit() or not int(limit) > 0:
+        """``CHATHISTORY <subcommand> <target> <mark> [<mark>] <limit>``, or ``TARGETS``.
+
+        Marks are ``msgid=<id>`` or ``timestamp=<server-time>`` (LATEST's may be ``*``).
+        """
+        subcommand = params[0].upper() if params else ""
+        if subcommand == "TARGETS":
+            return self._chathistory_targets(params[1:])
+        direction = _DIRECTIONS.get(subcommand)
+        if direction is None:
+            text = "Unknown subcommand"
+            return _history_fail("INVALID_PARAMS", sanitize(subcommand), text)
+        marks = 2 if direction is Direction.BETWEEN else 1
+        if len(params) < 3 + marks:
+            return _history_fail("NEED_MORE_PARAMS", subcommand, "Missing parameters")
+        typed_target, *typed_marks, typed_limit = params[1 : 3 + marks]
+        target = _history_target(typed_target)
+        if isinstance(target, Refusal):
+            text = "Invalid target"
+            return _history_fail("INVALID_TARGET", subcommand, sanitize(typed_target), text)
+        found: list[Mark | None] = []
+        for typed in typed_marks:
+            if typed == "*" and direction is Direction.LATEST:
+                found.append(None)  # no lower bound: the newest
+            elif (mark := _mark(typed)) is not None:
+                found.append(mark)
+            else:
+                text = "Invalid message reference"
+                return _history_fail("INVALID_PARAMS", subcommand, sanitize(typed), text)
+        limit = _limit(typed_limit)
+        if limit is None:
             text = "Invalid limit"
-            return Tell(_Fail("CHATHISTORY", "INVALID_PARAMS", (sanitize(limit), text)))
-        return ShowHistory(min(int(limit), CHATHISTORY_MAX), room)
+            return _history_fail("INVALID_PARAMS", subcommand, sanitize(typed_limit), text)
+        events = Cap.EVENT_PLAYBACK in self._caps
+        until = found[1] if len(found) > 1 else None
+        query = HistoryQuery(direction, limit, found[0], until, events)
+        return ReadHistory(target, query)
+
+    def _chathistory_targets(self, params: tuple[str, ...]) -> Input:
+        """``CHATHISTORY TARGETS <timestamp> <timestamp> <limit>``: conversations with news."""
+        if len(params) < 3:
+            return _history_fail("NEED_MORE_PARAMS", "TARGETS", "Missing parameters")
+        start, end, limit = _timestamp(params[0]), _timestamp(params[1]), _limit(params[2])
+        if start is None or end is None or limit is None:
+            text = "Invalid timestamps or limit"
+            return _history_fail("INVALID_PARAMS", "TARGETS", text)
+        return ShowConversations(start, end, limit)
 
     def _markread(self, params: tuple[str, ...]) -> Input:
         """``MARKREAD target`` asks how far we read it; ``MARKREAD target timestamp=...`` says."""
@@ -1047,6 +1090,7 @@ class IrcFrontEnd:
             f"MONITOR={limits.watched}",
             "SAFELIST",
             f"CHATHISTORY={CHATHISTORY_MAX}",
+            "MSGREFTYPES=msgid,timestamp",
             f"TOPICLEN={limits.topic_bytes}",
             f"USERLEN={USER_LENGTH}",
             "UTF8ONLY",
@@ -1094,7 +1138,14 @@ class IrcFrontEnd:
                 lines[start:] = self._answer(label, lines[start:])
                 continue
             if isinstance(event, Recalled):
-                lines.extend(self._recalled(event))
+                if Cap.CHATHISTORY not in self._caps:  # (a client with it asks for history)
+                    lines.extend(self._recalled(event))
+                continue
+            if isinstance(event, HistoryRead):
+                lines.extend(self._history_read(event))
+                continue
+            if isinstance(event, ConversationsAre):
+                lines.extend(self._conversations(event))
                 continue
             prefix = self._tags(event, stamp) if tagged else plain
             for line in self._event(event, time, skip_own=skip_own):
@@ -1142,14 +1193,7 @@ class IrcFrontEnd:
         # (with the batch and server-time capabilities), else NOTICEs from the server.
         server = self.config.server_name
         if {Cap.BATCH, Cap.SERVER_TIME} <= self._caps:
-            self._batches += 1
-            reference = f"history{self._batches}"
-            yield f":{server} BATCH +{reference} chathistory {recalled.room}\r\n"
-            for entry in recalled.entries:
-                tags = self._tags(entry.event, _server_time(entry.time), reference)
-                for line in self._event(entry.event, entry.time, skip_own=False, past=True):
-                    yield f"{tags}{line}\r\n"
-            yield f":{server} BATCH -{reference}\r\n"
+            yield from self._history_batch(recalled.room, recalled.entries)
             return
         if not recalled.entries:
             yield f"{_line('NOTICE', recalled.room, 'No history yet', source=server)}\r\n"
@@ -1157,6 +1201,46 @@ class IrcFrontEnd:
             when = stamp(entry.time)
             text = f"[{when}] {describe(entry.event)}"
             yield f"{_line('NOTICE', recalled.room, text, source=server)}\r\n"
+
+    def _history_read(self, read: HistoryRead) -> Iterator[str]:
+        # CHATHISTORY's answer: a chathistory batch (with batch), else the lines themselves.
+        if Cap.BATCH in self._caps:
+            yield from self._history_batch(read.target, read.entries)
+            return
+        for entry in read.entries:
+            yield from self._past(entry, "")
+
+    def _history_batch(self, target: str, entries: Sequence[Entry]) -> Iterator[str]:
+        server = self.config.server_name
+        self._batches += 1
+        reference = f"history{self._batches}"
+        yield f":{server} BATCH +{reference} chathistory {target}\r\n"
+        for entry in entries:
+            yield from self._past(entry, reference)
+        yield f":{server} BATCH -{reference}\r\n"
+
+    def _past(self, entry: Entry, batch: str) -> Iterator[str]:
+        """Render a history entry as it was, with its time (server-time), in ``batch`` if any."""
+        when = _server_time(entry.time) if Cap.SERVER_TIME in self._caps else ""
+        tags = self._tags(entry.event, when, batch)
+        for line in self._event(entry.event, entry.time, skip_own=False, past=True):
+            yield f"{tags}{line}\r\n"
+
+    def _conversations(self, found: ConversationsAre) -> Iterator[str]:
+        # CHATHISTORY TARGETS' answer: a draft/chathistory-targets batch (with batch).
+        server = self.config.server_name
+        reference = ""
+        if Cap.BATCH in self._caps:
+            self._batches += 1
+            reference = f"targets{self._batches}"
+            yield f":{server} BATCH +{reference} draft/chathistory-targets\r\n"
+        prefix = f"@batch={reference} " if reference else ""
+        for conversation in found.conversations:
+            when = _server_time(conversation.time)
+            line = _line("CHATHISTORY", "TARGETS", conversation.target, when, source=server)
+            yield f"{prefix}{line}\r\n"
+        if reference:
+            yield f":{server} BATCH -{reference}\r\n"
 
     def _event(
         self, event: Event, time: float, *, skip_own: bool, past: bool = False
@@ -1593,6 +1677,14 @@ class IrcFrontEnd:
                 | Reason.NOT_LOGGED_IN
             ):
                 yield _line("NOTICE", self._me, explain(refusal), source=_SERVICE_MASK)
+            case Reason.HISTORY_NOT_YOURS | Reason.HISTORY_NEEDS_LOGIN:
+                server = self.config.server_name
+                context = (refusal.detail, subject, explain(refusal))
+                yield _line("FAIL", "CHATHISTORY", "INVALID_TARGET", *context, source=server)
+            case Reason.HISTORY_UNAVAILABLE:
+                server = self.config.server_name
+                context = (refusal.detail, subject, explain(refusal))
+                yield _line("FAIL", "CHATHISTORY", "MESSAGE_ERROR", *context, source=server)
             case Reason.NO_SUCH_ROOM:
                 yield self._numeric("403", subject, "No such channel")
             case Reason.CANNOT_SEND:
@@ -1782,6 +1874,34 @@ def _server_time(time: float) -> str:
 
 # IRCv3's server-time, to the millisecond, in UTC: what MARKREAD's timestamps are.
 _TIMESTAMP = re.compile(r"timestamp=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z")
+
+
+_DIRECTIONS = {direction.value: direction for direction in Direction}
+
+
+def _history_fail(code: str, *context: str) -> Tell:
+    """Refuse a CHATHISTORY: ``FAIL CHATHISTORY <code> <context...> :<description>``."""
+    return Tell(_Fail("CHATHISTORY", code, context))
+
+
+def _history_target(typed: str) -> RoomName | Nickname | Refusal:
+    return RoomName.parse(typed) if typed.startswith(ROOM_PREFIX) else Nickname.parse(typed)
+
+
+def _mark(typed: str) -> Mark | None:
+    """Read ``msgid=<id>`` or ``timestamp=<server-time>``; None if it is neither."""
+    key, _, value = typed.partition("=")
+    if key == "msgid":
+        return AtId(int(value)) if value.isascii() and value.isdigit() else None
+    time = _timestamp(typed)
+    return None if time is None else AtTime(time)
+
+
+def _limit(typed: str) -> int | None:
+    """Read a CHATHISTORY limit: at most CHATHISTORY_MAX (more is that); None if not one."""
+    if not (typed.isascii() and typed.isdigit()) or int(typed) == 0:
+        return None
+    return min(int(typed), CHATHISTORY_MAX)
 
 
 def _timestamp(typed: str) -> int | None:

@@ -33,6 +33,7 @@ from trio_chat.core.events import (
     Emoted,
     Event,
     Goodbye,
+    HistoryRead,
     Invite,
     Invited,
     IsAway,
@@ -123,7 +124,7 @@ DEFAULT_MAX_LINE_BYTES = 2048  # the longest line accepted from a peer, unless c
 LIST_LINE_BYTES = 2048  # lists (rosters, rooms) are cut into lines of at most this many bytes
 CONTINUATION = "*   "  # starts the lines that continue a long list
 HISTORY_SHOWN = 20  # entries /history shows without a number...
-HISTORY_ASKED_MAX = 1000  # ...and the most it may ask for (the server keeps fewer)
+HISTORY_ASKED_MAX = 1000  # ...and the most it may ask for (from memory, then the database)
 LISTED_ROOMS = 100  # /rooms names the largest rooms only, and says how many more there are
 
 HELP_LINES = (
@@ -689,9 +690,9 @@ def _line(event: Event, prefix: str) -> str:
             return _refusal_line(event)
         case Help():
             return "".join(f"{line}\n" for line in HELP_LINES)
-        case Recalled(room, ()):
+        case Recalled(room, ()) | HistoryRead(room, ()):
             return f"{prefix}* nothing said in {room} yet\n"
-        case Recalled(_, entries):
+        case Recalled(_, entries) | HistoryRead(_, entries):
             # Each line of the past starts with "~" and its time (UTC), then as it was shown.
             return "".join(
                 f"{prefix}~ {stamp(entry.time)} {_line(entry.event, '')}" for entry in entries
@@ -724,6 +725,8 @@ def _server_ban_line(ban: ServerBanEntry) -> str:
 
 def _room_of(event: Event) -> str | None:
     """Return the room whose name starts this event's lines when the viewer is in several."""
+    if isinstance(event, HistoryRead):
+        return event.target
     return event.room if isinstance(event, _ROOM_LINES) else None
 
 

@@ -68,6 +68,7 @@ EVENT_TYPES: dict[type, str] = {
     events.RoomList: "room_list",
     events.TopicIs: "topic_is",
     events.Recalled: "recalled",
+    events.HistoryRead: "history_read",
     events.Goodbye: "goodbye",
     events.ShuttingDown: "shutting_down",
     events.ServiceChanged: "service_changed",
@@ -426,12 +427,13 @@ def encode(event: Event, time: float) -> str | None:
     message: Message = {"type": name}
     if isinstance(event, events.Registered):
         message["v"] = VERSION
-    if isinstance(event, events.Recalled):  # each entry's event with its own type
+    if isinstance(event, events.Recalled | events.HistoryRead):  # each entry typed its own way
         # Times rounded as live events' are, so the page can tell which entries it showed live.
         entries = [
             {"id": e.id, "time": _stamp(e.time), "event": _typed(e.event)} for e in event.entries
         ]
-        message |= {"room": event.room, "entries": entries}
+        room = event.room if isinstance(event, events.Recalled) else event.target
+        message |= {"room": room, "entries": entries}
     else:
         message |= _fields(event)
     if isinstance(event, Refusal):

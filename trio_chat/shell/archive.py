@@ -50,6 +50,7 @@ class HistoryConfig:
     max_rooms: int = 1_000
     flush_interval: float = 1.0  # seconds between commits, at most one per interval
     shutdown_timeout: float = 5.0  # seconds the last commits may take at shutdown
+    lookup_timeout: float = 5.0  # seconds a history query may wait for and read the disk
 
 
 class Archive:
@@ -67,7 +68,11 @@ class Archive:
         self._pruned_at = -math.inf  # when entries past max_days were last deleted
         # Cancelled only by its deadline, which close() sets: see run().
         self._stop = trio.CancelScope()
-        self._closed = trio.Event()
+        self._closed = False
+        self._wake = trio.Event()  # ends the wait between commits: closing, or a reader waiting
+        self.offered = 0  # batches offered (and queued) so far
+        self.settled = 0  # batches of those saved, or given up on
+        self._progress = trio.Event()  # set at each commit (and then made anew)
         self.gave_up = False  # stopped at the shutdown timeout, a commit maybe still running
 
     @classmethod
@@ -94,12 +99,14 @@ class Archive:
             self._drop(len(records), "the disk is not keeping up")
             return
         self.queued += len(records)
+        self.offered += 1
         self._send.send_nowait(records)
 
     def close(self) -> None:
         """No more records: the writer saves what is queued, within the shutdown timeout."""
         self._send.close()
-        self._closed.set()
+        self._closed = True
+        self._wake.set()
         # What is still queued gets this long to be saved; then it is dropped (and counted).
         self._stop.deadline = trio.current_time() + self.config.shutdown_timeout
 
@@ -116,12 +123,19 @@ class Archive:
             last_commit = -math.inf
             async for batch in self._receive:
                 # At most one commit per interval, so a busy server fsyncs once a second;
-                # close() ends the wait at once: shutdown saves without waiting for it.
+                # close() ends the wait at once: shutdown saves without waiting for it (and
+                # so does a reader that needs what is queued: see settle()).
                 with trio.move_on_at(last_commit + self.config.flush_interval):
-                    await self._closed.wait()
-                records = [*batch, *itertools.chain.from_iterable(take_waiting(self._receive))]
+                    await self._wake.wait()
+                if not self._closed:
+                    self._wake = trio.Event()
+                batches = [batch, *take_waiting(self._receive)]
+                records = list(itertools.chain.from_iterable(batches))
                 self.queued -= len(records)
                 await self._save(records)
+                self.settled += len(batches)
+                self._progress.set()
+                self._progress = trio.Event()
                 last_commit = trio.current_time()
                 if self._prune_due():
                     await self._prune()
@@ -130,6 +144,18 @@ class Archive:
         if self.queued:  # offered, never taken by a commit
             self._drop(self.queued, "shutdown could not wait for the disk")
         logger.warning("history: saving stopped at the shutdown timeout")
+
+    async def settle(self) -> None:
+        """Return once what was offered before this call is saved (or given up on).
+
+        A read of the database then misses nothing that memory no longer holds. The writer
+        commits at once rather than at the end of its interval.
+        """
+        offered = self.offered
+        await trio.lowlevel.checkpoint()  # a checkpoint, even when nothing is queued
+        while self.settled < offered:
+            self._wake.set()
+            await self._progress.wait()
 
     async def _save(self, records: list[RoomEntry]) -> None:  # noqa: ASYNC910 (see below)
         # to_thread.run_sync is a checkpoint, even when the call it made raises.

@@ -38,14 +38,15 @@ import os
 import secrets
 import sqlite3
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import trio
 
 from trio_chat.core.accounts import Account, Credentials, Ticket
-from trio_chat.core.events import Entry, ServerBanEntry
-from trio_chat.core.history import History, RoomEntry, decode_event, encode_event
+from trio_chat.core.events import AtId, Direction, Entry, HistoryQuery, Mark, ServerBanEntry
+from trio_chat.core.history import History, RoomEntry, decode_event, encode_event, is_message
 from trio_chat.core.modes import ListEntry
 from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
@@ -191,6 +192,41 @@ class Database:
             history.load(room_key, entries)
             loaded += len(entries)
         return loaded
+
+    def read(self, key: str, query: HistoryQuery, deadline: float) -> list[Entry]:
+        """Return the saved entries of ``key`` (a room's, a conversation's) ``query`` may need.
+
+        Up to ``query.limit`` on each side it reads from: :meth:`Lookup.answer
+        <trio_chat.core.history.Lookup.answer>` selects the answer from them and memory.
+        SQLite itself stops the read at ``deadline`` (``time.monotonic()``), raising
+        :class:`sqlite3.OperationalError`: a slow disk fails one query, and the connection
+        is free again when this returns (a thread abandoned mid-read would keep it in use).
+        """
+        connection = self._connection
+        # Called every thousand of SQLite's steps: a true value interrupts the statement.
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+        try:
+            entries: dict[int, Entry] = {}
+            for condition, values, order in _sides(query):
+                rows = connection.execute(
+                    f"SELECT id, time, kind, payload FROM history WHERE room_key = ?{condition}"
+                    f" ORDER BY id {order}",
+                    (key, *values),
+                )
+                taken = 0
+                for entry_id, when, kind, payload in rows:
+                    try:
+                        event = decode_event(kind, payload, entry_id)
+                    except ValueError:  # written by another version: start-up said so
+                        continue
+                    if query.events or is_message(event):
+                        entries[entry_id] = Entry(entry_id, when, event)
+                        taken += 1
+                        if taken == query.limit:
+                            break
+            return [entries[entry_id] for entry_id in sorted(entries)]
+        finally:
+            connection.set_progress_handler(None, 0)
 
     def save(self, records: Sequence[RoomEntry], max_per_room: int) -> None:
         """Insert ``records`` and keep at most ``max_per_room`` entries per room, in one commit."""
@@ -406,6 +442,39 @@ class Database:
         self._connection.close()
         _unlock(self._lock)
         self._lock = None
+
+
+def _sides(query: HistoryQuery) -> list[tuple[str, tuple[int, ...], str]]:
+    """Return what to read for ``query``: (an SQL condition, its values, the order) per side."""
+    mark, until = query.mark, query.until
+    match query.direction:
+        case Direction.LATEST:
+            return [(*_compare(mark, ">"), "DESC") if mark is not None else ("", (), "DESC")]
+        case Direction.BEFORE if mark is not None:
+            return [(*_compare(mark, "<"), "DESC")]
+        case Direction.AFTER if mark is not None:
+            return [(*_compare(mark, ">"), "ASC")]
+        case Direction.AROUND if mark is not None:
+            return [(*_compare(mark, "<"), "DESC"), (*_compare(mark, ">="), "ASC")]
+        case Direction.BETWEEN if mark is not None and until is not None:
+            forward = _both(_compare(mark, ">"), _compare(until, "<"))
+            backward = _both(_compare(until, ">"), _compare(mark, "<"))
+            return [(*forward, "ASC"), (*backward, "DESC")]
+    raise ValueError(f"a history query without the marks it needs: {query!r}")
+
+
+def _compare(mark: Mark, operator: str) -> tuple[str, tuple[int, ...]]:
+    """Return `` AND <where an entry is> <operator> ?`` and the mark's value."""
+    if isinstance(mark, AtId):
+        return f" AND id {operator} ?", (mark.id,)
+    # Times are saved in seconds, whole milliseconds: compared as such, exactly.
+    return f" AND CAST(ROUND(time * 1000) AS INTEGER) {operator} ?", (mark.ms,)
+
+
+def _both(
+    first: tuple[str, tuple[int, ...]], second: tuple[str, tuple[int, ...]]
+) -> tuple[str, tuple[int, ...]]:
+    return first[0] + second[0], first[1] + second[1]
 
 
 def _lock(path: str) -> int:

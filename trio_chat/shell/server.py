@@ -39,7 +39,7 @@ from trio_chat.core.events import ServerBanEntry
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.limits import Limits
 from trio_chat.core.read_markers import ReadMark
-from trio_chat.core.requests import Reconfigure, Saved, Shutdown
+from trio_chat.core.requests import Inform, Reconfigure, Saved, Shutdown
 from trio_chat.core.snapshots import RoomRecord
 from trio_chat.core.text import DEFAULT_RESERVED_NICKS, NicknamePolicy, fold
 from trio_chat.frontends.base import Farewell, FrontEndFactory
@@ -49,6 +49,7 @@ from trio_chat.shell.backplane_config import BackplaneConfig, BackplaneError
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.credentials import AccountRules, Authenticator
 from trio_chat.shell.database import CLOAK_KEY_BYTES, Database, DatabaseError
+from trio_chat.shell.history_reader import HistoryReader
 from trio_chat.shell.listeners import (
     Listening,
     accept,
@@ -379,10 +380,11 @@ async def serve_listeners(
             raise
     store = AccountStore(database, hub_send) if database is not None else None
     kept = ModerationStore(database) if database is not None else None
+    reader = HistoryReader(archive, hub_send) if archive is not None else None
     # The server nursery: if the hub's task crashes (a bug), nothing can work: everything stops.
     async with trio.open_nursery() as server_nursery:
         turns = config.metrics.turn_seconds
-        server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive, store, kept)
+        server_nursery.start_soon(run_hub, hub, hub_receive, turns, archive, store, kept, reader)
         if backplane is not None:
             # Ends once every connection is done: then it closes the hub's inbox.
             server_nursery.start_soon(backplane.run, inbox_receive, hub_send)
@@ -392,6 +394,8 @@ async def serve_listeners(
             server_nursery.start_soon(store.run)  # likewise
         if kept is not None:
             server_nursery.start_soon(kept.run)  # likewise
+        if reader is not None:
+            server_nursery.start_soon(reader.run)  # likewise
         # Closing the inbox once every connection is done is what ends the hub's task.
         with inbox_send:
             # The connections nursery: every client's handler runs here.
@@ -465,6 +469,7 @@ async def run_hub(
     archive: Archive | None = None,
     store: AccountStore | None = None,
     kept: ModerationStore | None = None,
+    reader: HistoryReader | None = None,
 ) -> None:
     """Apply requests from ``inbox`` to ``hub`` a turn at a time, until it is closed and drained.
 
@@ -472,7 +477,8 @@ async def run_hub(
     handed the history each turn recorded, ``store`` the account changes, and ``kept`` the
     registered rooms and server bans changed, each closed when the hub is done. Without a
     store, accounts live in memory, saved as soon as made; without ``kept``, rooms and bans
-    live in memory only.
+    live in memory only. ``reader`` reads history beyond the hub's memory; without one, the
+    memory's answer is the whole answer.
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
     task never leaves the hub half-updated. The server closes the inbox rather than cancelling
@@ -491,6 +497,12 @@ async def run_hub(
                         key = unsaved.account.name.key
                         hub.handle(Saved(key, unsaved.change, unsaved.member))
                 hub.take_unsaved_tickets()  # kept in memory only
+            if reader is None:  # memory is all the history there is
+                for lookup in hub.take_lookups():
+                    hub.handle(Inform(lookup.member, lookup.answer(())))
+            else:
+                for refused in reader.offer(hub.take_lookups()):  # never waits for the disk
+                    hub.handle(refused)
             hub.flush()
             if archive is not None:
                 archive.offer(archive.history.take_unsaved())  # never waits for the disk
@@ -512,6 +524,8 @@ async def run_hub(
             store.close()  # likewise
         if kept is not None:
             kept.close()  # likewise
+        if reader is not None:
+            reader.close()  # likewise
 
 
 class Server:

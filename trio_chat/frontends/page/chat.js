@@ -188,6 +188,7 @@ function handle(event) {
       break;
     }
     case "recalled":
+    case "history_read":
       recalled(view(event.room), event.entries);
       break;
     case "modes_changed": {
