@@ -158,7 +158,7 @@ def test_history_beyond_memory_is_looked_up_with_what_memory_holds() -> None:
     ]
     turn(hub, Act(alice, ShowHistory(3)))  # memory holds all of it: answered at once
     (read,) = [e for e in received(alice) if isinstance(e, HistoryRead)]
-    assert [entry.event.text for entry in read.entries] == ["3", "4", "5"]
+    assert [entry.event for entry in read.entries] == [Said("#lobby", "alice", n) for n in "345"]
     assert hub.take_lookups() == []
 
 
