@@ -223,15 +223,30 @@ def test_client_tags_are_taken_with_message_tags_and_only_then() -> None:
     ]
 
 
-def test_client_tags_past_4094_bytes_are_refused_with_417() -> None:
+def test_tags_past_4094_bytes_are_refused_with_417() -> None:
+    # The limit counts all of a line's tags, as irctest's testLengthLimits sends them.
     tagged = registered("message-tags")
-    at_limit = "+a=" + "x" * (4094 - 4)  # with its separator: 4094 bytes
+    at_limit = "foo=bar;+baz=" + "x" * 4081  # 4094 bytes between "@" and " "
     (said,) = feed(tagged, f"@{at_limit} PRIVMSG #rust :hi")
     assert isinstance(said, Say)
-    assert said.tags == (("+a", "x" * 4090),)
+    assert said.tags == (("+baz", "x" * 4081),)  # (foo is not a client-only tag: not relayed)
     assert feed(tagged, f"@{at_limit}y PRIVMSG #rust :hi") == [
         Tell(Numeric("417", ("Input line was too long",)))
     ]
+
+
+def test_a_message_that_would_be_split_when_relayed_is_refused_with_message_tags() -> None:
+    # Split, its pieces would share one msgid, and a client keeps one line per msgid.
+    tagged = registered("message-tags")
+    mask = "alice!~al@irc.test"
+    fits = "b" * (510 - len(f":{mask} PRIVMSG #rust :"))
+    (said,) = feed(tagged, f"PRIVMSG #rust :{fits}")
+    assert isinstance(said, Say)
+    assert feed(tagged, f"PRIVMSG #rust :{fits}b") == [
+        Tell(Numeric("417", ("Input line was too long",)))
+    ]
+    (plain,) = feed(registered(), f"PRIVMSG #rust :{fits}b")  # without tags: split, as before
+    assert isinstance(plain, Say)
 
 
 def test_history_lines_carry_msgid_in_their_batch() -> None:
@@ -295,6 +310,16 @@ def test_an_answer_is_an_ack_its_one_line_labelled_or_a_batch() -> None:
         "@batch=answer1;msgid=3 :alice!alice@irc.test PRIVMSG #lobby :hi",
         "@batch=answer1 :irc.test 999 alice x",
         ":irc.test BATCH -answer1",
+    ]
+
+
+def test_a_labelled_message_to_oneself_labels_its_echo_and_delivers_it_after() -> None:
+    front_end = registered("labeled-response batch message-tags echo-message")
+    delivery = PrivateFrom("alice", "me", user="alice", id=4, recipient="alice")
+    echo = PrivateTo("alice", "me", id=4)
+    assert see(front_end, [Answering("s1"), delivery, echo, Answered("s1")]) == [
+        "@label=s1;msgid=4 :alice!~al@irc.test PRIVMSG alice :me",
+        "@msgid=4 :alice!alice@irc.test PRIVMSG alice :me",
     ]
 
 

@@ -205,7 +205,7 @@ ACTION = f"{CTCP}ACTION "
 VERSION = f"trio-chat-{__version__}"  # what VERSION, 002 and 004 say, as --version does
 ISUPPORT_PER_LINE = 12  # tokens per RPL_ISUPPORT line (clients accept 13, with the nick)
 MAX_LABEL_BYTES = 64  # of a label (labeled-response): a longer one is not a label
-MAX_CLIENT_TAGS_BYTES = 4094  # of a line's client-only tags (message-tags): more is 417
+MAX_CLIENT_TAGS_BYTES = 4094  # of a client's line's tags, all of them (message-tags): more is 417
 CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps about as many)
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
 KICK_LENGTH = 300  # bytes of a kick's reason (KICKLEN)
@@ -458,11 +458,11 @@ class IrcFrontEnd:
         """Return the client-only tags to relay (none without message-tags); None: too big."""
         if Cap.MESSAGE_TAGS not in self._caps or not tags:
             return ()
-        relayed = tuple(
-            (key, sanitize(value)) for key, value in tags.items() if key.startswith("+")
-        )
-        size = sum(len(tag(key, value)) + 1 for key, value in relayed)
-        return None if size > MAX_CLIENT_TAGS_BYTES else relayed
+        # The spec's limit counts every tag the client sent, client-only or not, with the ";"s.
+        size = sum(len(tag(key, value).encode()) for key, value in tags.items()) + len(tags) - 1
+        if size > MAX_CLIENT_TAGS_BYTES:
+            return None
+        return tuple((key, sanitize(value)) for key, value in tags.items() if key.startswith("+"))
 
     def _reply(self, reply: Reply) -> Input:
         """Answer with a reply of our own: sent now while registering, via the hub afterwards."""
@@ -774,7 +774,16 @@ class IrcFrontEnd:
             return
         text = sanitize(text)
         for target in params[0].split(",")[:MAX_TARGETS]:
+            if Cap.MESSAGE_TAGS in self._caps and not self._fits(command, target, params[1]):
+                # Relayed, it would be split in several lines, which would share one msgid.
+                yield Tell(Numeric("417", ("Input line was too long",)))
+                continue
             yield self._message_to(target, text, tags, action=action, notice=notice)
+
+    def _fits(self, command: str, target: str, text: str) -> bool:
+        """Say whether ``text`` from us to ``target`` is relayed in one line of 512 bytes."""
+        mask = self._mask(self._me, self._user, self._own_host)
+        return len(f":{mask} {command} {target} :{text}".encode()) <= MAX_IRC_LINE_BYTES - 2
 
     def _message_to(
         self, target: str, text: str, tags: ClientTags, *, action: bool, notice: bool
@@ -1129,6 +1138,9 @@ class IrcFrontEnd:
         tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
         lines: list[str] = []
         answering: list[tuple[str, int]] = []  # labels being answered, and their first line
+        # A message to oneself, as delivered while answering: its echo is the answer, so its
+        # delivery comes after it, unlabelled (labeled-response: one of the two is labelled).
+        delivered: list[str] = []
         for event in events:
             if isinstance(event, Answering):
                 answering.append((event.label, len(lines)))
@@ -1136,6 +1148,9 @@ class IrcFrontEnd:
             if isinstance(event, Answered) and answering:
                 label, start = answering.pop()
                 lines[start:] = self._answer(label, lines[start:])
+                if not answering:
+                    lines.extend(delivered)
+                    delivered.clear()
                 continue
             if isinstance(event, Recalled):
                 if Cap.CHATHISTORY not in self._caps:  # (a client with it asks for history)
@@ -1148,8 +1163,9 @@ class IrcFrontEnd:
                 lines.extend(self._conversations(event))
                 continue
             prefix = self._tags(event, stamp) if tagged else plain
+            own = answering and isinstance(event, PrivateFrom) and event.sender == self._me
             for line in self._event(event, time, skip_own=skip_own):
-                lines.append(f"{prefix}{line}\r\n")
+                (delivered if own else lines).append(f"{prefix}{line}\r\n")
         return "".join(lines)
 
     def _answer(self, label: str, lines: list[str]) -> list[str]:
