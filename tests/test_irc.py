@@ -928,6 +928,49 @@ def test_a_shared_delivery_is_rendered_once_per_kind_of_viewer() -> None:
     assert timed.render(delivery) is timed.render(delivery)
 
 
+def test_members_that_spoke_join_the_kinds_pieces_without_rendering_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ten of a room's members spoke in one turn: each sees the others' lines, not its own, and
+    # the turn is still rendered once for all of them (the speakers included).
+    speakers = [registered(nickname=f"m{n}") for n in range(10)]
+    listener = registered(nickname="quiet")
+    delivery = Delivery(
+        [Said("#lobby", f"m{n}", f"line {n}") for n in range(10)] + [Joined("#lobby", "bob")],
+        time=1.0,
+    )
+    rendered: list[Event] = []
+    event = IrcFrontEnd._event
+
+    def counting(self: IrcFrontEnd, one: Event, *args: object, **kwargs: bool) -> object:
+        rendered.append(one)
+        return event(self, one, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IrcFrontEnd, "_event", counting)
+    seen = [front_end.render(delivery).decode().splitlines() for front_end in speakers]
+    assert rendered == list(delivery.events)  # once: eleven events, for eleven viewers
+    assert listener.render(delivery).decode().splitlines() == [
+        *(f":m{n}!m{n}@irc.test PRIVMSG #lobby :line {n}" for n in range(10)),
+        ":bob!bob@irc.test JOIN #lobby",
+    ]
+    for n, lines in enumerate(seen):
+        assert f":m{n}!m{n}@irc.test PRIVMSG #lobby :line {n}" not in lines
+        assert len(lines) == 10  # the nine others' lines and the join, in order
+        assert lines[-1] == ":bob!bob@irc.test JOIN #lobby"
+    assert len(rendered) == 11  # the listener reused the same rendering
+
+
+def test_own_lines_are_left_out_of_a_personal_delivery_too() -> None:
+    # In the turn that answers our PING (a personal delivery), our own line is no echo.
+    mine: list[Event] = [Said("#lobby", "alice", "me"), Emoted("#lobby", "alice", "waves")]
+    mine.append(Pong("x"))
+    assert see(registered(), mine) == [f":{SERVER} PONG {SERVER} x"]
+    assert see(registered("echo-message"), mine)[:2] == [
+        ":alice!alice@irc.test PRIVMSG #lobby :me",
+        ":alice!alice@irc.test PRIVMSG #lobby :\x01ACTION waves\x01",
+    ]
+
+
 @pytest.mark.parametrize(
     ("why", "line"),
     [

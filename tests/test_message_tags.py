@@ -298,7 +298,8 @@ def test_the_hub_puts_a_labelled_commands_answer_between_two_marks() -> None:
 
 
 def test_an_answer_is_an_ack_its_one_line_labelled_or_a_batch() -> None:
-    front_end = registered("labeled-response batch message-tags")
+    # (With echo-message: without it, our own line is no answer, and PRIVMSG's is an ACK.)
+    front_end = registered("labeled-response batch message-tags echo-message")
     assert see(front_end, [Answering("a1"), Answered("a1")]) == ["@label=a1 :irc.test ACK"]
     said = Said("#lobby", "alice", "hi", id=3)
     assert see(front_end, [Answering("a2"), said, Answered("a2")]) == [
@@ -311,6 +312,8 @@ def test_an_answer_is_an_ack_its_one_line_labelled_or_a_batch() -> None:
         "@batch=answer1 :irc.test 999 alice x",
         ":irc.test BATCH -answer1",
     ]
+    without_echo = registered("labeled-response batch message-tags")
+    assert see(without_echo, [Answering("a4"), said, Answered("a4")]) == ["@label=a4 :irc.test ACK"]
 
 
 def test_a_labelled_message_to_oneself_labels_its_echo_and_delivers_it_after() -> None:

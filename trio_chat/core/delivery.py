@@ -11,6 +11,11 @@ joining or leaving a room, its current room. So a front end that renders differe
 different viewers (the plain protocol prefixes room lines when you are in several rooms) can
 render a shared delivery once per kind of viewer, and must walk a personal one event by event,
 updating what it knows about its viewer as it goes.
+
+A front end whose viewers of one kind still differ a little (on IRC, a member that spoke does
+not see its own lines) renders a shared delivery *event by event*, once per kind
+(:meth:`Delivery.render_each`): the kind's bytes are the pieces joined, and a viewer that must
+miss a few events joins the other pieces, with no rendering of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from operator import attrgetter
 from trio_chat.core.events import Emoted, Event, RosterEntry, Said, Signalled
 
 Renderer = Callable[[Sequence[Event]], bytes]
+# Renders each event apart (b"" for one not shown), in order, from the events and their time.
+EachRenderer = Callable[[Sequence[Event], float], list[bytes]]
 
 _NICK = attrgetter("nick")
 _EVENT_OVERHEAD = 16  # rough bytes per event beyond its text: markers, punctuation, newline
@@ -30,7 +37,7 @@ _ITEM_SIZE = 32  # rough bytes per entry of a list that is not of strings (the r
 class Delivery:
     """The events one member (``personal``) or several (shared) receive in one hub turn."""
 
-    __slots__ = ("_rendered", "_size", "_speakers", "events", "personal", "time")
+    __slots__ = ("_pieces", "_rendered", "_size", "_speakers", "events", "personal", "time")
 
     def __init__(
         self, events: Sequence[Event], *, personal: bool = False, time: float = 0.0
@@ -41,6 +48,7 @@ class Delivery:
         self._size = -1
         self._speakers: frozenset[str] | None = None
         self._rendered: dict[Hashable, bytes] = {}
+        self._pieces: dict[Hashable, list[bytes]] | None = None  # made by render_each only
 
     @property
     def size(self) -> int:
@@ -68,6 +76,39 @@ class Delivery:
         if data is None:
             data = self._rendered[kind] = renderer(self.events)
         return data
+
+    def render_each(
+        self,
+        kind: Hashable,
+        renderer: EachRenderer,
+        *,
+        leaving_out: Callable[[Event], bool] | None = None,
+    ) -> bytes:
+        """Render the events one by one with ``renderer``, once per ``kind`` of viewer.
+
+        Returns the pieces joined (the same bytes for every viewer of the kind), or, with
+        ``leaving_out``, the pieces of the events it does not pick, joined for this viewer
+        without rendering anything again. ``kind`` and ``renderer`` are as for :meth:`render`;
+        a kind is rendered either whole or event by event, never both.
+        """
+        data = self._rendered.get(kind)
+        if data is not None and leaving_out is None:
+            return data
+        if self._pieces is None:
+            self._pieces = {}
+        pieces = self._pieces.get(kind)
+        if pieces is None:
+            pieces = self._pieces[kind] = renderer(self.events, self.time)
+            self._rendered[kind] = b"".join(pieces)
+        if leaving_out is None:
+            return self._rendered[kind]
+        return b"".join(
+            [
+                piece
+                for piece, event in zip(pieces, self.events, strict=True)
+                if not leaving_out(event)
+            ]
+        )
 
 
 def _approximate_size(event: Event) -> int:

@@ -22,9 +22,10 @@ test suites rely on when they send ``PING`` and wait for the ``PONG``. Numerics 
 recipient, so they are rendered when delivered, with the nickname the client has by then.
 
 *Rendering* a shared delivery (a room's events, the same for everyone in it) happens once per
-kind of viewer: with or without ``server-time`` tags, with or without ``away-notify``. Without
-``echo-message`` a client does not see its own messages; the few members that spoke in a
-delivery get it re-rendered without their own lines.
+kind of viewer: with or without ``server-time`` tags, with or without ``away-notify`` (the
+kind is named once, when the capabilities change, not per delivery). It is rendered event by
+event: without ``echo-message`` a client does not see its own messages, so the few members
+that spoke in a delivery get the other events' pieces joined, with no rendering of their own.
 
 *Text* is UTF-8 only (``UTF8ONLY``), and control characters are removed from what members say,
 IRC's own formatting codes (bold, colours) included: they never reach anyone's terminal raw.
@@ -368,7 +369,9 @@ class IrcFrontEnd:
         "_batches",
         "_cap_values",
         "_caps",
+        "_echo",
         "_framer",
+        "_kind",
         "_me",
         "_own_host",
         "_pending",
@@ -393,7 +396,9 @@ class IrcFrontEnd:
         self._cap_values = False  # CAP LS 302 or later: capabilities are listed with values
         self._user = ""  # the user name of our own mask
         self._own_host = ""  # and its host, our cloak ("": the server's name)
-        self._caps: set[Cap] = set()
+        self._caps: set[Cap] = set()  # (changed by _set_caps only, with the two below)
+        self._echo = False  # echo-message: we see our own lines
+        self._kind = "irc"  # the kind of viewer our capabilities make us, for shared deliveries
         self._user_modes: set[str] = set()  # our own user modes' letters
         self._rooms: list[str] = []  # the rooms the client is in, as displayed
         self._pings = 0
@@ -613,7 +618,7 @@ class IrcFrontEnd:
                 if change is None:
                     yield self._reply(_CapLine("NAK", requested))
                 elif state is not None:  # nothing is delivered yet: effective at once
-                    self._caps = (self._caps | change[0]) - change[1]
+                    self._set_caps((self._caps | change[0]) - change[1])
                     yield self._reply(_CapLine("ACK", requested))
                 else:  # registered: effective in order, when the ACK is delivered
                     yield Tell(CapAcknowledged(requested, *change))
@@ -1116,15 +1121,23 @@ class IrcFrontEnd:
     def render(self, delivery: Delivery) -> bytes:
         """Render the IRC lines that show ``delivery``."""
         if delivery.personal:
-            return self._render_events(delivery.events, delivery.time).encode()
-        kind = ("irc", *(cap in self._caps for cap in _SHARED_KINDS))
-        shared = delivery.render(
-            kind, lambda events: self._render_events(events, delivery.time).encode()
-        )
-        if Cap.ECHO_MESSAGE in self._caps or self._me not in delivery.speakers:
-            return shared
-        # This viewer spoke: the same lines, without its own (a rare, per-viewer rendering).
-        return self._render_events(delivery.events, delivery.time, skip_own=True).encode()
+            own = not self._echo  # without echo-message, a client never sees its own lines
+            return self._render_events(delivery.events, delivery.time, skip_own=own).encode()
+        if self._echo or self._me not in delivery.speakers:
+            return delivery.render_each(self._kind, self._render_each)
+        # This viewer spoke: the same pieces, without its own lines (no rendering of its own).
+        return delivery.render_each(self._kind, self._render_each, leaving_out=self._spoken)
+
+    def _spoken(self, event: Event) -> bool:
+        """Whether ``event`` is one of our own lines, which we see only with echo-message."""
+        return isinstance(event, _SPOKEN) and event.nick == self._me
+
+    def _set_caps(self, caps: set[Cap]) -> None:
+        """Enable ``caps``, and name the kind of viewer they make us (see :meth:`render`)."""
+        self._caps = caps
+        self._echo = Cap.ECHO_MESSAGE in caps
+        # A string: its hash is computed once, and the delivery's cache is asked per member.
+        self._kind = " ".join(["irc", *(cap.value for cap in _SHARED_KINDS if cap in caps)])
 
     def farewell(self, why: Farewell) -> bytes:
         """Say why the connection closes, in an ERROR line."""
@@ -1167,6 +1180,19 @@ class IrcFrontEnd:
             for line in self._event(event, time, skip_own=skip_own):
                 (delivered if own else lines).append(f"{prefix}{line}\r\n")
         return "".join(lines)
+
+    def _render_each(self, events: Sequence[Event], time: float) -> list[bytes]:
+        """Render a shared delivery's events one by one, our own lines included (see render)."""
+        # (A shared delivery has room events only: no labels, no history, nothing of ours.)
+        stamp = _server_time(time) if Cap.SERVER_TIME in self._caps and time else ""
+        plain = f"@time={stamp} " if stamp else ""
+        tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
+        pieces = []
+        for event in events:
+            prefix = self._tags(event, stamp) if tagged else plain
+            lines = self._event(event, time, skip_own=False)
+            pieces.append("".join([f"{prefix}{line}\r\n" for line in lines]).encode())
+        return pieces
 
     def _answer(self, label: str, lines: list[str]) -> list[str]:
         """Mark ``lines`` as the answer to ``label``: an ACK, the one line, or a batch."""
@@ -1505,7 +1531,7 @@ class IrcFrontEnd:
                 when = datetime.fromtimestamp(time, UTC).strftime("%A %B %d %Y -- %H:%M:%S UTC")
                 yield self._numeric("391", self.config.server_name, when)
             case CapAcknowledged(requested, enable, disable):
-                self._caps = (self._caps | enable) - disable
+                self._set_caps((self._caps | enable) - disable)
                 yield _line("CAP", self._me, "ACK", requested, source=self.config.server_name)
             case _:
                 raise AssertionError(f"not an IRC event: {event!r}")
@@ -1768,6 +1794,7 @@ _SHARED_KINDS = (
 _COMMANDS = typing.get_args(Command)  # what the hub does: what a label can mark
 _SIGNED = (Said, Emoted, Signalled, PrivateFrom, Invited)  # account-tag: the sender's account
 _TAGGED = (Said, Emoted, Signalled, PrivateFrom, PrivateTo)  # may carry client-only tags
+_SPOKEN = (Said, Emoted, Signalled)  # a member's own lines: what a Delivery's speakers said
 # What has an id, shown as msgid (with message-tags).
 _IDENTIFIED = (*HISTORIC, PrivateTo)
 # The capabilities that put tags of their own on a line: without them, one prefix fits all.
