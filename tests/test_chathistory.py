@@ -254,13 +254,13 @@ async def test_chathistory_over_a_real_server(start_server: StartServer, tmp_pat
         (echo,) = await alice.receive_until("PRIVMSG")
         ids.append(echo.tags["msgid"])
     await alice.send(f"CHATHISTORY BEFORE #rust msgid={ids[6]} 2")
-    assert in_batch(await _batch(alice)) == ["m4", "m5"]
+    assert in_batch(await read_batch(alice)) == ["m4", "m5"]
     await alice.send(f"CHATHISTORY AFTER #rust msgid={ids[3]} 3")
-    assert in_batch(await _batch(alice)) == ["m4", "m5", "m6"]
+    assert in_batch(await read_batch(alice)) == ["m4", "m5", "m6"]
     await alice.send(f"CHATHISTORY BETWEEN #rust msgid={ids[9]} msgid={ids[0]} 3")
-    assert in_batch(await _batch(alice)) == ["m6", "m7", "m8"]
+    assert in_batch(await read_batch(alice)) == ["m6", "m7", "m8"]
     await alice.send(f"@label=q1 CHATHISTORY AROUND #rust msgid={ids[7]} 3")
-    answer = await _batch(alice)
+    answer = await read_batch(alice)
     assert answer[0].tags.get("label") == "q1"
     assert answer[0].params[1] == "labeled-response"
     assert in_batch(answer[1:-1]) == ["m6", "m7", "m8"]
@@ -272,7 +272,7 @@ async def test_chathistory_over_a_real_server(start_server: StartServer, tmp_pat
     assert fail.params[:3] == ("CHATHISTORY", "INVALID_PARAMS", "LATEST")
 
 
-async def _batch(client: IrcClient) -> list[Message]:
+async def read_batch(client: IrcClient) -> list[Message]:
     """Read one batch, with the batches inside it, from its first line to its last."""
     messages = [await client.receive()]
     assert messages[0].command == "BATCH", messages
@@ -305,9 +305,9 @@ async def test_scrolling_back_past_memory_reads_the_database(
         (echo,) = await alice.receive_until("PRIVMSG")
         ids.append(echo.tags["msgid"])
     await alice.send(f"CHATHISTORY BEFORE #rust msgid={ids[-1]} 20")
-    assert in_batch(await _batch(alice)) == [f"m{i}" for i in range(14, 34)]
+    assert in_batch(await read_batch(alice)) == [f"m{i}" for i in range(14, 34)]
     await alice.send(f"CHATHISTORY AFTER #rust msgid={ids[0]} 100")
-    assert in_batch(await _batch(alice)) == [f"m{i}" for i in range(1, 35)]
+    assert in_batch(await read_batch(alice)) == [f"m{i}" for i in range(1, 35)]
     await alice.send("PRIVMSG #rust :still here")
     (echo,) = await alice.receive_until("PRIVMSG")
     assert echo.params == ("#rust", "still here")
@@ -331,7 +331,7 @@ async def test_a_read_past_its_deadline_fails_that_query_only(
     (fail,) = await alice.receive_until("FAIL")
     assert fail.params[:4] == ("CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#rust")
     await alice.send("CHATHISTORY LATEST #rust * 2")  # memory holds it all: answered
-    assert in_batch(await _batch(alice)) == ["m3", "m4"]
+    assert in_batch(await read_batch(alice)) == ["m3", "m4"]
 
 
 async def test_private_history_and_targets_over_a_real_server(
@@ -354,14 +354,14 @@ async def test_private_history_and_targets_over_a_real_server(
     await again.send(f"CAP REQ :{CAPS}")
     await again.receive_until("CAP")
     await again.send("CHATHISTORY LATEST alice * 10")
-    history = await _batch(again)
+    history = await read_batch(again)
     assert in_batch(history) == ["psst"]
     (line,) = [m for m in history if m.command == "PRIVMSG"]
     assert line.tags["msgid"] == got.tags["msgid"]
     assert line.params[0] == "bob"
     always = "timestamp=2020-01-01T00:00:00.000Z timestamp=2262-01-01T00:00:00.000Z"
     await again.send(f"CHATHISTORY TARGETS {always} 10")
-    targets = await _batch(again)
+    targets = await read_batch(again)
     assert targets[0].params[1] == "draft/chathistory-targets"
     listed = [m.params[1:] for m in targets if m.command == "CHATHISTORY"]
     assert listed == [("alice", got.tags["time"])]

@@ -177,6 +177,7 @@ def test_registration_waits_for_cap_end_once_negotiation_began() -> None:
         " userhost-in-names batch sasl=PLAIN,SCRAM-SHA-256,EXTERNAL account-notify account-tag"
         " extended-join draft/account-registration=before-connect invite-notify setname"
         " message-tags draft/read-marker labeled-response draft/chathistory draft/event-playback"
+        " draft/message-redaction"
     ]
     assert feed(front_end, "NICK alice", "USER al 0 * :Alice") == [IGNORED, IGNORED]
     assert sent(feed(front_end, "CAP REQ :server-time echo-message")) == [

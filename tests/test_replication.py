@@ -89,6 +89,8 @@ COMMANDS: list[events.Command] = [
         ),
     ),
     events.ShowConversations(1, 1_796_000_000_123, 50),
+    events.Redact(room("#rust"), 1_796_000_000_123_456, "spam"),
+    events.Redact(nick("Zoë"), 7),
     events.Quit("done"),
     events.LogOut(),
     events.JoinRoom(room("#rust"), "sesame"),

@@ -287,6 +287,22 @@ class Kicked:
     id: int = field(default=0, compare=False)  # its place in the one order (0: none yet)
 
 
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    """``nick`` took back the message ``message`` (its id) sent to ``target``, for ``reason``.
+
+    ``target``: the room, or the nickname the private message was sent to. The message is
+    gone from history too (IRC's draft/message-redaction).
+    """
+
+    target: str
+    nick: str
+    message: int
+    reason: str = ""
+    user: str = ""
+    host: str = ""
+
+
 # --- events about a member, seen in every room it shares with you ------------------------------
 
 
@@ -732,6 +748,7 @@ Event = (
     | TopicChanged
     | ModesChanged
     | Kicked
+    | Redacted
     | Renamed
     | Departed
     | AwayChanged
@@ -989,6 +1006,19 @@ class ReadHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class Redact:
+    """Take back message ``id``, sent to ``target`` (a room, or a nickname), for ``reason``.
+
+    One's own message (by account, or by nickname if it was sent without one), or anyone's
+    in a room one operates; only while the room's memory still holds it.
+    """
+
+    target: RoomName | Nickname
+    id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ShowConversations:
     """List my rooms and correspondents whose latest message is between two times (exclusive).
 
@@ -1208,6 +1238,7 @@ Command = (
     | ShowHistory
     | ReadHistory
     | ShowConversations
+    | Redact
     | ChangeModes
     | Kick
     | BanMember

@@ -66,6 +66,17 @@ class RoomEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Redaction:
+    """An entry taken back (IRC's REDACT): the shell deletes it from the database too."""
+
+    room_key: str
+    id: int
+
+
+Change = RoomEntry | Redaction  # what the database is handed, in order
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """A history query that memory could not answer alone: the shell reads the database.
 
@@ -100,7 +111,7 @@ class History:
         self.rooms = rooms
         self._rings: OrderedDict[str, deque[Entry]] = OrderedDict()  # least recent first
         self.last_id = 0  # of the last entry recorded, in any room
-        self._unsaved: list[RoomEntry] = []
+        self._unsaved: list[Change] = []
 
     def load(self, room_key: str, entries: Iterable[Entry]) -> None:
         """Start ``room_key`` with saved ``entries``, oldest first (ids number on after them)."""
@@ -169,8 +180,33 @@ class History:
             self._ring(key).extend(entries)
         self.last_id = last_id
 
-    def take_unsaved(self) -> list[RoomEntry]:
-        """Return everything recorded since the last call, in order, to be saved."""
+    def find(self, key: str, id_: int) -> Entry | None:
+        """Return the entry ``id_`` of ``key``'s ring, if memory still holds it."""
+        ring = self._rings.get(key)
+        return next((entry for entry in ring if entry.id == id_), None) if ring else None
+
+    def copies(self, id_: int) -> list[str]:
+        """Return the keys of the conversations whose memory holds private message ``id_``.
+
+        (Ids are unique across rooms and conversations: each such entry is a copy of it.)
+        """
+        return [
+            key
+            for key, ring in self._rings.items()
+            if key.startswith(CONVERSATION_PREFIX) and any(entry.id == id_ for entry in ring)
+        ]
+
+    def redact(self, key: str, id_: int) -> None:
+        """Take entry ``id_`` out of ``key``'s history: from memory now, from disk when saved."""
+        ring = self._rings.get(key)
+        if ring is not None:
+            kept = [entry for entry in ring if entry.id != id_]
+            ring.clear()
+            ring.extend(kept)
+        self._unsaved.append(Redaction(key, id_))
+
+    def take_unsaved(self) -> list[Change]:
+        """Return everything recorded (and taken back) since the last call, in order."""
         unsaved, self._unsaved = self._unsaved, []
         return unsaved
 

@@ -124,6 +124,8 @@ from trio_chat.core.events import (
     ReadMarker,
     RealnameChanged,
     Recalled,
+    Redact,
+    Redacted,
     Registered,
     RegisterRoom,
     Rename,
@@ -464,6 +466,8 @@ class Hub:
                 self._read_history(member, target, query)
             case ShowConversations(start, end, limit):
                 self._show_conversations(member, start, end, limit)
+            case Redact(target, id_, reason):
+                self._redact(member, target, id_, reason)
             case ShowCounts():
                 self._tell(member, Counts(len(self._members), len(self._rooms), self._peak))
             case Tell(event):
@@ -1118,6 +1122,42 @@ class Hub:
         ]
         found.sort(key=lambda conversation: conversation.time)
         self._tell(member, ConversationsAre(tuple(found[:limit])))
+
+    def _redact(self, member: Member, target: RoomName | Nickname, id_: int, reason: str) -> None:
+        """Take back message ``id_`` (see :class:`Redact`), from everyone's view and history."""
+        msgid = str(id_)
+        if isinstance(target, RoomName):
+            room = member.rooms.get(target.key)
+            key = room.name.key if room is not None else None
+        else:
+            room = None
+            key = conversation_key(member.account.key, target.key) if member.account else None
+        if key is None:
+            self._tell(member, Refusal(Reason.REDACT_INVALID_TARGET, target.display, msgid))
+            return
+        entry = self.history.find(key, id_) if self.history is not None else None
+        if entry is None or not isinstance(entry.event, Said | Emoted | Signalled | PrivateFrom):
+            self._tell(member, Refusal(Reason.REDACT_UNKNOWN, target.display, msgid))
+            return
+        runs_it = room is not None and (moderation.is_operator(room, member) or member.operator)
+        if not (runs_it or _authored(entry.event, member)):
+            self._tell(member, Refusal(Reason.REDACT_FORBIDDEN, target.display, msgid))
+            return
+        assert self.history is not None  # (it held the entry)
+        redacted = Redacted(
+            target.display, _nick(member).display, id_, reason, member.user, member.host
+        )
+        if room is not None:
+            self.history.redact(key, id_)
+            self._broadcast([room], redacted)
+            return
+        # A private message: both ends' copies go, and both ends are told (if online).
+        for copy in self.history.copies(id_):
+            self.history.redact(copy, id_)
+        self._tell(member, redacted)
+        other = self._members.get(target.key)
+        if other is not None and other is not member:
+            self._tell(other, redacted)
 
     def take_lookups(self) -> list[Lookup]:
         """Return the history queries made since the last call that need the database."""
@@ -1779,6 +1819,14 @@ class Hub:
 def first_id(now: float) -> int:
     """Return where a fresh hub starts its ids at Unix time ``now``: its microseconds."""
     return int(now * 1_000_000)
+
+
+def _authored(event: Said | Emoted | Signalled | PrivateFrom, member: Member) -> bool:
+    """Say whether ``member`` sent ``event``: by its account, or by nickname if it had none."""
+    sender = event.sender if isinstance(event, PrivateFrom) else event.nick
+    if event.account:
+        return member.account is not None and fold(event.account) == member.account.key
+    return fold(sender) == _key(member)
 
 
 def _correspondent(key: str, entry: Entry) -> str:

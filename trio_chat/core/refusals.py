@@ -59,6 +59,10 @@ class Reason(enum.Enum):
     HISTORY_NOT_YOURS = "history_not_yours"  # a room one is not in (or that does not exist)
     HISTORY_NEEDS_LOGIN = "history_needs_login"  # private messages are kept for accounts only
     HISTORY_UNAVAILABLE = "history_unavailable"  # the database could not be read in time
+    # Redaction: subject the target; detail the message's id.
+    REDACT_INVALID_TARGET = "redact_invalid_target"  # a room one is not in, or no account
+    REDACT_UNKNOWN = "redact_unknown"  # no such message there (or no longer in memory)
+    REDACT_FORBIDDEN = "redact_forbidden"  # someone else's, and one does not run the room
     LOGOUT_USING_NAME = "logout_using_name"  # subject: the account whose name you are using
     LOGINS_THROTTLED = "logins_throttled"  # detail: seconds until the next try
     REGISTRATIONS_THROTTLED = "registrations_throttled"  # detail: seconds until the next one
@@ -145,6 +149,9 @@ _ENGLISH = {
     Reason.HISTORY_NOT_YOURS: "you are not in {subject}, so you cannot read its history",
     Reason.HISTORY_NEEDS_LOGIN: "private messages are kept only for accounts: log in first",
     Reason.HISTORY_UNAVAILABLE: "the history of {subject} cannot be read right now",
+    Reason.REDACT_INVALID_TARGET: "you cannot take back messages sent to {subject}",
+    Reason.REDACT_UNKNOWN: "there is no message {detail} in {subject} to take back",
+    Reason.REDACT_FORBIDDEN: "message {detail} is not yours to take back",
     Reason.LOGOUT_USING_NAME: "you use the name {subject}: change your nickname first",
     Reason.LOGINS_THROTTLED: "too many wrong passwords: try again in {detail} seconds",
     Reason.REGISTRATIONS_THROTTLED: "too many registrations: try again in {detail} seconds",

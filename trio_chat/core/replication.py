@@ -374,7 +374,7 @@ def _command(name: str, values: dict[str, Any]) -> Command:
             value = tuple(_command(*each) for each in value)
         elif field.name == "query":  # a ReadHistory's
             value = _query(value)
-        elif cls is events.ReadHistory and field.name == "target":
+        elif cls in (events.ReadHistory, events.Redact) and field.name == "target":
             value = _conversation(value)
         elif not isinstance(value, str | bool | int):
             raise ValueError(f"{name}.{field.name} is a {type(value).__name__}")

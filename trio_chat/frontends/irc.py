@@ -110,6 +110,8 @@ from trio_chat.core.events import (
     ReadMarker,
     RealnameChanged,
     Recalled,
+    Redact,
+    Redacted,
     Registered,
     RegisterRoom,
     Rename,
@@ -239,6 +241,7 @@ class Cap(enum.Enum):
     # CHATHISTORY's answers as batches; a JOIN then replays nothing: the client asks.
     CHATHISTORY = "draft/chathistory"
     EVENT_PLAYBACK = "draft/event-playback"  # joins, parts, topics... in history, not just messages
+    MESSAGE_REDACTION = "draft/message-redaction"  # REDACT: take a message back, and hear of it
 
 
 _CAPS = {cap.value: cap for cap in Cap}
@@ -738,6 +741,8 @@ class IrcFrontEnd:
                 yield from self._monitor(params)
             case "MARKREAD":
                 yield self._markread(params)
+            case "REDACT":
+                yield self._redact(params)
             case "AUTHENTICATE":
                 yield from self._authenticate(params)
             case "REGISTER":
@@ -883,6 +888,25 @@ class IrcFrontEnd:
             text = "Invalid timestamps or limit"
             return _history_fail("INVALID_PARAMS", "TARGETS", text)
         return ShowConversations(start, end, limit)
+
+    def _redact(self, params: tuple[str, ...]) -> Input:
+        """``REDACT <target> <msgid> [:<reason>]``: take back a message (message-redaction)."""
+        if len(params) < 2:
+            return Tell(_Fail("REDACT", "NEED_MORE_PARAMS", ("Missing parameters",)))
+        typed_target, msgid = params[0], sanitize(params[1])
+        target = _history_target(typed_target)
+        if isinstance(target, Refusal):
+            text = "Invalid target"
+            return Tell(_Fail("REDACT", "INVALID_TARGET", (sanitize(typed_target), text)))
+        joined = {_room(name).key for name in self._rooms}
+        if isinstance(target, RoomName) and target.key not in joined:
+            text = "You are not in that channel"
+            return Tell(_Fail("REDACT", "INVALID_TARGET", (target.display, text)))
+        if not (msgid.isascii() and msgid.isdigit()):  # not one of ours
+            text = "No such message"
+            return Tell(_Fail("REDACT", "UNKNOWN_MSGID", (target.display, msgid, text)))
+        reason = sanitize(params[2]) if len(params) > 2 else ""
+        return Redact(target, int(msgid), reason)
 
     def _markread(self, params: tuple[str, ...]) -> Input:
         """``MARKREAD target`` asks how far we read it; ``MARKREAD target timestamp=...`` says."""
@@ -1315,6 +1339,10 @@ class IrcFrontEnd:
                 yield _line("TOPIC", room, topic, source=self._mask(nick, user, host))
             case ModesChanged(room, nick, changes, user, host):
                 yield _line("MODE", room, *words(changes), source=self._mask(nick, user, host))
+            case Redacted(target, nick, message, reason, user, host):
+                if Cap.MESSAGE_REDACTION in self._caps:  # (the others never hear of it)
+                    mask = self._mask(nick, user, host)
+                    yield _line("REDACT", target, str(message), *_optional(reason), source=mask)
             case Kicked(room, nick, target, reason, user, host):
                 yield _line("KICK", room, target, reason, source=self._mask(nick, user, host))
                 if target == self._me and not past and room in self._rooms:
@@ -1723,6 +1751,15 @@ class IrcFrontEnd:
                 server = self.config.server_name
                 context = (refusal.detail, subject, explain(refusal))
                 yield _line("FAIL", "CHATHISTORY", "INVALID_TARGET", *context, source=server)
+            case Reason.REDACT_INVALID_TARGET:
+                server = self.config.server_name
+                text = explain(refusal)
+                yield _line("FAIL", "REDACT", "INVALID_TARGET", subject, text, source=server)
+            case Reason.REDACT_UNKNOWN | Reason.REDACT_FORBIDDEN:
+                server = self.config.server_name
+                code = _REDACT_FAILURES[refusal.reason]
+                context = (subject, refusal.detail, explain(refusal))
+                yield _line("FAIL", "REDACT", code, *context, source=server)
             case Reason.HISTORY_UNAVAILABLE:
                 server = self.config.server_name
                 context = (refusal.detail, subject, explain(refusal))
@@ -1790,6 +1827,7 @@ _SHARED_KINDS = (
     Cap.USERHOST_IN_NAMES,
     Cap.SETNAME,
     Cap.MESSAGE_TAGS,
+    Cap.MESSAGE_REDACTION,
 )
 _COMMANDS = typing.get_args(Command)  # what the hub does: what a label can mark
 _SIGNED = (Said, Emoted, Signalled, PrivateFrom, Invited)  # account-tag: the sender's account
@@ -1920,6 +1958,10 @@ _TIMESTAMP = re.compile(r"timestamp=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z")
 
 
 _DIRECTIONS = {direction.value: direction for direction in Direction}
+_REDACT_FAILURES = {
+    Reason.REDACT_UNKNOWN: "UNKNOWN_MSGID",
+    Reason.REDACT_FORBIDDEN: "REDACT_FORBIDDEN",
+}
 
 
 def _history_fail(code: str, *context: str) -> Tell:

@@ -64,6 +64,7 @@ from trio_chat.core.events import (
     ReadMarker,
     RealnameChanged,
     Recalled,
+    Redacted,
     Registered,
     RegisterRoom,
     Rename,
@@ -609,6 +610,8 @@ def _line(event: Event, prefix: str) -> str:
             return f"{prefix}{describe(event)}\n"
         case Parted() | Departed() | Renamed() | Kicked():  # they name their room, or several
             return f"{describe(event)}\n"
+        case Redacted(target, nick, _, reason):  # (a terminal cannot unsay a line: it says so)
+            return f"* {nick} took back a message to {target}{parenthesized(reason)}\n"
         case Invited(room, nick, target):
             return f"* {nick} invited {target} to {room}\n"
         case ModesAre(room, letters, key, limit):

@@ -79,6 +79,7 @@ EVENT_TYPES: dict[type, str] = {
     events.AccountChanged: "account_changed",
     events.ModesChanged: "modes_changed",
     events.Kicked: "kicked",
+    events.Redacted: "redacted",
     events.Signalled: "signalled",
     events.Invited: "invited",
     events.ModesAre: "modes_are",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import trio
 
-from trio_chat.core.history import History, RoomEntry
+from trio_chat.core.history import Change, History
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.database import Database
 
@@ -61,7 +61,7 @@ class Archive:
         self.config = config
         self.history = history
         # Unbounded as a channel, bounded by offer(): the bound is in entries, not batches.
-        self._send, self._receive = trio.open_memory_channel[list[RoomEntry]](math.inf)
+        self._send, self._receive = trio.open_memory_channel[list[Change]](math.inf)
         self.queued = 0  # entries offered and not yet taken by the writer
         self.dropped = 0  # entries lost: the queue was full, or saving failed
         self._dropping = False  # in an episode of drops (said once per episode)
@@ -91,7 +91,7 @@ class Archive:
         logger.info("history: %s, %d entries loaded", database.path, loaded)
         return cls(database, config, history)
 
-    def offer(self, records: list[RoomEntry]) -> None:
+    def offer(self, records: list[Change]) -> None:
         """Queue ``records`` to be saved, without waiting (the hub's task calls this)."""
         if not records:
             return
@@ -157,7 +157,7 @@ class Archive:
             self._wake.set()
             await self._progress.wait()
 
-    async def _save(self, records: list[RoomEntry]) -> None:  # noqa: ASYNC910 (see below)
+    async def _save(self, records: list[Change]) -> None:  # noqa: ASYNC910 (see below)
         # to_thread.run_sync is a checkpoint, even when the call it made raises.
         try:
             await trio.to_thread.run_sync(

@@ -46,7 +46,15 @@ import trio
 
 from trio_chat.core.accounts import Account, Credentials, Ticket
 from trio_chat.core.events import AtId, Direction, Entry, HistoryQuery, Mark, ServerBanEntry
-from trio_chat.core.history import History, RoomEntry, decode_event, encode_event, is_message
+from trio_chat.core.history import (
+    Change,
+    History,
+    Redaction,
+    RoomEntry,
+    decode_event,
+    encode_event,
+    is_message,
+)
 from trio_chat.core.modes import ListEntry
 from trio_chat.core.read_markers import ReadMark
 from trio_chat.core.snapshots import RoomRecord, RoomSettings
@@ -228,17 +236,26 @@ class Database:
         finally:
             connection.set_progress_handler(None, 0)
 
-    def save(self, records: Sequence[RoomEntry], max_per_room: int) -> None:
-        """Insert ``records`` and keep at most ``max_per_room`` entries per room, in one commit."""
+    def save(self, records: Sequence[Change], max_per_room: int) -> None:
+        """Save ``records`` in one commit, keeping at most ``max_per_room`` entries per room.
+
+        Entries are inserted; those taken back (a :class:`Redaction`) are deleted.
+        """
         rows = [
             (r.entry.id, r.room_key, r.room, r.entry.time, *encode_event(r.entry.event))
             for r in records
+            if isinstance(r, RoomEntry)
         ]
+        taken_back = [(r.room_key, r.id) for r in records if isinstance(r, Redaction)]
         with self._connection:  # one transaction: all of it, or (after a crash) none
             self._connection.executemany(
                 "INSERT OR IGNORE INTO history (id, room_key, room, time, kind, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
+            )
+            # (After the inserts: an entry may be taken back in the batch that saves it.)
+            self._connection.executemany(
+                "DELETE FROM history WHERE room_key = ? AND id = ?", taken_back
             )
             for room_key in {r.room_key for r in records}:
                 self._connection.execute(
