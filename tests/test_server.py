@@ -12,7 +12,7 @@ import trio.testing
 from tests.chat_client import PATIENCE, ChatClient, RunningServer
 from tests.conftest import StartServer
 from tests.test_hub import deliveries, registered
-from trio_chat.core.events import Command, Say
+from trio_chat.core.events import Command, Said, Say
 from trio_chat.core.framing import LineTooLong
 from trio_chat.core.hub import Hub, Request
 from trio_chat.core.requests import Act
@@ -364,6 +364,26 @@ async def test_run_hub_handles_a_burst_in_one_turn_and_ends_with_its_inbox() -> 
     await run_hub(hub, inbox_receive)  # returns because the inbox is closed and drained
     (delivery,) = deliveries(bob)
     assert len(delivery.events) == 50
+
+
+async def test_a_turn_waits_for_a_sender_woken_with_the_hub() -> None:
+    # A reader runnable in the same pass of the scheduler as the hub gets its line into the
+    # same turn. Which of the two runs first in a pass is Trio's coin toss, so sixteen rounds:
+    # without the hub's yield, about half of them would be two turns (two writes each).
+    hub = Hub()
+    alice, bob, carol = registered(hub, "alice", "bob", "carol")
+    inbox_send, inbox_receive = trio.open_memory_channel[Request](100)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_hub, hub, inbox_receive)
+        for n in range(16):
+            inbox_send.send_nowait(Act(alice, Say(f"a{n}")))  # wakes the hub
+            await trio.lowlevel.cancel_shielded_checkpoint()  # we run in the hub's pass
+            inbox_send.send_nowait(Act(bob, Say(f"b{n}")))
+            await trio.testing.wait_all_tasks_blocked()
+            (delivery,) = deliveries(carol)
+            said = [event.text for event in delivery.events if isinstance(event, Said)]
+            assert said == [f"a{n}", f"b{n}"]  # one turn, in the order handed in
+        inbox_send.close()
 
 
 async def test_a_session_in_two_rooms_matches_the_protocol_table(server: RunningServer) -> None:

@@ -396,6 +396,7 @@ async def test_a_quiet_browser_that_does_not_answer_pings_is_removed(
     assert any(type(event).__name__ == "Ping" for event in web.socket.events())
     assert trio.current_time() - start == pytest.approx(150, abs=1)
     assert metrics.hub is not None
+    await trio.testing.wait_all_tasks_blocked()  # the hub's turn that hears the goodbye, too
     assert len(metrics.hub) == 0
 
 

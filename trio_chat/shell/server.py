@@ -481,13 +481,20 @@ async def run_hub(
     memory's answer is the whole answer.
 
     Cancellation: the only checkpoint is waiting for the inbox, between turns, so cancelling this
-    task never leaves the hub half-updated. The server closes the inbox rather than cancelling
-    the hub, so that the hub can still answer the connections' goodbyes during shutdown.
+    task never leaves the hub half-updated (the yield before a turn is shielded: a cancelled
+    hub still applies the request it took, and sees the cancellation at its next wait). The
+    server closes the inbox rather than cancelling the hub, so that the hub can still answer the
+    connections' goodbyes during shutdown.
     """
     try:
-        async for request in inbox:
+        async for first in inbox:
+            # Let the tasks already runnable (readers woken with us, each with a line) hand in
+            # their requests before the turn begins: one pass of the scheduler, which nearly
+            # doubles what a busy turn carries (fewer, larger writes to every member) and costs
+            # a quiet one a few microseconds. Not a cancellation point: see "Cancellation".
+            await trio.lowlevel.cancel_shielded_checkpoint()
             started = time.perf_counter()
-            hub.handle(request)
+            hub.handle(first)
             # Take everything else already waiting, so one turn (and one delivery each) covers it.
             for request in take_waiting(inbox):
                 hub.handle(request)
