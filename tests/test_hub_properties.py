@@ -630,6 +630,20 @@ class HubMachine(RuleBasedStateMachine):
                 ), member.peer
 
     @invariant()
+    def every_transcript_is_a_gap_free_slice_of_its_rooms_history(self) -> None:
+        # What a member was shown of a room since it last entered it (the recalled past, then
+        # live events) is a slice of the room's history by id: no gap, no repeat, whatever it
+        # did before (left, rejoined, was renamed). (It may not have read the latest yet.)
+        for member in self.reading:
+            for key, joined in member.rooms.items():
+                log = self.model.log.get(key, [])
+                history = [entry.id for entry in log]
+                shown = _transcript(self.received[member], joined.name.display, log)
+                if shown:
+                    start = history.index(shown[0])
+                    assert shown == history[start : start + len(shown)], (member.peer, key)
+
+    @invariant()
     def removed_members_are_closed_and_cancelled(self) -> None:
         for member in self.connections:
             if member.left is not None:
@@ -1327,6 +1341,31 @@ def test_operators_racing_in_one_turn_are_seen_in_one_order_as_the_model_applies
         else:
             event("someone was kicked in the race")
             assert seen[member] == longest[: len(seen[member])]
+
+
+def _transcript(received: list[Event], room: str, log: list[Entry]) -> list[int]:
+    """Return the ids of ``room``'s history (``log``) in what a member ``received`` since it
+    last entered the room.
+
+    Its own arrival it saw as RoomEntered, not as the Joined the others saw: it comes right
+    after the recalled past, so it is counted there.
+    """
+    ids = {entry.id: n for n, entry in enumerate(log)}
+    shown: list[int] = []
+    for each in received:
+        match each:
+            case RoomEntered(entered) if entered == room:
+                shown = []
+            case Recalled(recalled, entries) if recalled == room and entries:
+                shown += [entry.id for entry in entries]
+                after = ids[entries[-1].id] + 1
+                if after < len(log) and isinstance(log[after].event, Joined):
+                    shown.append(log[after].id)
+            case HistoryRead():
+                pass  # asked for: a look back, not what it was shown as it happened
+            case _ if (id_ := _id(each)) in ids:
+                shown.append(id_)
+    return shown
 
 
 def _id(event: Event) -> int | None:
