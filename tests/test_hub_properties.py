@@ -143,6 +143,7 @@ class ModelRoom:
     display: str
     members: list[Member] = field(default_factory=list)  # in join order
     topic: str = ""
+    topic_by: str = ""  # who set it last (even to nothing), as RoomEntered and TopicIs say
     operators: set[Member] = field(default_factory=set)  # who made it (never #lobby's)
 
 
@@ -230,9 +231,8 @@ class Model:
         self.rooms[key].members.append(member)
         self.joined[member].append(key)
         self.current[member] = key
-        self.tell(
-            member, RoomEntered(self.rooms[key].display, self.roster(key), self.rooms[key].topic)
-        )
+        room = self.rooms[key]
+        self.tell(member, RoomEntered(room.display, self.roster(key), room.topic, room.topic_by))
         if recent:
             self.tell(member, Recalled(self.rooms[key].display, tuple(recent)))
 
@@ -371,7 +371,7 @@ class Model:
                         member, Refusal(Reason.TOPIC_TOO_LONG, self.rooms[key].display, limit)
                     )
                 else:
-                    self.rooms[key].topic = topic
+                    self.rooms[key].topic, self.rooms[key].topic_by = topic, nick.display
                     self.broadcast(
                         [key], TopicChanged(self.rooms[key].display, nick.display, topic)
                     )
@@ -380,7 +380,8 @@ class Model:
                 if isinstance(key, Refusal):
                     self.tell(member, key)
                 else:
-                    self.tell(member, TopicIs(self.rooms[key].display, self.rooms[key].topic))
+                    room = self.rooms[key]
+                    self.tell(member, TopicIs(room.display, room.topic, room.topic_by))
             case ListRooms():
                 ordered = sorted(self.rooms.items(), key=lambda kv: (-len(kv[1].members), kv[0]))
                 summaries = (RoomSummary(r.display, len(r.members), r.topic) for _, r in ordered)
