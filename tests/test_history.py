@@ -318,3 +318,18 @@ async def test_a_newcomer_on_the_plain_protocol_sees_history_lines(
     assert re.fullmatch(stamp + r"<alice> before you came", lines[1]), lines
     await alice.send("live now")
     await bob.expect("<alice> live now")
+
+
+async def test_plain_history_reads_the_database_beyond_memory(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    # Memory keeps the last 3 of #lobby (what a newcomer is shown, too): /history 8 reads more.
+    options = saved(tmp_path / "h.sqlite3", ring=3)
+    server = await start_server(**options, limits=Limits(history_lines=3))
+    alice = await server.join("alice")
+    for n in range(8):
+        await alice.send(f"line {n}")
+        await alice.expect(f"<alice> line {n}")
+    await alice.send("/history 8")
+    lines = [await alice.receive_line() for _ in range(8)]
+    assert [line.split(" ", 3)[3] for line in lines] == [f"<alice> line {n}" for n in range(8)]
