@@ -78,6 +78,13 @@ async def test_the_clients_order_of_subprotocols_decides(server: RunningServer) 
     assert first.subprotocol == "binary.ircv3.net"
     second = await web_irc(server, ["text.ircv3.net", "binary.ircv3.net"])
     assert second.subprotocol == "text.ircv3.net"
+    # A client that names none (gamja's `new WebSocket(url)`) is spoken to in text, as ergo
+    # and InspIRCd do.
+    unnamed = await web_irc(server, [])
+    assert unnamed.subprotocol is None
+    client = IrcClient(unnamed)
+    await client.register("plainws", lobby=False)
+    assert unnamed.kinds == {"text"}
 
 
 async def test_a_trailing_crlf_is_tolerated_and_a_line_break_inside_closes(
@@ -145,9 +152,9 @@ async def test_the_page_and_its_json_socket_are_where_they_were(server: RunningS
     page = await http_get(server.web_port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert page.startswith(b"HTTP/1.1 200 OK")
     assert b"<!doctype html>" in page.lower()
-    # A WebSocket upgrade at / that asks for no IRC subprotocol is not IRC: the page again.
+    # A WebSocket upgrade at / is IRC, whatever it names; a plain GET of / (above) the page.
     socket = IrcOverWebSocket(await tcp(server, server.web_port), f"127.0.0.1:{server.web_port}")
-    assert await socket.handshake([]) == 200
+    assert await socket.handshake([]) == 101
     browser = WebClient(await tcp(server, server.web_port), f"127.0.0.1:{server.web_port}")
     assert await browser.handshake() == 101
     assert (await browser.hello("browser"))["type"] == "registered"

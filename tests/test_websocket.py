@@ -141,16 +141,16 @@ def test_the_101_names_the_chosen_subprotocol() -> None:
 
 
 @pytest.mark.parametrize("subprotocols", [[], ["chat"]])
-def test_an_upgrade_at_slash_that_asks_for_no_irc_subprotocol_gets_the_page(
+def test_an_upgrade_at_slash_that_names_no_irc_subprotocol_is_irc_in_text(
     subprotocols: list[str],
 ) -> None:
+    # gamja opens `new WebSocket(url)`: no subprotocol. ergo and InspIRCd speak text to it,
+    # and their 101 names none.
     site = Site()
-    refused = IrcPage(WebFrontEnd(IRC, site), subprotocols).accepted()
-    # The Upgrade header is ignored, as HTTP allows: the answer is the page, not a 101.
-    assert isinstance(refused, RejectConnection)
-    assert refused.status_code == 200
-    assert dict(refused.headers)[b"content-type"] == b"text/html; charset=utf-8"
-    assert site.opened == []
+    accepted = IrcPage(WebFrontEnd(IRC, site), subprotocols).accepted()
+    assert isinstance(accepted, AcceptConnection)
+    assert accepted.subprotocol is None
+    assert site.opened == ["text.ircv3.net"]  # for the metrics
 
 
 def test_the_same_origin_rules_as_the_pages_socket() -> None:

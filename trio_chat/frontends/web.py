@@ -6,16 +6,15 @@ hands the rest of the connection to wsproto, whose text messages carry the JSON 
 :mod:`trio_chat.frontends.webjson`. The shell drives it like any other: the HTTP exchange and
 the WebSocket handshake are its registration dialogue (under the endpoint's request timeout),
 the hello message is its registration, and from then on every JSON message is a command.
-A WebSocket upgrade at ``/`` that asks for an IRCv3 subprotocol is IRC instead (the IRCv3
-WebSocket transport, for web IRC clients): the connection is then handed to a
+A WebSocket upgrade at ``/`` is IRC instead (the IRCv3 WebSocket transport, for web IRC
+clients): the connection is then handed to a
 :class:`~trio_chat.frontends.websocket.LinesOverWebSocket` around the IRC front end the
 endpoint is configured with, and this object only passes everything on to it.
 
 What a connection can ask for::
 
-    GET /              the chat page (and /chat.js, /chat.css, /favicon.svg); a WebSocket
-                       upgrade asking for text.ircv3.net or binary.ircv3.net is IRC over
-                       WebSocket (Origin checked), if the endpoint serves it
+    GET /              the chat page (and /chat.js, /chat.css, /favicon.svg); as a WebSocket
+                       upgrade, IRC over WebSocket (Origin checked), if the endpoint serves it
     GET /ws            the WebSocket (Origin checked), when the endpoint serves the chat
     GET /healthz       200 while serving, 503 once shutdown began
     GET /metrics       Prometheus' text format, when the endpoint serves metrics
@@ -218,6 +217,7 @@ class WebFrontEnd:
         self._ticket = ""  # the token the upgrade request's cookie held ("": none)
         self._answered = 0  # HTTP answers sent on this connection
         self._irc: Subprotocol | None = None  # an upgrade at /: IRC, in text or binary frames
+        self._irc_named = False  # ...and the client named that subprotocol (the 101 says it)
         self._carrier: LinesOverWebSocket | None = None  # IRC over the accepted WebSocket
 
     # --- bytes in ---------------------------------------------------------------------------
@@ -321,8 +321,9 @@ class WebFrontEnd:
             return self._answer(404, "not found\n")
         if path == b"/ws":
             return self._check_upgrade(request)
-        if path == b"/" and (subprotocol := self._irc_subprotocol(request)) is not None:
-            return self._check_irc_upgrade(request, subprotocol)
+        upgrade = (_header(request, b"upgrade") or b"").lower()
+        if path == b"/" and self.config.irc is not None and upgrade == b"websocket":
+            return self._check_irc_upgrade(request)
         if path in PAGE:
             body, content_type = PAGE[path]
             return self._answer(200, body, content_type=content_type, keep_alive=True)
@@ -377,28 +378,23 @@ class WebFrontEnd:
         self._ticket = _cookie(request)  # logs the hello in, if it is still valid
         return None
 
-    def _irc_subprotocol(self, request: h11.Request) -> Subprotocol | None:
-        """Return the IRCv3 subprotocol a WebSocket upgrade asks for, if IRC is served here.
+    def _check_irc_upgrade(self, request: h11.Request) -> Input | None:
+        """Check an upgrade at / as the page's (the same Origin rules); choose its framing.
 
-        An upgrade that names neither is not IRC: the server ignores its ``Upgrade`` header,
-        as HTTP lets it (RFC 9110, 7.8), and answers with the page.
+        A client that names neither IRCv3 subprotocol (gamja's ``new WebSocket(url)``) gets
+        text frames, and a 101 that names none: what ergo and InspIRCd do (see
+        :mod:`trio_chat.frontends.websocket`). A plain ``GET /`` is still the page.
         """
-        upgrade = (_header(request, b"upgrade") or b"").lower()
-        if self.config.irc is None or upgrade != b"websocket":
-            return None
+        if (refused := self._check_upgrade(request)) is not None:
+            return refused
         offered = [
             name.strip().decode("latin-1")
             for key, value in request.headers
             if key == b"sec-websocket-protocol"
             for name in value.split(b",")
         ]
-        return choose_subprotocol(offered)
-
-    def _check_irc_upgrade(self, request: h11.Request, subprotocol: Subprotocol) -> Input | None:
-        """Check an IRC upgrade at / as the page's (the same Origin rules)."""
-        if (refused := self._check_upgrade(request)) is not None:
-            return refused
-        self._irc = subprotocol
+        chosen = choose_subprotocol(offered)
+        self._irc, self._irc_named = chosen or Subprotocol.TEXT, chosen is not None
         return None
 
     def _origins(self, request: h11.Request) -> Sequence[str]:
@@ -433,7 +429,7 @@ class WebFrontEnd:
         return Send(data)
 
     def _subprotocol_header(self) -> list[tuple[bytes, bytes]]:
-        if self._irc is not None:
+        if self._irc is not None and self._irc_named:
             return [(b"sec-websocket-protocol", self._irc.value.encode())]
         return []
 

@@ -23,9 +23,9 @@ command line composes them). :class:`LinesOverWebSocket` sits between it and the
   ``text.ircv3.net``, binary frames for ``binary.ircv3.net`` (its lines are UTF-8 either way:
   the server says ``UTF8ONLY``). A message of either kind is taken from the client under
   either subprotocol, as ergo does; text frames that are not UTF-8 close with 1007.
-- An upgrade at ``/`` that names neither subprotocol is not IRC: the web front end ignores
-  its ``Upgrade`` header and answers with the page. (ergo and InspIRCd default to text there;
-  but at ``/``, beside the page, a WebSocket that says nothing of IRC is not taken for IRC.)
+- With no subprotocol named (or none we know), the connection speaks ``text.ircv3.net`` and the
+  101 names none: the default of ergo and of InspIRCd (``<websocket defaultmode="text">``),
+  so clients that open ``new WebSocket(url)`` (gamja) work. A plain ``GET /`` is the page.
 
 Control frames obey the shell's one rule for replies: while registering, a pong goes out at
 once (:class:`~trio_chat.frontends.base.Send`); once registered, through the hub
