@@ -10,12 +10,17 @@ import pytest
 
 from tests.names import nick, room, roster
 from trio_chat.core.events import (
+    AtId,
     BanFromServer,
     BanMember,
     ChangeModes,
     Departed,
+    Direction,
     Emote,
+    Entry,
     Found,
+    HistoryQuery,
+    HistoryRead,
     Invite,
     Invited,
     JoinRoom,
@@ -37,6 +42,7 @@ from trio_chat.core.events import (
     PrivateMessage,
     PutOut,
     Quit,
+    ReadHistory,
     ReadMarker,
     Registered,
     RegisterRoom,
@@ -55,9 +61,12 @@ from trio_chat.core.events import (
     ServerBans,
     SetAway,
     SetTopic,
+    ShowHistory,
     ShowReadMarker,
     ShowServerBans,
     ShowTopic,
+    Signal,
+    Signalled,
     SwitchRoom,
     Tell,
     Wallops,
@@ -402,5 +411,82 @@ def test_mark_read_says_or_asks_how_far_a_conversation_was_read() -> None:
         "target": "#rust",
         "marker": 5,
         "asked": True,
+        "time": 1.0,
+    }
+
+
+def test_history_reads_the_latest_or_before_or_after_an_entrys_id() -> None:
+    def parsed(**fields: Any) -> object:
+        return parse_command(json.dumps({"type": "history", **fields}))
+
+    assert parsed(room="#rust", count=20) == ShowHistory(20, room("#rust"))
+    # Scrolled up: the entries before the oldest one shown, from the database beyond memory.
+    assert parsed(room="#rust", count=20, before=41) == ReadHistory(
+        room("#rust"), HistoryQuery(Direction.BEFORE, 20, AtId(41), events=True)
+    )
+    # Reconnected: exactly what followed the last one shown.
+    assert parsed(room="#rust", after=97) == ReadHistory(
+        room("#rust"), HistoryQuery(Direction.AFTER, 50, AtId(97), events=True)
+    )
+    # A private conversation (kept for accounts only: the hub says so to anyone else).
+    assert parsed(nick="bob", before=3) == ReadHistory(
+        nick("bob"), HistoryQuery(Direction.BEFORE, 50, AtId(3), events=True)
+    )
+    assert parsed(nick="bob", count=5) == ReadHistory(
+        nick("bob"), HistoryQuery(Direction.LATEST, 5, events=True)
+    )
+    for bad in (
+        {"room": "#rust", "before": 3, "after": 1},
+        {"room": "#rust", "before": -1},
+        {"room": "#rust", "after": "7"},
+        {"room": "#rust", "after": True},
+        {"after": 7},  # an id of which conversation?
+        {"room": "#rust", "count": 0},
+    ):
+        command = parsed(**bad)
+        assert isinstance(command, Tell), bad
+        assert isinstance(command.event, Invalid)
+        assert command.event.code is ErrorCode.BAD_FIELD
+
+
+def test_history_read_carries_each_entrys_id_for_the_page_to_place_it() -> None:
+    entries = (
+        Entry(41, 1.0004, Said("#rust", "bob", "old")),
+        Entry(44, 2.0, Said("#rust", "ana", "hi")),
+    )
+    assert decoded(HistoryRead("#rust", entries)) == {
+        "type": "history_read",
+        "room": "#rust",
+        "entries": [
+            {"id": 41, "time": 1.0, "event": {"type": "said", "room": "#rust", "nick": "bob",
+                                                "text": "old", "notice": False}},
+            {"id": 44, "time": 2.0, "event": {"type": "said", "room": "#rust", "nick": "ana",
+                                                "text": "hi", "notice": False}},
+        ],
+        "time": 1.0,
+    }  # fmt: skip
+
+
+def test_typing_is_a_client_tag_to_a_room_or_a_nickname() -> None:
+    def parsed(**fields: Any) -> object:
+        return parse_command(json.dumps({"type": "typing", **fields}))
+
+    assert parsed(room="#rust") == Signal((("+typing", "active"),), room("#rust"))
+    assert parsed(room="#rust", state="paused") == Signal((("+typing", "paused"),), room("#rust"))
+    assert parsed(state="done") == Signal((("+typing", "done"),))  # the current room
+    assert parsed(nick="bob", state="active") == PrivateMessage(
+        nick("bob"), "", tags=(("+typing", "active"),), signal=True
+    )
+    command = parsed(room="#rust", state="thinking")
+    assert isinstance(command, Tell)
+    assert isinstance(command.event, Invalid)
+    assert command.event.code is ErrorCode.BAD_FIELD
+    # What others' pages get: who, where, and the tag (an IRC client's TAGMSG too).
+    assert decoded(Signalled("#rust", "bob", (("+typing", "active"),), "u", "", "h", id=9)) == {
+        "type": "signalled",
+        "room": "#rust",
+        "nick": "bob",
+        "tags": [["+typing", "active"]],
+        "id": 9,
         "time": 1.0,
     }

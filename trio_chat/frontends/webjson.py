@@ -36,7 +36,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_chat.core import events
-from trio_chat.core.events import Command, Event, Membership, Reply, RosterEntry, Tell
+from trio_chat.core.events import (
+    AtId,
+    Command,
+    Direction,
+    Event,
+    HistoryQuery,
+    Membership,
+    Reply,
+    RosterEntry,
+    Tell,
+)
 from trio_chat.core.modes import MAX_CHANGES, parse_changes
 from trio_chat.core.refusals import Reason, Refusal, explain
 from trio_chat.core.text import Nickname, RoomName, sanitize, sanitized
@@ -363,6 +373,52 @@ def _mark_read(message: Message) -> Command:
     return events.MarkRead(conversation, time)
 
 
+def _history(message: Message) -> Command:
+    """``count`` entries of ``room`` (or of a private conversation, ``nick``).
+
+    The latest; or, with ``before`` or ``after`` an entry's id, those just before or just after
+    it: how a page loads older history as it is scrolled up, and asks what it missed after a
+    reconnection. Both read the database beyond memory (IRC's CHATHISTORY BEFORE and AFTER).
+    """
+    count = _count(message)
+    target = _nick(message) if message.get("nick") is not None else _room(message)
+    marks = [key for key in ("before", "after") if message.get(key) is not None]
+    if not marks:
+        if isinstance(target, Nickname):
+            return events.ReadHistory(target, HistoryQuery(Direction.LATEST, count, events=True))
+        return events.ShowHistory(count, target)
+    if len(marks) > 1:
+        raise _BadField("before or after, not both")
+    (key,) = marks
+    mark = message[key]
+    if not isinstance(mark, int) or isinstance(mark, bool) or mark < 0:
+        raise _BadField(f"{key}: an entry's id")
+    if target is None:
+        raise _BadField("room or nick: the conversation read")
+    query = HistoryQuery(Direction(key.upper()), count, AtId(mark), events=True)
+    return events.ReadHistory(target, query)
+
+
+class Typing(enum.Enum):
+    """What a ``typing`` message says (IRCv3's ``+typing`` client tag, its three values)."""
+
+    ACTIVE = "active"  # typing now (a page says so again every few seconds while it is)
+    PAUSED = "paused"  # stopped, with text left in the field
+    DONE = "done"  # the field is empty again, or the line was sent
+
+
+def _typing(message: Message) -> Command:
+    """Tell ``room`` (or ``nick``) whether I am typing: a TAGMSG with ``+typing`` on IRC."""
+    try:
+        state = Typing(message.get("state", Typing.ACTIVE.value))
+    except ValueError:
+        raise _BadField("state: active, paused or done") from None
+    tags = (("+typing", state.value),)
+    if message.get("nick") is not None:
+        return events.PrivateMessage(_nick(message), "", tags=tags, signal=True)
+    return events.Signal(tags, _room(message))
+
+
 def _oper(message: Message) -> OperLogin:
     return OperLogin(_string(message, "name"), _string(message, "password"))
 
@@ -380,7 +436,8 @@ COMMANDS: dict[str, Callable[[Message], Command | OperLogin]] = {
     "away": lambda m: events.SetAway(_text(m, "message", "")),
     "nick": lambda m: events.Rename(_nick(m)),
     "whois": lambda m: events.LookUp((_nick(m),), label="whois"),
-    "history": lambda m: events.ShowHistory(_count(m), _room(m)),
+    "history": _history,  # the latest, or before or after an entry's id
+    "typing": _typing,  # whether I am typing (IRC's +typing client tag)
     "quit": lambda m: events.Quit(_text(m, "message", "")),
     "mark_read": _mark_read,  # how far this account has read (IRC's draft/read-marker)
     # Running a room (its operators), and the server (server operators):
