@@ -7,9 +7,11 @@ from typing import Any
 
 from tests.conftest import StartServer
 from tests.test_irc_end_to_end import connect
-from tests.test_web_end_to_end import OpenWeb, joined, open_web  # noqa: F401 (a fixture)
+from tests.test_web_end_to_end import OpenWeb, joined, open_web
 from trio_chat.core.limits import Limits
 from trio_chat.shell.archive import HistoryConfig
+
+__all__ = ["open_web"]  # the fixture, shared with the web's other end-to-end tests
 
 
 def texts(message: dict[str, Any]) -> list[str]:
