@@ -11,6 +11,7 @@ import trio.testing
 from tests.chat_client import ChatClient
 from tests.conftest import StartServer
 from trio_chat.core.flood import TokenBucket
+from trio_chat.shell.session import HAND_IN_BURST
 
 
 def test_a_bucket_allows_a_burst_then_the_rate() -> None:
@@ -135,3 +136,25 @@ async def test_the_reader_yields_for_every_line_however_the_bytes_arrive(
     # The flooder's reader (its connection's task) took a step per line at least.
     ((_, most),) = counter.steps.most_common(1)
     assert most > 10_000
+
+
+async def test_lines_that_arrive_together_are_handed_to_the_hub_a_burst_at_a_time(
+    start_memory_server: StartServer,
+) -> None:
+    # 320 lines in one chunk: the reader hands HAND_IN_BURST of them to the hub per step, so a
+    # turn carries a burst (one delivery, one write per member, for 32 lines), still in order.
+    server = await start_memory_server(flood_rate=0)
+    alice = await server.join("alice")
+    sender = await server.join("sender")
+    await alice.expect("* sender joined")
+    counter = StepCounter()
+    trio.lowlevel.add_instrument(counter)
+    try:
+        await sender.stream.send_all(b"".join(b"line %d\n" % n for n in range(320)))
+        await alice.expect(*(f"<sender> line {n}" for n in range(320)))
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+    steps = {task.name.rsplit(".", 1)[-1]: count for task, count in counter.steps.items()}
+    # The sender's connection task (its reader) and the hub: a dozen steps, not 320 each.
+    assert steps["handle"] <= 320 // HAND_IN_BURST + 5
+    assert steps["run_hub"] <= 320 // HAND_IN_BURST + 5
