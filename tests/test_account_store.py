@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,43 @@ async def test_once_the_hub_is_gone_nobody_is_told(tmp_path: Path) -> None:
     await store.run()  # returns: the change saved, its news for nobody
     assert [a.name.key for a in database.load_accounts()] == ["alice"]
     told.close()
+
+
+async def test_an_accounts_choice_about_private_history_is_saved(tmp_path: Path) -> None:
+    database = Database.open(str(tmp_path / "state.sqlite3"))
+    inbox, told = trio.open_memory_channel[Request](10)
+    store = AccountStore(database, inbox)
+    member = Member(Mailbox(4, 1024))
+    quiet = replace(account("alice"), private_history=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(store.run)
+        store.offer([Unsaved(quiet, Change.PRIVATE_HISTORY_OFF, member)])
+        assert await told.receive() == Saved("alice", Change.PRIVATE_HISTORY_OFF, member)
+        store.close()
+    database.close()
+    reopened = Database.open(str(tmp_path / "state.sqlite3"))
+    assert reopened.load_accounts() == [quiet]  # off, still, after a restart
+    reopened.close()
+
+
+def test_a_file_made_before_the_choice_opens_and_its_accounts_keep_private_history(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        # The accounts table as it was before private_history (and one account in it).
+        old.executescript(
+            "CREATE TABLE accounts (key TEXT PRIMARY KEY, name TEXT NOT NULL, password_hash"
+            " TEXT NOT NULL, scram_salt BLOB NOT NULL, scram_stored_key BLOB NOT NULL,"
+            " scram_server_key BLOB NOT NULL, scram_iterations INTEGER NOT NULL,"
+            " certificates TEXT NOT NULL, created REAL NOT NULL);"
+            "INSERT INTO accounts VALUES ('alice', 'Alice', '$argon2id$x', x'73616c74',"
+            " x'73746f726564', x'736572766572', 4096, '[\"ab\"]', 1.0);"
+        )
+    database = Database.open(str(path))
+    (alice,) = database.load_accounts()
+    assert alice == Account(nick("Alice"), KEYS, 1.0, ("ab",))  # all of it, as it was
+    assert alice.private_history  # the default: kept, as before the choice existed
+    database.save_accounts([replace(alice, private_history=False), account("bob")])
+    assert [a.private_history for a in database.load_accounts()] == [False, True]
+    database.close()

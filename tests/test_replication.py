@@ -124,6 +124,7 @@ COMMANDS: list[events.Command] = [
     events.ShowWatched(presence=True),
     events.SetRealname("Bruce Wayne"),
     events.SetBot(on=True),
+    events.SetPrivateHistory(on=False),
     events.MarkRead(room("#Rust"), 1_796_000_000_123),
     events.MarkRead(nick("Zoë"), 1),
     events.ShowReadMarker(nick("bob")),
@@ -288,6 +289,7 @@ def moderated_state() -> State:
     hub.handle(Register(bob, nick("bob")))
     hub.handle(Register(carol, nick("carol")))
     hub.handle(CreateAccount(bob, None, keys))
+    hub.handle(Act(bob, events.SetPrivateHistory(on=False)))  # kept by the account, in the state
     hub.handle(BecomeOperator(carol, "oper"))
     hub.handle(Act(alice, events.JoinRoom(room("#rust"))))
     hub.handle(Act(bob, events.JoinRoom(room("#reg"))))
@@ -308,6 +310,7 @@ def moderated_state() -> State:
     assert [m.operator for m in state.members] == [False, False, True]
     assert state.members[1].invited == ("#rust",)
     assert len(state.server_bans) == 1
+    assert [account.private_history for account in state.accounts] == [False]
     return State("p", "1-0", state, ("p/1", "p/2", "p/3"), (), hub.last_id)
 
 

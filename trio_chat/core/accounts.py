@@ -76,13 +76,15 @@ class Account:
     """A registered name and its credentials.
 
     ``certificates`` are the SHA-256 fingerprints (lowercase hex) of TLS client certificates
-    that log in to it with SASL EXTERNAL.
+    that log in to it with SASL EXTERNAL. ``private_history`` off: no copy of its private
+    messages is kept, at either end (neither its own nor its correspondents').
     """
 
     name: Nickname
     credentials: Credentials
     created: float  # Unix time
     certificates: tuple[str, ...] = ()
+    private_history: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,14 @@ class PasswordChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivateHistorySet:
+    """``account``'s private messages are kept from now on (``on``), or not at all (saved)."""
+
+    account: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TicketGranted:
     """A ticket for ``account`` is kept: a browser may come back with it (see TicketIssued)."""
 
@@ -758,6 +766,7 @@ Event = (
     | LoggedOut
     | AccountCreated
     | PasswordChanged
+    | PrivateHistorySet
     | TicketGranted
     | TicketRevoked
     | TicketIssued
@@ -1182,6 +1191,16 @@ class SetBot:
 
 
 @dataclass(frozen=True, slots=True)
+class SetPrivateHistory:
+    """Keep my account's private messages (``on``, the default), or keep none from now on.
+
+    Off, neither end keeps a copy of a message to or from me; what was kept before stays.
+    """
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MarkRead:
     """I have read ``conversation`` (a room, or one with a nickname) up to ``time``.
 
@@ -1253,6 +1272,7 @@ Command = (
     | Unwatch
     | ShowWatched
     | SetBot
+    | SetPrivateHistory
     | MarkRead
     | ShowReadMarker
     | Tell

@@ -116,6 +116,7 @@ from trio_chat.core.events import (
     PasswordChanged,
     PresenceIs,
     PrivateFrom,
+    PrivateHistorySet,
     PrivateMessage,
     PrivateTo,
     PutOut,
@@ -146,6 +147,7 @@ from trio_chat.core.events import (
     SetAway,
     SetBot,
     SetInvisible,
+    SetPrivateHistory,
     SetRealname,
     SetTopic,
     ShowConversations,
@@ -505,6 +507,8 @@ class Hub:
                 self._tell(member, shown)
             case SetBot(on):
                 member.bot = on
+            case SetPrivateHistory(on):
+                self._set_private_history(member, on=on)
             case MarkRead(target, time):
                 self._mark_read(member, target, time)
             case ShowReadMarker(target):
@@ -628,8 +632,9 @@ class Hub:
         self._tell(target, private)
         copy = PrivateTo(recipient, text, action, notice, signal, message.tags, id_)
         self._tell(member, copy)
-        if self.history is not None:
-            # Each end logged in to an account keeps its copy (one, to oneself).
+        if self.history is not None and self._keeps_private(member) and self._keeps_private(target):
+            # Each end logged in to an account keeps its copy (one, to oneself), unless either
+            # end's account keeps none (see SetPrivateHistory): then neither copy is kept.
             for owner, other in dict.fromkeys(((member, target), (target, member))):
                 if owner.account is not None:
                     key = conversation_key(owner.account.key, _key(other))
@@ -862,6 +867,21 @@ class Hub:
             for ticket in [t for t in self._tickets.values() if t.account == account.name.key]:
                 self._drop_ticket(ticket.digest)
 
+    def _keeps_private(self, member: Member) -> bool:
+        """Whether private messages to or from ``member`` may be kept (its account's choice)."""
+        account = self._accounts.get(member.account.key) if member.account else None
+        return account is None or account.private_history
+
+    def _set_private_history(self, member: Member, *, on: bool) -> None:
+        account = self._accounts.get(member.account.key) if member.account else None
+        if account is None:
+            self._tell(member, Refusal(Reason.PRIVATE_HISTORY_NEEDS_LOGIN))
+            return
+        self._add_account(replace(account, private_history=on))
+        change = Change.PRIVATE_HISTORY_ON if on else Change.PRIVATE_HISTORY_OFF
+        self._unsaved.append(Unsaved(self._accounts[account.name.key], change, member))
+        self._hold(member)
+
     def _hold(self, member: Member) -> None:
         """Keep everything for ``member`` until its account change is saved (see :class:`Held`)."""
         if member.local and not isinstance(member.outbox, Held):
@@ -873,6 +893,8 @@ class Hub:
             event = Refusal(Reason.NOT_SAVED, account.name.display)
         elif change is Change.CREATED:
             event = AccountCreated(account.name.display)
+        elif change in (Change.PRIVATE_HISTORY_ON, Change.PRIVATE_HISTORY_OFF):
+            event = PrivateHistorySet(account.name.display, change is Change.PRIVATE_HISTORY_ON)
         else:
             event = PasswordChanged(account.name.display)
         held = member.outbox

@@ -58,6 +58,7 @@ class Reason(enum.Enum):
     # History: subject the target; detail the query's direction (IRC's CHATHISTORY subcommand).
     HISTORY_NOT_YOURS = "history_not_yours"  # a room one is not in (or that does not exist)
     HISTORY_NEEDS_LOGIN = "history_needs_login"  # private messages are kept for accounts only
+    PRIVATE_HISTORY_NEEDS_LOGIN = "private_history_needs_login"  # turning it on or off
     HISTORY_UNAVAILABLE = "history_unavailable"  # the database could not be read in time
     # Redaction: subject the target; detail the message's id.
     REDACT_INVALID_TARGET = "redact_invalid_target"  # a room one is not in, or no account
@@ -148,6 +149,9 @@ _ENGLISH = {
     Reason.NOT_LOGGED_IN: "you are not logged in",
     Reason.HISTORY_NOT_YOURS: "you are not in {subject}, so you cannot read its history",
     Reason.HISTORY_NEEDS_LOGIN: "private messages are kept only for accounts: log in first",
+    Reason.PRIVATE_HISTORY_NEEDS_LOGIN: (
+        "private messages are kept only for accounts: log in to choose whether yours are"
+    ),
     Reason.HISTORY_UNAVAILABLE: "the history of {subject} cannot be read right now",
     Reason.REDACT_INVALID_TARGET: "you cannot take back messages sent to {subject}",
     Reason.REDACT_UNKNOWN: "there is no message {detail} in {subject} to take back",

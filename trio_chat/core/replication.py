@@ -454,6 +454,8 @@ def _account(value: dict[str, Any]) -> Account:
         _credentials(value["credentials"]),
         float(value["created"]),
         tuple(map(str, value["certificates"])),
+        # (Absent from a state an older version wrote: its accounts all kept theirs.)
+        bool(value.get("private_history", True)),
     )
 
 

@@ -103,6 +103,9 @@ class Change(enum.Enum):
 
     CREATED = "created"
     PASSWORD = "password"
+    # Private history kept, or not (one value each: two changes saved at once are told apart).
+    PRIVATE_HISTORY_ON = "private history on"
+    PRIVATE_HISTORY_OFF = "private history off"
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ from trio_chat.core.events import (
     PasswordChanged,
     PresenceIs,
     PrivateFrom,
+    PrivateHistorySet,
     PrivateMessage,
     PrivateTo,
     PutOut,
@@ -135,6 +136,7 @@ from trio_chat.core.events import (
     SetAway,
     SetBot,
     SetInvisible,
+    SetPrivateHistory,
     SetRealname,
     SetTopic,
     ShowConversations,
@@ -213,6 +215,7 @@ CHATHISTORY_MAX = 100  # entries one CHATHISTORY may ask for (the server keeps a
 NAMES_BYTES = 400  # nicknames per 353 line, in bytes: the line stays under 512 with its prefix
 KICK_LENGTH = 300  # bytes of a kick's reason (KICKLEN)
 SERVICE = "ChanServ"  # the built-in service a room's founder registers it with (as on ergo)
+ACCOUNT_SERVICE = "NickServ"  # the built-in service of an account's settings (as on ergo)
 # The modes 004 names: user modes (bot, invisible, operator, wallops), then room modes.
 USER_MODES = "Biow"
 BOT_MODE = "B"  # the user mode of a bot (IRCv3 bot mode: ISUPPORT BOT=B), and its WHO flag
@@ -338,6 +341,13 @@ class UserModes(Reply):
 @dataclass(frozen=True, slots=True)
 class _ServiceNotice(Reply):
     """A NOTICE from the built-in ChanServ: its usage, or its answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _AccountServiceNotice(Reply):
+    """A NOTICE from the built-in NickServ: its usage."""
 
     text: str
 
@@ -805,6 +815,8 @@ class IrcFrontEnd:
             return Emote(text, room, tags) if action else Say(text, room, notice, tags)
         if _fold(target) in _SERVICES:
             return IGNORED if notice else self._chanserv(text)
+        if _fold(target) in _ACCOUNT_SERVICES:
+            return IGNORED if notice else _nickserv(text)
         nick = Nickname.parse(target)
         if isinstance(nick, Refusal):
             return IGNORED if notice else Tell(_no_such_nick(target))
@@ -1476,6 +1488,11 @@ class IrcFrontEnd:
                 yield from self._change_user_modes(change)
             case _ServiceNotice(text):
                 yield _line("NOTICE", self._me, text, source=_SERVICE_MASK)
+            case _AccountServiceNotice(text):
+                yield _line("NOTICE", self._me, text, source=_ACCOUNT_SERVICE_MASK)
+            case PrivateHistorySet(account, on):
+                text = _PRIVATE_HISTORY_SET[on].format(account=account)
+                yield _line("NOTICE", self._me, text, source=_ACCOUNT_SERVICE_MASK)
             case Registered(nick, members, rooms, host):
                 self._registration = None
                 self._me, self._own_host = nick, host
@@ -1747,6 +1764,8 @@ class IrcFrontEnd:
                 | Reason.NOT_LOGGED_IN
             ):
                 yield _line("NOTICE", self._me, explain(refusal), source=_SERVICE_MASK)
+            case Reason.PRIVATE_HISTORY_NEEDS_LOGIN:
+                yield _line("NOTICE", self._me, explain(refusal), source=_ACCOUNT_SERVICE_MASK)
             case Reason.HISTORY_NOT_YOURS | Reason.HISTORY_NEEDS_LOGIN:
                 server = self.config.server_name
                 context = (refusal.detail, subject, explain(refusal))
@@ -1862,6 +1881,14 @@ _LIST_NUMERICS = {
 }
 _SERVICES = {"chanserv", "cs"}  # folded: who /msg reaches for ChanServ
 _SERVICE_MASK = f"{SERVICE}!{SERVICE}@services"
+_ACCOUNT_SERVICES = {"nickserv", "ns"}  # folded: who /msg reaches for NickServ
+_ACCOUNT_SERVICE_MASK = f"{ACCOUNT_SERVICE}!{ACCOUNT_SERVICE}@services"
+# NickServ's SET names for the private-history setting: ours, and ergo's (what users know).
+_PRIVATE_HISTORY_SETTINGS = {"PRIVATE-HISTORY", "DM-HISTORY"}
+_PRIVATE_HISTORY_SET = {
+    True: "Private messages of {account} are kept from now on (CHATHISTORY reads them back)",
+    False: "Private messages of {account} are no longer kept, at either end (older ones stay)",
+}
 # The refusals of moderation, and their numerics.
 _MODERATION_NUMERICS = {
     Reason.NOT_ROOM_OPERATOR: ("482", "You're not channel operator"),
@@ -2041,6 +2068,15 @@ def _authenticate_lines(data: bytes) -> Iterator[str]:
 def _nickname(display: str) -> Nickname | None:
     parsed = Nickname.parse(display)
     return parsed if isinstance(parsed, Nickname) else None
+
+
+def _nickserv(text: str) -> Input:
+    """Read what ``/msg NickServ`` asks: ``SET PRIVATE-HISTORY ON|OFF`` (or ``DM-HISTORY``)."""
+    match text.upper().split():
+        case ["SET", setting, "ON" | "OFF" as choice] if setting in _PRIVATE_HISTORY_SETTINGS:
+            return SetPrivateHistory(on=choice == "ON")
+    usage = "SET PRIVATE-HISTORY ON|OFF (keep your account's private messages, or not)"
+    return Tell(_AccountServiceNotice(usage))
 
 
 def _fold(nick: str) -> str:

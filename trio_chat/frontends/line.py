@@ -57,6 +57,7 @@ from trio_chat.core.events import (
     PasswordChanged,
     PresenceIs,
     PrivateFrom,
+    PrivateHistorySet,
     PrivateMessage,
     PrivateTo,
     PutOut,
@@ -85,6 +86,7 @@ from trio_chat.core.events import (
     Service,
     ServiceChanged,
     SetAway,
+    SetPrivateHistory,
     SetTopic,
     ShowHistory,
     ShowServerBans,
@@ -144,6 +146,7 @@ HELP_LINES = (
     "*   /login NAME PASSWORD  log in to your account (or answer the password prompt)",
     "*   /passwd OLD NEW     change your account's password",
     "*   /logout             log out (under another nickname than your account's)",
+    "*   /private-history on|off  keep your private messages in history, or none at either end",
     "*   /msg <name> <text>  send a private message",
     "*   /watch <name>...    be told when they come online or leave (/unwatch, /watching)",
     "* running a room (its operators, marked @; members with voice are marked +):",
@@ -381,6 +384,11 @@ def parse_line(line: bytes | LineTooLong) -> Command | AccountInput | None:
             return ChangeOwnPassword(old, new) if old and new else _usage("/passwd OLD NEW")
         case "logout":
             return LogOut()
+        case "private-history":
+            choice = argument.lower()
+            if choice not in ("on", "off"):
+                return _usage("/private-history on|off")
+            return SetPrivateHistory(on=choice == "on")
         case "op" | "deop" | "voice" | "devoice":
             return _roles(name.lower(), typed)
         case "kick":
@@ -708,6 +716,10 @@ def _line(event: Event, prefix: str) -> str:
             return f"* {account} is registered: it is yours, with this password\n"
         case PasswordChanged(account):
             return f"* the password of {account} is changed\n"
+        case PrivateHistorySet(account, on=True):
+            return f"* private messages of {account} are kept from now on\n"
+        case PrivateHistorySet(account, on=False):
+            return f"* private messages of {account} are no longer kept, at either end\n"
         case Registered() | AwayChanged() | AccountChanged() | RealnameChanged():
             return ""  # the welcome line comes with the lobby's roster; others' news: noise
         case ReadMarker():

@@ -86,6 +86,7 @@ EVENT_TYPES: dict[type, str] = {
     events.LoggedOut: "logged_out",
     events.AccountCreated: "account_created",
     events.PasswordChanged: "password_changed",
+    events.PrivateHistorySet: "private_history_set",
     events.AccountChanged: "account_changed",
     events.ModesChanged: "modes_changed",
     events.Kicked: "kicked",
@@ -419,6 +420,13 @@ def _typing(message: Message) -> Command:
     return events.Signal(tags, _room(message))
 
 
+def _private_history(message: Message) -> Command:
+    on = message.get("on")
+    if not isinstance(on, bool):
+        raise _BadField("on: true or false")
+    return events.SetPrivateHistory(on)
+
+
 def _oper(message: Message) -> OperLogin:
     return OperLogin(_string(message, "name"), _string(message, "password"))
 
@@ -440,6 +448,7 @@ COMMANDS: dict[str, Callable[[Message], Command | OperLogin]] = {
     "typing": _typing,  # whether I am typing (IRC's +typing client tag)
     "quit": lambda m: events.Quit(_text(m, "message", "")),
     "mark_read": _mark_read,  # how far this account has read (IRC's draft/read-marker)
+    "private_history": _private_history,  # {"on": false}: keep none of my private messages
     # Running a room (its operators), and the server (server operators):
     "mode": _mode,
     "kick": lambda m: events.Kick(_room(m), _nick(m), _text(m, "reason", "")),

@@ -25,7 +25,7 @@ holder dies, ``kill -9`` included, so a crash never leaves the file locked.
 The schema grows by tables: a file made by an earlier version gains the new ones (``CREATE
 TABLE IF NOT EXISTS``) the first time a newer one opens it, and keeps everything it had. (One
 table changed its key: ``history``, once keyed by id alone, is copied into its new shape in
-one transaction, see :func:`_upgrade`.)
+one transaction, see :func:`_upgrade`; and ``accounts`` gained a column, with its default.)
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     scram_server_key BLOB NOT NULL,
     scram_iterations INTEGER NOT NULL,
     certificates TEXT NOT NULL,     -- JSON list of SHA-256 fingerprints (SASL EXTERNAL)
-    created REAL NOT NULL           -- Unix time
+    created REAL NOT NULL,          -- Unix time
+    private_history INTEGER NOT NULL DEFAULT 1  -- 0: none of its private messages are kept
 );
 CREATE TABLE IF NOT EXISTS tickets (
     digest TEXT PRIMARY KEY,        -- SHA-256 of a browser's token (the token: only its cookie)
@@ -288,14 +289,16 @@ class Database:
         """Return every saved account, oldest first."""
         rows = self._connection.execute(
             "SELECT name, key, password_hash, scram_salt, scram_stored_key, scram_server_key,"
-            " scram_iterations, certificates, created FROM accounts ORDER BY created, key"
+            " scram_iterations, certificates, created, private_history FROM accounts"
+            " ORDER BY created, key"
         ).fetchall()
         accounts = []
-        for name, key, password_hash, salt, stored, server, rounds, certificates, created in rows:
+        for name, key, password_hash, salt, stored, server, rounds, *rest in rows:
+            certificates, created, private_history = rest
             keys = Credentials(password_hash, bytes(salt), bytes(stored), bytes(server), rounds)
-            accounts.append(
-                Account(Nickname(name, key), keys, created, tuple(json.loads(certificates)))
-            )
+            fingerprints = tuple(json.loads(certificates))
+            nickname = Nickname(name, key)
+            accounts.append(Account(nickname, keys, created, fingerprints, bool(private_history)))
         return accounts
 
     def save_accounts(self, accounts: Sequence[Account]) -> None:
@@ -311,14 +314,15 @@ class Database:
                 account.credentials.scram_iterations,
                 json.dumps(list(account.certificates)),
                 account.created,
+                account.private_history,
             )
             for account in accounts
         ]
         with self._connection:
             self._connection.executemany(
                 "INSERT OR REPLACE INTO accounts (key, name, password_hash, scram_salt,"
-                " scram_stored_key, scram_server_key, scram_iterations, certificates, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " scram_stored_key, scram_server_key, scram_iterations, certificates, created,"
+                " private_history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -535,7 +539,17 @@ def _make_private(path: str) -> None:
 
 
 def _upgrade(connection: sqlite3.Connection) -> None:
-    """Give a history table keyed by id alone (before events had ids) its key by room."""
+    """Bring a file an earlier version made up to today's schema (tables it lacks come after).
+
+    Accounts made before they had a choice about private messages keep theirs (the column's
+    default); a history table keyed by id alone (before events had ids) gets its key by room.
+    """
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(accounts)")}
+    if columns and "private_history" not in columns:  # (no columns: no table yet)
+        # One statement, atomic by itself: every row reads as the default at once.
+        connection.execute(
+            "ALTER TABLE accounts ADD COLUMN private_history INTEGER NOT NULL DEFAULT 1"
+        )
     row = connection.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'history'"
     ).fetchone()
