@@ -23,6 +23,7 @@ import trio
 from tests.chat_client import ChatClient
 from tests.conftest import StartServer
 from tests.test_reload import server
+from trio_chat.core.limits import Limits
 from trio_chat.shell.archive import HistoryConfig
 from trio_chat.shell.credentials import AccountRules
 
@@ -116,6 +117,42 @@ class Page:
 
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))
+
+    def texts(self) -> list[str]:
+        """The texts of the lines shown, oldest first (without times or names)."""
+        lines = "document.querySelectorAll('#messages li')"
+        script = f"return [...{lines}].map(li => li.lastChild.textContent)"
+        return list(self.driver.execute_script(script))
+
+    def first_unread(self) -> str | None:
+        """The text of the line marked as the first unread one, if any."""
+        line = "document.querySelector('#messages li.first-unread')"
+        script = f"const li = {line}; return li && li.lastChild.textContent"
+        found = self.driver.execute_script(script)
+        return None if found is None else str(found)
+
+    def scroll_up_until(self, text: str) -> None:
+        """Scroll to the top of the messages, again as older lines come, until ``text`` shows."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        script = (
+            "const list = document.getElementById('messages'); list.scrollTop = 0;"
+            "return list.textContent.includes(arguments[0])"
+        )
+        WebDriverWait(self.driver, WAIT, poll_frequency=0.05).until(
+            lambda driver: driver.execute_script(script, text)
+        )
+
+    def overflows(self) -> bool:
+        """Whether the messages are more than their pane shows (so that they scroll)."""
+        script = "const list = document.getElementById('messages');"
+        script += "return list.scrollHeight > list.clientHeight"
+        return bool(self.driver.execute_script(script))
+
+    def wait_until(self, condition: Callable[[], bool]) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, WAIT, poll_frequency=0.05).until(lambda _: condition())
 
 
 @pytest.fixture
@@ -335,3 +372,98 @@ async def test_an_operator_mutes_someone_from_the_page_and_the_muted_user_sees_w
     await in_thread(ana.wait_for_text, "settings-error", "there is no mode x")
     shot = Path(os.environ.get("TRIO_CHAT_MODERATION_SCREENSHOT") or tmp_path / "operator.png")
     await in_thread(ana.screenshot, shot)
+
+
+def said(texts: list[str], *prefixes: str) -> list[str]:
+    return [text for text in texts if text.startswith(prefixes)]
+
+
+async def test_scrolling_up_loads_older_lines_from_the_database_beyond_memory(
+    start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    # Memory keeps the last 5 entries of #lobby, what a newcomer is shown; the rest are on disk.
+    server = await start_server(
+        web=True,
+        database=str(tmp_path / "history.sqlite3"),
+        history=HistoryConfig(ring=5),
+        limits=Limits(history_lines=5),
+    )
+    nc = await server.join("nc")
+    for i in range(80):
+        await nc.send(f"m{i:02}")
+        await nc.expect(f"<nc> m{i:02}")
+    page: Page = await open_page(f"http://127.0.0.1:{server.web_port}/")
+    await in_thread(page.log_in, "ana")
+    await in_thread(page.wait_for_message, "m79")
+    # The newest first, and enough older ones to fill the window: the oldest only on scrolling.
+    await in_thread(page.wait_until, page.overflows)
+    assert "m00" not in await in_thread(page.texts)
+    await in_thread(page.scroll_up_until, "m00")
+    # Every line once, in the room's order, however many answers it took.
+    assert said(await in_thread(page.texts), "m") == [f"m{i:02}" for i in range(80)]
+
+
+async def test_a_page_reconnecting_after_a_restart_shows_exactly_what_it_missed_once(
+    start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    saved: dict[str, Any] = {
+        "database": str(tmp_path / "history.sqlite3"),
+        "history": HistoryConfig(ring=5),  # what it missed is on disk, beyond memory
+        "limits": Limits(history_lines=5),  # and more than a rejoining member is shown
+    }
+    server = await start_server(web=True, **saved)
+    port = server.web_port
+    nc = await server.join("nc")
+    page: Page = await open_page(f"http://127.0.0.1:{port}/")
+    await in_thread(page.log_in, "ana")
+    await nc.expect("* ana joined")
+    for i in range(3):
+        await nc.send(f"seen {i}")
+        await nc.expect(f"<nc> seen {i}")
+    await in_thread(page.wait_for_message, "seen 2")
+
+    # The server stops; the room goes on without the web port (so without the page), then the
+    # server starts again with it, on the same database.
+    server.stop.set()
+    await server.finished.wait()
+    await in_thread(page.wait_for_text, "status", "reconnecting")
+    without_web = await start_server(**saved)
+    bea = await without_web.join("bea")
+    for i in range(30):
+        await bea.send(f"missed {i}")
+    while await bea.receive_line() != "<bea> missed 29":  # (#lobby's history comes first)
+        pass
+    without_web.stop.set()
+    await without_web.finished.wait()
+    restarted = await start_server(web=True, web_port=port, **saved)
+    await in_thread(page.wait_for_text, "status", "connected as ana")
+    await in_thread(page.wait_for_message, "missed 29")
+    nc = await restarted.join("nc")
+    await nc.send("live again")
+    await in_thread(page.wait_for_message, "live again")
+
+    texts = await in_thread(page.texts)
+    expected = [f"seen {i}" for i in range(3)] + [f"missed {i}" for i in range(30)]
+    assert said(texts, "seen", "missed", "live") == [*expected, "live again"]
+    # What it missed is new: the divider is above it (below what was read before).
+    first = await in_thread(page.first_unread)
+    assert first is not None
+    assert texts.index("seen 2") < texts.index(first) <= texts.index("missed 0")
+
+
+async def test_a_page_shows_who_is_typing_until_their_message_comes(
+    start_server: StartServer, open_page: Callable[[str], Any]
+) -> None:
+    server = await start_server(web=True)
+    url = f"http://127.0.0.1:{server.web_port}/"
+    ana: Page = await open_page(url)
+    bruno: Page = await open_page(url)
+    await in_thread(ana.log_in, "ana")
+    await in_thread(bruno.log_in, "bruno")
+    await in_thread(ana.wait_for_text, "members", "bruno")
+    await in_thread(lambda: bruno.type_into("say", "hello the", submit=False))
+    await in_thread(ana.wait_for_text, "typing", "bruno is typing")
+    assert await in_thread(bruno.text_of, "typing") == ""  # not our own
+    await in_thread(bruno.type_into, "say", "re")  # and Enter
+    await in_thread(ana.wait_for_message, "hello there")
+    await in_thread(ana.wait_until, lambda: ana.text_of("typing") == "")

@@ -2,7 +2,14 @@
 // Everything a peer sent is inserted with textContent, never as HTML.
 "use strict";
 
-const MAX_LINES = 500; // per room or conversation, in memory
+const MAX_LINES = 2000; // per room or conversation, in memory (older lines load as you scroll up)
+const HISTORY_PAGE = 50; // entries asked for at once: older ones, or what a reconnection missed
+const NEAR_TOP = 40; // pixels from the top of the messages at which older ones are asked for
+// IRCv3's typing spec: "active" at most every 3 s while typing; shown for 6 s after the last.
+const TYPING_EVERY = 3000;
+const TYPING_PAUSED_AFTER = 6000; // no key pressed for this long: "paused"
+const TYPING_SHOWN = 6000;
+const READ_EVERY = 2000; // ms between two mark_read: a busy room must not use up our flood allowance
 const BACKOFF_FIRST = 1000;
 const BACKOFF_MAX = 30000;
 const RETRIES_WHEN_TAKEN = 5; // after a reconnect, our old connection may still hold our name
@@ -22,12 +29,25 @@ const state = {
   selected: null, // the member whose actions are shown (an operator's panel), or null
   acting: null, // "member" or "settings": where a refusal of what we just asked is shown
   quietModes: new Set(), // rooms whose modes we asked for ourselves, not to show as a line
+  typing: { view: null, state: "done", sentAt: 0, pause: null }, // what we said of our typing
+  readAt: 0, // when we last said how far we read (Date.now())
+  reading: null, // the timer that will say it, if one is set
 };
 
 function newView(name, kind) {
   // members: nick -> away message ("": here); roles: nick -> its roles there, if it has any.
   // modes: the room's flags that are on ("tn"), as its operators see them.
-  return { name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", seen: 0, modes: "" };
+  // History: lines carry their entry's id (the room's order): ids are those shown, newest the
+  // latest shown (what a reconnection asks to follow); one history request at a time (asking),
+  // the next ones queued; exhausted: nothing older exists. Read markers (ms since the epoch):
+  // marker is the account's, dividerAt where "new" starts on screen (undefined: not known yet),
+  // readUpTo what this page has shown at the bottom of a visible tab, sentMark what it said.
+  // typing: nick -> the timer that stops showing it.
+  return {
+    name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", modes: "",
+    ids: new Set(), newest: 0, asking: null, queue: [], exhausted: false, rejoining: false,
+    marker: null, dividerAt: undefined, readUpTo: 0, sentMark: 0, typing: new Map(),
+  };
 }
 
 // Whether we run the room shown: its operator, or a server operator.
@@ -49,6 +69,8 @@ function view(name, kind = "room") {
     found = newView(name, kind);
     state.views.set(name, found);
     renderViews();
+    // A conversation's read marker is the account's: ask where it is (a room's comes on entry).
+    if (kind === "private" && state.account) post({ type: "mark_read", nick: name });
   }
   return found;
 }
@@ -83,6 +105,10 @@ function closed(socket, close) {
   state.socket = null;
   const wasRegistered = state.registered;
   state.registered = false;
+  for (const each of state.views.values()) {
+    each.asking = null; // its answer will not come: the next connection asks again
+    each.queue = [];
+  }
   if (state.leaving || (!wasRegistered && !state.views.size && state.retries === 0)) {
     setStatus("offline", close.reason ? `disconnected: ${close.reason}` : "disconnected");
     if (!wasRegistered) showLogin();
@@ -96,11 +122,17 @@ function closed(socket, close) {
 }
 
 function send(message) {
+  if (post(message)) return true;
+  system(currentView(), "not connected: try again in a moment", "error");
+  return false;
+}
+
+// Send what the page says by itself (history, typing, read markers): nothing to say if offline.
+function post(message) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN && state.registered) {
     state.socket.send(JSON.stringify(message));
     return true;
   }
-  system(currentView(), "not connected: try again in a moment", "error");
   return false;
 }
 
@@ -118,8 +150,6 @@ const SERVICE_TEXTS = {
   missed: "some messages were missed",
 };
 
-const LIVE_ROOM_EVENTS = new Set(["said", "emoted", "joined", "parted", "topic_changed", "modes_changed", "kicked"]);
-
 // Refusals of what we said: shown by the message field too, where the person is looking.
 const SPEAKING_REFUSALS = new Set(["moderated", "muted", "banned_cannot_speak", "account_needed_to_speak", "cannot_send"]);
 
@@ -127,11 +157,7 @@ const LISTS = { b: "bans", e: "ban exceptions", I: "invitations" };
 
 function handle(event) {
   const time = event.time;
-  // The newest moment of a room seen live: a reconnection's history skips what came before.
-  if (LIVE_ROOM_EVENTS.has(event.type)) {
-    const room = view(event.room);
-    room.seen = Math.max(room.seen, time);
-  }
+  const id = event.id || 0; // a room event's place in the room's order (its history entry)
   switch (event.type) {
     case "registered":
       state.registered = true;
@@ -140,6 +166,11 @@ function handle(event) {
       state.retries = 0;
       setStatus("online", `connected as ${event.nick}`);
       showChat();
+      // A reconnection: each view asks for exactly what it missed (rooms once re-entered).
+      for (const each of state.views.values()) {
+        each.rejoining = true;
+        if (each.kind === "private" && state.account) catchUp(each);
+      }
       break;
     case "room_entered": {
       const room = view(event.room);
@@ -147,6 +178,9 @@ function handle(event) {
       room.roles = new Map(Object.entries(event.roles || {}));
       room.topic = event.topic;
       system(room, `you joined ${event.room}`, "system", time);
+      markedAt(room, event.read_marker ?? null, false);
+      if (room.rejoining) catchUp(room);
+      room.rejoining = false;
       if (runs(room)) askModes(room);
       if (!state.current || state.current.kind !== "room" || state.switchTo === event.room) {
         show(room);
@@ -161,7 +195,7 @@ function handle(event) {
     case "joined": {
       const room = view(event.room);
       room.members.set(event.nick, event.away);
-      system(room, describe(event), "system", time);
+      system(room, describe(event), "system", time, id);
       renderMembers();
       break;
     }
@@ -169,34 +203,55 @@ function handle(event) {
       const room = view(event.room);
       room.members.delete(event.nick);
       room.roles.delete(event.nick);
-      system(room, describe(event), "system", time);
+      heard(room, event.nick, "done");
+      system(room, describe(event), "system", time, id);
       renderMembers();
       break;
     }
-    case "said":
-      line(view(event.room), time, event.nick, event.text, event.notice ? "notice" : "");
-      if (event.nick === state.nick) $("say-error").textContent = ""; // we were heard
+    case "said": {
+      const own = event.nick === state.nick;
+      heard(view(event.room), event.nick, "done"); // a message ends its typing
+      line(view(event.room), time, event.nick, event.text, event.notice ? "notice" : "", { id, own });
+      if (own) $("say-error").textContent = ""; // we were heard
       break;
+    }
     case "emoted":
-      line(view(event.room), time, null, describe(event), "action");
+      heard(view(event.room), event.nick, "done");
+      line(view(event.room), time, null, describe(event), "action", { id, own: event.nick === state.nick });
       break;
+    case "signalled":
+      if (event.nick !== state.nick) heard(view(event.room), event.nick, typingIn(event.tags));
+      break;
+    case "read_marker": {
+      const target = state.views.get(event.target);
+      if (target) markedAt(target, event.marker, !event.asked);
+      break;
+    }
     case "topic_changed": {
       const room = view(event.room);
       room.topic = event.topic;
-      system(room, describe(event), "system", time);
+      system(room, describe(event), "system", time, id);
       renderHead();
       break;
     }
     case "recalled":
-    case "history_read":
-      recalled(view(event.room), event.entries);
+      recalled(view(event.room), event.entries, null);
       break;
+    case "history_read": {
+      // An answer to one of our history requests: in the view it is about, one at a time.
+      const target = state.views.get(event.room) || view(event.room, event.room.startsWith("#") ? "room" : "private");
+      const asked = target.asking;
+      target.asking = null;
+      recalled(target, event.entries, asked || { kind: "latest" });
+      nextRequest(target);
+      break;
+    }
     case "modes_changed": {
       const room = view(event.room);
       const ran = runs(room);
       for (const change of event.changes) applyChange(room, change);
       if (!ran && runs(room)) askModes(room); // made an operator: the settings need the modes
-      system(room, describe(event), "system", time);
+      system(room, describe(event), "system", time, id);
       if (event.nick === state.nick) clearActionErrors();
       renderHead();
       renderMembers();
@@ -213,7 +268,8 @@ function handle(event) {
       room.roles.delete(event.target);
       if (state.selected === event.target) state.selected = null;
       if (event.nick === state.nick) clearActionErrors();
-      system(room, describe(event), "system", time);
+      heard(room, event.target, "done");
+      system(room, describe(event), "system", time, id);
       renderMembers();
       break;
     }
@@ -285,7 +341,8 @@ function handle(event) {
           each.members.delete(event.old);
           if (each.roles.has(event.old)) each.roles.set(event.new, each.roles.get(event.old));
           each.roles.delete(event.old);
-          system(each, describe(event), "system", time);
+          heard(each, event.old, "done");
+          system(each, describe(event), "system", time, id);
         }
       }
       renderMembers();
@@ -293,8 +350,9 @@ function handle(event) {
     case "departed":
       for (const each of state.views.values()) {
         each.roles.delete(event.nick);
+        heard(each, event.nick, "done");
         if (each.members.delete(event.nick)) {
-          system(each, describe(event), "system", time);
+          system(each, describe(event), "system", time, id);
         }
       }
       renderMembers();
@@ -306,15 +364,22 @@ function handle(event) {
       renderMembers();
       break;
     case "private_from": {
+      if (event.signal) { // tags alone (typing), no message: shown only where it is open
+        const talk = state.views.get(event.sender);
+        if (talk) heard(talk, event.sender, typingIn(event.tags || []));
+        break;
+      }
       const talk = view(event.sender, "private");
       const text = event.action ? `* ${event.sender} ${event.text}` : event.text;
-      line(talk, time, event.action ? null : event.sender, text, "private");
+      heard(talk, event.sender, "done");
+      line(talk, time, event.action ? null : event.sender, text, "private", { id });
       break;
     }
     case "private_to": {
+      if (event.signal) break; // our own typing, told back
       const talk = view(event.recipient, "private");
       const text = event.action ? `* ${state.nick} ${event.text}` : event.text;
-      line(talk, time, event.action ? null : state.nick, text, "private", { mine: true });
+      line(talk, time, event.action ? null : state.nick, text, "private", { mine: true, id, own: true });
       break;
     }
     case "is_away":
@@ -376,21 +441,77 @@ function handle(event) {
   }
 }
 
-// The room's past, shown before anything live, each line with its date.
-function recalled(room, entries) {
-  entries = entries.filter((entry) => entry.time > room.seen); // already shown live
-  if (!entries.length && room.seen) return;
-  if (!entries.length) {
-    system(room, "nothing said here yet", "system");
+// Entries of a room's (or a conversation's) past, each put in its place by id, once, with its
+// date: after a welcome (asked null), older ones as the page is scrolled up, what a
+// reconnection missed (again after the last of an answer while answers are full), or /history.
+function recalled(target, entries, asked) {
+  if (!entries.length && !asked && !target.ids.size) {
+    system(target, "nothing said here yet", "system");
     return;
   }
-  for (const { time, event } of entries) {
+  const list = $("messages");
+  const height = list.scrollHeight;
+  const fromTop = list.scrollTop;
+  const older = asked && asked.kind === "before";
+  for (const { id, time, event } of entries) {
+    if (event.type === "signalled") continue; // a kept reaction: nothing to show as a line
     const date = new Date(time * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
-    const nick = event.type === "said" ? event.nick : null;
-    const text = event.type === "said" ? event.text : describe(event);
-    line(room, time, nick, text, "history", { mine: true, stamp: date });
-    room.seen = Math.max(room.seen, time);
+    const author = event.type === "private_from" ? event.sender : event.nick;
+    const nick = event.type === "said" || event.type === "private_from" ? author : null;
+    const text = nick ? event.text : describe(event);
+    line(target, time, nick, text, "history", { mine: true, stamp: date, id, own: author === state.nick, older, recalled: true });
   }
+  if (older && target === state.current) {
+    list.scrollTop = fromTop + list.scrollHeight - height; // what was on screen stays there
+  }
+  if (older && entries.length < asked.count) target.exhausted = true;
+  if (asked && asked.kind === "after" && entries.length >= asked.count) {
+    ask(target, { kind: "after", after: entries[entries.length - 1].id }); // more were missed
+  }
+  if (target === state.current) fillScreen();
+}
+
+function catchingUp(target) {
+  return target.asking?.kind === "after" || target.queue.some((request) => request.kind === "after");
+}
+
+// Ask for what a reconnection missed: everything after the last entry shown, before anything
+// live of the new connection (which follows its welcome), however long we were away.
+function catchUp(target) {
+  if (target.newest) ask(target, { kind: "after", after: target.newest });
+}
+
+// Scrolled to the top (or not enough lines to scroll): ask for the entries before the oldest.
+function loadOlder(target) {
+  if (target.exhausted || target.lines.length >= MAX_LINES) return;
+  if (target.asking?.kind === "before" || target.queue.some((request) => request.kind === "before")) return;
+  const oldest = target.lines.find((item) => item.id);
+  if (oldest) ask(target, { kind: "before" });
+}
+
+function fillScreen() {
+  const list = $("messages");
+  if (state.current && list.scrollTop < NEAR_TOP) loadOlder(state.current);
+}
+
+// One history request per view at a time: its answer says only what it is about.
+function ask(target, request) {
+  target.queue.push(request);
+  nextRequest(target);
+}
+
+function nextRequest(target) {
+  if (target.asking || !target.queue.length || !state.registered) return;
+  const request = target.queue.shift();
+  const message = { type: "history", count: request.count || HISTORY_PAGE };
+  message[target.kind === "room" ? "room" : "nick"] = target.name;
+  if (request.kind === "after") message.after = request.after;
+  if (request.kind === "before") {
+    const oldest = target.lines.find((item) => item.id);
+    if (!oldest) return nextRequest(target);
+    message.before = oldest.id; // as it is now: what came back since is older still
+  }
+  if (post(message)) target.asking = { ...request, count: message.count };
 }
 
 // How an event reads in a room, live or recalled from its history.
@@ -455,6 +576,11 @@ function clearActionErrors() {
 }
 
 function refused(event) {
+  const about = event.subject && state.views.get(event.subject);
+  if (about && about.asking && event.reason.startsWith("history_")) {
+    about.asking = null; // that request failed: the next one may not
+    nextRequest(about);
+  }
   if (state.registered) {
     // In place: in the room it is about, by the field that asked, by the message field.
     const room = event.subject && state.views.get(event.subject);
@@ -524,12 +650,34 @@ function currentView() {
   return state.current || view("#lobby");
 }
 
-function line(target, time, nick, text, kind = "", { mine = false, stamp = null } = {}) {
-  const item = { time, nick, text, kind, stamp };
-  target.lines.push(item);
-  if (target.lines.length > MAX_LINES) target.lines.shift();
+// Show a line. One with an id (a room event, or an entry of its history) goes in its place in
+// the room's order, once: live, recalled after a welcome, loaded as older, or missed while away.
+function line(target, time, nick, text, kind = "", { mine = false, stamp = null, id = 0, own = false, older = false, recalled = false } = {}) {
+  if (id && target.ids.has(id)) return; // shown already
+  const item = { time, nick, text, kind, stamp, id, own };
+  const at = id ? placeOf(target, id) : target.lines.length;
+  target.lines.splice(at, 0, item);
+  if (id) {
+    target.ids.add(id);
+    target.newest = Math.max(target.newest, id);
+  }
+  let dropped = 0;
+  while (target.lines.length > MAX_LINES) {
+    target.ids.delete(target.lines.shift().id);
+    dropped += 1;
+  }
   if (target === state.current) {
-    appendLine(item);
+    const list = $("messages");
+    const reading = seen(list) && !list.querySelector(".first-unread");
+    placeLine(item, at, older);
+    for (; dropped > 0; dropped -= 1) list.firstElementChild.remove();
+    // An entry that comes live and is read as it comes (nothing unread above it): "new" starts
+    // after it. Not while a reconnection's missed entries, older than it, are on their way.
+    if (reading && id && !recalled && !catchingUp(target)) {
+      target.dividerAt = Math.max(target.dividerAt ?? 0, Math.round(time * 1000));
+    }
+    renderDivider();
+    readSoon();
   } else if (!mine) {
     // What we said ourselves (or history) is never unread: the sidebar changes only here.
     target.unread += 1;
@@ -537,13 +685,43 @@ function line(target, time, nick, text, kind = "", { mine = false, stamp = null 
   }
 }
 
-function system(target, text, kind = "system", time = Date.now() / 1000) {
-  line(target, time, null, text, kind);
+// Where a line with this id goes: before the first later one after the last earlier one.
+function placeOf(target, id) {
+  let at = target.lines.length;
+  for (let i = target.lines.length - 1; i >= 0; i -= 1) {
+    const other = target.lines[i].id;
+    if (other && other < id) break;
+    if (other) at = i;
+  }
+  return at;
 }
 
-function appendLine(item) {
+function system(target, text, kind = "system", time = Date.now() / 1000, id = 0) {
+  line(target, time, null, text, kind, { id });
+}
+
+function atBottom(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+// Whether the newest lines of the view shown are being read: the tab is seen, at the bottom.
+function seen(list) {
+  return document.visibilityState === "visible" && atBottom(list);
+}
+
+function placeLine(item, at, older = false) {
   const list = $("messages");
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const bottom = atBottom(list) && !older;
+  const entry = renderLine(item);
+  const next = list.children[at] || null;
+  const above = next && next.getBoundingClientRect().top < list.getBoundingClientRect().top;
+  const height = list.scrollHeight;
+  list.insertBefore(entry, next);
+  if (bottom) list.scrollTop = list.scrollHeight;
+  else if (above && !older) list.scrollTop += list.scrollHeight - height; // what was on screen stays
+}
+
+function renderLine(item) {
   const entry = document.createElement("li");
   if (item.kind) entry.className = item.kind;
   const stamp = document.createElement("time");
@@ -559,9 +737,119 @@ function appendLine(item) {
     entry.append(who);
   }
   entry.append(document.createTextNode(item.text));
-  list.append(entry);
-  while (list.children.length > MAX_LINES) list.firstElementChild.remove();
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  return entry;
+}
+
+// The first line newer than where "new" starts (not ours) is marked: a divider above it.
+function renderDivider() {
+  const list = $("messages");
+  for (const old of list.querySelectorAll(".first-unread")) old.classList.remove("first-unread");
+  const target = state.current;
+  if (!target || target.dividerAt == null) return;
+  const at = target.lines.findIndex((item) => item.id && !item.own && Math.round(item.time * 1000) > target.dividerAt);
+  if (at >= 0 && list.children[at]) list.children[at].classList.add("first-unread");
+}
+
+// The account's marker moved (asked: the answer to ours; otherwise another page of the account
+// read further, or it came with the room's welcome).
+function markedAt(target, marker, elsewhere) {
+  if (marker != null) target.marker = Math.max(target.marker ?? 0, marker);
+  // Where "new" starts moves only when nobody is reading here, or the account read it elsewhere.
+  if (target.dividerAt == null || elsewhere || target !== state.current || !seen($("messages"))) {
+    target.dividerAt = target.marker;
+  }
+  if (target === state.current) renderDivider();
+}
+
+// The view shown is seen at its bottom: what it shows is read, up to its newest entry. Say so
+// soon: at once if we have not said it for a while, else once per READ_EVERY.
+function readSoon() {
+  const target = state.current;
+  if (!target || !seen($("messages"))) return;
+  const newest = target.lines.findLast((item) => item.id);
+  if (newest) target.readUpTo = Math.max(target.readUpTo, Math.round(newest.time * 1000));
+  if (state.reading) return;
+  const wait = Math.max(0, state.readAt + READ_EVERY - Date.now());
+  state.reading = setTimeout(() => {
+    state.reading = null;
+    for (const each of state.views.values()) sayRead(each);
+  }, wait);
+}
+
+function sayRead(target) {
+  const time = target.readUpTo;
+  if (time <= Math.max(target.marker ?? 0, target.sentMark)) return;
+  const where = target.kind === "room" ? { room: target.name } : { nick: target.name };
+  if (post({ type: "mark_read", ...where, time })) {
+    target.sentMark = time;
+    state.readAt = Date.now();
+  }
+}
+
+// Leaving a view (or the tab): what was read there is no longer "new" when we come back.
+function leave(target) {
+  if (!target) return;
+  sayRead(target); // now: what it read must not wait for a timer
+  target.dividerAt = Math.max(target.marker ?? 0, target.readUpTo) || null;
+}
+
+// --- who is typing -------------------------------------------------------------------------
+
+function typingIn(tags) {
+  const tag = tags.find(([key]) => key === "+typing");
+  return tag ? tag[1] : "done";
+}
+
+// ``nick`` says it is typing in ``target`` ("active"), or not any more ("paused", "done").
+function heard(target, nick, how) {
+  clearTimeout(target.typing.get(nick));
+  target.typing.delete(nick);
+  if (how === "active") {
+    target.typing.set(nick, setTimeout(() => heard(target, nick, "done"), TYPING_SHOWN));
+  }
+  if (target === state.current) renderTyping();
+}
+
+function renderTyping() {
+  const names = state.current ? [...state.current.typing.keys()].sort() : [];
+  $("typing").textContent =
+    names.length === 0 ? "" :
+    names.length === 1 ? `${names[0]} is typing…` :
+    names.length === 2 ? `${names[0]} and ${names[1]} are typing…` : "several people are typing…";
+}
+
+// What we type: "active" at most every TYPING_EVERY, "paused" after a while, "done" once the
+// field is empty (a message sent says it by itself). Commands are not messages being typed.
+function typed() {
+  const text = $("say").value;
+  const target = currentView();
+  const typing = state.typing;
+  if (!text.trim() || (text.startsWith("/") && !text.startsWith("//"))) {
+    stopTyping("done");
+    return;
+  }
+  if (typing.view !== target) stopTyping("done");
+  const now = Date.now();
+  if (typing.state !== "active" || now - typing.sentAt >= TYPING_EVERY) {
+    if (tellTyping(target, "active")) typing.sentAt = now;
+  }
+  typing.view = target;
+  typing.state = "active";
+  clearTimeout(typing.pause);
+  typing.pause = setTimeout(() => stopTyping("paused"), TYPING_PAUSED_AFTER);
+}
+
+function stopTyping(how) {
+  const typing = state.typing;
+  clearTimeout(typing.pause);
+  if (typing.view && typing.state !== how && typing.state !== "done") tellTyping(typing.view, how);
+  typing.state = how;
+  if (how === "done") typing.view = null;
+}
+
+function tellTyping(target, how) {
+  const where = target.kind === "room" ? { room: target.name } : { nick: target.name };
+  return post({ type: "typing", ...where, state: how });
 }
 
 function colour(nick) {
@@ -571,18 +859,27 @@ function colour(nick) {
 }
 
 function show(target) {
-  if (state.current !== target) state.selected = null;
+  if (state.current !== target) {
+    state.selected = null;
+    leave(state.current);
+  }
   state.current = target;
   target.unread = 0;
   const list = $("messages");
-  list.replaceChildren();
-  for (const item of target.lines) appendLine(item);
+  list.replaceChildren(...target.lines.map(renderLine));
+  list.scrollTop = list.scrollHeight;
+  renderDivider();
+  renderTyping();
   renderViews();
   renderHead();
   renderMembers();
+  readSoon();
+  fillScreen();
 }
 
 function forget(name) {
+  const gone = state.views.get(name);
+  if (gone) for (const timer of gone.typing.values()) clearTimeout(timer);
   state.views.delete(name);
   state.quietModes.delete(name);
   if (state.current && state.current.name === name) state.selected = null;
@@ -769,7 +1066,8 @@ function submitLine(text) {
     case "whois":
       return send({ type: "whois", nick: argument });
     case "history":
-      return send({ type: "history", room, count: Number(argument) || 50 });
+      ask(current, { kind: "latest", count: Math.min(Number(argument) || HISTORY_PAGE, 1000) });
+      return true;
     case "quit":
       return send({ type: "quit", message: argument });
     // Running a room: /op bob, /kick bob reason, /ban bob|mask reason, /mode +m, ...
@@ -828,7 +1126,12 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     const input = $("say");
     const text = input.value;
-    if (text.trim() && submitLine(text)) input.value = "";
+    if (text.trim() && submitLine(text)) {
+      input.value = "";
+      clearTimeout(state.typing.pause);
+      state.typing.state = "done"; // the message itself ends our typing, for everyone
+      state.typing.view = null;
+    }
   });
   $("join-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -841,6 +1144,15 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("say").addEventListener("input", () => {
     $("say-error").textContent = ""; // a new line: the last refusal is old news
+    typed();
+  });
+  $("messages").addEventListener("scroll", () => {
+    fillScreen();
+    readSoon();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") readSoon();
+    else leave(state.current); // what comes while we are away is new when we come back
   });
   $("member-actions").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
