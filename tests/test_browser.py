@@ -467,3 +467,43 @@ async def test_a_page_shows_who_is_typing_until_their_message_comes(
     await in_thread(bruno.type_into, "say", "re")  # and Enter
     await in_thread(ana.wait_for_message, "hello there")
     await in_thread(ana.wait_until, lambda: ana.text_of("typing") == "")
+
+
+async def test_the_first_unread_line_is_marked_where_the_accounts_read_marker_says(
+    start_server: StartServer, open_page: Callable[[str], Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    rules = AccountRules(failed_login_delay=0.05)
+    server = await start_server(
+        web=True, accounts=rules, database=str(tmp_path / "db"), history=HistoryConfig()
+    )
+    url = f"http://127.0.0.1:{server.web_port}/"
+    nc = await server.join("nc")
+    page: Page = await open_page(url)
+    await in_thread(lambda: page.type_into("nick", "ana", submit=False))
+    await in_thread(lambda: page.driver.find_element(By.ID, "register").click())
+    await in_thread(page.wait_for_text, "login-error", "choose a password for ana")
+    await in_thread(lambda: page.type_into("password", "a long passphrase", submit=False))
+    await in_thread(lambda: page.driver.find_element(By.ID, "register").click())
+    await in_thread(page.wait_for_text, "status", "connected as ana")
+    await nc.expect("* ana joined")
+    await nc.send("read by ana")
+    await nc.expect("<nc> read by ana")
+    await in_thread(page.wait_for_message, "read by ana")
+    # Seen at the bottom of a visible tab: read, and the account's marker says so.
+    marker = "const v = state.views.get('#lobby'); return v.marker !== null && v.marker >= "
+    newest = "Math.round(v.lines.findLast((item) => item.id).time * 1000)"
+    await in_thread(page.wait_until, lambda: page.driver.execute_script(marker + newest))
+    assert await in_thread(page.first_unread) is None  # (read as it came: nothing new)
+
+    # The page goes (as a closed tab does: no reconnection); the room goes on; a new page,
+    # which its ticket logs in, knows nothing but what the account's marker says.
+    await in_thread(page.driver.execute_script, "state.leaving = true; state.socket.close()")
+    while not (await nc.receive_line()).startswith("* ana left"):
+        pass
+    await nc.send("said while ana was away")
+    await nc.expect("<nc> said while ana was away")
+    await in_thread(page.driver.refresh)
+    await in_thread(page.wait_for_message, "said while ana was away")
+    assert await in_thread(page.first_unread) == "said while ana was away"

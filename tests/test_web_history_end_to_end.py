@@ -75,3 +75,20 @@ async def test_typing_reaches_the_rooms_other_pages_and_irc_clients_with_message
     for page in (ana, bruno):
         signalled = await page.until("signalled")
         assert (signalled["nick"], signalled["tags"]) == ("carol", [["+typing", "done"]])
+
+
+async def test_typing_to_a_nickname_reaches_it_and_is_never_answered_with_an_error(
+    start_server: StartServer, open_web: OpenWeb
+) -> None:
+    server = await start_server(web=True)
+    ana = await joined(open_web, server, "ana")
+    bruno = await joined(open_web, server, "bruno")
+    await ana.send({"type": "typing", "nick": "bruno", "state": "active"})
+    private = await bruno.until("private_from")
+    assert (private["sender"], private["signal"]) == ("ana", True)
+    assert private["tags"] == [["+typing", "active"]]
+    # To someone offline: nothing comes back (no "no such nick" for a keystroke).
+    await ana.send({"type": "typing", "nick": "ghost", "state": "active"})
+    await ana.send({"type": "say", "text": "next"})
+    while (message := await ana.receive())["type"] != "said":
+        assert message["type"] not in ("refusal", "error"), message

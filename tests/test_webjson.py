@@ -475,8 +475,8 @@ def test_typing_is_a_client_tag_to_a_room_or_a_nickname() -> None:
     assert parsed(room="#rust", state="paused") == Signal((("+typing", "paused"),), room("#rust"))
     assert parsed(state="done") == Signal((("+typing", "done"),))  # the current room
     assert parsed(nick="bob", state="active") == PrivateMessage(
-        nick("bob"), "", tags=(("+typing", "active"),), signal=True
-    )
+        nick("bob"), "", notice=True, tags=(("+typing", "active"),), signal=True
+    )  # (a notice: never answered, not even "no such nick")
     command = parsed(room="#rust", state="thinking")
     assert isinstance(command, Tell)
     assert isinstance(command.event, Invalid)

@@ -416,7 +416,8 @@ def _typing(message: Message) -> Command:
         raise _BadField("state: active, paused or done") from None
     tags = (("+typing", state.value),)
     if message.get("nick") is not None:
-        return events.PrivateMessage(_nick(message), "", tags=tags, signal=True)
+        # As a notice: typing to someone gone offline is not answered with an error.
+        return events.PrivateMessage(_nick(message), "", notice=True, tags=tags, signal=True)
     return events.Signal(tags, _room(message))
 
 
