@@ -39,13 +39,14 @@ function newView(name, kind) {
   // modes: the room's flags that are on ("tn"), as its operators see them.
   // History: lines carry their entry's id (the room's order): ids are those shown, newest the
   // latest shown (what a reconnection asks to follow); one history request at a time (asking),
-  // the next ones queued; exhausted: nothing older exists. Read markers (ms since the epoch):
+  // the next ones queued; reached: the oldest id an answer held (shown or not); exhausted:
+  // nothing older exists. Read markers (ms since the epoch):
   // marker is the account's, dividerAt where "new" starts on screen (undefined: not known yet),
   // readUpTo what this page has shown at the bottom of a visible tab, sentMark what it said.
   // typing: nick -> the timer that stops showing it.
   return {
     name, kind, lines: [], unread: 0, members: new Map(), roles: new Map(), topic: "", modes: "",
-    ids: new Set(), newest: 0, asking: null, queue: [], exhausted: false, rejoining: false,
+    ids: new Set(), newest: 0, reached: Infinity, asking: null, queue: [], exhausted: false, rejoining: false,
     marker: null, dividerAt: undefined, readUpTo: 0, sentMark: 0, typing: new Map(),
   };
 }
@@ -464,6 +465,7 @@ function recalled(target, entries, asked) {
   if (older && target === state.current) {
     list.scrollTop = fromTop + list.scrollHeight - height; // what was on screen stays there
   }
+  if (older && entries.length) target.reached = Math.min(target.reached, entries[0].id);
   if (older && entries.length < asked.count) target.exhausted = true;
   if (asked && asked.kind === "after" && entries.length >= asked.count) {
     ask(target, { kind: "after", after: entries[entries.length - 1].id }); // more were missed
@@ -484,6 +486,7 @@ function catchUp(target) {
 // Scrolled to the top (or not enough lines to scroll): ask for the entries before the oldest.
 function loadOlder(target) {
   if (target.exhausted || target.lines.length >= MAX_LINES) return;
+  if (target.kind === "private" && !state.account) return; // kept for accounts only
   if (target.asking?.kind === "before" || target.queue.some((request) => request.kind === "before")) return;
   const oldest = target.lines.find((item) => item.id);
   if (oldest) ask(target, { kind: "before" });
@@ -509,7 +512,8 @@ function nextRequest(target) {
   if (request.kind === "before") {
     const oldest = target.lines.find((item) => item.id);
     if (!oldest) return nextRequest(target);
-    message.before = oldest.id; // as it is now: what came back since is older still
+    // As it is now: what came back since is older still (even what was not shown as a line).
+    message.before = Math.min(oldest.id, target.reached);
   }
   if (post(message)) target.asking = { ...request, count: message.count };
 }
@@ -578,7 +582,9 @@ function clearActionErrors() {
 function refused(event) {
   const about = event.subject && state.views.get(event.subject);
   if (about && about.asking && event.reason.startsWith("history_")) {
-    about.asking = null; // that request failed: the next one may not
+    // That request failed (the next one may not); not ours to read: never ask again.
+    if (event.reason !== "history_unavailable") about.exhausted = true;
+    about.asking = null;
     nextRequest(about);
   }
   if (state.registered) {
