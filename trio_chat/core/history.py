@@ -286,13 +286,14 @@ def select(entries: Sequence[Entry], query: HistoryQuery) -> tuple[Entry, ...]:
     raise ValueError(f"a history query without the marks it needs: {query!r}")
 
 
-def _ms(entry: Entry) -> int:
+def milliseconds(entry: Entry) -> int:
+    """Return when ``entry`` was recorded, in milliseconds since the Unix epoch (as marks are)."""
     return round(entry.time * 1000)
 
 
 def _place(entry: Entry, mark: Mark) -> int:
     """Return where ``entry`` is, measured as ``mark`` measures (an id, or milliseconds)."""
-    return entry.id if isinstance(mark, AtId) else _ms(entry)
+    return entry.id if isinstance(mark, AtId) else milliseconds(entry)
 
 
 def _value(mark: Mark) -> int:

@@ -172,7 +172,13 @@ from trio_chat.core.events import (
     WatchList,
     Who,
 )
-from trio_chat.core.history import History, Lookup, conversation_key, conversations_of
+from trio_chat.core.history import (
+    History,
+    Lookup,
+    conversation_key,
+    conversations_of,
+    milliseconds,
+)
 from trio_chat.core.limits import Limits
 from trio_chat.core.lookalikes import skeleton
 from trio_chat.core.members import Held, Member
@@ -1143,7 +1149,7 @@ class Hub:
         found = [
             Conversation(rooms.get(key) or _correspondent(key, entry), entry.time)
             for key, entry in latest.items()
-            if low < round(entry.time * 1000) < high
+            if low < milliseconds(entry) < high
         ]
         found.sort(key=lambda conversation: conversation.time)
         self._tell(member, ConversationsAre(tuple(found[:limit])))

@@ -59,12 +59,10 @@ from wsproto.utilities import generate_accept_token
 from trio_chat.core.delivery import Delivery
 from trio_chat.core.events import (
     Event,
-    Goodbye,
     JoinRoom,
     Quit,
     Registered,
     Reply,
-    ShuttingDown,
     Tell,
     TicketIs,
     TicketIssued,
@@ -95,6 +93,7 @@ from trio_chat.frontends.websocket import (
     WsPing,
     WsPong,
     choose_subprotocol,
+    close_code,
 )
 
 MAX_HEAD_BYTES = 8 * 1024  # request line and headers; a longer head is refused (431)
@@ -663,17 +662,11 @@ def _frames(events: Sequence[Event], time: float) -> bytes:
 def _close_code(event: Event) -> tuple[int, str] | None:
     """Return the code and reason to close the WebSocket with after showing ``event``, if any."""
     match event:
-        case Goodbye():
-            return CloseReason.NORMAL_CLOSURE, "bye"
-        case ShuttingDown():
-            return CloseReason.GOING_AWAY, "server shutting down"
         case Invalid(ErrorCode.TOO_BIG):
             return CloseReason.MESSAGE_TOO_BIG, "message too big"
         case Invalid(ErrorCode.NOT_TEXT):
             return CloseReason.UNSUPPORTED_DATA, "text messages only"
-        case Refusal(Reason.EXCESS_FLOOD):
-            return CloseReason.POLICY_VIOLATION, "excess flood"
-    return None
+    return close_code(event)
 
 
 _FAREWELL_STATUS = {

@@ -230,7 +230,7 @@ class LinesOverWebSocket:
                     run.append(event)
                     if isinstance(event, Registered):
                         self._chatting = True
-                    elif (close := _close_code(event)) is not None:
+                    elif (close := close_code(event)) is not None:
                         data.append(self._render_run(run, delivery.time))
                         data.append(self._close(*close))
                         return b"".join(data)
@@ -248,7 +248,7 @@ class LinesOverWebSocket:
         """Render the close frame that answers the peer's, once the goodbye comes; else nothing."""
         if self._socket.state is ConnectionState.REMOTE_CLOSING and delivery.personal:
             for event in delivery.events:
-                if (close := _close_code(event)) is not None:
+                if (close := close_code(event)) is not None:
                     return self._close(*close)
         return b""  # our close frame is sent: nothing more may be
 
@@ -275,8 +275,11 @@ class LinesOverWebSocket:
         return self._inner.keepalive()
 
 
-def _close_code(event: Event) -> tuple[int, str] | None:
-    """Return the code and reason to close with after showing ``event``, if it ends the session."""
+def close_code(event: Event) -> tuple[int, str] | None:
+    """Return the code and reason to close with after showing ``event``, if it ends the session.
+
+    (What ends every WebSocket session; the page's JSON socket has reasons of its own too.)
+    """
     match event:
         case Goodbye():
             return CloseReason.NORMAL_CLOSURE, "bye"
