@@ -229,6 +229,12 @@ def test_targets_list_rooms_and_correspondents_by_their_latest_message() -> None
 CAPS = "batch server-time message-tags echo-message labeled-response draft/chathistory"
 
 
+async def request_caps(client: IrcClient, caps: str = CAPS) -> None:
+    """Ask for ``caps`` once connected, and read the server's answer."""
+    await client.send(f"CAP REQ :{caps}")
+    await client.receive_until("CAP")
+
+
 def in_batch(messages: list[Message]) -> list[str]:
     """The texts of a chathistory batch's PRIVMSGs (the batch must open and close)."""
     opened = [m for m in messages if m.command == "BATCH" and m.params[0].startswith("+")]
@@ -342,8 +348,7 @@ async def test_private_history_and_targets_over_a_real_server(
     await new_account(alice, "alice")
     bob = await connect(server.irc_port, server.clients)
     await new_account(bob, "bob")
-    await alice.send(f"CAP REQ :{CAPS}")
-    await alice.receive_until("CAP")
+    await request_caps(alice)
     await alice.send("PRIVMSG bob :psst")
     (got,) = await alice.receive_until("PRIVMSG")  # its echo, with its msgid and time
     await bob.receive_until("PRIVMSG")
@@ -351,8 +356,7 @@ async def test_private_history_and_targets_over_a_real_server(
     await bob.expect_closed()
     again = await connect(server.irc_port, server.clients)  # bob, back later
     await logged_in(again, "bob")
-    await again.send(f"CAP REQ :{CAPS}")
-    await again.receive_until("CAP")
+    await request_caps(again)
     await again.send("CHATHISTORY LATEST alice * 10")
     history = await read_batch(again)
     assert in_batch(history) == ["psst"]

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import StartServer
 from tests.names import nick
-from tests.test_chathistory import CAPS, in_batch, read_batch
+from tests.test_chathistory import in_batch, read_batch, request_caps
 from tests.test_hub import received, registered, saved, turn, with_account
 from tests.test_irc import feed, see
 from tests.test_irc import registered as irc_registered
@@ -215,8 +215,7 @@ async def test_private_history_off_and_on_over_a_real_server(
     bob = await connect(server.irc_port, server.clients)
     await new_account(bob, "bob")
     for client in (alice, bob):
-        await client.send(f"CAP REQ :{CAPS}")
-        await client.receive_until("CAP")
+        await request_caps(client)
     await alice.send("PRIVMSG NickServ :SET PRIVATE-HISTORY OFF")
     (notice,) = await alice.receive_until("NOTICE")
     assert notice.source == "NickServ!NickServ@services"
