@@ -6,7 +6,8 @@ trio-chat's IRC front end and ngIRCd over IRC; interleaved, ``--repeat`` times e
 on a fresh server process. The server is pinned to CPU 0 and this process (the load generator)
 to CPU 1, where ``os.sched_setaffinity`` exists. Results are appended to a JSON-lines file and
 printed as a Markdown table with medians, min and max, and the trio-chat/baseline and
-trio-chat-irc/ngircd ratios.
+trio-chat-irc/ngircd ratios. Kinds not run by default (``--servers``): trio-chat sharing rooms
+through Redis, and trio-chat over TLS, each against the same server without.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import resource
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -35,14 +37,19 @@ from benchmarks.load import Load, LoadError, percentile
 # Compared in pairs, over the same protocol: trio-chat against the baseline (plain), and
 # trio-chat's IRC front end against ngIRCd, a C IRC server (when installed).
 # And, only when asked for (--servers), trio-chat sharing rooms through Redis: one process
-# with the backplane, and members spread over two processes, each against trio-chat alone.
+# with the backplane, and members spread over two processes, each against trio-chat alone;
+# and each front end over TLS, against itself without.
 PAIRS = (
     ("trio-chat", "baseline"),
     ("trio-chat-irc", "ngircd"),
     ("trio-chat-redis", "trio-chat"),
     ("trio-chat-2p", "trio-chat"),
+    ("trio-chat-tls", "trio-chat"),
+    ("trio-chat-irc-tls", "trio-chat-irc"),
 )
 BACKPLANE_KINDS = ("trio-chat-redis", "trio-chat-2p")
+TLS_KINDS = ("trio-chat-tls", "trio-chat-irc-tls")
+ON_REQUEST = BACKPLANE_KINDS + TLS_KINDS  # run only when --servers names them
 SERVERS = tuple(dict.fromkeys(kind for pair in PAIRS for kind in pair))
 PROTOCOLS = {
     "trio-chat": "plain",
@@ -51,6 +58,8 @@ PROTOCOLS = {
     "ngircd": "irc",
     "trio-chat-redis": "plain",
     "trio-chat-2p": "plain",
+    "trio-chat-tls": "plain",
+    "trio-chat-irc-tls": "irc",
 }
 NGIRCD_MISSING = 'ngIRCd not found: install it with "apt-get install ngircd" to compare with it'
 DEFAULT_SCENARIOS = (
@@ -89,6 +98,7 @@ class Server:
     ports: tuple[int, ...]  # where clients connect, in turn
     protocol: str  # what the load generator speaks to it: "plain" or "irc"
     log: Path | None = None  # where its output goes (ngIRCd logs every connection there)
+    tls: ssl.SSLContext | None = None  # over TLS: the clients' context, trusting its certificate
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server's processes have used so far."""
@@ -163,6 +173,28 @@ IncludeDir = {include}
     return config
 
 
+def _certificate(directory: Path) -> tuple[Path, Path, ssl.SSLContext]:
+    """Make a self-signed certificate for 127.0.0.1 in ``directory``, for one run.
+
+    Returns the certificate, its key, and a client context that trusts it (and only it).
+    With OpenSSL's command line (Debian's ``openssl``, there wherever Python's ssl is), so
+    that the benchmark needs nothing beyond trio-chat itself. An elliptic curve key, as most
+    servers use now: only the handshakes pay for it, and no figure measures one alone.
+    """
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise SystemExit('openssl not found: install it with "apt-get install openssl"')
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key, ssl.create_default_context(cafile=str(cert))
+
+
 def _server_process_setup(cpu: int = SERVER_CPU) -> None:
     """In the server's process, before it starts: its CPU, and as many open files as allowed."""
     _pin(cpu)
@@ -218,13 +250,24 @@ def running(kind: str) -> Iterator[Server]:
             first_log = directory / "server0.log"
             yield Server(kind, (*pids, redis_pid), ports, PROTOCOLS[kind], first_log)
             return
+        # No keepalive PINGs during a run (as ngIRCd's PingTimeout below): the load
+        # generator does not answer them, and one would break the byte-for-byte checks.
+        keepalive = ("--ping-interval", "3600", "--ping-timeout", "3600")
+        client_tls = None
+        if kind in TLS_KINDS:
+            cert, key, client_tls = _certificate(directory)
+            trio_chat += ["--tls-cert", str(cert), "--tls-key", str(key)]
         if kind == "trio-chat":
             command = [*trio_chat, "--port", str(port), "--no-irc"]
         elif kind == "trio-chat-irc":
-            # No keepalive PINGs during a run (as ngIRCd's PingTimeout below): the load
-            # generator does not answer them, and one would break the byte-for-byte checks.
-            keepalive = ("--ping-interval", "3600", "--ping-timeout", "3600")
             command = [*trio_chat, "--no-plain", "--irc-port", str(port), *keepalive]
+        elif kind == "trio-chat-tls":
+            command = [*trio_chat, "--no-plain", "--no-irc", "--tls-port", str(port)]
+        elif kind == "trio-chat-irc-tls":
+            # With a certificate the plain protocol over TLS is served too: on a port of its own.
+            other = ("--tls-port", str(_free_port()))
+            command = [*trio_chat, "--no-plain", "--no-irc", "--irc-tls-port", str(port), *other,
+                       *keepalive]  # fmt: skip
         elif kind == "baseline":
             command = [sys.executable, "-m", "benchmarks.baseline", "--port", str(port)]
         elif kind == "ngircd":
@@ -237,7 +280,7 @@ def running(kind: str) -> Iterator[Server]:
         else:
             raise SystemExit(f"unknown server {kind!r}")
         pid = processes.enter_context(_started(command, log, port, directory))
-        yield Server(kind, (pid,), (port,), PROTOCOLS[kind], log)
+        yield Server(kind, (pid,), (port,), PROTOCOLS[kind], log, client_tls)
 
 
 @contextlib.contextmanager
@@ -309,7 +352,7 @@ def run_once(scenario: str, server: Server) -> dict[str, object]:
     """One measurement of ``scenario`` against ``server``."""
     kind, sizes = parse_scenario(scenario)
     first, *more = server.ports
-    load = Load("127.0.0.1", first, server.protocol, more_ports=more)
+    load = Load("127.0.0.1", first, server.protocol, more_ports=more, tls=server.tls)
     result: dict[str, object] = {}
     cpu_start, wall_start = time.process_time(), time.monotonic()
     server_cpu_start = server.cpu_seconds()
@@ -401,11 +444,13 @@ def table(results: list[dict[str, object]]) -> str:
     A pair of columns, and their ratio, for each pair of servers that took part in the run.
     """
     present = {r["server"] for r in results}
-    # A pair shows when the server it is about took part, or its reference did (trio-chat is
-    # the reference of the backplane's pairs, and is about its own pair with the baseline).
-    pairs = [
-        pair for pair in PAIRS if pair[0] in present or pair[1] in present - {"trio-chat"}
-    ] or [PAIRS[0]]
+    # A pair shows when both its servers took part; a server in no such pair shows in the
+    # first pair it belongs to, beside an empty column (the table is never without it).
+    shown = {pair for pair in PAIRS if set(pair) <= present}
+    for server in present:
+        if not any(server in pair for pair in shown):
+            shown.add(next((pair for pair in PAIRS if server in pair), PAIRS[0]))
+    pairs = [pair for pair in PAIRS if pair in shown] or [PAIRS[0]]
     header, rule = ["scenario", "metric"], ["---", "---"]
     for first, second in pairs:
         header += [first, second, f"{first}/{second}"]
@@ -476,7 +521,7 @@ def main() -> None:
     args = parser.parse_args()
     for scenario in args.scenarios:
         parse_scenario(scenario)  # fail early on a typo
-    available = tuple(kind for kind in SERVERS if kind not in BACKPLANE_KINDS)  # if asked for
+    available = tuple(kind for kind in SERVERS if kind not in ON_REQUEST)  # if asked for
     if ngircd_path() is None:
         # trio-chat-irc is there to be compared with ngIRCd, over the same protocol.
         available = tuple(kind for kind in available if kind not in PAIRS[1])

@@ -14,6 +14,12 @@ Two protocols: trio-chat's plain line protocol (``protocol="plain"``, which the 
 speaks) and IRC (``protocol="irc"``), where every client joins the channel #bench. IRC servers
 do not echo a message to its sender, so over IRC a sender receives everyone's messages but its
 own, and only the non-senders' streams are compared byte for byte.
+
+Either protocol may run over TLS (``tls=``, a client context): each client then keeps its
+non-blocking socket in the selector as before, and an ``ssl.SSLObject`` over two memory BIOs
+(:class:`Tls`) turns what the socket brings into plaintext and what the client sends into
+records. Everything above the socket (registration, the byte-for-byte checks) sees plaintext,
+and is the same code.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import errno
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +42,69 @@ PRIVMSG = b" PRIVMSG "  # what marks an IRC message line (a PING or a NOTICE is 
 
 class LoadError(Exception):
     """The run went wrong (a lost, duplicated or reordered message, an eviction, a timeout)."""
+
+
+class Tls:
+    """A client's TLS connection, kept in memory: its socket only ever moves records.
+
+    Records received are fed to :meth:`receive`, which returns the plaintext they complete;
+    plaintext to send is given to :meth:`send`, and the records it makes wait in ``wire``
+    until the socket takes them. What the client sends before the handshake ends waits as
+    plaintext, and is encrypted once it has.
+    """
+
+    __slots__ = ("_early", "_incoming", "_outgoing", "_tls", "ready", "wire")
+
+    def __init__(self, context: ssl.SSLContext, host: str) -> None:
+        self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=host)
+        self.ready = False  # the handshake is done
+        self._early = bytearray()  # plaintext sent before it was
+        self.wire = bytearray()  # records the socket has not taken yet
+
+    def start(self) -> None:
+        """Begin the handshake: its first flight goes to ``wire``."""
+        self._handshake()
+
+    def receive(self, records: bytes) -> bytes:
+        """Take what the socket received; return the plaintext it completes (maybe none)."""
+        self._incoming.write(records)
+        if not self.ready and not self._handshake():
+            return b""
+        chunks = []
+        try:
+            while True:
+                chunks.append(self._tls.read(RECV_BYTES))
+        except ssl.SSLWantReadError:
+            pass  # all of it read: the rest of a record is still on its way
+        except ssl.SSLZeroReturnError:
+            raise LoadError("the server closed the TLS connection") from None
+        self.wire += self._outgoing.read()  # (nothing, unless the library had to answer)
+        return b"".join(chunks)
+
+    def send(self, data: bytes | bytearray) -> None:
+        """Encrypt ``data`` into ``wire`` (or keep it until the handshake is done)."""
+        if not self.ready:
+            self._early += data
+            return
+        if data:
+            self._tls.write(data)
+        self.wire += self._outgoing.read()
+
+    def _handshake(self) -> bool:
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            self.wire += self._outgoing.read()
+            return False
+        except ssl.SSLError as error:
+            raise LoadError(f"TLS handshake failed: {error}") from error
+        self.ready = True
+        self.wire += self._outgoing.read()
+        early, self._early = bytes(self._early), bytearray()
+        if early:
+            self.send(early)
+        return True
 
 
 @dataclass(eq=False)
@@ -53,6 +123,7 @@ class Client:
     outbox: bytearray = field(default_factory=bytearray)  # still to send
     timed: list[tuple[int, bytes]] | None = None  # (receive time, chunk) for latency samples
     closed: bool = False
+    tls: Tls | None = None  # over TLS: its connection, between the socket and the rest
 
 
 def now_ns() -> int:
@@ -63,14 +134,23 @@ def now_ns() -> int:
 class Load:
     """A set of clients against one server, driven by one selector.
 
-    ``protocol`` is ``"plain"`` (trio-chat's line protocol, and the baseline's) or ``"irc"``.
+    ``protocol`` is ``"plain"`` (trio-chat's line protocol, and the baseline's) or ``"irc"``;
+    with ``tls`` (a client context that trusts the server's certificate for ``host``), either
+    one over TLS.
     """
 
     def __init__(
-        self, host: str, port: int, protocol: str = "plain", *, more_ports: Sequence[int] = ()
+        self,
+        host: str,
+        port: int,
+        protocol: str = "plain",
+        *,
+        more_ports: Sequence[int] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if protocol not in ("plain", "irc"):
             raise ValueError(f"unknown protocol {protocol!r}")
+        self.host, self.tls = host, tls
         # With more_ports (servers sharing rooms), clients connect to each port in turn.
         self.addresses = [(host, one) for one in (port, *more_ports)]
         self.irc = protocol == "irc"
@@ -135,7 +215,11 @@ class Load:
                     if error:
                         raise LoadError(f"{client.name}: connect failed: {errno.errorcode[error]}")
                     self.selector.modify(client.sock, selectors.EVENT_READ, client)
-                    if self.irc:  # IRC has no prompt: the client speaks first
+                    if client.tls is not None:
+                        client.tls.start()
+                        self._send(client, b"")  # the handshake's first flight
+                    if self.irc:  # IRC has no prompt: the client speaks first (over TLS,
+                        # once the handshake is done)
                         nick = client.name.encode()
                         self._send(client, b"NICK %s\r\nUSER %s 0 * :%s\r\n" % (nick, nick, nick))
                     continue
@@ -201,6 +285,8 @@ class Load:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = Client(name, sock, started=time.monotonic())
+        if self.tls is not None:
+            client.tls = Tls(self.tls, self.host)
         with contextlib.suppress(BlockingIOError):  # connecting: selected as writable when done
             sock.connect(self.addresses[len(self.clients) % len(self.addresses)])
         self.clients.append(client)
@@ -287,7 +373,11 @@ class Load:
                     if client.outbox:
                         sent = self._send_some(client)
                         del client.outbox[:sent]
-                    if not client.outbox and next_seq[sender] >= messages:
+                    if (
+                        not client.outbox
+                        and next_seq[sender] >= messages
+                        and not (client.tls and client.tls.wire)
+                    ):
                         self.selector.modify(client.sock, selectors.EVENT_READ, client)
                 if events & selectors.EVENT_READ:
                     before = client.lines
@@ -413,18 +503,35 @@ class Load:
         return count
 
     def _send(self, client: Client, data: bytes) -> None:
+        """Send ``data`` at once (a few lines: the kernel's buffer takes them)."""
+        tls = client.tls
+        if tls is not None:
+            tls.send(data)
+            data, tls.wire = bytes(tls.wire), bytearray()
         try:
             client.sock.sendall(data)
         except OSError as error:
             raise LoadError(f"{client.name}: {error}") from error
 
     def _send_some(self, client: Client) -> int:
+        """Send what the socket takes of the outbox; return how much of the outbox went.
+
+        Over TLS the outbox is encrypted whole, and the next one only once the socket has
+        taken every record of it: a sender never has more than one outbox of records waiting.
+        """
+        tls, taken = client.tls, 0
+        if tls is not None and not tls.wire:
+            tls.send(client.outbox)
+            taken = len(client.outbox)
         try:
-            return client.sock.send(client.outbox)
+            if tls is None:
+                return client.sock.send(client.outbox)
+            del tls.wire[: client.sock.send(tls.wire)]
         except BlockingIOError:
-            return 0
+            pass
         except OSError as error:
             raise LoadError(f"{client.name}: {error}") from error
+        return taken
 
     def _recv(self, client: Client) -> bytes:
         try:
@@ -435,6 +542,12 @@ class Load:
             raise LoadError(f"{client.name}: {error}") from error
         if not data:
             raise LoadError(f"{client.name}: the server closed the connection (evicted?)")
+        tls = client.tls
+        if tls is not None:  # over TLS: the plaintext these records complete
+            handshaking = not tls.ready
+            data = tls.receive(data)
+            if handshaking and tls.wire:  # its next flight, and the lines sent meanwhile
+                self._send(client, b"")
         return data
 
     def _read_into_inbox(self, client: Client, *, keep: bool = True) -> bytes:

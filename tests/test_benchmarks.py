@@ -34,6 +34,17 @@ def test_the_table_shows_medians_and_the_ratio() -> None:
     assert row.endswith("| 2.00 |")
 
 
+def test_the_table_compares_tls_with_the_same_front_end_without() -> None:
+    runs = [
+        {"scenario": "connect-30", "server": server, "ok": True, "connections_per_s": value}
+        for server, value in (("trio-chat", 300.0), ("trio-chat-tls", 150.0))
+    ]
+    header, _, row, *_ = table(runs).splitlines()
+    # Both took part: their own pair, and not an empty baseline column beside trio-chat.
+    assert header == ("| scenario | metric | trio-chat-tls | trio-chat | trio-chat-tls/trio-chat |")
+    assert row.endswith("| 0.50 |")
+
+
 def test_scenario_names() -> None:
     assert parse_scenario("fanout-500x50x200") == ("fanout", [500, 50, 200])
     assert parse_scenario("fanout-500\N{MULTIPLICATION SIGN}50\N{MULTIPLICATION SIGN}200") == (
