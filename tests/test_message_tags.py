@@ -38,7 +38,7 @@ from trio_chat.core.replication import shared, split_labeled
 from trio_chat.core.requests import Act, Disconnect
 from trio_chat.frontends.base import IGNORED
 from trio_chat.frontends.irc import Numeric
-from trio_chat.shell.database import Database
+from trio_chat.shell.database import Commit, Database
 
 T0 = 1_800_000_000.0
 
@@ -134,7 +134,7 @@ def test_a_database_made_before_ids_is_upgraded_and_keeps_its_entries(tmp_path: 
     gone = Departed("x", LeaveReason.QUIT, id=8)
     history.record("#a", "#a", gone, 2.0)
     history.record("#b", "#b", gone, 2.0)
-    database.save(history.take_unsaved(), max_per_room=10)
+    database.save(Commit.of(history.take_unsaved()), max_per_room=10)
     reloaded = History(10, 10)
     database.load(reloaded)
     assert [e.id for e in reloaded.recent("#b", 5)] == [8]

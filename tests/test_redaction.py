@@ -27,7 +27,7 @@ from trio_chat.core.hub import Hub
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Act
 from trio_chat.shell.archive import HistoryConfig
-from trio_chat.shell.database import Database
+from trio_chat.shell.database import Commit, Database
 
 T0 = 1_800_000_000.0
 
@@ -90,8 +90,8 @@ def test_the_database_forgets_an_entry_taken_back(tmp_path: Path) -> None:
     database = Database.open(str(tmp_path / "db"))
     try:
         entries = [Entry(i, T0, Said("#a", "x", str(i), id=i)) for i in (1, 2)]
-        database.save([RoomEntry("#a", "#a", e) for e in entries], max_per_room=10)
-        database.save([Redaction("#a", 1)], max_per_room=10)
+        database.save(Commit.of(RoomEntry("#a", "#a", e) for e in entries), max_per_room=10)
+        database.save(Commit.of([Redaction("#a", 1)]), max_per_room=10)
         history = History(10, 10)
         database.load(history)
         assert [e.id for e in history.recent("#a", 10)] == [2]

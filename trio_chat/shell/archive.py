@@ -2,9 +2,10 @@
 
 The hub records history in memory (:mod:`trio_chat.core.history`) and never waits for the
 disk: after each turn, ``run_hub`` hands what was recorded to :meth:`Archive.offer`, which
-queues it without waiting. One task, :meth:`Archive.run`, saves the queue in a worker
-thread (``trio.to_thread.run_sync`` behind the database's ``CapacityLimiter(1)``: SQLite
-connections are not for concurrent use), at most once per ``flush_interval``, so a busy server
+queues it without waiting. One task, :meth:`Archive.run`, encodes the queue a slice at a time
+between checkpoints and saves it in a worker thread (``trio.to_thread.run_sync`` behind the
+database's ``CapacityLimiter(1)``: SQLite connections are not for concurrent use), at most once
+per ``flush_interval``, so a busy server
 costs the disk one commit a second, and a ``kill -9`` loses at most the last second or so.
 
 When the disk falls behind, the queue is bounded (``MAX_QUEUED`` entries): what does not fit is
@@ -26,12 +27,13 @@ import trio
 
 from trio_chat.core.history import Change, History
 from trio_chat.shell.channels import take_waiting
-from trio_chat.shell.database import Database
+from trio_chat.shell.database import Commit, Database
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 100_000  # entries waiting to be saved, at most; more are dropped (and counted)
 PRUNE_EVERY = 3600.0  # seconds between deletions past --history-max-days and -max-rooms
+ENCODE_SLICE = 32  # entries encoded between two checkpoints: about 0.3 ms
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,9 @@ class Archive:
                     self._wake = trio.Event()
                 batches = [batch, *take_waiting(self._receive)]
                 records = list(itertools.chain.from_iterable(batches))
-                self.queued -= len(records)
-                await self._save(records)
+                commit = await self._encode(records)
+                self.queued -= len(records)  # (still queued if cancelled while encoding)
+                await self._save(commit, len(records))
                 self.settled += len(batches)
                 self._progress.set()
                 self._progress = trio.Event()
@@ -157,18 +160,34 @@ class Archive:
             self._wake.set()
             await self._progress.wait()
 
-    async def _save(self, records: list[Change]) -> None:  # noqa: ASYNC910 (see below)
+    @staticmethod
+    async def _encode(records: list[Change]) -> Commit:
+        """Encode ``records`` here, on the event loop's thread, a slice between checkpoints.
+
+        Not in the worker thread that saves them: there, encoding held the GIL, and the event
+        loop waited for it (see :class:`~trio_chat.shell.database.Commit`). Here a slice takes
+        a fraction of a millisecond, and members' turns run between slices.
+        """
+        commit = Commit()
+        for start in range(0, len(records), ENCODE_SLICE):
+            # Members' turns run here. At the shutdown deadline, cancelled here: what is not
+            # saved is still counted as queued, and run() counts it dropped.
+            await trio.lowlevel.checkpoint()
+            commit.add(records[start : start + ENCODE_SLICE])
+        return commit  # noqa: ASYNC910 (records are never empty: offer() queues none)
+
+    async def _save(self, commit: Commit, entries: int) -> None:  # noqa: ASYNC910 (see below)
         # to_thread.run_sync is a checkpoint, even when the call it made raises.
         try:
             await trio.to_thread.run_sync(
                 self.database.save,
-                records,
+                commit,
                 self.config.max_per_room,
                 limiter=self.database.limiter,
                 abandon_on_cancel=True,  # see run(): never wait on a stuck disk
             )
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
-            self._drop(len(records), f"saving failed: {error}")
+            self._drop(entries, f"saving failed: {error}")
         else:
             if self._dropping:
                 logger.warning("history: saving again (%d entries lost so far)", self.dropped)

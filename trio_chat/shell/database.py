@@ -39,7 +39,8 @@ import secrets
 import sqlite3
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
@@ -49,7 +50,6 @@ from trio_chat.core.events import AtId, Direction, Entry, HistoryQuery, Mark, Se
 from trio_chat.core.history import (
     Change,
     History,
-    Redaction,
     RoomEntry,
     decode_event,
     encode_event,
@@ -125,6 +125,42 @@ CREATE TABLE IF NOT EXISTS settings (  -- the server's own: made once, kept
     value BLOB NOT NULL
 );
 """
+
+
+@dataclass
+class Commit:
+    """History's changes as one :meth:`Database.save` writes them: rows of SQL parameters.
+
+    Made on the event loop's thread (:class:`~trio_chat.shell.archive.Archive` adds a slice of
+    changes at a time), so that the worker thread saving it holds the GIL only for SQLite's
+    calls. Encoding is the costly part, the JSON of each event; done in the worker thread, it
+    held the GIL for about 10 ms per thousand entries, and the event loop waited up to the
+    interpreter's switch interval (5 ms) at a time to take it back.
+    """
+
+    inserted: list[tuple[int, str, str, float, str, str]] = field(default_factory=list)
+    taken_back: list[tuple[str, int]] = field(default_factory=list)  # (room_key, id)
+    room_keys: set[str] = field(default_factory=set)  # whose oldest entries may go
+
+    @classmethod
+    def of(cls, changes: Iterable[Change]) -> Commit:
+        """Return a commit of ``changes`` (what tests and small batches need)."""
+        commit = cls()
+        commit.add(changes)
+        return commit
+
+    def add(self, changes: Iterable[Change]) -> None:
+        """Encode ``changes`` into this commit, in order."""
+        for change in changes:
+            self.room_keys.add(change.room_key)
+            if isinstance(change, RoomEntry):
+                entry = change.entry
+                kind, payload = encode_event(entry.event)
+                self.inserted.append(
+                    (entry.id, change.room_key, change.room, entry.time, kind, payload)
+                )
+            else:
+                self.taken_back.append((change.room_key, change.id))
 
 
 class DatabaseError(Exception):
@@ -237,28 +273,22 @@ class Database:
         finally:
             connection.set_progress_handler(None, 0)
 
-    def save(self, records: Sequence[Change], max_per_room: int) -> None:
-        """Save ``records`` in one commit, keeping at most ``max_per_room`` entries per room.
+    def save(self, commit: Commit, max_per_room: int) -> None:
+        """Save ``commit`` in one transaction, keeping at most ``max_per_room`` entries per room.
 
         Entries are inserted; those taken back (a :class:`Redaction`) are deleted.
         """
-        rows = [
-            (r.entry.id, r.room_key, r.room, r.entry.time, *encode_event(r.entry.event))
-            for r in records
-            if isinstance(r, RoomEntry)
-        ]
-        taken_back = [(r.room_key, r.id) for r in records if isinstance(r, Redaction)]
         with self._connection:  # one transaction: all of it, or (after a crash) none
             self._connection.executemany(
                 "INSERT OR IGNORE INTO history (id, room_key, room, time, kind, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
+                commit.inserted,
             )
             # (After the inserts: an entry may be taken back in the batch that saves it.)
             self._connection.executemany(
-                "DELETE FROM history WHERE room_key = ? AND id = ?", taken_back
+                "DELETE FROM history WHERE room_key = ? AND id = ?", commit.taken_back
             )
-            for room_key in {r.room_key for r in records}:
+            for room_key in commit.room_keys:
                 self._connection.execute(
                     "DELETE FROM history WHERE room_key = ? AND id <= (SELECT id FROM history"
                     " WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
