@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pathlib
 import re
@@ -133,6 +134,22 @@ async def test_a_port_in_use_is_a_clear_error(caplog: pytest.LogCaptureFixture) 
     assert code == EXIT_CANNOT_LISTEN
     assert f"cannot listen on 127.0.0.1 port {port}" in caplog.text
     await taken.aclose()
+
+
+def test_the_server_leaves_what_the_imports_made_out_of_garbage_collections() -> None:
+    with socket.socket() as taken:  # the server stops at once: its port is in use
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        thresholds = gc.get_threshold()
+        gc.unfreeze()
+        try:
+            command = ["server", "--port", str(port), "--no-irc", "--no-web", "--db", ":memory:"]
+            assert main(command) == EXIT_CANNOT_LISTEN
+            assert gc.get_freeze_count() > 10_000  # the modules, classes and functions
+        finally:  # this process goes on with the tests: as it was
+            gc.unfreeze()
+            gc.set_threshold(*thresholds)
 
 
 async def test_the_console_script_serves_and_stops_on_sigint() -> None:
