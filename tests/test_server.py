@@ -386,6 +386,28 @@ async def test_a_turn_waits_for_a_sender_woken_with_the_hub() -> None:
         inbox_send.close()
 
 
+async def test_a_lone_line_is_delivered_in_its_own_turn_without_waiting_for_company(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The hub's yield gathers only what is already runnable: a quiet room's line goes out at
+    # once, with no window of time to wait for others (the clock would jump to its end).
+    hub = Hub()
+    alice, bob = registered(hub, "alice", "bob")
+    inbox_send, inbox_receive = trio.open_memory_channel[Request](100)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_hub, hub, inbox_receive)
+        await trio.testing.wait_all_tasks_blocked()
+        before = trio.current_time()
+        inbox_send.send_nowait(Act(alice, Say("anyone here?")))
+        await trio.testing.wait_all_tasks_blocked()
+        (delivery,) = deliveries(bob)
+        assert [event.text for event in delivery.events if isinstance(event, Said)] == [
+            "anyone here?"
+        ]
+        assert trio.current_time() == before
+        inbox_send.close()
+
+
 async def test_a_session_in_two_rooms_matches_the_protocol_table(server: RunningServer) -> None:
     alice = await server.join("alice")
     bob = await server.join("bob")
