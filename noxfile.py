@@ -51,3 +51,13 @@ def soak(session: nox.Session) -> None:
     """Run the chaos mix for minutes and print the server's memory (not a default session)."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "tests.soak", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak10k(session: nox.Session) -> None:
+    """Run the 10,000-member soak, 5 minutes (not a default session, not in CI).
+
+    ``nox -s soak10k -- --soak-seconds 60`` for a shorter one: python -m benchmarks soak-10000.
+    """
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks", "soak-10000", *session.posargs)

@@ -33,6 +33,7 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks.load import Load, LoadError, percentile
+from benchmarks.soak import SoakLoad
 
 # Compared in pairs, over the same protocol: trio-chat against the baseline (plain), and
 # trio-chat's IRC front end against ngIRCd, a C IRC server (when installed).
@@ -87,6 +88,11 @@ DASH = "\N{EN DASH}"
 # really do, a few at a time (at most 4 registering at once), each seeing the others join.
 WINDOWS = {"connect": 1000, "arrive": 4}
 LOADGEN_CPU_WARNING = 0.85  # above this share of a core, the load generator may be the limit
+# soak-N (only when named): N members in one room for --soak-seconds, talking, coming and
+# going, every stream checked (benchmarks/soak.py). Its checks read trio-chat's plain lines,
+# and it takes minutes: one run, against trio-chat, unless --servers and --repeat say more.
+SOAK_SERVERS = ("trio-chat",)
+SOAK_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -343,16 +349,21 @@ def parse_scenario(name: str) -> tuple[str, list[int]]:
         return "latency-rate", []
     kind, _, sizes = name.partition("-")
     numbers = [int(n) for n in re.split(f"[x{TIMES}]", sizes) if n.isdigit()]
-    if (kind == "fanout" and len(numbers) == 3) or (kind in WINDOWS and len(numbers) == 1):
+    one_size = kind in WINDOWS or kind == "soak"
+    if (kind == "fanout" and len(numbers) == 3) or (one_size and len(numbers) == 1):
         return kind, numbers
     raise SystemExit(f"unknown scenario {name!r}")
 
 
-def run_once(scenario: str, server: Server) -> dict[str, object]:
-    """One measurement of ``scenario`` against ``server``."""
+def run_once(
+    scenario: str, server: Server, *, soak_seconds: float = SOAK_SECONDS
+) -> dict[str, object]:
+    """One measurement of ``scenario`` against ``server`` (a soak lasts ``soak_seconds``)."""
     kind, sizes = parse_scenario(scenario)
     first, *more = server.ports
-    load = Load("127.0.0.1", first, server.protocol, more_ports=more, tls=server.tls)
+    load = (SoakLoad if kind == "soak" else Load)(
+        "127.0.0.1", first, server.protocol, more_ports=more, tls=server.tls
+    )
     result: dict[str, object] = {}
     cpu_start, wall_start = time.process_time(), time.monotonic()
     server_cpu_start = server.cpu_seconds()
@@ -376,6 +387,15 @@ def run_once(scenario: str, server: Server) -> dict[str, object]:
             cpu_start, wall_start = time.process_time(), time.monotonic()
             server_cpu_start = server.cpu_seconds()
             result |= _latency(load.paced(senders=10, rate=1000, duration=3))
+        elif kind == "soak":
+            assert isinstance(load, SoakLoad)
+            (count,) = sizes
+            started = time.monotonic()
+            load.register(count, window=WINDOWS["connect"])
+            result["register_seconds"] = time.monotonic() - started
+            cpu_start, wall_start = time.process_time(), time.monotonic()
+            server_cpu_start = server.cpu_seconds()
+            result |= load.soak(soak_seconds, server)
         else:
             (count,) = sizes
             rss_before = server.rss_kib()
@@ -436,6 +456,14 @@ METRICS = {
                 ("kib_per_connection", "KiB/connection", False)],
 }  # fmt: skip
 METRICS["arrive"] = METRICS["connect"]
+METRICS["soak"] = [("rss_start_mib", "RSS at start MiB", False),
+                   ("rss_end_mib", "RSS at end MiB", False),
+                   ("rss_max_mib", "RSS max MiB", False),
+                   ("rss_slope_mib_per_min", "RSS slope after warm-up MiB/min", False),
+                   ("server_cpu", "server CPU share", False),
+                   ("deliveries_checked", "deliveries checked", True),
+                   ("p50_ms", "p50 ms (to one member)", False),
+                   ("p99_ms", "p99 ms (to one member)", False)]  # fmt: skip
 
 
 def table(results: list[dict[str, object]]) -> str:
@@ -509,9 +537,15 @@ def main() -> None:
         nargs="*",
         default=DEFAULT_SCENARIOS,
         metavar="SCENARIO",
-        help="fanout-NxSxM, latency-rate, connect-C or arrive-C (default: all)",
+        help="fanout-NxSxM, latency-rate, connect-C, arrive-C or soak-N (default: all but soak)",
     )
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=None, help="runs of each (default: 3)")
+    parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=SOAK_SECONDS,
+        help=f"how long soak-N runs (default: {SOAK_SECONDS:.0f})",
+    )
     parser.add_argument(
         "--servers",
         default=None,
@@ -537,8 +571,10 @@ def main() -> None:
     results = []
     defaults = tuple(args.scenarios) == DEFAULT_SCENARIOS
     for scenario in args.scenarios:
-        repeat = args.repeat
+        repeat = 3 if args.repeat is None else args.repeat
         servers: tuple[str, ...] = available
+        if parse_scenario(scenario)[0] == "soak":
+            repeat, servers = args.repeat or 1, SOAK_SERVERS
         if defaults:
             repeat = min(repeat, DEFAULT_REPEAT_CAP.get(scenario, repeat))
             servers = DEFAULT_SERVERS.get(scenario, available)
@@ -550,7 +586,7 @@ def main() -> None:
             for kind in servers[run % len(servers) :] + servers[: run % len(servers)]:
                 try:
                     with running(kind) as server:
-                        result = run_once(scenario, server)
+                        result = run_once(scenario, server, soak_seconds=args.soak_seconds)
                 except (RuntimeError, OSError) as error:  # it did not start, or died
                     result = {"ok": False, "error": str(error) or repr(error)}
                 result |= {"scenario": scenario, "server": kind, "run": run,

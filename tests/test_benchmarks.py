@@ -22,6 +22,19 @@ def test_a_tiny_run_succeeds(scenario: str, server_kind: str) -> None:
     assert float(result[metric]) > 0  # type: ignore[arg-type]
 
 
+def test_a_tiny_soak_checks_every_stream_while_members_come_and_go() -> None:
+    # Two seconds of the soak (benchmarks/soak.py): talk, joins, quits and dropped
+    # connections, every member's stream compared with the room's (tests/test_benchmark_soak.py
+    # tests those checks on wrong streams).
+    with running("trio-chat") as server:
+        result = run_once("soak-30", server, soak_seconds=2)
+    assert result["ok"], result.get("error")
+    assert result["joins"]
+    assert result["quits"]
+    assert result["drops"]
+    assert int(result["deliveries_checked"]) > int(result["messages"])  # type: ignore[call-overload]
+
+
 def test_the_table_shows_medians_and_the_ratio() -> None:
     runs = [
         {"scenario": "connect-30", "server": "trio-chat", "ok": True, "connections_per_s": value}
