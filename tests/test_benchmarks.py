@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.__main__ import SERVERS, parse_scenario, run_once, running, table
+import benchmarks.__main__ as bench
+from benchmarks.__main__ import SERVERS, Server, parse_scenario, run_once, running, table
 
 
+@pytest.fixture
+def _memory_settles_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny runs need not wait seconds for the memory to hold still."""
+    monkeypatch.setattr(bench, "RSS_SETTLED", 0.3)
+
+
+@pytest.mark.usefixtures("_memory_settles_quickly")
 @pytest.mark.parametrize("server_kind", SERVERS)
 @pytest.mark.parametrize("scenario", ["fanout-6x3x20", "connect-30"])
 def test_a_tiny_run_succeeds(scenario: str, server_kind: str) -> None:
@@ -67,3 +75,43 @@ def test_scenario_names() -> None:
     assert parse_scenario("connect-5000") == ("connect", [5000])
     with pytest.raises(SystemExit):
         parse_scenario("fanout-1x2")
+
+
+class FakeClock:
+    """Stands for the time module in the benchmark: sleeping moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_memory_is_read_once_it_has_held_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+
+    class Trimming(Server):
+        def rss_kib(self) -> int:
+            return 50_000 if clock.now < 2 else 45_000  # the server trims its heap at 2 s
+
+    server = Trimming("trio-chat", (1,), (1,), "plain")
+    assert server.settled_rss_kib() == 45_000
+    assert 2 + bench.RSS_SETTLED <= clock.now < 2.2 + bench.RSS_SETTLED
+
+
+def test_memory_that_never_holds_still_is_read_after_a_bounded_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+
+    class Growing(Server):
+        def rss_kib(self) -> int:
+            return 50_000 + int(clock.now * 10_000)
+
+    assert Growing("trio-chat", (1,), (1,), "plain").settled_rss_kib() > 50_000
+    assert bench.RSS_WAIT <= clock.now < bench.RSS_WAIT + 0.2

@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from trio_chat.shell.heap import TrimStats
 from trio_chat.shell.mailbox import Meter
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.meter = Meter()  # shared by every mailbox of the server
+        self.trims = TrimStats()  # what giving the heap's free memory back did (shell/heap.py)
         self.turn_seconds = Histogram(
             "trio_chat_turn_seconds",
             "Time the hub took for one turn (applying requests, then delivering)",
@@ -145,6 +147,7 @@ class _StateCollector(Collector):
             "The most bytes that waited in one member's mailbox",
             value=meter.most_bytes,
         )
+        yield from _trim_metrics(metrics.trims)
         if hub is None:
             return
         stats = hub.stats
@@ -206,6 +209,22 @@ def _moderation_metrics(hub: Hub) -> Iterator[Metric]:
         "trio_chat_server_bans",
         "Server bans in force (KLINE, DLINE)",
         value=hub.server_bans_in_force(time.time()),
+    )
+
+
+def _trim_metrics(trims: TrimStats) -> Iterator[Metric]:
+    yield CounterMetricFamily(
+        "trio_chat_heap_trims", "Times the heap's free memory was given back", value=trims.trims
+    )
+    yield CounterMetricFamily(
+        "trio_chat_heap_trimmed_bytes",
+        "Resident memory given back by trimming the heap",
+        value=trims.released,
+    )
+    yield CounterMetricFamily(
+        "trio_chat_heap_trim_seconds",
+        "Time the event loop spent trimming the heap",
+        value=trims.seconds,
     )
 
 

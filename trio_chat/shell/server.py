@@ -7,8 +7,9 @@ The task tree, and what each nursery is for::
     ├── run_hub()                the hub's task (the logic is trio_chat.core.hub)
     ├── Backplane.run()          with --backplane: requests to Redis and back to the hub
     └── connections nursery      every client; a crashing connection is logged, not fatal
-        ├── accepting nursery    accept() per listener, the watchdog, and the reloads
-        │                        (Server.follow_reloads): shutdown stops them
+        ├── accepting nursery    accept() per listener, the watchdog, the heap's trimmer
+        │                        (shell/heap.py), the reloads (Server.follow_reloads):
+        │                        shutdown stops them
         └── Server.handle()      one per client: admission, then a Session (trio_chat.shell.session)
 
 Nothing here knows a wire format: each listener comes with a front-end factory, and a
@@ -49,6 +50,7 @@ from trio_chat.shell.backplane_config import BackplaneConfig, BackplaneError
 from trio_chat.shell.channels import take_waiting
 from trio_chat.shell.credentials import AccountRules, Authenticator
 from trio_chat.shell.database import CLOAK_KEY_BYTES, Database, DatabaseError
+from trio_chat.shell.heap import glibc_heap, trim_after_bursts
 from trio_chat.shell.history_reader import HistoryReader
 from trio_chat.shell.listeners import (
     Listening,
@@ -400,13 +402,16 @@ async def serve_listeners(
         with inbox_send:
             # The connections nursery: every client's handler runs here.
             async with trio.open_nursery() as connections:
-                # The accept loops (and the send watchdog, and the reloads) get a nursery of
-                # their own so that shutdown can cancel them alone: the loops close their
-                # listeners, and the handlers, living in `connections`, carry on.
+                # The accept loops (and the send watchdog, the trimmer, and the reloads) get a
+                # nursery of their own so that shutdown can cancel them alone: the loops close
+                # their listeners, and the handlers, living in `connections`, carry on.
                 async with trio.open_nursery() as accepting:
                     for listening in listenings:
                         accepting.start_soon(accept, listening, server.handle, connections)
                     accepting.start_soon(server.watchdog.run)
+                    heap = glibc_heap()
+                    if heap is not None:  # glibc: give a burst's freed memory back after it
+                        accepting.start_soon(trim_after_bursts, heap, config.metrics.trims)
                     if reloads is not None:
                         # With a backplane the hub is a replica: its names and limits must stay
                         # those of the other processes, so a reload leaves them alone.
