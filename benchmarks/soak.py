@@ -274,6 +274,7 @@ class Sample:
     server_cpu: float  # share of a core since the previous sample
     loadgen_cpu: float  # the same, for this process
     members: int  # in the room (registered and not gone)
+    load_average: float  # the machine's, over the last minute (others' work shows here)
 
 
 class SoakLoad(Load):
@@ -331,6 +332,7 @@ class SoakLoad(Load):
                         (server_cpu - server_at) / elapsed,
                         (cpu - cpu_at) / elapsed,
                         members,
+                        os.getloadavg()[0],
                     )
                 )
                 cpu_at, server_at, sampled_at = cpu, server_cpu, now
@@ -408,7 +410,7 @@ class SoakLoad(Load):
             "max_ms": max(room.latencies, default=0) / 1e6,
             "server_cpu_max": max(s.server_cpu for s in later),
             "loadgen_cpu_max": max(s.loadgen_cpu for s in later),
-            # seconds, server RSS KiB, server and load generator CPU shares, members
+            # seconds, server RSS KiB, server and load generator CPU shares, members, load
             "series": [
                 [
                     round(s.seconds, 1),
@@ -416,6 +418,7 @@ class SoakLoad(Load):
                     round(s.server_cpu, 3),
                     round(s.loadgen_cpu, 3),
                     s.members,
+                    s.load_average,
                 ]
                 for s in samples
             ],
