@@ -21,6 +21,7 @@ from typing import NoReturn
 import trio
 
 from trio_chat.frontends.base import FrontEndFactory
+from trio_chat.shell.tls import TlsStream
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +177,9 @@ def _wrap(stream: trio.abc.Stream, listening: Listening) -> trio.abc.Stream:
         return stream
     # The handshake happens on the first read or write, which is the session's greeting or
     # the peer's first line: it counts against the registration timeout, and a peer that fails
-    # it (plain text on the TLS port) is just a connection that broke.
-    return trio.SSLStream(stream, listening.tls, server_side=True)
+    # it (plain text on the TLS port) is just a connection that broke. Our own stream, not
+    # trio.SSLStream: the hub writes its records (see trio_chat.shell.tls).
+    return TlsStream(stream, listening.tls)
 
 
 def keep_alive(sock: socket.socket | trio.socket.SocketType) -> None:
@@ -235,7 +237,7 @@ def bound_address(listener: trio.abc.Listener[trio.abc.Stream]) -> tuple[str, in
 
 def socket_stream(stream: trio.abc.Stream) -> trio.SocketStream | None:
     """Return the TCP connection under ``stream`` (under TLS too), or None if there is none."""
-    if isinstance(stream, trio.SSLStream):
+    if isinstance(stream, TlsStream):
         stream = stream.transport_stream
     return stream if isinstance(stream, trio.SocketStream) else None
 

@@ -22,8 +22,11 @@ written), so every delivery offered after bytes were queued is queued behind the
 writer writes them in order. So the channel stays the one queue of a member's pending output,
 the byte budget and the capacity still say when a member is too slow, and exactly one party
 writes to the socket at any moment: the hub, when the queue is empty, or the writer, while it
-is not. TLS (whose records only the SSLStream can make) and in-memory streams have no direct
-path: every delivery goes through the channel to a writer that runs for the whole session.
+is not. Over TLS, ``render`` seals the delivery into TLS records as well (see
+:mod:`trio_chat.shell.tls`), and the bytes queued are records: the one order of writing is
+then also the order in which records are made, which TLS requires. In-memory streams have no
+direct path: every delivery goes through the channel to a writer that runs for the whole
+session.
 
 On the fast path the channel exists only while something waits in it: it is made when the
 kernel first refuses bytes and dropped when the backlog writer has written everything, with

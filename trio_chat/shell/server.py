@@ -230,6 +230,8 @@ async def serve(
 
 def _tls_context(config: ServerConfig) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # Renegotiation would need an answer before our next records: TlsStream cannot give one.
+    context.options |= ssl.OP_NO_RENEGOTIATION
     try:
         context.load_cert_chain(config.tls_cert or "", config.tls_key)
     except OSError as error:  # ssl.SSLError is one too

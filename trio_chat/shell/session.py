@@ -10,9 +10,9 @@ happens when something stops: the peer, a timer, the hub, or the operator. ::
         ├── _read()          peer -> front end -> flood control -> the hub's inbox
         └── _write...()      mailbox -> front end -> peer, when the hub cannot write at once
 
-Exactly one party writes to the stream at any moment: on plain TCP the hub's own task, through
-the mailbox's fast path, while nothing is queued; a backlog writer while something is
-(:meth:`Session._write_backlog`); on TLS and in-memory streams, a writer for the whole session
+Exactly one party writes to the stream at any moment: on TCP (TLS too) the hub's own task,
+through the mailbox's fast path, while nothing is queued; a backlog writer while something is
+(:meth:`Session._write_backlog`); on in-memory streams, a writer for the whole session
 (:meth:`Session._write`). See :mod:`trio_chat.shell.mailbox`.
 
 A session knows its server only as a :class:`Host`: the hub's inbox, its settings, and three
@@ -91,6 +91,7 @@ from trio_chat.frontends.base import (
 from trio_chat.shell.credentials import Authenticator
 from trio_chat.shell.listeners import socket_stream
 from trio_chat.shell.mailbox import Item, Mailbox, Meter
+from trio_chat.shell.tls import TlsStream
 
 logger = logging.getLogger(__name__)
 
@@ -483,9 +484,9 @@ class Session:
 
     def _certificate(self) -> str | None:
         """Return the SHA-256 fingerprint of the peer's TLS client certificate, if it gave one."""
-        if not isinstance(self.stream, trio.SSLStream):
+        if not isinstance(self.stream, TlsStream):
             return None
-        der = self.stream.getpeercert(binary_form=True)
+        der = self.stream.peer_certificate()
         return hashlib.sha256(der).hexdigest() if der else None
 
     async def _chat(self) -> None:
@@ -521,9 +522,32 @@ class Session:
             self.mailbox.connect(
                 self.front_end.render, self._hang_up, fd=self._fd, start_writer=self._start_writer
             )
-        else:  # TLS, in memory: every delivery through the channel to a writer, all along
+        elif (transport := self._tls_transport()) is not None:  # TLS on TCP: so does it, sealed
+            self.mailbox.connect(
+                self._render_sealed,
+                self._hang_up,
+                fd=transport.socket.fileno(),
+                start_writer=self._start_writer,
+            )
+        else:  # in memory: every delivery through the channel to a writer, all along
             self.mailbox.connect(self.front_end.render, self._hang_up)
             nursery.start_soon(self._write)
+
+    def _tls_transport(self) -> trio.SocketStream | None:
+        """Return the TCP connection under our TLS once its handshake is done (None: no such)."""
+        stream = self.stream
+        if isinstance(stream, TlsStream) and stream.handshaken:
+            return socket_stream(stream)
+        return None
+
+    def _render_sealed(self, delivery: Delivery) -> bytes:
+        """Render ``delivery`` as TLS records (the fast path's, and the backlog writer's).
+
+        Records are sealed only by whoever writes them next (see trio_chat.shell.tls), so
+        the mailbox's one order of writing is their order on the wire.
+        """
+        assert isinstance(self.stream, TlsStream)
+        return self.stream.seal(self.front_end.render(delivery))
 
     def _hang_up(self, reason: str) -> None:
         """Cancel the reader and any writer, even one blocked in ``send_all``.
@@ -699,11 +723,16 @@ class Session:
             mailbox.backlog_written()
 
     async def _send(self, batch: list[Item]) -> None:
+        # On TLS, bytes queued are records already (what the kernel refused of the fast path's
+        # write), and deliveries are sealed here, in order behind them.
+        output: trio.abc.SendStream = self.stream
         render = self.front_end.render
+        if (transport := self._tls_transport()) is not None:
+            output, render = transport, self._render_sealed
         data = b"".join(item if isinstance(item, bytes) else render(item) for item in batch)
         # The watchdog (trio_chat.shell.watchdog) times out a write stuck this long.
         self.sending_since = trio.current_time()
-        await self.stream.send_all(data)
+        await output.send_all(data)
         self.sending_since = None
         self.mailbox.count_sent(len(data))
         for item in batch:
