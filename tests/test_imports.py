@@ -61,6 +61,13 @@ def test_the_server_is_really_started(imported: set[str]) -> None:
         ("scramp", "the first account registered or SCRAM login (2.6 MB, asn1crypto included)"),
         # confusable-homoglyphs' own module keeps its whole table (6 MB) for good.
         ("confusable_homoglyphs.confusables", "nothing: lookalikes reads the table itself"),
+        # Its utils imports urllib.request, with http.client and email (about 1 MB).
+        ("confusable_homoglyphs.utils", "nothing: lookalikes reads the scripts' table itself"),
+        ("importlib.metadata", "nothing: __version__ is written out (0.4 to 1.6 MB)"),
+        # Any of it imports all of it: its HTTP servers, urllib.request, gzip (1.4 MB).
+        ("prometheus_client", "nothing: the metrics module writes the text format itself"),
+        ("urllib.request", "nothing (prometheus-client and confusable-homoglyphs imported it)"),
+        ("http.server", "nothing (prometheus-client imported it)"),
     ],
 )
 def test_an_idle_server_leaves_out_what_it_does_not_need(

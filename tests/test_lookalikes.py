@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from confusable_homoglyphs import categories
 
 from tests.names import nick
 from tests.test_hub import new_member, received, registered, turn
 from trio_chat.core.events import LeaveReason, Registered, Rename, Renamed
 from trio_chat.core.hub import Hub
-from trio_chat.core.lookalikes import mixed_scripts, skeleton
+from trio_chat.core.lookalikes import mixed_scripts, script, skeleton
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.requests import Act, Disconnect, Register
 from trio_chat.core.text import Nickname, NicknamePolicy
@@ -84,3 +85,13 @@ def test_a_name_saved_with_an_invisible_character_still_looks_like_its_visible_t
     impostor = new_member()
     turn(hub, Register(impostor, Nickname("victim\u034f", "victim\u034f")))
     assert received(impostor) == [Refusal(Reason.NICK_LOOKALIKE, "victim\u034f", "victim")]
+
+
+def test_scripts_are_read_as_confusable_homoglyphs_reads_them() -> None:
+    # Every range's first and last code point, their neighbours, and one in 97 of the rest.
+    table = categories.categories_data["code_points_ranges"]
+    codes = {code for first, last, *_ in table for code in (first - 1, first, last, last + 1)}
+    codes |= set(range(0, 0x110000, 97))
+    chars = [chr(code) for code in sorted(codes) if 0 <= code < 0x110000]
+    assert [script(char) for char in chars] == [categories.alias(char) for char in chars]
+    assert (script("p"), script("р"), script("\U000e01f0")) == ("LATIN", "CYRILLIC", "Unknown")

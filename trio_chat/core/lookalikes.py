@@ -10,11 +10,14 @@ which no hand-typed table would.
 
 from __future__ import annotations
 
+import bisect
 import json
+import os
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
-from confusable_homoglyphs import categories, utils
+import confusable_homoglyphs  # for its data files: its modules are not imported (see _data)
 
 # Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15):
 # characters that render as nothing at all, so "paypal" + U+034F looks exactly like "paypal".
@@ -120,18 +123,65 @@ def _confusables() -> dict[str, list[str]]:
             return pairs[0][1]
         return dict(pairs)
 
-    # utils.path: where the package reads it from too (its CONFUSABLE_DATA variable moves it).
-    table = Path(utils.path("confusables.json")).read_bytes()
-    found: dict[str, list[str]] = json.loads(table, object_pairs_hook=entry)
+    found: dict[str, list[str]] = json.loads(_data("confusables.json"), object_pairs_hook=entry)
     return found
+
+
+def _data(filename: str) -> bytes:
+    """Read one of confusable-homoglyphs' data files, from where its ``utils.path`` would.
+
+    Read here rather than through its modules: ``utils`` imports ``urllib.request`` (with
+    ``http.client`` and ``email``, most of a megabyte) for a download command the server never
+    runs, and ``confusables`` keeps its whole table.
+    """
+    package = os.path.dirname(confusable_homoglyphs.__file__ or "")
+    directory = os.environ.get("CONFUSABLE_DATA", package)  # the package's own override
+    return Path(directory, filename).read_bytes()
 
 
 _REPRESENTATIVE = _representatives()
 
 
+@dataclass(frozen=True)
+class _Scripts:
+    """Unicode's Scripts.txt as confusable-homoglyphs packs it: ranges of code points, sorted."""
+
+    starts: list[int]  # each range's first code point...
+    ends: list[int]  # ...its last...
+    names: list[str]  # ...and its script ("LATIN", "CYRILLIC", "COMMON")
+
+    @classmethod
+    def read(cls) -> _Scripts:
+        """Read the ranges from confusable-homoglyphs' categories table."""
+        table = json.loads(_data("categories.json"))
+        aliases = table["iso_15924_aliases"]
+        ranges = table["code_points_ranges"]  # [first, last, script's index, category's index]
+        return cls(
+            [first for first, *_ in ranges],
+            [last for _, last, *_ in ranges],
+            [aliases[script] for _, _, script, _ in ranges],
+        )
+
+    def of(self, char: str) -> str:
+        """Return the script of ``char`` ("Unknown" for a code point in no range)."""
+        code = ord(char)
+        index = bisect.bisect_right(self.starts, code) - 1
+        if index >= 0 and code <= self.ends[index]:
+            return self.names[index]
+        return "Unknown"
+
+
+_SCRIPTS = _Scripts.read()
+
+
+def script(char: str) -> str:
+    """Return the Unicode script of ``char``, as confusable-homoglyphs' ``categories.alias``."""
+    return _SCRIPTS.of(char)
+
+
 def mixed_scripts(name: str) -> frozenset[str]:
     """Return the scripts ``name`` mixes in a way real names do not (empty if it does not)."""
-    scripts = frozenset(categories.alias(char) for char in name) - _NOT_A_SCRIPT
+    scripts = frozenset(script(char) for char in name) - _NOT_A_SCRIPT
     if len(scripts) > 1 and not any(scripts <= mix for mix in COMMON_MIXES):
         return scripts
     return frozenset()

@@ -1,28 +1,29 @@
 """The server's Prometheus metrics, served at ``/metrics`` by the web front end.
 
 Two kinds. What only the shell sees as it happens (a turn's duration, a flood delay, an
-accepted connection) is counted with prometheus-client's own metrics, whose labelled children
-are made once and kept (``labels()`` costs a microsecond, ``inc()`` a quarter). Everything
-else is read at scrape time by a collector, from counts the hub and the mailboxes keep as
-plain integers (:class:`~trio_chat.core.hub.HubStats`, :class:`~trio_chat.shell.mailbox.Meter`)
+accepted connection) is counted then, in plain numbers: a histogram's buckets, a count per
+front end. Everything else is read at scrape time, from counts the hub and the mailboxes keep
+as plain integers (:class:`~trio_chat.core.hub.HubStats`, :class:`~trio_chat.shell.mailbox.Meter`)
 and from the state itself (members, rooms, open connections): the fan-out path pays for no
 metric at all beyond an integer addition.
 
-Every metric is registered in this server's own registry, not prometheus-client's global one,
-so several servers in one process (the tests) never mix their figures.
+Written in Prometheus' text format (version 0.0.4) here rather than by prometheus-client:
+importing any part of it imports all of it, its HTTP servers, ``urllib.request`` and ``gzip``
+among them, 1.4 MB of an idle server's memory for a format of a few lines. The tests read what
+is written here with prometheus-client's own parser.
+
+Each server has a :class:`Metrics` of its own, so several servers in one process (the tests)
+never mix their figures.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from trio_chat.shell.heap import TrimStats
 from trio_chat.shell.mailbox import Meter
@@ -34,50 +35,43 @@ if TYPE_CHECKING:
 
 # A turn is usually tens of microseconds; a join storm's, milliseconds.
 TURN_BUCKETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus' text format
+
+
+class Histogram:
+    """Observations counted in buckets (each: those at most its bound), with their sum."""
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(sorted(bounds))
+        self.counts = [0] * len(self.bounds)  # per bucket, not cumulative (the text adds them up)
+        self.count = 0  # every observation, those above the last bound too
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        """Count ``value``."""
+        index = bisect.bisect_left(self.bounds, value)  # the first bound >= value
+        if index < len(self.counts):
+            self.counts[index] += 1
+        self.count += 1
+        self.sum += value
 
 
 class Metrics:
     """One server's metrics, and what ``/healthz`` says (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
         self.meter = Meter()  # shared by every mailbox of the server
         self.trims = TrimStats()  # what giving the heap's free memory back did (shell/heap.py)
-        self.turn_seconds = Histogram(
-            "trio_chat_turn_seconds",
-            "Time the hub took for one turn (applying requests, then delivering)",
-            buckets=TURN_BUCKETS,
-            registry=self.registry,
-        )
-        self.flood_delays = Counter(
-            "trio_chat_flood_delays",
-            "Inputs held back by flood control (fakelag)",
-            registry=self.registry,
-        )
-        self.flood_delay_seconds = Counter(
-            "trio_chat_flood_delay_seconds",
-            "Time inputs were held back by flood control",
-            registry=self.registry,
-        )
-        self._accepted = Counter(
-            "trio_chat_connections_accepted",
-            "Connections accepted, by front end",
-            ["front_end"],
-            registry=self.registry,
-        )
-        self._accepted_by: dict[str, Counter] = {}
-        self._websockets = Counter(
-            "trio_chat_websockets_opened",
-            "WebSockets accepted on the web port, by what they speak (json, or IRC's subprotocol)",
-            ["protocol"],
-            registry=self.registry,
-        )
+        self.turn_seconds = Histogram(TURN_BUCKETS)  # how long the hub's turns took
+        self.flood_delays = 0  # inputs held back by flood control
+        self.flood_delay_seconds = 0.0  # and for how long in all
+        self.accepted: collections.Counter[str] = collections.Counter()  # by front end
+        self.websockets: collections.Counter[str] = collections.Counter()  # by what they speak
         self.open_connections: collections.Counter[str] = collections.Counter()  # by front end
         self.serving = False  # from startup until shutdown begins
         self._hub: Hub | None = None
         self.backplane: Backplane | None = None  # with --backplane: read at scrape time too
         self.authenticator: Authenticator | None = None  # its counts, read at scrape time
-        self.registry.register(_StateCollector(self))
 
     def watch(self, hub: Hub) -> None:
         """Read ``hub``'s state and counts at scrape time, and say the server is serving."""
@@ -86,15 +80,12 @@ class Metrics:
 
     def connected(self, front_end: str) -> None:
         """Count a connection accepted on a listener of ``front_end``."""
-        child = self._accepted_by.get(front_end)
-        if child is None:
-            child = self._accepted_by[front_end] = self._accepted.labels(front_end)
-        child.inc()
+        self.accepted[front_end] += 1
         self.open_connections[front_end] += 1
 
     def websocket_opened(self, subprotocol: str) -> None:
         """Count a WebSocket accepted, by what it speaks ("json", or an IRC subprotocol)."""
-        self._websockets.labels(subprotocol).inc()  # once per WebSocket: labels() is cheap enough
+        self.websockets[subprotocol] += 1
 
     def disconnected(self, front_end: str) -> None:
         """Count a connection of ``front_end`` closed."""
@@ -102,8 +93,8 @@ class Metrics:
 
     def flood_delayed(self, seconds: float) -> None:
         """Count an input held back ``seconds`` by flood control."""
-        self.flood_delays.inc()
-        self.flood_delay_seconds.inc(seconds)
+        self.flood_delays += 1
+        self.flood_delay_seconds += seconds
 
     def healthy(self) -> bool:
         """Say whether the server is serving (False before startup and once shutdown began)."""
@@ -111,7 +102,17 @@ class Metrics:
 
     def exposition(self) -> tuple[bytes, str]:
         """Return every metric in Prometheus' text format, and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        text = Exposition()
+        _shell_metrics(text, self)
+        hub = self._hub
+        if hub is not None:
+            _hub_metrics(text, hub)
+            _moderation_metrics(text, hub)
+        if self.authenticator is not None:
+            _login_metrics(text, self.authenticator)
+        if self.backplane is not None:
+            _backplane_metrics(text, self.backplane)
+        return text.encode(), CONTENT_TYPE
 
     @property
     def hub(self) -> Hub | None:
@@ -119,135 +120,207 @@ class Metrics:
         return self._hub
 
 
-class _StateCollector(Collector):
-    """Read at scrape time: the hub's state and counts, the mailboxes' meter, the connections."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        metrics, hub = self._metrics, self._metrics.hub
-        connections = GaugeMetricFamily(
-            "trio_chat_connections", "Open connections, by front end", labels=["front_end"]
-        )
-        for front_end, count in sorted(metrics.open_connections.items()):
-            connections.add_metric([front_end], count)
-        yield connections
-        meter = metrics.meter
-        yield CounterMetricFamily(
-            "trio_chat_sent_bytes", "Bytes written to clients", value=meter.bytes_sent
-        )
-        yield GaugeMetricFamily(
-            "trio_chat_mailbox_high_water_deliveries",
-            "The most deliveries that waited in one member's mailbox",
-            value=meter.most_queued,
-        )
-        yield GaugeMetricFamily(
-            "trio_chat_mailbox_high_water_bytes",
-            "The most bytes that waited in one member's mailbox",
-            value=meter.most_bytes,
-        )
-        yield from _trim_metrics(metrics.trims)
-        if hub is None:
-            return
-        stats = hub.stats
-        yield GaugeMetricFamily("trio_chat_members", "Registered members", value=len(hub))
-        yield GaugeMetricFamily("trio_chat_rooms", "Rooms (each has members)", value=hub.room_count)
-        yield GaugeMetricFamily(
-            "trio_chat_members_peak", "The most members there ever were at once", value=hub.peak
-        )
-        yield CounterMetricFamily(
-            "trio_chat_registrations", "Nicknames accepted", value=stats.registrations
-        )
-        yield CounterMetricFamily(
-            "trio_chat_messages",
-            "Messages said or emoted in a room, or sent privately",
-            value=stats.messages,
-        )
-        yield CounterMetricFamily(
-            "trio_chat_deliveries",
-            "Deliveries handed to members (one per member per turn at most)",
-            value=stats.deliveries,
-        )
-        removals = CounterMetricFamily(
-            "trio_chat_removals", "Members who left, by reason", labels=["reason"]
-        )
-        for reason, count in sorted(stats.removals.items(), key=lambda item: item[0].value):
-            removals.add_metric([reason.value], count)
-        yield removals
-        refusals = CounterMetricFamily(
-            "trio_chat_refusals", "Requests refused, by reason", labels=["reason"]
-        )
-        for why, count in sorted(stats.refusals.items(), key=lambda item: item[0].value):
-            refusals.add_metric([why.value], count)
-        yield refusals
-        yield GaugeMetricFamily(
-            "trio_chat_accounts", "Registered accounts", value=hub.account_count
-        )
-        yield CounterMetricFamily(
-            "trio_chat_accounts_registered", "Accounts registered", value=stats.accounts
-        )
-        yield from _moderation_metrics(hub)
-        if metrics.authenticator is not None:
-            yield from _login_metrics(metrics.authenticator)
-        if metrics.backplane is not None:
-            yield from _backplane_metrics(metrics.backplane)
+Labelled = Iterable[tuple[tuple[str, ...], float]]  # label values, and the figure for them
 
 
-def _moderation_metrics(hub: Hub) -> Iterator[Metric]:
-    stats = hub.stats
-    yield CounterMetricFamily("trio_chat_kicks", "Members kicked out of a room", value=stats.kicks)
-    yield CounterMetricFamily(
-        "trio_chat_room_bans",
-        "Masks added to rooms' ban lists (+b, mutes included)",
-        value=stats.room_bans,
+class Exposition:
+    """Prometheus' text format (version 0.0.4), written family by family."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+
+    def counter(self, name: str, text: str, value: float) -> None:
+        """Write a counter (named ``name_total``)."""
+        self.labelled(name, "counter", text, (), [((), value)])
+
+    def gauge(self, name: str, text: str, value: float) -> None:
+        """Write a gauge."""
+        self.labelled(name, "gauge", text, (), [((), value)])
+
+    def labelled(
+        self, name: str, kind: str, text: str, labels: tuple[str, ...], samples: Labelled
+    ) -> None:
+        """Write a counter or gauge family: one sample per tuple of ``labels``' values.
+
+        A counter's family is named ``name_total`` in this format, as its samples are.
+        """
+        family = f"{name}_total" if kind == "counter" else name
+        self._head(family, kind, text)
+        for values, value in samples:
+            self._sample(family, zip(labels, values, strict=True), value)
+
+    def histogram(self, name: str, text: str, histogram: Histogram) -> None:
+        """Write ``histogram``: cumulative buckets, then the count and the sum."""
+        self._head(name, "histogram", text)
+        below = 0
+        for bound, count in zip(histogram.bounds, histogram.counts, strict=True):
+            below += count
+            self._sample(f"{name}_bucket", [("le", _number(bound))], below)
+        self._sample(f"{name}_bucket", [("le", "+Inf")], histogram.count)
+        self._sample(f"{name}_count", [], histogram.count)
+        self._sample(f"{name}_sum", [], histogram.sum)
+
+    def encode(self) -> bytes:
+        """Return what was written, as the body of a scrape."""
+        return "".join(f"{line}\n" for line in self._lines).encode()
+
+    def _head(self, name: str, kind: str, text: str) -> None:
+        escaped = text.replace("\\", "\\\\").replace("\n", "\\n")
+        self._lines += [f"# HELP {name} {escaped}", f"# TYPE {name} {kind}"]
+
+    def _sample(self, name: str, labels: Iterable[tuple[str, str]], value: float) -> None:
+        pairs = ",".join(f'{label}="{_label_value(value)}"' for label, value in labels)
+        self._lines.append(
+            f"{name}{{{pairs}}} {_number(value)}" if pairs else f"{name} {_number(value)}"
+        )
+
+
+def _label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))  # NaN is "nan", as Prometheus reads it too
+
+
+def _shell_metrics(text: Exposition, metrics: Metrics) -> None:
+    text.histogram(
+        "trio_chat_turn_seconds",
+        "Time the hub took for one turn (applying requests, then delivering)",
+        metrics.turn_seconds,
     )
-    yield GaugeMetricFamily(
-        "trio_chat_registered_rooms", "Registered rooms", value=hub.registered_room_count
+    text.counter(
+        "trio_chat_flood_delays",
+        "Inputs held back by flood control (fakelag)",
+        metrics.flood_delays,
     )
-    yield GaugeMetricFamily(
-        "trio_chat_server_bans",
-        "Server bans in force (KLINE, DLINE)",
-        value=hub.server_bans_in_force(time.time()),
+    text.counter(
+        "trio_chat_flood_delay_seconds",
+        "Time inputs were held back by flood control",
+        metrics.flood_delay_seconds,
     )
-
-
-def _trim_metrics(trims: TrimStats) -> Iterator[Metric]:
-    yield CounterMetricFamily(
-        "trio_chat_heap_trims", "Times the heap's free memory was given back", value=trims.trims
+    text.labelled(
+        "trio_chat_connections_accepted",
+        "counter",
+        "Connections accepted, by front end",
+        ("front_end",),
+        (((front_end,), count) for front_end, count in sorted(metrics.accepted.items())),
     )
-    yield CounterMetricFamily(
+    text.labelled(
+        "trio_chat_websockets_opened",
+        "counter",
+        "WebSockets accepted on the web port, by what they speak (json, or IRC's subprotocol)",
+        ("protocol",),
+        (((protocol,), count) for protocol, count in sorted(metrics.websockets.items())),
+    )
+    text.labelled(
+        "trio_chat_connections",
+        "gauge",
+        "Open connections, by front end",
+        ("front_end",),
+        (((front_end,), count) for front_end, count in sorted(metrics.open_connections.items())),
+    )
+    meter = metrics.meter
+    text.counter("trio_chat_sent_bytes", "Bytes written to clients", meter.bytes_sent)
+    text.gauge(
+        "trio_chat_mailbox_high_water_deliveries",
+        "The most deliveries that waited in one member's mailbox",
+        meter.most_queued,
+    )
+    text.gauge(
+        "trio_chat_mailbox_high_water_bytes",
+        "The most bytes that waited in one member's mailbox",
+        meter.most_bytes,
+    )
+    trims = metrics.trims
+    text.counter("trio_chat_heap_trims", "Times the heap's free memory was given back", trims.trims)
+    text.counter(
         "trio_chat_heap_trimmed_bytes",
         "Resident memory given back by trimming the heap",
-        value=trims.released,
+        trims.released,
     )
-    yield CounterMetricFamily(
-        "trio_chat_heap_trim_seconds",
-        "Time the event loop spent trimming the heap",
-        value=trims.seconds,
+    text.counter(
+        "trio_chat_heap_trim_seconds", "Time the event loop spent trimming the heap", trims.seconds
     )
 
 
-def _login_metrics(authenticator: Authenticator) -> Iterator[Metric]:
-    logins = CounterMetricFamily(
-        "trio_chat_logins", "Logins, by mechanism and outcome", labels=["mechanism", "outcome"]
+def _hub_metrics(text: Exposition, hub: Hub) -> None:
+    stats = hub.stats
+    text.gauge("trio_chat_members", "Registered members", len(hub))
+    text.gauge("trio_chat_rooms", "Rooms (each has members)", hub.room_count)
+    text.gauge("trio_chat_members_peak", "The most members there ever were at once", hub.peak)
+    text.counter("trio_chat_registrations", "Nicknames accepted", stats.registrations)
+    text.counter(
+        "trio_chat_messages", "Messages said or emoted in a room, or sent privately", stats.messages
     )
-    for (mechanism, outcome), count in sorted(authenticator.logins.items()):
-        logins.add_metric([mechanism, outcome], count)
-    yield logins
-    yield CounterMetricFamily(
+    text.counter(
+        "trio_chat_deliveries",
+        "Deliveries handed to members (one per member per turn at most)",
+        stats.deliveries,
+    )
+    text.labelled(
+        "trio_chat_removals",
+        "counter",
+        "Members who left, by reason",
+        ("reason",),
+        (
+            ((reason.value,), count)
+            for reason, count in sorted(stats.removals.items(), key=lambda item: item[0].value)
+        ),
+    )
+    text.labelled(
+        "trio_chat_refusals",
+        "counter",
+        "Requests refused, by reason",
+        ("reason",),
+        (
+            ((why.value,), count)
+            for why, count in sorted(stats.refusals.items(), key=lambda item: item[0].value)
+        ),
+    )
+    text.gauge("trio_chat_accounts", "Registered accounts", hub.account_count)
+    text.counter("trio_chat_accounts_registered", "Accounts registered", stats.accounts)
+
+
+def _moderation_metrics(text: Exposition, hub: Hub) -> None:
+    stats = hub.stats
+    text.counter("trio_chat_kicks", "Members kicked out of a room", stats.kicks)
+    text.counter(
+        "trio_chat_room_bans",
+        "Masks added to rooms' ban lists (+b, mutes included)",
+        stats.room_bans,
+    )
+    text.gauge("trio_chat_registered_rooms", "Registered rooms", hub.registered_room_count)
+    text.gauge(
+        "trio_chat_server_bans",
+        "Server bans in force (KLINE, DLINE)",
+        hub.server_bans_in_force(time.time()),
+    )
+
+
+def _login_metrics(text: Exposition, authenticator: Authenticator) -> None:
+    text.labelled(
+        "trio_chat_logins",
+        "counter",
+        "Logins, by mechanism and outcome",
+        ("mechanism", "outcome"),
+        sorted(authenticator.logins.items()),
+    )
+    text.counter(
         "trio_chat_attempts_throttled",
         "Logins and registrations refused by the throttle, before any password was checked",
-        value=authenticator.throttled,
+        authenticator.throttled,
     )
 
 
-def _backplane_metrics(backplane: Backplane) -> Iterator[Metric]:
+def _backplane_metrics(text: Exposition, backplane: Backplane) -> None:
     stats = backplane.stats
-    yield GaugeMetricFamily(
+    text.gauge(
         "trio_chat_backplane_available",
         "1 while Redis answers (the chat is available), 0 during an outage",
-        value=int(backplane.available),
+        int(backplane.available),
     )
     counters = (
         ("entries_read", "Entries of the shared log applied (each a batch of requests)"),
@@ -257,5 +330,5 @@ def _backplane_metrics(backplane: Backplane) -> Iterator[Metric]:
         ("outages", "Times Redis became unavailable"),
         ("catch_ups", "States adopted after missing part of the log"),
     )
-    for name, text in counters:
-        yield CounterMetricFamily(f"trio_chat_backplane_{name}", text, value=getattr(stats, name))
+    for name, about in counters:
+        text.counter(f"trio_chat_backplane_{name}", about, getattr(stats, name))

@@ -32,7 +32,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
-from prometheus_client import Histogram
 
 from trio_chat.core.accounts import Account, Ticket
 from trio_chat.core.addresses import LOOPBACK, address_group, is_exempt, parse_networks
@@ -63,7 +62,7 @@ from trio_chat.shell.listeners import (
     socket_stream,
 )
 from trio_chat.shell.logs import ErrorLog
-from trio_chat.shell.metrics import Metrics
+from trio_chat.shell.metrics import Histogram, Metrics
 from trio_chat.shell.moderation_store import ModerationStore
 from trio_chat.shell.session import Session, SessionSettings, last_words, linger
 from trio_chat.shell.watchdog import Watchdog
