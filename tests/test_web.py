@@ -6,6 +6,7 @@ The JSON inside the frames is tests/test_webjson.py's.
 from __future__ import annotations
 
 import json
+from email.utils import formatdate
 from typing import Any
 
 import h11
@@ -58,6 +59,7 @@ from trio_chat.frontends.web import (
     Phase,
     WebConfig,
     WebFrontEnd,
+    http_date,
 )
 from trio_chat.frontends.webjson import ErrorCode, Invalid
 from trio_chat.frontends.websocket import WsPing, WsPong
@@ -749,3 +751,9 @@ def test_the_upgrades_cookie_logs_the_hello_in() -> None:
     socket.receive_data(accepted.data)
     front_end.receive_data(socket.send(TextMessage(json.dumps({"type": "hello", "nick": "ana"}))))
     assert front_end.next_input() == Introduce(nick("ana"), lobby=True, ticket="t0ken")
+
+
+@pytest.mark.parametrize("when", [0, 951_782_400, 1_796_311_800.7, 4_102_444_799])
+def test_the_date_header_is_the_one_email_utils_would_write(when: float) -> None:
+    # 1970, a leap day (29 Feb 2000), a Thursday in December 2026, the last second of 2099.
+    assert http_date(when).decode() == formatdate(when, usegmt=True)
