@@ -214,3 +214,17 @@ async def test_a_send_that_did_not_finish_breaks_the_stream(certificates: Certif
         await server.send_all(b"more")
     with pytest.raises(trio.BrokenResourceError):
         await server.receive_some()
+
+
+async def test_after_a_close_without_close_notify_sealing_gives_nothing_and_never_raises(
+    certificates: Certificates,
+) -> None:
+    # A client that drops TCP without TLS's close_notify ends the TLS session; the hub may
+    # still have a delivery for it in the same turn (its departure, its last lines). Sealing
+    # it raised ssl.SSLEOFError in the hub's turn, and that stopped the whole server.
+    client, server = await connected(certificates)
+    await client.transport_stream.aclose()
+    with pytest.raises(trio.BrokenResourceError):
+        await server.receive_some()
+    assert server.seal(b"* alice left\n") == b""
+    assert server.seal(b"more\n") == b""

@@ -56,12 +56,19 @@ class TlsStream(trio.abc.Stream):
     def seal(self, data: bytes) -> bytes:
         """Encrypt ``data``; return the records to send, in front of anything sealed later.
 
-        Synchronous: the hub calls it in its turn. Only after the handshake.
+        Synchronous: the hub calls it in its turn. Only after the handshake. Once the TLS
+        session is over (the client closed TCP without TLS's close_notify, or sent corrupt
+        records), nothing can be encrypted any more: it returns nothing, and the reader, which
+        saw the end, ends the session. (Raising here would raise in the hub's turn: an
+        ``ssl.SSLEOFError`` there once stopped the whole server.)
         """
         assert self._handshaken, "records are sealed only after the handshake"
-        if data:
-            self._tls.write(data)
-        return self._outgoing.read()
+        if data and not self._broken:
+            try:
+                self._tls.write(data)
+            except ssl.SSLError:
+                self._broken = True
+        return b"" if self._broken else self._outgoing.read()
 
     def peer_certificate(self) -> bytes | None:
         """Return the client's certificate (DER), if it gave one."""
