@@ -6,6 +6,11 @@ characters it can be confused with, and two names with the same skeleton are con
 confusables data comes from confusable-homoglyphs, a maintained packaging of Unicode's
 confusables.txt and Scripts.txt: thousands of entries that must follow Unicode's releases,
 which no hand-typed table would.
+
+The groups of look-alikes are read from lookalikes.txt, beside this module, which
+lookalike_table.py builds from confusable-homoglyphs' confusables.json: building them here, at
+every start, would parse 900 KB of JSON for a 5,259-entry table (see that module). A test
+checks that the shipped file is what the installed confusable-homoglyphs gives.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import confusable_homoglyphs  # for its data files: its modules are not imported (see _data)
+import confusable_homoglyphs  # for its data files, not its modules (see confusable_data)
 
 # Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15):
 # characters that render as nothing at all, so "paypal" + U+034F looks exactly like "paypal".
@@ -75,64 +79,33 @@ def skeleton(display: str) -> str:
     return "".join(_REPRESENTATIVE.get(char, char) for char in visible).casefold()
 
 
+TABLE = Path(__file__).with_name("lookalikes.txt")  # made by lookalike_table.py
+
+
 def _representatives() -> dict[str, str]:
-    """Map every confusable character to the smallest member of its group of look-alikes.
+    """Read lookalikes.txt: each look-alike character, and its group's representative.
 
-    confusables.txt pairs characters with their look-alikes, but not transitively (``l`` is
-    listed with ``1``, ``I`` with ``l``); grouping the pairs (union-find) makes "looks like" an
-    equivalence, so a skeleton does not depend on which spelling an impostor picked.
+    A line is the representative's code points, ``;``, then its group's other characters.
     """
-    parent: dict[str, str] = {}
-
-    def root(text: str) -> str:
-        parent.setdefault(text, text)
-        while parent[text] != text:
-            parent[text] = parent[parent[text]]  # path halving keeps the trees flat
-            text = parent[text]
-        return text
-
-    def unite(one: str, other: str) -> None:
-        first, second = root(one), root(other)
-        if first != second:
-            parent[max(first, second)] = min(first, second)  # the smaller one leads
-
-    for char, lookalikes in _confusables().items():
-        for lookalike in lookalikes:
-            unite(char, lookalike)
-    # confusables.txt does not pair small capitals with their letters (ᴀᴅᴍɪɴ reads as admin);
-    # they are lowercase-sized, so each joins its lowercase letter.
-    # (Those of the Phonetic Extensions block, and of IPA Extensions.)
-    for char in [*map(chr, range(0x1D00, 0x1D2C)), *"ʀʙɢʜɪʟɴʏ"]:
-        _, _, letter = unicodedata.name(char, "").partition("LATIN LETTER SMALL CAPITAL ")
-        if len(letter) == 1:
-            unite(char, letter.lower())
-    return {text: root(text) for text in parent}
-
-
-def _confusables() -> dict[str, list[str]]:
-    """Read confusable-homoglyphs' table: each character, and the characters it looks like.
-
-    Read from its file rather than through its ``confusables`` module, which keeps the whole
-    table (with a name for every entry) for as long as the process runs: 6 MB of memory, when
-    the skeletons need only the groups of look-alikes, and only once.
-    """
-
-    def entry(pairs: list[tuple[str, object]]) -> object:
-        # An entry {"c": look-alike, "n": its name} becomes the look-alike alone, as it is read.
-        if len(pairs) == 2 and pairs[0][0] == "c":
-            return pairs[0][1]
-        return dict(pairs)
-
-    found: dict[str, list[str]] = json.loads(_data("confusables.json"), object_pairs_hook=entry)
+    found: dict[str, str] = {}
+    for line in TABLE.read_text(encoding="ascii").splitlines():
+        if not line.startswith("#"):
+            representative, _, chars = line.partition(";")
+            found.update(dict.fromkeys(_chars(chars), _chars(representative)))
     return found
 
 
-def _data(filename: str) -> bytes:
+def _chars(codes: str) -> str:
+    """Return the characters of space-separated hexadecimal code points."""
+    return "".join(chr(int(code, 16)) for code in codes.split())
+
+
+def confusable_data(filename: str) -> bytes:
     """Read one of confusable-homoglyphs' data files, from where its ``utils.path`` would.
 
     Read here rather than through its modules: ``utils`` imports ``urllib.request`` (with
     ``http.client`` and ``email``, most of a megabyte) for a download command the server never
-    runs, and ``confusables`` keeps its whole table.
+    runs, and ``confusables`` keeps its whole table (with a name for every entry: 6 MB).
     """
     package = os.path.dirname(confusable_homoglyphs.__file__ or "")
     directory = os.environ.get("CONFUSABLE_DATA", package)  # the package's own override
@@ -153,7 +126,7 @@ class _Scripts:
     @classmethod
     def read(cls) -> _Scripts:
         """Read the ranges from confusable-homoglyphs' categories table."""
-        table = json.loads(_data("categories.json"))
+        table = json.loads(confusable_data("categories.json"))
         aliases = table["iso_15924_aliases"]
         ranges = table["code_points_ranges"]  # [first, last, script's index, category's index]
         return cls(
