@@ -29,6 +29,7 @@ import errno
 import selectors
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ PROMPT = b"* what is your name?\n"
 LATENCY_SAMPLE = 10  # receivers whose every line is timed (the rest are only counted)
 CHANNEL = b"#bench"  # over IRC, everyone's room
 PRIVMSG = b" PRIVMSG "  # what marks an IRC message line (a PING or a NOTICE is not one)
+# Linux's SO_TIMESTAMPNS (the socket module has no name for it): recvmsg() then says, as an
+# SCM_TIMESTAMPNS message (a struct timespec, CLOCK_REALTIME), when the kernel received the
+# data read, which is when the server's write() reached loopback.
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@ll")
 
 
 class LoadError(Exception):
@@ -121,7 +127,9 @@ class Client:
     expected: int = 0  # message lines it is to receive in the current phase
     tail: bytes = b""  # over IRC, the end of the last chunk not kept (a token may straddle)
     outbox: bytearray = field(default_factory=bytearray)  # still to send
-    timed: list[tuple[int, bytes]] | None = None  # (receive time, chunk) for latency samples
+    # For latency samples: (when read, when the kernel received it, chunk); the second only
+    # in a paced run (see SO_TIMESTAMPNS), the first in its place otherwise.
+    timed: list[tuple[int, int, bytes]] | None = None
     closed: bool = False
     tls: Tls | None = None  # over TLS: its connection, between the socket and the rest
 
@@ -384,7 +392,8 @@ class Load:
                     kept = len(client.inbox)
                     data = self._read_into_inbox(client)
                     if client.timed is not None and data:
-                        client.timed.append((now_ns(), data))
+                        read = now_ns()
+                        client.timed.append((read, read, data))
                     if irc:  # from just before the new data: a token may straddle two reads
                         client.lines += client.inbox.count(PRIVMSG, max(kept - len(PRIVMSG) + 1, 0))
                     else:
@@ -395,7 +404,7 @@ class Load:
                 raise LoadError(f"fanout timed out: {done} of {len(self.clients)} complete")
         wall = time.monotonic() - started
         self._check_fanout(senders, messages)
-        return wall, self._latencies()
+        return wall, self._latencies()[0]
 
     def _check_fanout(self, senders: int, messages: int) -> None:
         """Everyone received the same stream (over IRC: every non-sender), complete and FIFO."""
@@ -425,22 +434,34 @@ class Load:
     def _is_message(self, line: bytes) -> bool:
         return PRIVMSG in line if self.irc else line.startswith(b"<")
 
-    def _latencies(self) -> list[int]:
-        samples = []
+    def _latencies(self) -> tuple[list[int], list[int]]:
+        """Each timed message line's latency in ns: as read, and as the kernel received it."""
+        read_samples, arrived_samples = [], []
         for client in self.clients:
             partial = b""  # a line is timed when its last byte arrived
-            for received, chunk in client.timed or ():
+            for read, arrived, chunk in client.timed or ():
                 *lines, partial = (partial + chunk).split(b"\n")
                 for line in lines:
                     if self._is_message(line):
-                        samples.append(received - int(line.rsplit(b" ", 1)[1]))
+                        sent = int(line.rsplit(b" ", 1)[1])
+                        read_samples.append(read - sent)
+                        arrived_samples.append(arrived - sent)
             client.timed = None
-        return samples
+        return read_samples, arrived_samples
 
-    def paced(self, senders: int, rate: float, duration: float) -> list[int]:
-        """Send ``rate`` messages/s in total, round-robin over ``senders``; time every delivery."""
+    def paced(self, senders: int, rate: float, duration: float) -> tuple[list[int], list[int]]:
+        """Send ``rate`` messages/s in total, round-robin over ``senders``; time every delivery.
+
+        Returns every delivery's latency twice, in ns: as this process read it, and as the
+        kernel received it. This one thread reads a hundred sockets in turn, so the first
+        includes its own wait for the sockets read before (the median reader waits for 50);
+        the second is the server's alone, the reader's kernel timestamp (SO_TIMESTAMPNS).
+        """
         total = int(rate * duration)
+        # The kernel stamps with CLOCK_REALTIME, messages carry CLOCK_MONOTONIC: this converts.
+        realtime_ahead = time.time_ns() - now_ns()
         for index, client in enumerate(self.clients):
+            client.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             client.lines = 0
             client.inbox.clear()
             client.timed = []
@@ -458,14 +479,16 @@ class Load:
             wait = started + sent / rate - time.monotonic() if sent < total else 1.0
             for key, _ in self.selector.select(timeout=max(wait, 0)):
                 client = key.data
-                data = self._read_into_inbox(client, keep=False)
+                data, arrived = self._recv_stamped(client)
                 assert client.timed is not None
-                client.timed.append((now_ns(), data))
+                client.timed.append((now_ns(), arrived - realtime_ahead, data))
                 client.lines += self._count_messages(client, data)
             if sent == total and all(client.lines >= client.expected for client in self.clients):
                 break
             if time.monotonic() > started + duration + 30:
                 raise LoadError("paced run: deliveries missing after 30 s")
+        for client in self.clients:
+            client.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)
         return self._latencies()
 
     def chat_once(self, *, timeout: float = 120) -> None:
@@ -540,6 +563,24 @@ class Load:
             return b""
         except ConnectionError as error:
             raise LoadError(f"{client.name}: {error}") from error
+        return self._received(client, data)
+
+    def _recv_stamped(self, client: Client) -> tuple[bytes, int]:
+        """Receive as :meth:`_recv`, with the kernel's timestamp of it (CLOCK_REALTIME, ns)."""
+        try:
+            data, ancillary, _, _ = client.sock.recvmsg(RECV_BYTES, socket.CMSG_SPACE(16))
+        except BlockingIOError:
+            return b"", 0
+        except ConnectionError as error:
+            raise LoadError(f"{client.name}: {error}") from error
+        for level, kind, stamp in ancillary:
+            if (level, kind) == (socket.SOL_SOCKET, SCM_TIMESTAMPNS):
+                seconds, nanoseconds = TIMESPEC.unpack(stamp)
+                return self._received(client, data), seconds * 1_000_000_000 + nanoseconds
+        raise LoadError(f"{client.name}: the kernel did not timestamp what it received")
+
+    def _received(self, client: Client, data: bytes) -> bytes:
+        """Return the plaintext that ``data``, just read from the socket, brings (TLS or not)."""
         if not data:
             raise LoadError(f"{client.name}: the server closed the connection (evicted?)")
         tls = client.tls

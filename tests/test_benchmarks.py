@@ -21,6 +21,7 @@ from benchmarks.__main__ import (
     running,
     table,
 )
+from benchmarks.load import Load
 
 # The peers (ngIRCd, InspIRCd) are optional: the benchmark runs without them, and so does this.
 INSTALLED = [kind for kind in SERVERS if kind not in PEERS or peer_path(kind)]
@@ -56,6 +57,26 @@ def test_a_tiny_soak_checks_every_stream_while_members_come_and_go() -> None:
     assert result["quits"]
     assert result["drops"]
     assert int(result["deliveries_checked"]) > int(result["messages"])  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("server_kind", ["trio-chat", "trio-chat-irc", "trio-chat-tls"])
+def test_a_paced_run_times_each_delivery_as_read_and_as_the_kernel_received_it(
+    server_kind: str,
+) -> None:
+    with running(server_kind) as server:
+        load = Load("127.0.0.1", server.ports[0], server.protocol, tls=server.tls)
+        try:
+            load.register(6)
+            load.wait_for_join_notices()
+            read, arrived = load.paced(senders=2, rate=200, duration=0.2)
+        finally:
+            load.close()
+    receivers = 6 if server.protocol == "plain" else 5  # IRC: a sender gets the other's only
+    assert len(read) == len(arrived) == 40 * receivers
+    # Both clocks agree: the kernel received each line after it was sent (within a second)
+    # and no later than this process read it.
+    pairs = zip(read, arrived, strict=True)
+    assert all(0 < when_arrived <= when_read < 1e9 for when_read, when_arrived in pairs)
 
 
 def test_the_table_shows_medians_and_the_ratio() -> None:
