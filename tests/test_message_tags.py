@@ -19,6 +19,7 @@ from trio_chat.core.events import (
     Departed,
     Emoted,
     Entry,
+    Event,
     Joined,
     JoinRoom,
     Labeled,
@@ -236,7 +237,7 @@ def test_tags_past_4094_bytes_are_refused_with_417() -> None:
 
 
 def test_a_message_that_would_be_split_when_relayed_is_refused_with_message_tags() -> None:
-    # Split, its pieces would share one msgid, and a client keeps one line per msgid.
+    # Split, its pieces would be several messages to the client, only the first with the msgid.
     tagged = registered("message-tags")
     mask = "alice!~al@irc.test"
     fits = "b" * (510 - len(f":{mask} PRIVMSG #rust :"))
@@ -247,6 +248,31 @@ def test_a_message_that_would_be_split_when_relayed_is_refused_with_message_tags
     ]
     (plain,) = feed(registered(), f"PRIVMSG #rust :{fits}b")  # without tags: split, as before
     assert isinstance(plain, Say)
+
+
+def test_a_long_message_split_for_irc_carries_its_msgid_on_the_first_line_only() -> None:
+    # A client drops a line whose msgid it has seen: were the rest tagged alike, it would
+    # keep only the first 400 bytes of a plain user's message. Time and account stay on all.
+    from trio_chat.core.events import Recalled
+
+    text = "é" * 1000 + " and the end"  # 2,012 bytes, as a plain user may send
+    said = Said("#lobby", "bob", text, account="Bob", id=42)
+    tagged = registered("message-tags server-time account-tag batch", nickname="carol")
+    stamp = "time=2023-11-14T22:13:20.250Z"
+
+    def lines(*events: Event, personal: bool = True) -> list[str]:
+        # (Not test_irc.see: with their tags these lines are longer than 512 bytes, as allowed.)
+        delivery = Delivery(events, personal=personal, time=1_700_000_000.25)
+        return tagged.render(delivery).decode().splitlines()
+
+    alone = lines(said)  # a personal delivery (private messages are rendered so)
+    shared = lines(said, personal=False)  # a room's, rendered once per kind
+    recalled = lines(Recalled("#lobby", (Entry(42, 1_700_000_000.25, said),)))[1:-1]
+    batch = "batch=history1;"
+    for rendered, before in ((alone, ""), (shared, ""), (recalled, batch)):
+        assert len(rendered) == 5
+        assert rendered[0].startswith(f"@{before}{stamp};msgid=42;account=Bob :bob!bob@irc.test ")
+        assert all(line.startswith(f"@{before}{stamp};account=Bob :") for line in rendered[1:])
 
 
 def test_history_lines_carry_msgid_in_their_batch() -> None:

@@ -795,7 +795,8 @@ class IrcFrontEnd:
         text = sanitize(text)
         for target in params[0].split(",")[:MAX_TARGETS]:
             if Cap.MESSAGE_TAGS in self._caps and not self._fits(command, target, params[1]):
-                # Relayed, it would be split in several lines, which would share one msgid.
+                # Relayed, it would be split over several lines, only the first with its
+                # msgid: to a client with message-tags, not one message but several.
                 yield Tell(Numeric("417", ("Input line was too long",)))
                 continue
             yield self._message_to(target, text, tags, action=action, notice=notice)
@@ -1211,10 +1212,12 @@ class IrcFrontEnd:
             if isinstance(event, ConversationsAre):
                 lines.extend(self._conversations(event))
                 continue
-            prefix = self._tags(event, stamp) if tagged else plain
             own = answering and isinstance(event, PrivateFrom) and event.sender == self._me
-            for line in self._event(event, time, skip_own=skip_own):
-                (delivered if own else lines).append(f"{prefix}{line}\r\n")
+            event_lines = self._event(event, time, skip_own=skip_own)
+            if tagged:
+                (delivered if own else lines).extend(self._tagged(event, stamp, event_lines))
+            else:
+                (delivered if own else lines).extend(f"{plain}{line}\r\n" for line in event_lines)
         return "".join(lines)
 
     def _render_each(self, events: Sequence[Event], time: float) -> list[bytes]:
@@ -1225,9 +1228,11 @@ class IrcFrontEnd:
         tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
         pieces = []
         for event in events:
-            prefix = self._tags(event, stamp) if tagged else plain
             lines = self._event(event, time, skip_own=False)
-            pieces.append("".join([f"{prefix}{line}\r\n" for line in lines]).encode())
+            if tagged:
+                pieces.append("".join(self._tagged(event, stamp, lines)).encode())
+            else:
+                pieces.append("".join([f"{plain}{line}\r\n" for line in lines]).encode())
         return pieces
 
     def _answer(self, label: str, lines: list[str]) -> list[str]:
@@ -1248,12 +1253,35 @@ class IrcFrontEnd:
             f":{server} BATCH -{reference}\r\n",
         ]
 
-    def _tags(self, event: Event, stamp: str, batch: str = "") -> str:
-        """Return the tags part of ``event``'s lines (``@...`` and a space, or "") here."""
+    def _tagged(
+        self, event: Event, stamp: str, lines: Iterable[str], batch: str = ""
+    ) -> Iterator[str]:
+        """Return ``event``'s ``lines`` with their tags, and the msgid on the first line only.
+
+        A message longer than an IRC line (a plain user's) is several lines, and a client
+        that has seen a msgid drops what comes with it again as a duplicate: so, as ergo does
+        for a client without draft/multiline, the rest go without it.
+        """
+        prefix = self._tags(event, stamp, batch)
+        for n, line in enumerate(lines):
+            if n == 1:
+                prefix = self._tags(event, stamp, batch, identified=False)
+            yield f"{prefix}{line}\r\n"
+
+    def _tags(self, event: Event, stamp: str, batch: str = "", *, identified: bool = True) -> str:
+        """Return the tags part of ``event``'s lines (``@...`` and a space, or "") here.
+
+        ``identified``: with the event's msgid (see _tagged).
+        """
         tags = [f"batch={batch}"] if batch else []
         if stamp:
             tags.append(f"time={stamp}")
-        if Cap.MESSAGE_TAGS in self._caps and isinstance(event, _IDENTIFIED) and event.id:
+        if (
+            identified
+            and Cap.MESSAGE_TAGS in self._caps
+            and isinstance(event, _IDENTIFIED)
+            and event.id
+        ):
             tags.append(f"msgid={event.id}")
         if (
             Cap.ACCOUNT_TAG in self._caps
@@ -1300,9 +1328,8 @@ class IrcFrontEnd:
     def _past(self, entry: Entry, batch: str) -> Iterator[str]:
         """Render a history entry as it was, with its time (server-time), in ``batch`` if any."""
         when = _server_time(entry.time) if Cap.SERVER_TIME in self._caps else ""
-        tags = self._tags(entry.event, when, batch)
-        for line in self._event(entry.event, entry.time, skip_own=False, past=True):
-            yield f"{tags}{line}\r\n"
+        lines = self._event(entry.event, entry.time, skip_own=False, past=True)
+        yield from self._tagged(entry.event, when, lines, batch)
 
     def _conversations(self, found: ConversationsAre) -> Iterator[str]:
         # CHATHISTORY TARGETS' answer: a draft/chathistory-targets batch (with batch).
