@@ -228,3 +228,15 @@ async def test_after_a_close_without_close_notify_sealing_gives_nothing_and_neve
         await server.receive_some()
     assert server.seal(b"* alice left\n") == b""
     assert server.seal(b"more\n") == b""
+
+
+async def test_a_send_after_a_close_without_close_notify_is_broken_not_lost(
+    certificates: Certificates,
+) -> None:
+    # The same end seen by send_all first: it must not return as if the bytes had gone.
+    client, server = await connected(certificates)
+    await client.transport_stream.aclose()
+    with pytest.raises(trio.BrokenResourceError):
+        await server.receive_some()
+    with pytest.raises(trio.BrokenResourceError):
+        await server.send_all(b"* alice left\n")

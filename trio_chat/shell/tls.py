@@ -36,7 +36,8 @@ class TlsStream(trio.abc.Stream):
     transport's do. A handshake or a ``send_all`` that did not finish (cancelled, or failed)
     leaves the stream broken, as ``trio.SSLStream`` does: part of a flight or of a record may
     have gone, so every later ``receive_some`` or ``send_all`` raises at once (a registration
-    that timed out in the handshake has no last words to send, and does not wait to try).
+    that timed out in the handshake has no last words to send, and does not wait to try); so
+    does a TLS session that ended (see :meth:`seal`).
     """
 
     __slots__ = ("_broken", "_handshaken", "_incoming", "_outgoing", "_tls", "transport_stream")
@@ -76,7 +77,7 @@ class TlsStream(trio.abc.Stream):
 
     def _check(self) -> None:
         if self._broken:
-            raise trio.BrokenResourceError("a handshake or a send did not finish")
+            raise trio.BrokenResourceError("a handshake or a send did not finish, or TLS ended")
 
     async def _handshake(self) -> None:  # noqa: ASYNC910 (it always waits for the client's hello)
         try:
@@ -147,7 +148,10 @@ class TlsStream(trio.abc.Stream):
         if not self._handshaken:
             await self._handshake()
         try:
-            await self.transport_stream.send_all(self.seal(bytes(data)))
+            records = self.seal(bytes(data))
+            if self._broken:  # the TLS session ended (see seal): what we were given cannot go
+                raise trio.BrokenResourceError("the TLS session is over")
+            await self.transport_stream.send_all(records)
         except BaseException:
             self._broken = True
             raise
