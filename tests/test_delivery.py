@@ -8,9 +8,13 @@ from tests.names import roster
 from trio_chat.core.delivery import Delivery, Renderer
 from trio_chat.core.events import (
     Emoted,
+    Entry,
     Event,
+    Found,
     Joined,
+    MemberInfo,
     PrivateFrom,
+    Recalled,
     Roster,
     RosterEntry,
     Said,
@@ -18,6 +22,8 @@ from trio_chat.core.events import (
 )
 from trio_chat.core.roles import Role
 from trio_chat.frontends.line import render
+
+T0 = 1_800_000_000.0
 
 
 class CountingRenderer:
@@ -94,6 +100,16 @@ def test_the_size_approximates_what_is_rendered() -> None:
     # The same for every front end, so only roughly any one's: within a few bytes per line.
     said = Said("#lobby", "bob", "x" * 5000)
     names = tuple(f"member{n:04d}" for n in range(1000))
-    for event in (said, Roster("#lobby", roster(*names))):
+    # A replay of history counts its lines' text, not a few bytes per entry: a client that
+    # never reads could otherwise queue ten times the byte budget of CHATHISTORY answers.
+    past = tuple(Entry(n, T0 + n, Said("#lobby", "bob", "y" * 400)) for n in range(100))
+    for event in (said, Roster("#lobby", roster(*names)), Recalled("#lobby", past)):
         rendered = len(render(event).encode())
         assert abs(Delivery([event]).size - rendered) <= rendered / 10, (event, rendered)
+
+
+def test_an_answer_about_members_is_counted_by_its_rows() -> None:
+    # WHO over IRC: a row per member, each with its name and real name (IRC renders it only).
+    rows = tuple(MemberInfo(f"member{n:03d}", "x" * 100, "", ()) for n in range(100))
+    found = Delivery([Found("", tuple(row.nick for row in rows), rows)])
+    assert found.size > 100 * (9 + 100)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from operator import attrgetter
 
-from trio_chat.core.events import Emoted, Event, RosterEntry, Said, Signalled
+from trio_chat.core.events import Emoted, Entry, Event, MemberInfo, RosterEntry, Said, Signalled
 
 Renderer = Callable[[Sequence[Event]], bytes]
 # Renders each event apart (b"" for one not shown), in order, from the events and their time.
@@ -111,7 +111,8 @@ class Delivery:
         )
 
 
-def _approximate_size(event: Event) -> int:
+def _approximate_size(event: Event | MemberInfo) -> int:
+    """Roughly the bytes ``event`` (or a row of one) takes to show: its text, and a little more."""
     size = _EVENT_OVERHEAD
     for name in event.__slots__:
         value = getattr(event, name)
@@ -123,6 +124,10 @@ def _approximate_size(event: Event) -> int:
             size += sum(map(len, map(_NICK, value))) + 2 * len(value)  # a roster, in C loops
         elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
             size += sum(len(key) + len(tag) + 2 for key, tag in value)  # client-only tags
+        elif isinstance(value, tuple) and value and isinstance(value[0], Entry):
+            size += sum(_approximate_size(entry.event) for entry in value)  # history replayed
+        elif isinstance(value, tuple) and value and isinstance(value[0], MemberInfo):
+            size += sum(map(_approximate_size, value))  # WHO's and WHOIS's answers, a row each
         elif isinstance(value, tuple):
             size += _ITEM_SIZE * len(value)
     return size
