@@ -927,6 +927,10 @@ def test_a_shared_delivery_is_rendered_once_per_kind_of_viewer() -> None:
     assert echo.render(delivery) is first  # echo-message changes nothing for bob's line
     assert timed.render(delivery) != first  # server-time does
     assert timed.render(delivery) is timed.render(delivery)
+    # multi-prefix and userhost-in-names change only NAMES, WHO and WHOIS, always told to
+    # one member alone: no rendering of their own for a room's lines.
+    names = registered("multi-prefix userhost-in-names", nickname="carol")
+    assert names.render(delivery) is first
 
 
 def test_members_that_spoke_join_the_kinds_pieces_without_rendering_again(

@@ -1863,14 +1863,14 @@ _END_OF_LIST = Numeric("323", ("End of /LIST",))
 _SASL_FAILED = Numeric("904", ("SASL authentication failed",))
 _MECHANISMS_TEXT = "are available SASL mechanisms"
 # The capabilities that change how a shared delivery is rendered: one rendering per mix.
+# (Not multi-prefix or userhost-in-names: they change only NAMES, WHO and WHOIS, numerics told
+# to one member, which are never in a shared delivery.)
 _SHARED_KINDS = (
     Cap.SERVER_TIME,
     Cap.AWAY_NOTIFY,
     Cap.ACCOUNT_TAG,
     Cap.ACCOUNT_NOTIFY,
     Cap.EXTENDED_JOIN,
-    Cap.MULTI_PREFIX,
-    Cap.USERHOST_IN_NAMES,
     Cap.SETNAME,
     Cap.MESSAGE_TAGS,
     Cap.MESSAGE_REDACTION,
