@@ -1158,8 +1158,8 @@ class IrcFrontEnd:
     def render(self, delivery: Delivery) -> bytes:
         """Render the IRC lines that show ``delivery``."""
         if delivery.personal:
-            own = not self._echo  # without echo-message, a client never sees its own lines
-            return self._render_events(delivery.events, delivery.time, skip_own=own).encode()
+            skip_own = not self._echo  # without echo-message, a client never sees its own lines
+            return self._render_events(delivery.events, delivery.time, skip_own=skip_own).encode()
         if self._echo or self._me not in delivery.speakers:
             return delivery.render_each(self._kind, self._render_each)
         # This viewer spoke: the same pieces, without its own lines (no rendering of its own).
@@ -1222,7 +1222,7 @@ class IrcFrontEnd:
 
     def _render_each(self, events: Sequence[Event], time: float) -> list[bytes]:
         """Render a shared delivery's events one by one, our own lines included (see render)."""
-        # (A shared delivery has room events only: no labels, no history, nothing of ours.)
+        # (A shared delivery has room events only: no labels, no history, no answers to us.)
         stamp = _server_time(time) if Cap.SERVER_TIME in self._caps and time else ""
         plain = f"@time={stamp} " if stamp else ""
         tagged = bool(self._caps & _TAGGING)  # else every line has the same prefix
