@@ -2,6 +2,7 @@
 
 Each test starts ``trio-chat server --config FILE`` on free ports, changes the file, sends the
 process SIGHUP, and waits for the line its log writes when the reload is done: no sleeps.
+The last drives the reloader task alone, with a read that never returns.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +22,9 @@ import trustme
 
 from tests.chat_client import PATIENCE, ChatClient
 from tests.irc_client import IrcClient
+from trio_chat.cli import _reload_on_hangup
 from trio_chat.core.accounts import hash_password
+from trio_chat.shell.server import ServerConfig
 
 BASE = """
 db = ":memory:"
@@ -294,3 +298,27 @@ async def test_an_oper_login_added_by_a_reload_works_at_once(tmp_path: pathlib.P
         await irc.send("OPER chief :the operators' secret")
         assert "381" in [message.command for message in await irc.sync()]
         await irc.stream.aclose()
+
+
+async def test_a_reload_stuck_on_the_disk_does_not_hold_the_shutdown() -> None:
+    # The reloader's thread reads the file; a second signal cancels the reloader, which
+    # must go at once and leave the thread behind (it changes nothing when it returns).
+    started, released, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def reread() -> ServerConfig:
+        started.set()
+        released.wait(PATIENCE)  # a disk that does not answer, until the test lets it
+        finished.set()
+        raise OSError("gone")
+
+    hangup_send, hangup_receive = trio.open_memory_channel[None](1)
+    reload_send, _reload_receive = trio.open_memory_channel[ServerConfig](1)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_reload_on_hangup, hangup_receive, reread, reload_send)
+            await hangup_send.send(None)
+            await trio.to_thread.run_sync(started.wait)  # the read is under way
+            nursery.cancel_scope.cancel()
+        assert not finished.is_set()  # the reloader did not wait for the stuck read
+    finally:
+        released.set()

@@ -984,8 +984,9 @@ async def _reload_on_hangup(
         logger.info("SIGHUP received: reading the configuration again")
         try:
             # The file and the MOTD are read off the event loop: a slow disk delays the reload,
-            # never the chat.
-            config = await trio.to_thread.run_sync(reread)
+            # never the chat. Cancelled (a second signal), the read is abandoned: it changes
+            # nothing, and a stuck disk must not hold the shutdown.
+            config = await trio.to_thread.run_sync(reread, abandon_on_cancel=True)
         except (ConfigError, OSError) as error:
             logger.error("reload: %s; the running configuration stays", error)
             continue
