@@ -98,6 +98,8 @@ class AccountStore:
             database.save_tickets(kept, dropped)
 
         try:
+            # Waited for even when cancelled, as the moderation store's commit is (see there):
+            # short, atomic, and the server closes the database next.
             await trio.to_thread.run_sync(save, limiter=database.limiter)
         except sqlite3.Error as error:  # a full disk, a file removed or made read-only
             self.failed += 1

@@ -87,6 +87,8 @@ class Archive:
         """
         history = History(max(config.ring, shown), rooms)
         since = time.time() - config.max_days * 86400 if config.max_days else 0.0
+        # Read in a worker thread, at start-up: cancelled (the server stopped while starting),
+        # the task waits for the read to finish, which holds nothing but the database.
         loaded = await trio.to_thread.run_sync(
             lambda: database.load(history, since=since), limiter=database.limiter
         )
@@ -200,6 +202,8 @@ class Archive:
         self._pruned_at = now = time.time()
         before = now - self.config.max_days * 86400 if self.config.max_days else 0.0
         try:
+            # Abandoned when cancelled, as a save is (see _save): never wait on a stuck disk;
+            # a prune cut short deletes nothing or all it meant to (one transaction).
             await trio.to_thread.run_sync(
                 self.database.prune,
                 before,

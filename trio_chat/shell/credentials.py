@@ -134,7 +134,8 @@ class Authenticator:
             await trio.lowlevel.checkpoint()
             return Refusal(Reason.LOGINS_THROTTLED, account.name.display, str(int(wait) + 1))
         credentials = account.credentials
-        # The CPU-bound check, in a worker thread: a few at once, whoever asks.
+        # The CPU-bound check, in a worker thread: a few at once, whoever asks. Cancelled (the
+        # client left), the task waits the tens of milliseconds the check takes.
         verdict = await trio.to_thread.run_sync(check, credentials, password, limiter=self._limiter)
         if verdict is Check.WRONG:
             self.logins[mechanism, "wrong"] += 1
@@ -168,7 +169,7 @@ class Authenticator:
             await trio.lowlevel.checkpoint()
             return Refusal(Reason.LOGINS_THROTTLED, name, str(int(wait) + 1))
         known = dict(self.rules.oper_logins).get(name)
-        # The CPU-bound check, in a worker thread (as an account's).
+        # The CPU-bound check, in a worker thread (as an account's, cancelled alike).
         right = await trio.to_thread.run_sync(_check_oper, known, password, limiter=self._limiter)
         if right:
             for key in keys:
@@ -219,4 +220,6 @@ class Authenticator:
         return token, Ticket(ticket_digest(token), login.account.key, expires)
 
     async def _hash(self, password: str) -> Credentials:
+        # Hashing is CPU-bound: in a worker thread, behind the same limiter as the checks, and
+        # waited for when cancelled (the tens of milliseconds one hash takes).
         return await trio.to_thread.run_sync(make_credentials, password, limiter=self._limiter)
