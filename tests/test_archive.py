@@ -253,6 +253,8 @@ async def test_a_stuck_disk_never_delays_live_chat(
         await server.finished.wait()  # the writer gives up at the shutdown timeout
         assert trio.current_time() - start == pytest.approx(5, abs=0.6)
         assert "history: saving stopped at the shutdown timeout" in caplog.text
+        # The first commit (alice's join), stuck: neither saved nor dropped, and said so.
+        assert "entries in the commit left running: 1 (saved whole or not at all)" in caplog.text
     finally:
         unstuck.set()
 

@@ -72,8 +72,9 @@ class Archive:
         self._stop = trio.CancelScope()
         self._closed = False
         self._wake = trio.Event()  # ends the wait between commits: closing, or a reader waiting
-        self.offered = 0  # batches offered (and queued) so far
-        self.settled = 0  # batches of those saved, or given up on
+        self.batches_offered = 0  # offered (and queued) so far
+        self.batches_settled = 0  # of those, saved or given up on
+        self._committing = 0  # entries in the commit under way (taken, not yet saved)
         self._progress = trio.Event()  # set at each commit (and then made anew)
         self.gave_up = False  # stopped at the shutdown timeout, a commit maybe still running
 
@@ -103,7 +104,7 @@ class Archive:
             self._drop(len(records), "the disk is not keeping up")
             return
         self.queued += len(records)
-        self.offered += 1
+        self.batches_offered += 1
         self._send.send_nowait(records)
 
     def close(self) -> None:
@@ -137,8 +138,10 @@ class Archive:
                 records = list(itertools.chain.from_iterable(batches))
                 commit = await self._encode(records)
                 self.queued -= len(records)  # (still queued if cancelled while encoding)
+                self._committing = len(records)
                 await self._save(commit, len(records))
-                self.settled += len(batches)
+                self._committing = 0
+                self.batches_settled += len(batches)
                 self._progress.set()
                 self._progress = trio.Event()
                 last_commit = trio.current_time()
@@ -148,7 +151,11 @@ class Archive:
         self.gave_up = True
         if self.queued:  # offered, never taken by a commit
             self._drop(self.queued, "shutdown could not wait for the disk")
-        logger.warning("history: saving stopped at the shutdown timeout")
+        logger.warning(
+            "history: saving stopped at the shutdown timeout; entries in the commit left"
+            " running: %d (saved whole or not at all)",
+            self._committing,
+        )
 
     async def settle(self) -> None:
         """Return once what was offered before this call is saved (or given up on).
@@ -156,9 +163,9 @@ class Archive:
         A read of the database then misses nothing that memory no longer holds. The writer
         commits at once rather than at the end of its interval.
         """
-        offered = self.offered
+        offered = self.batches_offered
         await trio.lowlevel.checkpoint()  # a checkpoint, even when nothing is queued
-        while self.settled < offered:
+        while self.batches_settled < offered:
             self._wake.set()
             await self._progress.wait()
 
