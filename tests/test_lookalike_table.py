@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from trio_chat.core import lookalike_table, lookalikes
 
 REGENERATE = "python -m trio_chat.core.lookalike_table"
+
+# Import lookalikes in a fresh interpreter, its own imports done first, and print the bytes its
+# tables hold (tracemalloc: what the import allocated and kept).
+MEASURE_IMPORT = textwrap.dedent(
+    """
+    import bisect, itertools, json, os, re, dataclasses, pathlib, encodings.ascii
+    import confusable_homoglyphs, trio_chat.core
+    import tracemalloc
+
+    tracemalloc.start()
+    import trio_chat.core.lookalikes
+    print(tracemalloc.get_traced_memory()[0])
+    """
+)
 
 
 def test_the_shipped_table_is_what_confusable_homoglyphs_gives() -> None:
@@ -19,7 +34,12 @@ def test_the_shipped_table_is_what_confusable_homoglyphs_gives() -> None:
 
 def test_skeletons_read_the_table_as_it_was_built() -> None:
     # Multi-character representatives (U+FB01 ﬁ becomes "fi") and spaces included.
-    assert lookalike_table.representatives() == lookalikes._REPRESENTATIVE
+    built = lookalike_table.representatives()
+    read = dict(zip(lookalikes._LOOKALIKES, lookalikes._REPRESENTATIVES, strict=True))
+    assert read == built
+    # Every entry is found by the bisection, so the string is in code point order.
+    assert [lookalikes._representative(char) for char in built] == list(built.values())
+    assert lookalikes._representative("a") == "a"  # a character in no group is its own
     assert (lookalikes.skeleton("\ufb01"), lookalikes.skeleton("a\u2003b")) == ("fi", "a b")
 
 
@@ -28,3 +48,12 @@ def test_the_command_writes_the_table(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "trio_chat.core.lookalike_table", str(written)]
     subprocess.run(command, check=True, timeout=60)
     assert written.read_text(encoding="ascii") == lookalike_table.text()
+
+
+def test_the_tables_stay_small() -> None:
+    # They live as long as the server. Keyed by one-character strings, the groups and the
+    # ignorables took 1.2 MB; one string searched by bisection and a regular expression, 0.6.
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE_IMPORT], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) < 800_000
