@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import re
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +137,9 @@ def _representative(char: str) -> str:
 class _Scripts:
     """Unicode's Scripts.txt as confusable-homoglyphs packs it: ranges of code points, sorted."""
 
-    starts: list[int]  # each range's first code point...
-    ends: list[int]  # ...its last...
+    # Code points as arrays of machine integers: 4 bytes each, not an int object of 32.
+    starts: array[int]  # each range's first code point...
+    ends: array[int]  # ...its last...
     names: list[str]  # ...and its script ("LATIN", "CYRILLIC", "COMMON")
 
     @classmethod
@@ -147,8 +149,8 @@ class _Scripts:
         aliases = table["iso_15924_aliases"]
         ranges = table["code_points_ranges"]  # [first, last, script's index, category's index]
         return cls(
-            [first for first, *_ in ranges],
-            [last for _, last, *_ in ranges],
+            array("I", [first for first, *_ in ranges]),
+            array("I", [last for _, last, *_ in ranges]),
             [aliases[script] for _, _, script, _ in ranges],
         )
 
