@@ -45,7 +45,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Protocol
 
 import h11
@@ -123,8 +123,12 @@ _TYPES = {
 
 
 def _load_page() -> dict[bytes, tuple[bytes, str]]:
-    """Read the page's files from the package, once: nothing else on disk is ever served."""
-    folder = resources.files(__package__) / "page"
+    """Read the page's files from the package, once: nothing else on disk is ever served.
+
+    Read beside this module rather than through ``importlib.resources``, which would bring
+    ``zipfile`` and its readers (0.4 MB) for a package that is never run from a zip.
+    """
+    folder = Path(__file__).with_name("page")
     files = {}
     for entry in folder.iterdir():
         suffix = entry.name[entry.name.rfind(".") :]
