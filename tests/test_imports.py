@@ -74,6 +74,8 @@ def test_the_server_is_really_started(imported: set[str]) -> None:
         # It brings zipfile and its readers, for packages run from a zip (0.4 MB).
         ("importlib.resources", "nothing: the web front end reads its page beside its module"),
         ("zipfile", "nothing (importlib.resources imported it)"),
+        ("tomllib", "--config only (0.3 MB with difflib)"),
+        ("difflib", "the hint for a configuration file's unknown key only"),
     ],
 )
 def test_an_idle_server_leaves_out_what_it_does_not_need(

@@ -21,10 +21,8 @@ may be registered too (``TABLES["oper"] = ("account",)``), or else it is an arra
 from __future__ import annotations
 
 import argparse
-import difflib
 import pathlib
 import textwrap
-import tomllib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -82,6 +80,8 @@ def read(path: str | pathlib.Path, parser: argparse.ArgumentParser) -> dict[str,
         ConfigError: if the file cannot be read, is not TOML, or has a key that is unknown,
             in the wrong section, or of the wrong type or value.
     """
+    import tomllib  # here, not at the top: a server started without --config never parses TOML
+
     try:
         with open(path, "rb") as file:
             data = tomllib.load(file)
@@ -116,6 +116,8 @@ def _known(
 ) -> argparse.Action:
     action = known.get(key)
     if action is None:
+        import difflib  # only for this mistake's hint: a server that starts never needs it
+
         near = difflib.get_close_matches(key, [*known, *sections], n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise ConfigError(f"{path}: {where}: unknown key{hint}")
