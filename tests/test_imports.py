@@ -59,6 +59,7 @@ def test_the_server_is_really_started(imported: set[str]) -> None:
         ("prompt_toolkit", "trio-chat client only"),
         ("trio_chat.client.session", "trio-chat client only"),
         ("scramp", "the first account registered or SCRAM login (2.6 MB, asn1crypto included)"),
+        ("argon2", "the first account registered, password login or OPER (0.4 MB, with cffi)"),
         # confusable-homoglyphs' own module keeps its whole table (6 MB) for good.
         ("confusable_homoglyphs.confusables", "nothing: lookalikes reads the table itself"),
         # Its utils imports urllib.request, with http.client and email (about 1 MB).

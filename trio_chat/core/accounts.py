@@ -28,20 +28,29 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import argon2
-
 from trio_chat.core.refusals import Reason, Refusal
 from trio_chat.core.text import Nickname
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
     from scramp import ScramMechanism
 
 MIN_PASSWORD_BYTES = 8  # the default shortest password (--min-password-bytes)
 MAX_PASSWORD_BYTES = 256  # longer is not a password anyone types, and costs to hash
 SCRAM_ITERATIONS = 20_000  # PBKDF2 rounds a SCRAM client computes per login (RFC 7677: >= 4096)
 
-# OWASP's lighter argon2id recommendation (m=19 MiB, t=2, p=1): ~45 ms here.
-HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+@functools.cache
+def hasher() -> PasswordHasher:
+    """Return the argon2id hasher, importing argon2-cffi the first time.
+
+    OWASP's lighter argon2id recommendation (m=19 MiB, t=2, p=1): ~45 ms a hash here.
+    argon2-cffi and its cffi bindings are 0.4 MB of memory that a server spends only once
+    somebody registers an account, logs in with a password or OPERs.
+    """
+    import argon2
+
+    return argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @functools.cache
@@ -156,33 +165,37 @@ def make_credentials(password: str, scram_iterations: int = SCRAM_ITERATIONS) ->
     salt, stored_key, server_key, iterations = scram().make_auth_info(
         password, iteration_count=scram_iterations
     )
-    return Credentials(HASHER.hash(password), salt, stored_key, server_key, iterations)
+    return Credentials(hasher().hash(password), salt, stored_key, server_key, iterations)
 
 
 def check(credentials: Credentials, password: str) -> Check:
     """Check ``password`` against ``credentials``. CPU-bound: call it in a worker thread."""
+    from argon2.exceptions import InvalidHashError, VerificationError  # as hasher() imports
+
     try:
-        HASHER.verify(credentials.password_hash, password)
-    except argon2.exceptions.VerificationError:
+        hasher().verify(credentials.password_hash, password)
+    except VerificationError:
         return Check.WRONG
-    except argon2.exceptions.InvalidHashError:
+    except InvalidHashError:
         return Check.WRONG  # a hash this version cannot read: nobody can log in with it
     return Check.RIGHT_BUT_OLD if needs_rehash(credentials) else Check.RIGHT
 
 
 def hash_password(password: str) -> str:
     """Return ``password``'s argon2id hash alone (a server operator's, for ``--oper-login``)."""
-    return HASHER.hash(password)
+    return hasher().hash(password)
 
 
 def matches_hash(password_hash: str, password: str) -> bool:
     """Say whether ``password`` is the one ``password_hash`` was made of. CPU-bound, as check."""
+    from argon2.exceptions import InvalidHashError, VerificationError  # as hasher() imports
+
     try:
-        return HASHER.verify(password_hash, password)
-    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(credentials: Credentials) -> bool:
     """Say whether the hash was made with other parameters than today's."""
-    return HASHER.check_needs_rehash(credentials.password_hash)
+    return hasher().check_needs_rehash(credentials.password_hash)
