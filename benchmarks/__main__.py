@@ -461,6 +461,7 @@ def run_once(
             result |= _latency(read)
             # The same deliveries, timed by the kernel as they reached the reader's socket.
             result |= {f"arrived_{key}": value for key, value in _latency(arrived).items()}
+            result["arrived_unstamped"] = load.unstamped  # (timed as read: see Load.paced)
         elif kind == "soak":
             assert isinstance(load, SoakLoad)
             (count,) = sizes
