@@ -211,7 +211,7 @@ def test_the_site_finder_finds_sites() -> None:
     sites = cancellation_sites(ROOT / "trio_chat" / "shell" / "session.py")
     texts = [text for _, text in sites]
     assert "with trio.move_on_after(LEAVE_TIMEOUT, shield=True):" in texts
-    assert "done.deadline = trio.current_time() + LAST_WORDS_TIMEOUT" in texts
+    assert "self._scope.deadline = trio.current_time() + LAST_WORDS_TIMEOUT" in texts
     assert len(sites) >= 9
 
 

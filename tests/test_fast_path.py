@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import trio
+import trio.testing
 
 from tests.chat_client import RunningServer
 from tests.conftest import StartServer
 
 BACKLOG_WRITER = "trio_chat.shell.session.Session._write_backlog"
 WRITER = "trio_chat.shell.session.Session._write"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class TaskNames(trio.abc.Instrument):
@@ -99,3 +102,68 @@ async def test_the_send_timeout_still_fires_on_the_fast_path(start_server: Start
     with trio.fail_after(10):
         while (line := await alice.receive_line()) != "* stuck left (timed out)":
             assert line.startswith("<alice> ")
+
+
+def connection_tasks() -> list[trio.lowlevel.Task]:
+    """Every task running ``Server.handle``: one per connection, each with its whole stack."""
+    found, pending = [], [trio.lowlevel.current_root_task()]
+    while pending:
+        task = pending.pop()
+        assert task is not None
+        if task.name.endswith("Server.handle"):
+            found.append(task)
+        pending.extend(child for nursery in task.child_nurseries for child in nursery.child_tasks)
+    return found
+
+
+def our_frames(task: trio.lowlevel.Task) -> list[str]:
+    """The names of trio-chat's coroutine frames in ``task``'s stack, outermost first."""
+    return [
+        frame.f_code.co_qualname
+        for frame, _ in task.iter_await_frames()
+        if frame.f_code.co_filename.startswith(str(ROOT / "trio_chat"))
+    ]
+
+
+async def test_a_parked_member_is_one_task_in_a_cancel_scope_with_six_frames(
+    server: RunningServer,
+) -> None:
+    # Ten thousand members who keep up sit parked like this: every object they hold counts
+    # (see docs/benchmarks.md, memory). No member nursery until a writer is needed, and no
+    # more coroutine frames than these six.
+    await server.join("alice")
+    await trio.testing.wait_all_tasks_blocked()
+    (alice,) = connection_tasks()
+    assert alice.child_nurseries == []
+    assert our_frames(alice) == [
+        "Server.handle",
+        "Server._admit",
+        "Session.run",
+        "Session._chat",
+        "Session._read",
+        "Session._next_input",
+    ]
+
+
+async def test_a_member_with_a_backlog_gets_the_member_nursery_and_keeps_it(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(mailbox_size=10_000, mailbox_bytes=1 << 24)
+    alice = await server.join("alice")
+    slow = await server.join("slow", receive_buffer=4096)
+    await alice.expect("* slow joined")
+    lines = [f"{n:04d} {'x' * 500}" for n in range(400)]  # more than the kernel's buffers
+    for line in lines:
+        await alice.send(line)
+        await alice.expect(f"<alice> {line}")
+    await trio.testing.wait_all_tasks_blocked()
+    nursery_of = {
+        len(task.child_nurseries): [c.name for n in task.child_nurseries for c in n.child_tasks]
+        for task in connection_tasks()
+    }
+    # alice keeps up: no nursery; slow's reader opened one, for the writer of its backlog.
+    assert nursery_of == {0: [], 1: [BACKLOG_WRITER]}
+    for line in lines:  # in order, none lost, while the reader moved into the nursery
+        await slow.expect(f"<alice> {line}")
+    await slow.send("still reading")
+    await alice.expect("<slow> still reading")

@@ -120,7 +120,7 @@ def test_an_invitation_passes_invite_only_a_key_and_a_limit_never_a_ban(how: str
     bob = member("bob", host="bob.ip")
     assert admission(made, bob, "") == refused(Reason.INVITE_ONLY)
     if how == "invited":
-        bob.invited.add(made.name.key)
+        bob.invited |= {made.name.key}
     else:
         listed(made, Mode.INVITATION, "*!*@bob.ip")
     assert admission(made, bob, "") is None

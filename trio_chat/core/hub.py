@@ -977,7 +977,7 @@ class Hub:
             if refusal := moderation.admission(room, member, key):
                 self._tell(member, refusal)
                 return
-            member.invited.discard(room.name.key)
+            member.invited -= {room.name.key}
             self._enter(member, room, self._roles_on_entry(member, room))
         elif refusal := self._may_make(member, name):
             self._tell(member, refusal)
@@ -1411,7 +1411,7 @@ class Hub:
             refusal = Refusal(Reason.ALREADY_IN_ROOM, _nick(target).display, room.name.display)
             self._tell(member, refusal)
             return
-        target.invited.add(room.name.key)
+        target.invited |= {room.name.key}
         invited = Invited(
             room.name.display,
             _nick(member).display,
@@ -1708,7 +1708,7 @@ class Hub:
             member.nick, member.away = saved.nick, saved.away
             member.account = self._accounts[saved.account].name if saved.account else None
             member.host, member.address, member.group = saved.host, saved.address, saved.group
-            member.operator, member.invited = saved.operator, set(saved.invited)
+            member.operator, member.invited = saved.operator, frozenset(saved.invited)
             member.invisible, member.bot = saved.invisible, saved.bot
             member.read_marks = dict(saved.read_marks)
             self._watching.add(member, saved.watching, len(saved.watching))

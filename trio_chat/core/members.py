@@ -94,7 +94,9 @@ class Member:
     operator: bool = False  # a server operator
     invisible: bool = False  # found by a look-up by mask only by those it shares a room with
     bot: bool = False  # it says it is a bot (IRC's +B): look-ups say so
-    invited: set[str] = field(default_factory=set)  # keys of rooms it may join once, uninvited
+    # Keys of rooms it may join once, uninvited. Rarely any: one empty frozenset for all
+    # members, where an empty set would be 216 bytes each (see docs/benchmarks.md, memory).
+    invited: frozenset[str] = frozenset()
     # The nicknames it watches (IRC's MONITOR), by key, as typed, in the order added.
     watching: dict[str, Nickname] = field(default_factory=dict)
     # How far it has read each target, by key (ms since the epoch), logged in to no account:
