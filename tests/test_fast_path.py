@@ -125,19 +125,18 @@ def our_frames(task: trio.lowlevel.Task) -> list[str]:
     ]
 
 
-async def test_a_parked_member_is_one_task_in_a_cancel_scope_with_six_frames(
+async def test_a_parked_member_is_one_task_in_a_cancel_scope_with_five_frames(
     server: RunningServer,
 ) -> None:
     # Ten thousand members who keep up sit parked like this: every object they hold counts
     # (see docs/benchmarks.md, memory). No member nursery until a writer is needed, and no
-    # more coroutine frames than these six.
+    # more coroutine frames than these five.
     await server.join("alice")
     await trio.testing.wait_all_tasks_blocked()
     (alice,) = connection_tasks()
     assert alice.child_nurseries == []
     assert our_frames(alice) == [
         "Server.handle",
-        "Server._admit",
         "Session.run",
         "Session._chat",
         "Session._read",

@@ -668,7 +668,20 @@ class Server:
             metrics.connected(listening.name)
             counted = True
             ip = peer_address(transport)
-            await self._admit(stream, listening, peer, self._limited_group(transport), ip)
+            group = self._limited_group(transport)
+            front_end = listening.front_end()
+            # Admitted here rather than in a method of its own: a coroutine frame less for
+            # every member to hold while it chats (see docs/benchmarks.md, memory).
+            if (refusal := self._refusal(peer, group)) is not None:
+                await last_words(stream, front_end.farewell(refusal))
+            else:
+                self._count_in(group)
+                try:
+                    timeout = listening.registration_timeout or self.config.registration_timeout
+                    session = Session(self, stream, front_end, peer, timeout, address=group, ip=ip)
+                    await session.run()
+                finally:
+                    self._count_out(group)
             if transport is not None:
                 await linger(transport)  # so that the last words reach a peer still sending
         except trio.BrokenResourceError:
@@ -682,36 +695,29 @@ class Server:
                 metrics.disconnected(listening.name)
             await trio.aclose_forcefully(stream)
 
-    async def _admit(
-        self,
-        stream: trio.abc.Stream,
-        listening: Listening,
-        peer: str,
-        group: str | None,
-        ip: str,
-    ) -> None:
-        """Refuse the connection if the server or its address is full; else run its session."""
-        front_end = listening.front_end()
+    def _refusal(self, peer: str, group: str | None) -> Farewell | None:
+        """Say why a newcomer is refused: the server or its address is full (None: admitted)."""
         if self.open_connections >= self.config.max_clients:
             logger.warning("%s refused: server full", peer)
-            await last_words(stream, front_end.farewell(Farewell.SERVER_FULL))
-            return  # noqa: ASYNC910 (the caller closes the stream next, which is a checkpoint)
+            return Farewell.SERVER_FULL
         if group is not None and self._per_address[group] >= self.config.max_per_ip:
             logger.warning("%s refused: too many connections from %s", peer, group)
-            await last_words(stream, front_end.farewell(Farewell.TOO_MANY_FROM_ADDRESS))
-            return  # noqa: ASYNC910 (as above)
+            return Farewell.TOO_MANY_FROM_ADDRESS
+        return None
+
+    def _count_in(self, group: str | None) -> None:
+        """Count an admitted connection, against the server's limit and its address's."""
         self.open_connections += 1
         if group is not None:
             self._per_address[group] += 1
-        try:
-            timeout = listening.registration_timeout or self.config.registration_timeout
-            await Session(self, stream, front_end, peer, timeout, address=group, ip=ip).run()
-        finally:
-            self.open_connections -= 1
-            if group is not None:
-                self._per_address[group] -= 1
-                if not self._per_address[group]:
-                    del self._per_address[group]
+
+    def _count_out(self, group: str | None) -> None:
+        """Stop counting a connection that ended (see _count_in)."""
+        self.open_connections -= 1
+        if group is not None:
+            self._per_address[group] -= 1
+            if not self._per_address[group]:
+                del self._per_address[group]
 
     def _limited_group(self, stream: trio.SocketStream | None) -> str | None:
         """Return the key the per-address limit counts this peer under (None: exempt)."""
