@@ -166,3 +166,10 @@ async def test_a_member_with_a_backlog_gets_the_member_nursery_and_keeps_it(
         await slow.expect(f"<alice> {line}")
     await slow.send("still reading")
     await alice.expect("<slow> still reading")
+    # A second backlog: its writer starts in the nursery slow's reader is already in.
+    for line in lines:
+        await alice.send(line)
+        await alice.expect(f"<alice> {line}")
+    await slow.expect("<slow> still reading")
+    for line in lines:
+        await slow.expect(f"<alice> {line}")
