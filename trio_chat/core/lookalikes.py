@@ -29,7 +29,7 @@ import confusable_homoglyphs  # for its data files, not its modules (see confusa
 # Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15):
 # characters that render as nothing at all, so "paypal" + U+034F looks exactly like "paypal".
 # The standard library has no accessor for the property, hence the table (it changes rarely:
-# the last addition was U+2065's neighbours, in Unicode 6.3).
+# the last addition was U+180F, Mongolian free variation selector four, in Unicode 14).
 DEFAULT_IGNORABLE_RANGES = (
     (0x00AD, 0x00AD),  # soft hyphen
     (0x034F, 0x034F),  # combining grapheme joiner
