@@ -12,7 +12,7 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from tests.chat_client import RunningServer
+from tests.chat_client import ChatClient, RunningServer
 from tests.conftest import StartServer
 
 BACKLOG_WRITER = "trio_chat.shell.session.Session._write_backlog"
@@ -53,20 +53,29 @@ async def test_a_member_whose_socket_takes_everything_is_served_without_a_writer
     assert WRITER not in names.names
 
 
-async def test_a_member_whose_socket_is_full_gets_a_backlog_in_order(
-    start_server: StartServer,
-) -> None:
+# 400 lines, 200 KB: far more than the kernel's buffers hold for a member that does not read.
+LINES = [f"{n:04d} {'x' * 500}" for n in range(400)]
+
+
+async def alice_and_slow(start_server: StartServer) -> tuple[ChatClient, ChatClient]:
+    """alice, and slow, whose small receive buffer fills with LINES: room enough to queue them."""
     server = await start_server(mailbox_size=10_000, mailbox_bytes=1 << 24)
     alice = await server.join("alice")
     slow = await server.join("slow", receive_buffer=4096)
     await alice.expect("* slow joined")
-    lines = [f"{n:04d} {'x' * 500}" for n in range(400)]  # 200 KB: far more than the buffers
+    return alice, slow
+
+
+async def test_a_member_whose_socket_is_full_gets_a_backlog_in_order(
+    start_server: StartServer,
+) -> None:
+    alice, slow = await alice_and_slow(start_server)
     with tasks_that_run() as names:
-        for line in lines:
+        for line in LINES:
             await alice.send(line)
             await alice.expect(f"<alice> {line}")
         # slow has read nothing meanwhile; now it reads everything, in order.
-        for line in lines:
+        for line in LINES:
             await slow.expect(f"<alice> {line}")
     assert BACKLOG_WRITER in names.names
     # The backlog is gone: the fast path serves slow again.
@@ -147,12 +156,8 @@ async def test_a_parked_member_is_one_task_in_a_cancel_scope_with_five_frames(
 async def test_a_member_with_a_backlog_gets_the_member_nursery_and_keeps_it(
     start_server: StartServer,
 ) -> None:
-    server = await start_server(mailbox_size=10_000, mailbox_bytes=1 << 24)
-    alice = await server.join("alice")
-    slow = await server.join("slow", receive_buffer=4096)
-    await alice.expect("* slow joined")
-    lines = [f"{n:04d} {'x' * 500}" for n in range(400)]  # more than the kernel's buffers
-    for line in lines:
+    alice, slow = await alice_and_slow(start_server)
+    for line in LINES:
         await alice.send(line)
         await alice.expect(f"<alice> {line}")
     await trio.testing.wait_all_tasks_blocked()
@@ -162,14 +167,14 @@ async def test_a_member_with_a_backlog_gets_the_member_nursery_and_keeps_it(
     }
     # alice keeps up: no nursery; slow's reader opened one, for the writer of its backlog.
     assert nursery_of == {0: [], 1: [BACKLOG_WRITER]}
-    for line in lines:  # in order, none lost, while the reader moved into the nursery
+    for line in LINES:  # in order, none lost, while the reader moved into the nursery
         await slow.expect(f"<alice> {line}")
     await slow.send("still reading")
     await alice.expect("<slow> still reading")
     # A second backlog: its writer starts in the nursery slow's reader is already in.
-    for line in lines:
+    for line in LINES:
         await alice.send(line)
         await alice.expect(f"<alice> {line}")
     await slow.expect("<slow> still reading")
-    for line in lines:
+    for line in LINES:
         await slow.expect(f"<alice> {line}")

@@ -216,16 +216,22 @@ async def test_a_send_that_did_not_finish_breaks_the_stream(certificates: Certif
         await server.receive_some()
 
 
+async def ended_without_close_notify(certificates: Certificates) -> TlsStream:
+    """A server whose client dropped TCP without close_notify, once its reader has seen it."""
+    client, server = await connected(certificates)
+    await client.transport_stream.aclose()
+    with pytest.raises(trio.BrokenResourceError):
+        await server.receive_some()
+    return server
+
+
 async def test_after_a_close_without_close_notify_sealing_gives_nothing_and_never_raises(
     certificates: Certificates,
 ) -> None:
     # A client that drops TCP without TLS's close_notify ends the TLS session; the hub may
     # still have a delivery for it in the same turn (its departure, its last lines). Sealing
     # it raised ssl.SSLEOFError in the hub's turn, and that stopped the whole server.
-    client, server = await connected(certificates)
-    await client.transport_stream.aclose()
-    with pytest.raises(trio.BrokenResourceError):
-        await server.receive_some()
+    server = await ended_without_close_notify(certificates)
     assert server.seal(b"* alice left\n") == b""
     assert server.seal(b"more\n") == b""
 
@@ -234,9 +240,6 @@ async def test_a_send_after_a_close_without_close_notify_is_broken_not_lost(
     certificates: Certificates,
 ) -> None:
     # The same end seen by send_all first: it must not return as if the bytes had gone.
-    client, server = await connected(certificates)
-    await client.transport_stream.aclose()
-    with pytest.raises(trio.BrokenResourceError):
-        await server.receive_some()
+    server = await ended_without_close_notify(certificates)
     with pytest.raises(trio.BrokenResourceError):
         await server.send_all(b"* alice left\n")
